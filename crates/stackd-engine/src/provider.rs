@@ -1,0 +1,196 @@
+//! The provider interface: the only way the engine touches a cloud.
+//!
+//! A provider offers schemas, reads live state in batches per resource type,
+//! and creates, updates and deletes one resource at a time. Retry policy is
+//! the engine's ([`crate::retry`]); a provider classifies its errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stackd_spec::{Address, SchemaSet, Value};
+
+/// Tag naming the stack that owns a resource.
+pub const STACK_TAG: &str = "stackd:stack";
+/// Tag naming the resource address within its stack.
+pub const ADDRESS_TAG: &str = "stackd:address";
+
+/// Reads and changes resources of the types in [`Provider::schemas`].
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Every resource type and data source this provider serves.
+    fn schemas(&self) -> &SchemaSet;
+
+    /// Reads the live state of every instance of one resource type that the
+    /// stack owns: those in `known` (by ID) and those carrying the stack's
+    /// ownership tag. Must cost one paginated Describe/List chain per type,
+    /// not a call per resource. Instances that no longer exist are simply
+    /// absent from the result.
+    async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError>;
+
+    /// Reads a data source.
+    async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError>;
+
+    /// Creates a resource and waits until it is usable; returns its
+    /// attributes in schema shape (including `id`).
+    async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError>;
+
+    /// Updates a resource in place; returns its attributes after the update.
+    async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError>;
+
+    /// Deletes a resource and waits until it is gone. A resource that is
+    /// already gone is success.
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError>;
+}
+
+/// What to refresh for one resource type.
+#[derive(Clone, Debug)]
+pub struct RefreshRequest {
+    pub type_name: String,
+    /// The stack name, as carried in [`STACK_TAG`].
+    pub stack: String,
+    /// Instances recorded in state.
+    pub known: Vec<KnownResource>,
+}
+
+/// An instance recorded in state.
+#[derive(Clone, Debug)]
+pub struct KnownResource {
+    pub address: Address,
+    pub id: String,
+    /// Attributes as last recorded (lets untaggable sub-resources such as
+    /// routes be found through their parent).
+    pub attrs: Value,
+}
+
+/// One live object found by a refresh.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveResource {
+    pub id: String,
+    /// The address it belongs to: from its [`ADDRESS_TAG`], or from the
+    /// known instance it was found for. `None` for an object that carries the
+    /// stack tag but no parseable address tag.
+    pub address: Option<Address>,
+    /// Attributes in schema shape, including `id` and, for taggable types,
+    /// `tags_all` (every tag but the cloud's reserved ones).
+    pub attrs: Value,
+}
+
+/// A data source read.
+#[derive(Clone, Debug)]
+pub struct DataRequest {
+    pub address: Address,
+    pub type_name: String,
+    /// The evaluated arguments, in schema shape.
+    pub args: Value,
+}
+
+/// A create or an update.
+#[derive(Clone, Debug)]
+pub struct ChangeRequest {
+    pub address: Address,
+    pub type_name: String,
+    pub stack: String,
+    /// The desired arguments in schema shape, wholly known. For taggable
+    /// types `tags_all` holds the merged tags to apply (user, default and
+    /// ownership tags).
+    pub desired: Value,
+    /// The live attributes before an update (`None` on create).
+    pub prior: Option<Value>,
+    /// The resource ID on update.
+    pub id: Option<String>,
+    /// Top-level attribute and block names that differ (update only).
+    pub changed: Vec<String>,
+    /// How long the operation may take, waits included.
+    pub timeout: Duration,
+    /// A token unique to this create attempt, stable across a retry after
+    /// a crash. Pass it where the API takes one (EC2 `ClientToken`).
+    pub idempotency_token: String,
+}
+
+/// A delete.
+#[derive(Clone, Debug)]
+pub struct DeleteRequest {
+    pub address: Address,
+    pub type_name: String,
+    pub id: String,
+    /// The last known attributes (needed to delete sub-resources).
+    pub prior: Value,
+    pub timeout: Duration,
+}
+
+/// How an error should be treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The object does not exist.
+    NotFound,
+    /// Request rate exceeded; retry with backoff.
+    Throttled,
+    /// Eventual consistency or a dependency still being torn down (a new ID
+    /// not visible yet, `DependencyViolation`, a role not yet assumable);
+    /// retry with backoff until the operation's timeout.
+    Transient,
+    /// Waited for a state until the timeout ran out.
+    Timeout,
+    /// The request is wrong or not allowed; retrying will not help.
+    Permanent,
+}
+
+/// An error from a provider call, with what is needed to act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderError {
+    pub kind: ErrorKind,
+    /// The service, e.g. `ec2`.
+    pub service: String,
+    /// The API operation, e.g. `CreateVpc`.
+    pub operation: String,
+    /// The cloud's error code, e.g. `InvalidParameterValue`.
+    pub code: Option<String>,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl ProviderError {
+    pub fn new(
+        kind: ErrorKind,
+        service: impl Into<String>,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ProviderError {
+            kind,
+            service: service.into(),
+            operation: operation.into(),
+            code: None,
+            message: message.into(),
+            request_id: None,
+        }
+    }
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.service, self.operation)?;
+        if let Some(code) = &self.code {
+            write!(f, ": {code}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request ID {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}

@@ -1,0 +1,1 @@
+//! The built-in function library (cidrsubnet, format, merge, ...). Being written.

@@ -1,0 +1,13 @@
+//! The stackd spec language: HCL as a Terraform user writes it, parsed with
+//! source spans, validated against provider schemas and evaluated to values.
+//!
+//! This crate knows nothing of AWS: resource types arrive as [`schema`] data.
+
+pub mod address;
+pub mod schema;
+pub mod value;
+
+pub use address::{Address, BlockAddress, InstanceKey};
+pub use schema::{AttrSchema, AttrType, BlockSchema, Mode, ResourceSchema, SchemaSet};
+pub use value::Value;
+pub mod functions;

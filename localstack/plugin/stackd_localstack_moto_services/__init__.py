@@ -1,0 +1,52 @@
+"""LocalStack service providers that serve paid-tier APIs from moto.
+
+Works around an emulator limitation: community LocalStack (localstack-core,
+no auth token) answers every call to ecs, elbv2, ecr, codebuild and
+codepipeline with "not included in your current license plan", because it
+registers no provider for them. Its bundled moto fork (moto-ext) implements
+all five, so each provider here is a Skeleton whose dispatch table sends
+every operation of the service's spec to ``_proxy_moto``, the same
+fall-through LocalStack's own moto-backed providers (ec2, iam, ...) use for
+operations they do not override. Nothing else changes: the request parsing,
+routing, account/region handling and health reporting are LocalStack's.
+
+With a LocalStack auth token (the Docker image with a paid plan) this package
+is not installed and LocalStack's own providers serve these services.
+"""
+
+from localstack.aws.skeleton import DispatchTable, Skeleton
+from localstack.aws.spec import load_service
+from localstack.services.moto import _proxy_moto
+from localstack.services.plugins import Service, aws_provider
+
+
+def _moto_backed_service(api: str) -> Service:
+    """A Service whose every operation is handled by moto's backend for `api`."""
+    spec = load_service(api)
+    dispatch_table: DispatchTable = {operation: _proxy_moto for operation in spec.operation_names}
+    return Service(name=api, skeleton=Skeleton(spec, dispatch_table))
+
+
+@aws_provider(api="ecs")
+def ecs() -> Service:
+    return _moto_backed_service("ecs")
+
+
+@aws_provider(api="elbv2")
+def elbv2() -> Service:
+    return _moto_backed_service("elbv2")
+
+
+@aws_provider(api="ecr")
+def ecr() -> Service:
+    return _moto_backed_service("ecr")
+
+
+@aws_provider(api="codebuild")
+def codebuild() -> Service:
+    return _moto_backed_service("codebuild")
+
+
+@aws_provider(api="codepipeline")
+def codepipeline() -> Service:
+    return _moto_backed_service("codepipeline")
