@@ -1,1 +1,364 @@
-//! The state file. Being written.
+//! Stack state: what stackd has created, how it is written to disk, and the
+//! backends that store it under a lock.
+//!
+//! The engine works on [`State`]; backends ([`StateBackend`], today only
+//! [`LocalBackend`]) load and save it. On disk (and, later, in S3) state is
+//! the versioned JSON document described in [`file`](mod@file): the model is converted
+//! explicitly to and from [`StateFileV1`], so the model can change without
+//! changing the format by accident.
+
+pub mod file;
+mod local;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use stackd_spec::{Address, Value};
+
+pub use file::{decode, encode, StateFileV1, FORMAT_VERSION};
+pub use local::LocalBackend;
+
+/// The default name of the local state file.
+pub const STATE_FILE_NAME: &str = "stackd.state.json";
+
+/// Everything stackd knows about one stack's resources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// A UUID (v4) fixed for the life of a stack's state; two states with
+    /// different lineages are different stacks' states.
+    pub lineage: String,
+    /// Incremented by every save ([`StateBackend::save`] does it).
+    pub serial: u64,
+    /// The stack name (as carried in the ownership tag).
+    pub stack: String,
+    /// Resource instances, managed and data, by address.
+    pub resources: BTreeMap<Address, ResourceState>,
+    /// Root module outputs by name.
+    pub outputs: BTreeMap<String, OutputState>,
+    /// Creates that were started but not yet recorded: written BEFORE the
+    /// provider's create call so that a crash leaves a trace; the token is
+    /// reused by the next run's create of the same address (idempotency
+    /// token).
+    pub pending: BTreeMap<Address, PendingCreate>,
+}
+
+/// One resource instance as last recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceState {
+    /// The cloud's ID of the object.
+    pub id: String,
+    /// Attributes in schema shape, including `id`. Always wholly known
+    /// ([`Value::Unknown`] would be written as `null`).
+    pub attrs: Value,
+    /// Instances this one depended on when it was last applied; destroys run
+    /// in reverse of these even after the spec no longer mentions them.
+    pub dependencies: Vec<Address>,
+    /// Whether a replacement creates the new object before destroying this.
+    pub create_before_destroy: bool,
+}
+
+/// One output value as last recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputState {
+    pub value: Value,
+    /// Hidden in plan and apply output (still stored in clear in state).
+    pub sensitive: bool,
+}
+
+/// A create that was started but whose result is not yet recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCreate {
+    /// The idempotency token passed to the provider's create.
+    pub token: String,
+    /// When the create was first started, RFC 3339 UTC.
+    pub started_at: String,
+}
+
+impl State {
+    /// An empty state for `stack`, with a fresh lineage and serial 0.
+    pub fn new(stack: &str) -> State {
+        State {
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            stack: stack.to_string(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// True when nothing is recorded: no resources, outputs or pending creates.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.outputs.is_empty() && self.pending.is_empty()
+    }
+
+    /// The recorded instance at `address`.
+    pub fn resource(&self, address: &Address) -> Option<&ResourceState> {
+        self.resources.get(address)
+    }
+
+    /// Marks a create of `address` as started and returns its pending entry:
+    /// the existing one when an earlier run crashed mid-create (so its
+    /// idempotency token is reused), else a new one. Save the state before
+    /// calling the provider.
+    pub fn begin_create(&mut self, address: &Address) -> &PendingCreate {
+        self.pending.entry(address.clone()).or_default()
+    }
+
+    /// Records an instance (after a create, update or refresh) and clears any
+    /// pending create of it. Returns what was recorded before.
+    pub fn record(&mut self, address: Address, resource: ResourceState) -> Option<ResourceState> {
+        self.pending.remove(&address);
+        self.resources.insert(address, resource)
+    }
+
+    /// Forgets an instance (after a delete, or when it is found gone) and any
+    /// pending create of it. Returns what was recorded.
+    pub fn forget(&mut self, address: &Address) -> Option<ResourceState> {
+        self.pending.remove(address);
+        self.resources.remove(address)
+    }
+}
+
+impl ResourceState {
+    /// An instance with no recorded dependencies and `create_before_destroy`
+    /// off.
+    pub fn new(id: impl Into<String>, attrs: Value) -> ResourceState {
+        ResourceState {
+            id: id.into(),
+            attrs,
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+        }
+    }
+}
+
+impl PendingCreate {
+    /// A new pending create: a fresh UUID token, started now.
+    pub fn new() -> PendingCreate {
+        PendingCreate {
+            token: uuid::Uuid::new_v4().to_string(),
+            started_at: rfc3339_now(),
+        }
+    }
+}
+
+impl Default for PendingCreate {
+    fn default() -> Self {
+        PendingCreate::new()
+    }
+}
+
+/// Stores one stack's state and serializes runs with a lock.
+///
+/// The expected sequence is `lock`, `load`, any number of `save`s, then drop
+/// the lock guard. Backends are object-safe (`Box<dyn StateBackend>`).
+#[async_trait]
+pub trait StateBackend: Send + Sync {
+    /// Where the state lives, for messages (a file path, later an S3 URL).
+    fn describe(&self) -> String;
+
+    /// Reads the state; `Ok(None)` when none has been saved yet.
+    async fn load(&self) -> Result<Option<State>, StateError>;
+
+    /// Writes `state` as serial `state.serial + 1` and, once the new state is
+    /// in place, sets `state.serial` to that: callers never bump the serial.
+    /// On error `state.serial` is unchanged unless the new state did get
+    /// written (then it is bumped, so a retry cannot look stale).
+    ///
+    /// Refuses ([`StateError::Conflict`]) to replace a stored state of
+    /// another lineage, or one with a higher serial than `state.serial`
+    /// (saved by someone else since `state` was loaded).
+    async fn save(&self, state: &mut State) -> Result<(), StateError>;
+
+    /// Takes the lock for `operation` (e.g. `"apply"`), failing at once with
+    /// [`StateError::Locked`] when someone else holds it. The lock is held
+    /// until the returned guard is dropped.
+    async fn lock(&self, operation: &str) -> Result<Box<dyn StateLock>, StateError>;
+
+    /// Removes the lock whoever holds it, returning the holder that was
+    /// removed; `Ok(None)` when there was no lock.
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+}
+
+/// A held state lock; released when dropped.
+pub trait StateLock: Send + Sync {
+    /// Who holds the lock (this process).
+    fn info(&self) -> &LockInfo;
+}
+
+/// Who holds a state lock, as written into the lock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// A UUID unique to this lock acquisition.
+    pub id: String,
+    pub pid: u32,
+    pub host: String,
+    /// What the holder is doing, e.g. `apply`.
+    pub operation: String,
+    /// When the lock was taken, RFC 3339 UTC.
+    pub created_at: String,
+    /// The user name from `$USER`, or `unknown`.
+    pub who: String,
+}
+
+impl LockInfo {
+    /// Lock info for this process, taken now.
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            pid: std::process::id(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            operation: operation.to_string(),
+            created_at: rfc3339_now(),
+            who: std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "unknown".to_string()),
+        }
+    }
+
+    /// Stands for a holder whose lock carries no readable info (it was
+    /// being written, or was damaged).
+    pub fn unknown() -> LockInfo {
+        let unknown = || "unknown".to_string();
+        LockInfo {
+            id: unknown(),
+            pid: 0,
+            host: unknown(),
+            operation: unknown(),
+            created_at: unknown(),
+            who: unknown(),
+        }
+    }
+}
+
+impl fmt::Display for LockInfo {
+    /// `alice@build-1 (pid 4242) for apply since 2024-05-01T12:00:00Z, lock ID …`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}@{} (pid {}) for {} since {}, lock ID {}",
+            self.who, self.host, self.pid, self.operation, self.created_at, self.id
+        )
+    }
+}
+
+/// Why state could not be loaded, saved, locked or unlocked.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// A file system operation on a state, backup or lock file failed.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        /// What was being done, e.g. `read state file`.
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state file is not JSON, or not shaped like a state file.
+    #[error(
+        "state file {} is malformed at line {line}, column {column}",
+        path.display()
+    )]
+    Malformed {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The state file has a format version this stackd does not know.
+    #[error(
+        "state file {} has format_version {found}: it was written by a newer stackd \
+         (this is stackd {}, which reads format_version {supported}); upgrade stackd",
+        path.display(),
+        env!("CARGO_PKG_VERSION")
+    )]
+    TooNew {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+    },
+    /// The state file is well-formed JSON but its content is inconsistent
+    /// (an unparseable or duplicated address, an unsupported version).
+    #[error("state file {} is invalid: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+    /// Another process holds the state lock.
+    #[error(
+        "state is locked: {} is held by {holder}; if that process is no longer running, \
+         `stackd force-unlock` clears a stale lock",
+        path.display()
+    )]
+    Locked {
+        /// Boxed to keep `StateError` small.
+        holder: Box<LockInfo>,
+        /// The lock file (or object).
+        path: PathBuf,
+    },
+    /// Saving would overwrite a different or newer state.
+    #[error("refusing to overwrite state file {}: {reason}", path.display())]
+    Conflict { path: PathBuf, reason: String },
+    /// The state could not be serialized.
+    #[error("cannot encode state for {}", path.display())]
+    Encode {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl StateError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> StateError {
+        StateError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The current time as RFC 3339 UTC with seconds, e.g.
+/// `2024-05-01T12:00:00Z`.
+pub fn rfc3339_now() -> String {
+    let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    format_rfc3339(secs)
+}
+
+/// Formats seconds since the Unix epoch as RFC 3339 UTC.
+fn format_rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,10 @@
 //! This crate knows nothing of AWS: resource types arrive as [`schema`] data.
 
 pub mod address;
+pub mod config;
+pub mod convert;
+pub mod diag;
+pub mod expr;
 pub mod schema;
 pub mod value;
 

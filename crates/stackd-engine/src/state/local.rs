@@ -1,0 +1,314 @@
+//! The local state backend: a JSON file replaced atomically, with a backup
+//! of the previous version, locked with `flock(2)` on a side lock file.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    decode, LockInfo, State, StateBackend, StateError, StateFileV1, StateLock, STATE_FILE_NAME,
+};
+
+/// State kept in a local file (by default [`STATE_FILE_NAME`]).
+///
+/// - `save` writes the new state to a temporary file (mode 0600) in the same
+///   directory, fsyncs it, copies the current file to `<path>.backup` (also
+///   0600, also via temp file and rename), renames the new file over `path`
+///   and fsyncs the directory. A failure before the final rename leaves the
+///   state file as it was.
+/// - `lock` takes `flock(LOCK_EX | LOCK_NB)` on `<path>.lock` for the guard's
+///   lifetime and writes the holder's [`LockInfo`] into it. The kernel drops
+///   the lock when the holder exits, even on SIGKILL; the lock file left
+///   behind then no longer blocks anyone.
+///
+/// The file system calls are blocking; the files are small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalBackend {
+    /// The state file.
+    pub path: PathBuf,
+}
+
+impl LocalBackend {
+    /// A backend for the state file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> LocalBackend {
+        LocalBackend { path: path.into() }
+    }
+
+    /// A backend for [`STATE_FILE_NAME`] in `dir`.
+    pub fn in_dir(dir: impl AsRef<Path>) -> LocalBackend {
+        LocalBackend::new(dir.as_ref().join(STATE_FILE_NAME))
+    }
+
+    /// `<path>.backup`: the state as it was before the last save.
+    pub fn backup_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".backup")
+    }
+
+    /// `<path>.lock`: the lock file.
+    pub fn lock_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".lock")
+    }
+
+    fn load_blocking(&self) -> Result<Option<State>, StateError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => decode(&bytes, &self.path).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StateError::io("read state file", &self.path, e)),
+        }
+    }
+
+    fn save_blocking(&self, state: &mut State) -> Result<(), StateError> {
+        let path = &self.path;
+        let previous = match fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(StateError::io("read state file", path, e)),
+        };
+        if let Some(bytes) = &previous {
+            check_replaceable(&decode(bytes, path)?, state, path)?;
+        }
+
+        let serial = state.serial + 1;
+        let mut file = StateFileV1::from_state(state);
+        file.serial = serial;
+        let next = file.to_json(path)?;
+
+        let dir = parent_dir(path);
+        let tmp = write_temp(&dir, path, &next)?;
+        if let Some(bytes) = &previous {
+            let backup = self.backup_path();
+            let result = write_temp(&dir, &backup, bytes).and_then(|btmp| {
+                fs::rename(&btmp, &backup).map_err(|e| {
+                    let _ = fs::remove_file(&btmp);
+                    StateError::io("replace backup file", &backup, e)
+                })
+            });
+            if let Err(e) = result {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+        if let Err(e) = fs::rename(&tmp, path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(StateError::io("replace state file", path, e));
+        }
+        state.serial = serial;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| StateError::io("sync directory", &dir, e))
+    }
+
+    fn lock_blocking(&self, operation: &str) -> Result<LocalLock, StateError> {
+        let lock_path = self.lock_path();
+        // The previous holder removes the file before unlocking; whoever
+        // locked the removed file retries on the new one.
+        for _ in 0..16 {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&lock_path)
+                .map_err(|e| StateError::io("open lock file", &lock_path, e))?;
+            // SAFETY: flock on a file descriptor owned by `file`, which
+            // outlives the call.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc != 0 {
+                let err = io::Error::last_os_error();
+                match err.raw_os_error() {
+                    Some(libc::EWOULDBLOCK) => {
+                        return Err(StateError::Locked {
+                            holder: Box::new(read_holder(&lock_path)),
+                            path: lock_path,
+                        })
+                    }
+                    Some(libc::EINTR) => continue,
+                    _ => return Err(StateError::io("lock", &lock_path, err)),
+                }
+            }
+            if !same_file(&file, &lock_path) {
+                continue;
+            }
+            let lock = LocalLock {
+                info: LockInfo::new(operation),
+                file,
+                path: lock_path,
+            };
+            lock.write_info()?;
+            return Ok(lock);
+        }
+        Err(StateError::io(
+            "lock",
+            &lock_path,
+            io::Error::other("the lock file kept being removed while locking it"),
+        ))
+    }
+
+    fn force_unlock_blocking(&self) -> Result<Option<LockInfo>, StateError> {
+        let lock_path = self.lock_path();
+        let bytes = match fs::read(&lock_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StateError::io("read lock file", &lock_path, e)),
+        };
+        let holder = serde_json::from_slice(&bytes).unwrap_or_else(|_| LockInfo::unknown());
+        match fs::remove_file(&lock_path) {
+            Ok(()) => Ok(Some(holder)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(holder)),
+            Err(e) => Err(StateError::io("remove lock file", &lock_path, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl StateBackend for LocalBackend {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        self.load_blocking()
+    }
+
+    async fn save(&self, state: &mut State) -> Result<(), StateError> {
+        self.save_blocking(state)
+    }
+
+    async fn lock(&self, operation: &str) -> Result<Box<dyn StateLock>, StateError> {
+        Ok(Box::new(self.lock_blocking(operation)?))
+    }
+
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        self.force_unlock_blocking()
+    }
+}
+
+/// A held `flock` on the lock file. Dropping it removes the lock file (when
+/// it is still ours) and closes it, which releases the lock.
+#[derive(Debug)]
+struct LocalLock {
+    info: LockInfo,
+    file: File,
+    path: PathBuf,
+}
+
+impl LocalLock {
+    fn write_info(&self) -> Result<(), StateError> {
+        let mut json =
+            serde_json::to_vec_pretty(&self.info).map_err(|source| StateError::Encode {
+                path: self.path.clone(),
+                source,
+            })?;
+        json.push(b'\n');
+        self.file
+            .set_len(0)
+            .and_then(|()| self.file.write_all_at(&json, 0))
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| StateError::io("write lock file", &self.path, e))
+    }
+}
+
+impl StateLock for LocalLock {
+    fn info(&self) -> &LockInfo {
+        &self.info
+    }
+}
+
+impl Drop for LocalLock {
+    fn drop(&mut self) {
+        // After a force-unlock the path may name someone else's lock file.
+        if same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+        // Closing `file` releases the flock.
+    }
+}
+
+/// Reads the holder from a lock file, allowing a moment for a holder that
+/// has just taken the lock to write it.
+fn read_holder(lock_path: &Path) -> LockInfo {
+    for attempt in 0..3 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Ok(bytes) = fs::read(lock_path) {
+            if let Ok(info) = serde_json::from_slice(&bytes) {
+                return info;
+            }
+        }
+    }
+    LockInfo::unknown()
+}
+
+/// True when `path` still names the open `file`.
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Refuses to replace a stored state of another lineage or a newer serial.
+fn check_replaceable(stored: &State, state: &State, path: &Path) -> Result<(), StateError> {
+    let conflict = |reason: String| StateError::Conflict {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if stored.lineage != state.lineage {
+        return Err(conflict(format!(
+            "it holds state lineage {} of stack {:?}, not lineage {} of stack {:?}",
+            stored.lineage, stored.stack, state.lineage, state.stack
+        )));
+    }
+    if stored.serial > state.serial {
+        return Err(conflict(format!(
+            "it has serial {}, newer than serial {} of the state being saved; \
+             another run saved it since this state was loaded",
+            stored.serial, state.serial
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to a new 0600 temporary file next to `target` and fsyncs
+/// it; returns its path. Removes it again on failure.
+fn write_temp(dir: &Path, target: &Path, bytes: &[u8]) -> Result<PathBuf, StateError> {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| STATE_FILE_NAME.to_string());
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| StateError::io("create temporary file", &tmp, e))?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        drop(file);
+        let _ = fs::remove_file(&tmp);
+        return Err(StateError::io("write temporary file", &tmp, e));
+    }
+    Ok(tmp)
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = OsString::from(path.as_os_str());
+    s.push(suffix);
+    PathBuf::from(s)
+}

@@ -1,0 +1,666 @@
+//! A spec directory parsed into its blocks: variables, locals, resources,
+//! data sources, outputs, providers. Parsing only: no evaluation, no I/O
+//! beyond reading the files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hcl_edit::structure as hs;
+use hcl_edit::Span as _;
+
+use crate::address::BlockAddress;
+use crate::diag::{Diagnostic, FileId, SourceMap, Span};
+use crate::expr::{Expr, ExprKind, Lowerer};
+use crate::schema::Mode;
+
+/// A parsed spec directory.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub dir: PathBuf,
+    pub sources: SourceMap,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Local>,
+    pub resources: Vec<ResourceBlock>,
+    pub outputs: BTreeMap<String, Output>,
+    pub providers: Vec<ProviderBlock>,
+    /// `terraform {}` settings, kept for later features (backends).
+    pub terraform: Vec<Body>,
+}
+
+/// `variable "name" { ... }`
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub span: Span,
+    /// The `type` constraint expression, kept unevaluated.
+    pub type_expr: Option<Expr>,
+    pub default: Option<Expr>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+}
+
+/// One entry of a `locals {}` block.
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+/// `output "name" { value = ... }`
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub span: Span,
+    pub value: Option<Expr>,
+    pub sensitive: bool,
+    pub description: Option<String>,
+    pub depends_on: Vec<Expr>,
+}
+
+/// `provider "aws" { ... }`
+#[derive(Clone, Debug)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub span: Span,
+    pub body: Body,
+}
+
+/// `lifecycle { ... }`
+#[derive(Clone, Debug, Default)]
+pub struct Lifecycle {
+    pub create_before_destroy: Option<Expr>,
+    pub prevent_destroy: Option<Expr>,
+    /// Attribute paths as written (`tags`, `desired_count`), or `all`.
+    pub ignore_changes: Vec<(String, Span)>,
+    pub ignore_all: bool,
+}
+
+/// `provisioner "local-exec" { ... }`
+#[derive(Clone, Debug)]
+pub struct Provisioner {
+    pub kind: String,
+    pub span: Span,
+    pub body: Body,
+}
+
+/// `resource "TYPE" "NAME" { ... }` or `data "TYPE" "NAME" { ... }`.
+#[derive(Clone, Debug)]
+pub struct ResourceBlock {
+    pub addr: BlockAddress,
+    /// The whole block header.
+    pub span: Span,
+    /// The type label, for "unknown resource type" errors.
+    pub type_span: Span,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Expr>,
+    pub provider: Option<Expr>,
+    pub lifecycle: Lifecycle,
+    /// `timeouts { create = "10m" }`
+    pub timeouts: BTreeMap<String, (Expr, Span)>,
+    pub provisioners: Vec<Provisioner>,
+    /// The arguments and nested blocks, meta-arguments removed.
+    pub body: Body,
+}
+
+/// Arguments and nested blocks of a block body.
+#[derive(Clone, Debug, Default)]
+pub struct Body {
+    pub attrs: Vec<Attr>,
+    pub blocks: Vec<NestedBlock>,
+    pub span: Span,
+}
+
+impl Body {
+    pub fn attr(&self, name: &str) -> Option<&Attr> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+}
+
+/// `name = expr`
+#[derive(Clone, Debug)]
+pub struct Attr {
+    pub name: String,
+    pub name_span: Span,
+    pub expr: Expr,
+}
+
+/// A nested block; `dynamic "x" {}` has kind `dynamic` and label `x`.
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub kind: String,
+    pub labels: Vec<String>,
+    pub span: Span,
+    pub body: Body,
+}
+
+/// The meta-arguments of a resource block, which are not provider arguments.
+const RESOURCE_META_ATTRS: &[&str] = &["count", "for_each", "depends_on", "provider"];
+
+impl Config {
+    /// Reads every `*.tf` and `*.hcl` file of a directory (not recursing),
+    /// in name order. Returns the config with every parse problem found.
+    pub fn load_dir(dir: &Path) -> Result<(Config, Vec<Diagnostic>), std::io::Error> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && matches!(p.extension().and_then(|e| e.to_str()), Some("tf") | Some("hcl"))
+            })
+            .collect();
+        files.sort();
+        let mut sources = Vec::new();
+        for path in files {
+            let text = std::fs::read_to_string(&path)?;
+            sources.push((path, text));
+        }
+        Ok(Config::from_sources(dir, sources))
+    }
+
+    /// Parses files given as `(path, text)`.
+    pub fn from_sources(dir: &Path, files: Vec<(PathBuf, String)>) -> (Config, Vec<Diagnostic>) {
+        let mut config = Config {
+            dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        let mut diags = Vec::new();
+        if files.is_empty() {
+            diags.push(Diagnostic::error(
+                format!("no *.tf or *.hcl files in {}", dir.display()),
+                None,
+            ));
+        }
+        for (path, text) in files {
+            let file = config.sources.add(path, text);
+            let text = config.sources.file(file).text.clone();
+            match hcl_edit::parser::parse_body(&text) {
+                Ok(body) => {
+                    let mut p = Parser {
+                        lower: Lowerer { file },
+                        file,
+                        diags: &mut diags,
+                    };
+                    p.top_level(&body, &mut config);
+                }
+                Err(e) => {
+                    let offset = e.location().offset();
+                    let span = Span::new(file, offset..offset + 1);
+                    diags.push(Diagnostic::error(
+                        format!("syntax error: {}", e.message()),
+                        Some(span),
+                    ));
+                }
+            }
+        }
+        (config, diags)
+    }
+
+    /// The resource or data block at an address.
+    pub fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<&ResourceBlock> {
+        self.resources.iter().find(|r| {
+            r.addr.mode == mode && r.addr.type_name == type_name && r.addr.name == name
+        })
+    }
+}
+
+struct Parser<'a> {
+    lower: Lowerer,
+    file: FileId,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Parser<'_> {
+    fn span(&self, range: Option<std::ops::Range<usize>>) -> Span {
+        Span::new(self.file, range.unwrap_or(0..0))
+    }
+
+    fn expr(&self, e: &hcl_edit::expr::Expression) -> Expr {
+        self.lower.lower(e, self.span(e.span()))
+    }
+
+    fn top_level(&mut self, body: &hs::Body, config: &mut Config) {
+        for structure in body.iter() {
+            match structure {
+                hs::Structure::Attribute(a) => {
+                    let span = self.span(a.key.span());
+                    self.diags.push(Diagnostic::error(
+                        format!(
+                            "unexpected argument \"{}\" at the top level; only blocks (resource, variable, ...) belong here",
+                            a.key.value().as_str()
+                        ),
+                        Some(span),
+                    ));
+                }
+                hs::Structure::Block(b) => self.top_block(b, config),
+            }
+        }
+    }
+
+    fn labels(&self, b: &hs::Block) -> Vec<(String, Span)> {
+        b.labels
+            .iter()
+            .map(|l| {
+                let text = match l {
+                    hs::BlockLabel::String(s) => s.value().clone(),
+                    hs::BlockLabel::Ident(i) => i.value().as_str().to_string(),
+                };
+                (text, self.span(l.span()))
+            })
+            .collect()
+    }
+
+    fn expect_labels(&mut self, b: &hs::Block, n: usize, what: &str) -> Option<Vec<(String, Span)>> {
+        let labels = self.labels(b);
+        if labels.len() != n {
+            self.diags.push(Diagnostic::error(
+                format!(
+                    "a {} block takes {n} label{} ({what}), found {}",
+                    b.ident.value().as_str(),
+                    if n == 1 { "" } else { "s" },
+                    labels.len()
+                ),
+                Some(self.span(b.ident.span())),
+            ));
+            return None;
+        }
+        Some(labels)
+    }
+
+    fn top_block(&mut self, b: &hs::Block, config: &mut Config) {
+        let kind = b.ident.value().as_str();
+        let head = self.span(b.ident.span());
+        match kind {
+            "resource" | "data" => {
+                let Some(labels) = self.expect_labels(b, 2, "type and name") else {
+                    return;
+                };
+                let mode = if kind == "data" { Mode::Data } else { Mode::Managed };
+                let block = self.resource_block(b, mode, &labels);
+                if config
+                    .resource(mode, &block.addr.type_name, &block.addr.name)
+                    .is_some()
+                {
+                    self.diags.push(Diagnostic::error(
+                        format!("duplicate block {}", block.addr),
+                        Some(block.span),
+                    ));
+                    return;
+                }
+                config.resources.push(block);
+            }
+            "variable" => {
+                let Some(labels) = self.expect_labels(b, 1, "name") else {
+                    return;
+                };
+                let body = self.body(&b.body);
+                let name = labels[0].0.clone();
+                let var = Variable {
+                    name: name.clone(),
+                    span: labels[0].1,
+                    type_expr: body.attr("type").map(|a| a.expr.clone()),
+                    default: body.attr("default").map(|a| a.expr.clone()),
+                    description: literal_string(body.attr("description")),
+                    sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false),
+                    nullable: literal_bool(body.attr("nullable")).unwrap_or(true),
+                };
+                self.only_known(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], "variable");
+                if config.variables.insert(name.clone(), var).is_some() {
+                    self.diags.push(Diagnostic::error(format!("duplicate variable \"{name}\""), Some(labels[0].1)));
+                }
+            }
+            "locals" => {
+                let body = self.body(&b.body);
+                for a in body.attrs {
+                    let local = Local {
+                        name: a.name.clone(),
+                        expr: a.expr,
+                        span: a.name_span,
+                    };
+                    if config.locals.insert(a.name.clone(), local).is_some() {
+                        self.diags.push(Diagnostic::error(
+                            format!("duplicate local value \"{}\"", a.name),
+                            Some(a.name_span),
+                        ));
+                    }
+                }
+            }
+            "output" => {
+                let Some(labels) = self.expect_labels(b, 1, "name") else {
+                    return;
+                };
+                let body = self.body(&b.body);
+                self.only_known(&body, &["value", "sensitive", "description", "depends_on"], &["precondition"], "output");
+                let value = body.attr("value").map(|a| a.expr.clone());
+                if value.is_none() {
+                    self.diags.push(Diagnostic::error(
+                        format!("output \"{}\" has no value argument", labels[0].0),
+                        Some(labels[0].1),
+                    ));
+                }
+                let name = labels[0].0.clone();
+                config.outputs.insert(
+                    name.clone(),
+                    Output {
+                        name,
+                        span: labels[0].1,
+                        value,
+                        sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false),
+                        description: literal_string(body.attr("description")),
+                        depends_on: list_items(body.attr("depends_on")),
+                    },
+                );
+            }
+            "provider" => {
+                let Some(labels) = self.expect_labels(b, 1, "provider name") else {
+                    return;
+                };
+                config.providers.push(ProviderBlock {
+                    name: labels[0].0.clone(),
+                    span: labels[0].1,
+                    body: self.body(&b.body),
+                });
+            }
+            "terraform" => {
+                let body = self.body(&b.body);
+                for a in &body.attrs {
+                    if a.name != "required_version" {
+                        self.diags.push(Diagnostic::warning(
+                            format!("terraform setting \"{}\" is not used by stackd", a.name),
+                            Some(a.name_span),
+                        ));
+                    }
+                }
+                for nb in &body.blocks {
+                    if nb.kind != "required_providers" && nb.kind != "backend" {
+                        self.diags.push(Diagnostic::warning(
+                            format!("terraform block \"{}\" is not used by stackd", nb.kind),
+                            Some(nb.span),
+                        ));
+                    }
+                }
+                config.terraform.push(body);
+            }
+            "module" => self.diags.push(Diagnostic::error(
+                "module blocks are not supported yet",
+                Some(head),
+            )),
+            other => self.diags.push(Diagnostic::error(
+                format!(
+                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, provider or terraform"
+                ),
+                Some(head),
+            )),
+        }
+    }
+
+    fn only_known(&mut self, body: &Body, attrs: &[&str], blocks: &[&str], what: &str) {
+        for a in &body.attrs {
+            if !attrs.contains(&a.name.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("unknown argument \"{}\" in {what} block", a.name),
+                        Some(a.name_span),
+                    )
+                    .note(format!("help: expected one of {}", attrs.join(", "))),
+                );
+            }
+        }
+        for nb in &body.blocks {
+            if !blocks.contains(&nb.kind.as_str()) {
+                self.diags.push(Diagnostic::error(
+                    format!("unknown block \"{}\" in {what} block", nb.kind),
+                    Some(nb.span),
+                ));
+            }
+        }
+    }
+
+    fn resource_block(&mut self, b: &hs::Block, mode: Mode, labels: &[(String, Span)]) -> ResourceBlock {
+        let mut body = self.body(&b.body);
+        let span = self.span(b.ident.span()).to(labels[1].1);
+        let take = |body: &mut Body, name: &str| -> Option<Expr> {
+            let i = body.attrs.iter().position(|a| a.name == name)?;
+            Some(body.attrs.remove(i).expr)
+        };
+        let count = take(&mut body, "count");
+        let for_each = take(&mut body, "for_each");
+        let depends_on = take(&mut body, "depends_on");
+        let provider = take(&mut body, "provider");
+        debug_assert!(RESOURCE_META_ATTRS.len() == 4);
+        if count.is_some() && for_each.is_some() {
+            self.diags.push(Diagnostic::error(
+                "count and for_each cannot both be set on one resource",
+                Some(span),
+            ));
+        }
+        let mut lifecycle = Lifecycle::default();
+        let mut timeouts = BTreeMap::new();
+        let mut provisioners = Vec::new();
+        let mut rest = Vec::new();
+        for nb in std::mem::take(&mut body.blocks) {
+            match nb.kind.as_str() {
+                "lifecycle" => self.lifecycle(&nb, &mut lifecycle),
+                "timeouts" => {
+                    for a in nb.body.attrs {
+                        if !matches!(a.name.as_str(), "create" | "update" | "delete" | "read") {
+                            self.diags.push(Diagnostic::error(
+                                format!("unknown timeout \"{}\"; expected create, update, delete or read", a.name),
+                                Some(a.name_span),
+                            ));
+                        }
+                        timeouts.insert(a.name.clone(), (a.expr, a.name_span));
+                    }
+                }
+                "provisioner" => provisioners.push(Provisioner {
+                    kind: nb.labels.first().cloned().unwrap_or_default(),
+                    span: nb.span,
+                    body: nb.body,
+                }),
+                "connection" => {}
+                _ => rest.push(nb),
+            }
+        }
+        body.blocks = rest;
+        ResourceBlock {
+            addr: BlockAddress::new(mode, labels[0].0.clone(), labels[1].0.clone()),
+            span,
+            type_span: labels[0].1,
+            count,
+            for_each,
+            depends_on: depends_on.map(|d| list_items_expr(&d)).unwrap_or_default(),
+            provider,
+            lifecycle,
+            timeouts,
+            provisioners,
+            body,
+        }
+    }
+
+    fn lifecycle(&mut self, nb: &NestedBlock, lc: &mut Lifecycle) {
+        for a in &nb.body.attrs {
+            match a.name.as_str() {
+                "create_before_destroy" => lc.create_before_destroy = Some(a.expr.clone()),
+                "prevent_destroy" => lc.prevent_destroy = Some(a.expr.clone()),
+                "ignore_changes" => match &a.expr.kind {
+                    ExprKind::Variable(v) if v == "all" => lc.ignore_all = true,
+                    ExprKind::Tuple(items) => {
+                        for item in items {
+                            match traversal_path(item) {
+                                Some(path) => lc.ignore_changes.push((path, item.span)),
+                                None => self.diags.push(Diagnostic::error(
+                                    "ignore_changes entries must be attribute names such as tags or desired_count",
+                                    Some(item.span),
+                                )),
+                            }
+                        }
+                    }
+                    _ => self.diags.push(Diagnostic::error(
+                        "ignore_changes must be a list of attribute names, or all",
+                        Some(a.expr.span),
+                    )),
+                },
+                other => self.diags.push(Diagnostic::error(
+                    format!(
+                        "unknown lifecycle argument \"{other}\"; expected create_before_destroy, prevent_destroy or ignore_changes"
+                    ),
+                    Some(a.name_span),
+                )),
+            }
+        }
+    }
+
+    fn body(&mut self, body: &hs::Body) -> Body {
+        let mut out = Body {
+            span: self.span(body.span()),
+            ..Body::default()
+        };
+        for s in body.iter() {
+            match s {
+                hs::Structure::Attribute(a) => {
+                    let name = a.key.value().as_str().to_string();
+                    let name_span = self.span(a.key.span());
+                    if out.attr(&name).is_some() {
+                        self.diags.push(Diagnostic::error(
+                            format!("argument \"{name}\" is set twice"),
+                            Some(name_span),
+                        ));
+                        continue;
+                    }
+                    out.attrs.push(Attr {
+                        name,
+                        name_span,
+                        expr: self.expr(&a.value),
+                    });
+                }
+                hs::Structure::Block(b) => {
+                    let labels = self.labels(b).into_iter().map(|(l, _)| l).collect();
+                    let span = self.span(b.ident.span());
+                    let body = self.body(&b.body);
+                    out.blocks.push(NestedBlock {
+                        kind: b.ident.value().as_str().to_string(),
+                        labels,
+                        span,
+                        body,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn literal_string(a: Option<&Attr>) -> Option<String> {
+    match &a?.expr.kind {
+        ExprKind::Literal(crate::value::Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn literal_bool(a: Option<&Attr>) -> Option<bool> {
+    match &a?.expr.kind {
+        ExprKind::Literal(crate::value::Value::Bool(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+fn list_items(a: Option<&Attr>) -> Vec<Expr> {
+    a.map(|a| list_items_expr(&a.expr)).unwrap_or_default()
+}
+
+fn list_items_expr(e: &Expr) -> Vec<Expr> {
+    match &e.kind {
+        ExprKind::Tuple(items) => items.clone(),
+        _ => vec![e.clone()],
+    }
+}
+
+/// `tags["Name"]` or `tags` as a path string for ignore_changes.
+fn traversal_path(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::Variable(v) => Some(v.clone()),
+        ExprKind::Literal(crate::value::Value::String(s)) => Some(s.clone()),
+        ExprKind::Traversal(base, ops) => {
+            let mut path = traversal_path(base)?;
+            for op in ops {
+                match &op.kind {
+                    crate::expr::OpKind::GetAttr(n) => {
+                        path.push('.');
+                        path.push_str(n);
+                    }
+                    crate::expr::OpKind::Index(i) => match &i.kind {
+                        ExprKind::Literal(v) => path.push_str(&format!("[{v}]")),
+                        _ => return None,
+                    },
+                    crate::expr::OpKind::Splat => return None,
+                }
+            }
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(src: &str) -> (Config, Vec<Diagnostic>) {
+        Config::from_sources(Path::new("spec"), vec![("spec/main.tf".into(), src.into())])
+    }
+
+    #[test]
+    fn resource_meta_arguments_are_separated_from_provider_arguments() {
+        let (c, d) = load(
+            r#"
+resource "aws_subnet" "public" {
+  for_each   = local.subnets
+  vpc_id     = aws_vpc.main.id
+  depends_on = [aws_internet_gateway.gw]
+  lifecycle {
+    create_before_destroy = true
+    ignore_changes        = [tags]
+  }
+  timeouts { create = "5m" }
+}
+"#,
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let r = &c.resources[0];
+        assert!(r.for_each.is_some());
+        assert_eq!(r.depends_on.len(), 1);
+        assert_eq!(r.body.attrs.len(), 1);
+        assert_eq!(r.lifecycle.ignore_changes[0].0, "tags");
+        assert!(r.timeouts.contains_key("create"));
+    }
+
+    #[test]
+    fn syntax_error_has_a_location() {
+        let (c, d) = load("resource \"aws_vpc\" \"x\" {\n  cidr_block = \n}\n");
+        assert_eq!(d.len(), 1);
+        let loc = c.sources.location(d[0].span.unwrap());
+        assert!(loc.starts_with("spec/main.tf:"), "{loc}");
+    }
+
+    #[test]
+    fn variables_locals_and_outputs_are_collected() {
+        let (c, d) = load(
+            r#"
+variable "cidr" {
+  type    = string
+  default = "10.0.0.0/16"
+}
+locals {
+  a = 1
+  b = var.cidr
+}
+output "vpc" { value = aws_vpc.main.id }
+"#,
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert!(c.variables.contains_key("cidr"));
+        assert_eq!(c.locals.len(), 2);
+        assert!(c.outputs["vpc"].value.is_some());
+    }
+}
