@@ -33,6 +33,10 @@ is_our_localstack() {
         ps -o args= -p "$pid" 2>/dev/null | grep -q 'localstack\.runtime\.main'
 }
 
+port_in_use() {
+    (exec 3<>/dev/tcp/127.0.0.1/4566) 2>/dev/null
+}
+
 # Only one start.sh decides at a time, so two callers never launch two
 # servers on one port.
 if command -v flock >/dev/null 2>&1; then
@@ -58,6 +62,12 @@ else
     pid="$(cat "$pid_file" 2>/dev/null || true)"
     if ! is_our_localstack "$pid"; then
         rm -f "$pid_file"
+        if port_in_use; then
+            # LocalStack does not exit when it cannot bind: it would print
+            # "Ready." and hang until the timeout.
+            log "127.0.0.1:4566 is in use by something that is not a healthy LocalStack"
+            exit 1
+        fi
         "$here/install.sh"
         mkdir -p "$here/.data"
         log "starting LocalStack (log: $log_file)"
@@ -69,6 +79,9 @@ else
         # SKIP_SSL_CERT_DOWNLOAD=1: no attempt to fetch a cert from the net.
         # SERVICES unset: load every provider, ours included.
         (
+            # Do not hand the start lock to the server: it would hold it for
+            # its whole life and every later start.sh would block.
+            exec 9>&-
             cd "$here"
             unset SERVICES
             export DISABLE_EVENTS=1 \
@@ -99,6 +112,12 @@ while :; do
         log "LocalStack (pid $pid) exited during start-up; last log lines:"
         tail -n 40 "$log_file" >&2 || true
         rm -f "$pid_file"
+        exit 1
+    fi
+    if grep -q 'CannotListenError' "$log_file" 2>/dev/null; then
+        log "LocalStack could not bind 127.0.0.1:4566; last log lines:"
+        tail -n 40 "$log_file" >&2 || true
+        "$here/stop.sh" || true
         exit 1
     fi
     if ((SECONDS - started >= timeout)); then

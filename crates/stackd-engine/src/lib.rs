@@ -4,3 +4,9 @@
 
 pub mod provider;
 pub mod state;
+pub mod diff;
+pub mod retry;
+pub mod instance;
+pub mod plan;
+pub mod values;
+pub mod apply;

@@ -297,6 +297,11 @@ impl Lowerer {
     }
 }
 
+/// Lowers a parsed template (from `templatefile`) into template parts.
+pub fn lower_template_public(l: &Lowerer, t: &ht::Template, span: Span) -> Vec<TemplatePart> {
+    l.lower_elements(t.iter(), span)
+}
+
 /// A template that is one literal is a plain string; one lone interpolation
 /// (`"${x}"`) keeps the interpolated value's type, as HCL specifies.
 fn simplify_template(parts: Vec<TemplatePart>) -> ExprKind {

@@ -1,1 +1,2422 @@
-//! The built-in function library (cidrsubnet, format, merge, ...). Being written.
+//! Terraform's built-in function library (`cidrsubnet`, `format`, `merge`, ...)
+//! over [`Value`]s, with Terraform's semantics and error messages.
+//!
+//! [`call`] checks the argument count, rejects null arguments where Terraform
+//! does, and answers [`Value::Unknown`] when an argument is not wholly known.
+//! The few functions Terraform can still answer with partly unknown arguments
+//! (`length`, `merge`, `concat`, `coalesce`, `element`, `lookup`, ...) see the
+//! unknowns and decide themselves. `can`, `try` and `templatefile` are not
+//! here: the evaluator runs them, since they need unevaluated expressions.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+use crate::value::{format_number, Value};
+
+/// What a function call may depend on besides its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct FuncContext<'a> {
+    /// The directory `file()` and `fileexists()` resolve relative paths
+    /// against (`path.module`).
+    pub base_dir: &'a Path,
+}
+
+/// A failed function call. The message names the function but not the
+/// source location, which the caller adds.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct FuncError(pub String);
+
+type FuncResult = Result<Value, FuncError>;
+
+/// Calls the built-in function `name` (optionally written `core::name`).
+pub fn call(name: &str, args: &[Value], ctx: &FuncContext) -> FuncResult {
+    let spec =
+        find_spec(name).ok_or_else(|| FuncError(format!("there is no function named {name:?}")))?;
+    check_arity(spec, args.len())?;
+    let call = Args {
+        spec,
+        vals: args,
+        base_dir: ctx.base_dir,
+    };
+    if spec.flags & NULLS == 0 {
+        if let Some(i) = args.iter().position(Value::is_null) {
+            return Err(call.arg_err(i, "argument must not be null"));
+        }
+    }
+    if spec.flags & UNKNOWNS == 0 && !args.iter().all(Value::is_wholly_known) {
+        return Ok(Value::Unknown);
+    }
+    (spec.imp)(&call)
+}
+
+/// True when `name` (or `core::name`) is a function [`call`] knows.
+pub fn is_known_function(name: &str) -> bool {
+    find_spec(name).is_some()
+}
+
+/// The names of all functions, sorted (for "did you mean" suggestions).
+pub fn function_names() -> &'static [&'static str] {
+    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| SPECS.iter().map(|s| s.name).collect())
+}
+
+/// Parses an IPv4 CIDR block as AWS accepts it: `a.b.c.d/n` with `n` from 0
+/// to 32, no leading zeros, and no host bits set (`10.0.0.1/16` is rejected,
+/// naming the network address `10.0.0.0/16`).
+pub fn parse_ipv4_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let invalid = |why: String| format!("{s:?} is not a valid CIDR block: {why}");
+    let (addr, len) = s.split_once('/').ok_or_else(|| {
+        invalid("expected an IPv4 address and a prefix length, like \"10.0.0.0/16\"".into())
+    })?;
+    let ip = parse_ipv4(addr, true)
+        .ok_or_else(|| invalid(format!("{addr:?} is not a valid IPv4 address")))?;
+    let prefix = parse_prefix_len(len).filter(|p| *p <= 32).ok_or_else(|| {
+        invalid(format!(
+            "the prefix length must be from 0 to 32, got {len:?}"
+        ))
+    })?;
+    let network = u32::from(ip) & (network_mask(32, prefix) as u32);
+    if network != u32::from(ip) {
+        return Err(invalid(format!(
+            "host bits are set; the network address is \"{}/{prefix}\"",
+            Ipv4Addr::from(network)
+        )));
+    }
+    Ok((ip, prefix as u8))
+}
+
+// ---------------------------------------------------------------------------
+// The function table
+
+/// The implementation handles null arguments itself.
+const NULLS: u8 = 1;
+/// The implementation handles unknown arguments itself.
+const UNKNOWNS: u8 = 2;
+
+struct Spec {
+    name: &'static str,
+    /// Positional parameters; the last `optional` of them may be left out.
+    params: &'static [&'static str],
+    optional: usize,
+    /// The repeated trailing parameter, if any.
+    variadic: Option<&'static str>,
+    flags: u8,
+    imp: fn(&Args<'_>) -> FuncResult,
+}
+
+impl Spec {
+    const fn new(
+        name: &'static str,
+        params: &'static [&'static str],
+        imp: fn(&Args<'_>) -> FuncResult,
+    ) -> Spec {
+        Spec {
+            name,
+            params,
+            optional: 0,
+            variadic: None,
+            flags: 0,
+            imp,
+        }
+    }
+
+    const fn optional(mut self, n: usize) -> Spec {
+        self.optional = n;
+        self
+    }
+
+    const fn variadic(mut self, name: &'static str) -> Spec {
+        self.variadic = Some(name);
+        self
+    }
+
+    const fn flags(mut self, flags: u8) -> Spec {
+        self.flags = flags;
+        self
+    }
+}
+
+/// Every function, sorted by name.
+static SPECS: &[Spec] = &[
+    Spec::new("abs", &["num"], fn_abs),
+    Spec::new("alltrue", &["list"], fn_alltrue),
+    Spec::new("anytrue", &["list"], fn_anytrue),
+    Spec::new("base64decode", &["str"], fn_base64decode),
+    Spec::new("base64encode", &["str"], fn_base64encode),
+    Spec::new("base64sha256", &["str"], fn_base64sha256),
+    Spec::new("ceil", &["num"], fn_ceil),
+    Spec::new("chomp", &["str"], fn_chomp),
+    Spec::new("chunklist", &["list", "size"], fn_chunklist),
+    Spec::new("cidrhost", &["prefix", "hostnum"], fn_cidrhost),
+    Spec::new("cidrnetmask", &["prefix"], fn_cidrnetmask),
+    Spec::new(
+        "cidrsubnet",
+        &["prefix", "newbits", "netnum"],
+        fn_cidrsubnet,
+    ),
+    Spec::new("cidrsubnets", &["prefix"], fn_cidrsubnets).variadic("newbits"),
+    Spec::new("coalesce", &[], fn_coalesce)
+        .variadic("vals")
+        .flags(NULLS | UNKNOWNS),
+    Spec::new("coalescelist", &[], fn_coalescelist)
+        .variadic("vals")
+        .flags(NULLS | UNKNOWNS),
+    Spec::new("compact", &["list"], fn_compact),
+    Spec::new("concat", &[], fn_concat)
+        .variadic("seqs")
+        .flags(UNKNOWNS),
+    Spec::new("contains", &["list", "value"], fn_contains),
+    Spec::new("distinct", &["list"], fn_distinct),
+    Spec::new("element", &["list", "index"], fn_element).flags(UNKNOWNS),
+    Spec::new("endswith", &["str", "suffix"], fn_endswith),
+    Spec::new("file", &["path"], fn_file),
+    Spec::new("fileexists", &["path"], fn_fileexists),
+    Spec::new("flatten", &["list"], fn_flatten),
+    Spec::new("floor", &["num"], fn_floor),
+    Spec::new("format", &["format"], fn_format)
+        .variadic("args")
+        .flags(NULLS),
+    Spec::new("formatlist", &["format"], fn_formatlist)
+        .variadic("args")
+        .flags(NULLS | UNKNOWNS),
+    Spec::new("indent", &["spaces", "str"], fn_indent),
+    Spec::new("index", &["list", "value"], fn_index),
+    Spec::new("join", &["separator"], fn_join).variadic("lists"),
+    Spec::new("jsondecode", &["str"], fn_jsondecode),
+    Spec::new("jsonencode", &["val"], fn_jsonencode).flags(NULLS),
+    Spec::new("keys", &["inputMap"], fn_keys).flags(UNKNOWNS),
+    Spec::new("length", &["value"], fn_length).flags(UNKNOWNS),
+    Spec::new("lookup", &["inputMap", "key", "default"], fn_lookup)
+        .optional(1)
+        .flags(NULLS | UNKNOWNS),
+    Spec::new("lower", &["str"], fn_lower),
+    Spec::new("max", &[], fn_max).variadic("numbers"),
+    Spec::new("md5", &["str"], fn_md5),
+    Spec::new("merge", &[], fn_merge)
+        .variadic("maps")
+        .flags(NULLS | UNKNOWNS),
+    Spec::new("min", &[], fn_min).variadic("numbers"),
+    Spec::new("one", &["list"], fn_one).flags(UNKNOWNS),
+    Spec::new("pow", &["num", "power"], fn_pow),
+    Spec::new("range", &["start", "limit", "step"], fn_range).optional(2),
+    Spec::new("replace", &["str", "substr", "replace"], fn_replace),
+    Spec::new("reverse", &["list"], fn_reverse).flags(UNKNOWNS),
+    Spec::new("setintersection", &["first_set"], fn_setintersection).variadic("other_sets"),
+    Spec::new("setsubtract", &["a", "b"], fn_setsubtract),
+    Spec::new("setunion", &["first_set"], fn_setunion).variadic("other_sets"),
+    Spec::new("sha256", &["str"], fn_sha256),
+    Spec::new("signum", &["num"], fn_signum),
+    Spec::new("slice", &["list", "start_index", "end_index"], fn_slice).flags(UNKNOWNS),
+    Spec::new("sort", &["list"], fn_sort),
+    Spec::new("split", &["separator", "str"], fn_split),
+    Spec::new("startswith", &["str", "prefix"], fn_startswith),
+    Spec::new("strcontains", &["str", "substr"], fn_strcontains),
+    Spec::new("strrev", &["str"], fn_strrev),
+    Spec::new("substr", &["str", "offset", "length"], fn_substr),
+    Spec::new("sum", &["list"], fn_sum),
+    Spec::new("title", &["str"], fn_title),
+    Spec::new("tobool", &["v"], fn_tobool).flags(NULLS),
+    Spec::new("tolist", &["v"], fn_tolist).flags(NULLS),
+    Spec::new("tomap", &["v"], fn_tomap).flags(NULLS),
+    Spec::new("tonumber", &["v"], fn_tonumber).flags(NULLS),
+    Spec::new("toset", &["v"], fn_toset).flags(NULLS),
+    Spec::new("tostring", &["v"], fn_tostring).flags(NULLS),
+    Spec::new("trim", &["str", "cutset"], fn_trim),
+    Spec::new("trimprefix", &["str", "prefix"], fn_trimprefix),
+    Spec::new("trimspace", &["str"], fn_trimspace),
+    Spec::new("trimsuffix", &["str", "suffix"], fn_trimsuffix),
+    Spec::new("upper", &["str"], fn_upper),
+    Spec::new("values", &["mapping"], fn_values).flags(UNKNOWNS),
+    Spec::new("yamldecode", &["src"], fn_yamldecode),
+    Spec::new("yamlencode", &["value"], fn_yamlencode).flags(NULLS),
+    Spec::new("zipmap", &["keys", "values"], fn_zipmap),
+];
+
+fn find_spec(name: &str) -> Option<&'static Spec> {
+    let name = name.strip_prefix("core::").unwrap_or(name);
+    SPECS
+        .binary_search_by(|s| s.name.cmp(name))
+        .ok()
+        .and_then(|i| SPECS.get(i))
+}
+
+fn check_arity(spec: &Spec, got: usize) -> Result<(), FuncError> {
+    let max = spec.params.len();
+    let min = max - spec.optional;
+    let fits = got >= min && (spec.variadic.is_some() || got <= max);
+    if fits {
+        return Ok(());
+    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let expected = if spec.variadic.is_some() {
+        format!("at least {min} argument{}", plural(min))
+    } else if spec.optional == 0 {
+        format!("{max} argument{}", plural(max))
+    } else if spec.optional == 1 {
+        format!("{min} or {max} arguments")
+    } else {
+        format!("{min} to {max} arguments")
+    };
+    let mut names: Vec<String> = spec.params.iter().map(|p| p.to_string()).collect();
+    names.extend(spec.variadic.map(|v| format!("{v}...")));
+    Err(FuncError(format!(
+        "{}: expected {expected} ({}), got {got}",
+        spec.name,
+        names.join(", ")
+    )))
+}
+
+/// One call's arguments, with conversions that report errors as Terraform
+/// does: naming the function and the parameter.
+struct Args<'a> {
+    spec: &'static Spec,
+    vals: &'a [Value],
+    base_dir: &'a Path,
+}
+
+static NULL: Value = Value::Null;
+
+impl<'a> Args<'a> {
+    fn len(&self) -> usize {
+        self.vals.len()
+    }
+
+    fn get(&self, i: usize) -> &'a Value {
+        self.vals.get(i).unwrap_or(&NULL)
+    }
+
+    fn rest(&self, from: usize) -> &'a [Value] {
+        self.vals.get(from..).unwrap_or(&[])
+    }
+
+    fn param(&self, i: usize) -> &'static str {
+        self.spec
+            .params
+            .get(i)
+            .copied()
+            .or(self.spec.variadic)
+            .unwrap_or("args")
+    }
+
+    fn err(&self, msg: impl Display) -> FuncError {
+        FuncError(format!("{}: {msg}", self.spec.name))
+    }
+
+    fn arg_err(&self, i: usize, msg: impl Display) -> FuncError {
+        FuncError(format!(
+            "{}: invalid value for {:?} parameter: {msg}",
+            self.spec.name,
+            self.param(i)
+        ))
+    }
+
+    fn string(&self, i: usize) -> Result<String, FuncError> {
+        to_str(self.get(i)).map_err(|m| self.arg_err(i, m))
+    }
+
+    fn number(&self, i: usize) -> Result<f64, FuncError> {
+        to_num(self.get(i)).map_err(|m| self.arg_err(i, m))
+    }
+
+    fn int(&self, i: usize) -> Result<i64, FuncError> {
+        to_int(self.get(i)).map_err(|m| self.arg_err(i, m))
+    }
+
+    fn list(&self, i: usize, what: &str) -> Result<&'a [Value], FuncError> {
+        self.get(i).as_list().ok_or_else(|| self.arg_err(i, what))
+    }
+
+    /// True when any argument is itself unknown (not merely containing one).
+    fn any_unknown(&self) -> bool {
+        self.vals.iter().any(Value::is_unknown)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Conversions, as Terraform converts arguments to parameter types
+
+fn to_str(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(format_number(*n)),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Err("argument must not be null".into()),
+        _ => Err("string required".into()),
+    }
+}
+
+fn to_num(v: &Value) -> Result<f64, String> {
+    match v {
+        Value::Number(n) => Ok(*n),
+        Value::String(s) => parse_number(s).ok_or_else(|| "a number is required".into()),
+        Value::Null => Err("argument must not be null".into()),
+        _ => Err("number required".into()),
+    }
+}
+
+fn to_int(v: &Value) -> Result<i64, String> {
+    whole(to_num(v)?).ok_or_else(|| "value must be a whole number".into())
+}
+
+fn to_bool(v: &Value) -> Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s == "true" => Ok(true),
+        Value::String(s) if s == "false" => Ok(false),
+        Value::Null => Err("argument must not be null".into()),
+        _ => Err("bool required".into()),
+    }
+}
+
+fn whole(n: f64) -> Option<i64> {
+    (n.fract() == 0.0 && n.abs() < 9.2e18).then_some(n as i64)
+}
+
+/// A decimal number, as Terraform reads one from a string.
+fn parse_number(s: &str) -> Option<f64> {
+    let decimal = s
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    if !decimal {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+#[derive(Default)]
+struct Kinds {
+    string: bool,
+    number: bool,
+    bool: bool,
+    list: bool,
+    map: bool,
+}
+
+impl Kinds {
+    fn of<'v>(items: impl IntoIterator<Item = &'v Value>) -> Kinds {
+        let mut k = Kinds::default();
+        for v in items {
+            match v {
+                Value::String(_) => k.string = true,
+                Value::Number(_) => k.number = true,
+                Value::Bool(_) => k.bool = true,
+                Value::List(_) => k.list = true,
+                Value::Map(_) => k.map = true,
+                Value::Null | Value::Unknown => {}
+            }
+        }
+        k
+    }
+
+    fn primitives(&self) -> usize {
+        [self.string, self.number, self.bool]
+            .iter()
+            .filter(|b| **b)
+            .count()
+    }
+
+    fn collections(&self) -> usize {
+        [self.list, self.map].iter().filter(|b| **b).count()
+    }
+
+    /// Whether values of these kinds share one type once converted.
+    fn unifiable(&self) -> bool {
+        self.collections() == 0 || (self.collections() == 1 && self.primitives() == 0)
+    }
+
+    /// Mixed primitives unify to string.
+    fn needs_strings(&self) -> bool {
+        self.primitives() > 1
+    }
+}
+
+/// Converts the elements of a collection to one type, as Terraform does for
+/// `tolist`/`toset`/`tomap`: mixed primitives become strings.
+fn unify<'v>(items: impl IntoIterator<Item = &'v Value> + Clone) -> Option<Vec<Value>> {
+    let kinds = Kinds::of(items.clone());
+    if !kinds.unifiable() {
+        return None;
+    }
+    let stringify = kinds.needs_strings();
+    Some(
+        items
+            .into_iter()
+            .map(|v| match v {
+                Value::Number(_) | Value::Bool(_) if stringify => {
+                    Value::String(to_str(v).unwrap_or_default())
+                }
+                other => other.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// A total order on values, for sets: by kind, then by content.
+fn compare_values(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Number(_) => 2,
+            Value::String(_) => 3,
+            Value::List(_) => 4,
+            Value::Map(_) => 5,
+            Value::Unknown => 6,
+        }
+    }
+    match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Number(x), Value::Number(y)) => x.total_cmp(y),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::List(x), Value::List(y)) => compare_seqs(x.iter(), y.iter()),
+        (Value::Map(x), Value::Map(y)) => x
+            .iter()
+            .zip(y.iter())
+            .map(|((ka, va), (kb, vb))| ka.cmp(kb).then_with(|| compare_values(va, vb)))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| x.len().cmp(&y.len())),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+fn compare_seqs<'v>(
+    mut x: impl Iterator<Item = &'v Value>,
+    mut y: impl Iterator<Item = &'v Value>,
+) -> Ordering {
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(a), Some(b)) => match compare_values(a, b) {
+                Ordering::Equal => {}
+                other => return other,
+            },
+        }
+    }
+}
+
+/// A set: de-duplicated and sorted.
+fn set_of(mut items: Vec<Value>) -> Vec<Value> {
+    items.sort_by(compare_values);
+    items.dedup();
+    items
+}
+
+// ---------------------------------------------------------------------------
+// Numbers
+
+fn fn_abs(a: &Args) -> FuncResult {
+    Ok(Value::Number(a.number(0)?.abs()))
+}
+
+fn fn_ceil(a: &Args) -> FuncResult {
+    Ok(Value::Number(a.number(0)?.ceil()))
+}
+
+fn fn_floor(a: &Args) -> FuncResult {
+    Ok(Value::Number(a.number(0)?.floor()))
+}
+
+fn fn_signum(a: &Args) -> FuncResult {
+    let n = a.number(0)?;
+    let sign = if n > 0.0 {
+        1.0
+    } else if n < 0.0 {
+        -1.0
+    } else {
+        0.0
+    };
+    Ok(Value::Number(sign))
+}
+
+fn fn_pow(a: &Args) -> FuncResult {
+    let result = a.number(0)?.powf(a.number(1)?);
+    if result.is_nan() {
+        return Err(a.err("result is not a number"));
+    }
+    Ok(Value::Number(result))
+}
+
+fn fn_min(a: &Args) -> FuncResult {
+    extremum(a, f64::min)
+}
+
+fn fn_max(a: &Args) -> FuncResult {
+    extremum(a, f64::max)
+}
+
+fn extremum(a: &Args, pick: fn(f64, f64) -> f64) -> FuncResult {
+    if a.len() == 0 {
+        return Err(a.err("must pass at least one number"));
+    }
+    let mut best = a.number(0)?;
+    for i in 1..a.len() {
+        best = pick(best, a.number(i)?);
+    }
+    Ok(Value::Number(best))
+}
+
+fn fn_sum(a: &Args) -> FuncResult {
+    let items = a.get(0).as_list().ok_or_else(|| {
+        a.arg_err(
+            0,
+            format!(
+                "argument must be list, set, or tuple. Received {}",
+                a.get(0).type_name()
+            ),
+        )
+    })?;
+    if items.is_empty() {
+        return Err(a.arg_err(0, "cannot sum an empty list"));
+    }
+    let mut total = 0.0;
+    for item in items {
+        total += to_num(item)
+            .map_err(|_| a.arg_err(0, "argument must be list, set, or tuple of number values"))?;
+    }
+    Ok(Value::Number(total))
+}
+
+fn fn_range(a: &Args) -> FuncResult {
+    let nums = (0..a.len())
+        .map(|i| a.number(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (start, end, step) = match nums[..] {
+        [end] => (0.0, end, if end < 0.0 { -1.0 } else { 1.0 }),
+        [start, end] => (start, end, if end < start { -1.0 } else { 1.0 }),
+        [start, end, step] => (start, end, step),
+        _ => return Err(a.err("must have one, two, or three arguments")),
+    };
+    if step == 0.0 {
+        return Err(a.arg_err(2, "step must not be zero"));
+    }
+    if step < 0.0 && end > start {
+        return Err(a.arg_err(1, "end must be less than start when step is negative"));
+    }
+    if step > 0.0 && end < start {
+        return Err(a.arg_err(1, "end must be greater than start when step is positive"));
+    }
+    let mut vals = Vec::new();
+    for k in 0.. {
+        let x = tidy(start + step * f64::from(k));
+        if (step < 0.0 && x <= end) || (step > 0.0 && x >= end) {
+            break;
+        }
+        if vals.len() >= 1024 {
+            return Err(a.err(
+                "more than 1024 values were generated; either decrease the difference between \
+                 start and end or use a smaller step",
+            ));
+        }
+        vals.push(Value::Number(x));
+    }
+    Ok(Value::List(vals))
+}
+
+/// Rounds away binary noise (`0.30000000000000004` becomes `0.3`), since
+/// Terraform does its arithmetic in decimal.
+fn tidy(x: f64) -> f64 {
+    format!("{x:.14e}").parse().unwrap_or(x)
+}
+
+// ---------------------------------------------------------------------------
+// Strings
+
+fn fn_upper(a: &Args) -> FuncResult {
+    Ok(Value::String(a.string(0)?.to_uppercase()))
+}
+
+fn fn_lower(a: &Args) -> FuncResult {
+    Ok(Value::String(a.string(0)?.to_lowercase()))
+}
+
+fn fn_title(a: &Args) -> FuncResult {
+    let mut out = String::new();
+    let mut after_separator = true;
+    for c in a.string(0)?.chars() {
+        if after_separator {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        after_separator = is_word_separator(c);
+    }
+    Ok(Value::String(out))
+}
+
+/// Word boundaries as Go's `strings.Title` sees them.
+fn is_word_separator(c: char) -> bool {
+    if c.is_ascii() {
+        return !(c.is_ascii_alphanumeric() || c == '_');
+    }
+    !c.is_alphanumeric() && c.is_whitespace()
+}
+
+fn fn_trimspace(a: &Args) -> FuncResult {
+    Ok(Value::String(a.string(0)?.trim().to_string()))
+}
+
+fn fn_trim(a: &Args) -> FuncResult {
+    let s = a.string(0)?;
+    let cutset = a.string(1)?;
+    Ok(Value::String(
+        s.trim_matches(|c| cutset.contains(c)).to_string(),
+    ))
+}
+
+fn fn_trimprefix(a: &Args) -> FuncResult {
+    let s = a.string(0)?;
+    let prefix = a.string(1)?;
+    Ok(Value::String(
+        s.strip_prefix(prefix.as_str()).unwrap_or(&s).to_string(),
+    ))
+}
+
+fn fn_trimsuffix(a: &Args) -> FuncResult {
+    let s = a.string(0)?;
+    let suffix = a.string(1)?;
+    Ok(Value::String(
+        s.strip_suffix(suffix.as_str()).unwrap_or(&s).to_string(),
+    ))
+}
+
+fn fn_chomp(a: &Args) -> FuncResult {
+    Ok(Value::String(
+        a.string(0)?.trim_end_matches(['\r', '\n']).to_string(),
+    ))
+}
+
+fn fn_indent(a: &Args) -> FuncResult {
+    let spaces = a.int(0)?;
+    let pad = " ".repeat(usize::try_from(spaces).unwrap_or(0));
+    Ok(Value::String(
+        a.string(1)?.replace('\n', &format!("\n{pad}")),
+    ))
+}
+
+fn fn_replace(a: &Args) -> FuncResult {
+    let s = a.string(0)?;
+    let substr = a.string(1)?;
+    let replacement = a.string(2)?;
+    if substr.len() > 1 && substr.starts_with('/') && substr.ends_with('/') {
+        return Err(a.arg_err(
+            1,
+            "regular expression patterns (\"/.../\") are not supported by stackd yet; \
+             use a plain substring",
+        ));
+    }
+    Ok(Value::String(s.replace(&substr, &replacement)))
+}
+
+fn fn_split(a: &Args) -> FuncResult {
+    let sep = a.string(0)?;
+    let s = a.string(1)?;
+    let parts = if sep.is_empty() {
+        s.chars().map(|c| Value::String(c.to_string())).collect()
+    } else {
+        s.split(sep.as_str()).map(Value::from).collect()
+    };
+    Ok(Value::List(parts))
+}
+
+fn fn_join(a: &Args) -> FuncResult {
+    let sep = a.string(0)?;
+    let lists = a.rest(1);
+    if lists.is_empty() {
+        return Err(a.err("at least one list is required"));
+    }
+    let mut parts = Vec::new();
+    for li in 0..lists.len() {
+        let items = a.list(li + 1, "list of string required")?;
+        for (ei, item) in items.iter().enumerate() {
+            if item.is_null() {
+                let msg = if lists.len() > 1 {
+                    format!(
+                        "element {ei} of list {} is null; cannot concatenate null values",
+                        li + 1
+                    )
+                } else {
+                    format!("element {ei} is null; cannot concatenate null values")
+                };
+                return Err(a.arg_err(li + 1, msg));
+            }
+            parts.push(to_str(item).map_err(|m| a.arg_err(li + 1, format!("element {ei}: {m}")))?);
+        }
+    }
+    Ok(Value::String(parts.join(&sep)))
+}
+
+fn fn_substr(a: &Args) -> FuncResult {
+    let chars: Vec<char> = a.string(0)?.chars().collect();
+    let offset = a.int(1)?;
+    let length = a.int(2)?;
+    let total = chars.len() as i64;
+    let start = if offset < 0 {
+        (offset + total).max(0)
+    } else {
+        offset
+    };
+    if start >= total {
+        return Ok(Value::String(String::new()));
+    }
+    let end = if length < 0 {
+        total
+    } else {
+        start.saturating_add(length).min(total)
+    };
+    let picked = chars.get(start as usize..end as usize).unwrap_or(&[]);
+    Ok(Value::String(picked.iter().collect()))
+}
+
+fn fn_strrev(a: &Args) -> FuncResult {
+    Ok(Value::String(a.string(0)?.chars().rev().collect()))
+}
+
+fn fn_startswith(a: &Args) -> FuncResult {
+    Ok(Value::Bool(a.string(0)?.starts_with(&a.string(1)?)))
+}
+
+fn fn_endswith(a: &Args) -> FuncResult {
+    Ok(Value::Bool(a.string(0)?.ends_with(&a.string(1)?)))
+}
+
+fn fn_strcontains(a: &Args) -> FuncResult {
+    Ok(Value::Bool(a.string(0)?.contains(&a.string(1)?)))
+}
+
+// ---------------------------------------------------------------------------
+// format and formatlist
+
+fn fn_format(a: &Args) -> FuncResult {
+    if a.get(0).is_null() {
+        return Err(a.arg_err(0, "argument must not be null"));
+    }
+    let spec = a.string(0)?;
+    format_values(&spec, a.rest(1))
+        .map(Value::String)
+        .map_err(|m| a.err(m))
+}
+
+fn fn_formatlist(a: &Args) -> FuncResult {
+    if a.get(0).is_null() {
+        return Err(a.arg_err(0, "argument must not be null"));
+    }
+    if a.any_unknown() {
+        return Ok(Value::Unknown);
+    }
+    let spec = a.string(0)?;
+    let args = a.rest(1);
+    let mut iterations: Option<(usize, usize)> = None;
+    for (i, arg) in args.iter().enumerate() {
+        let Value::List(items) = arg else { continue };
+        match iterations {
+            None => iterations = Some((items.len(), i)),
+            Some((len, j)) if len != items.len() => {
+                return Err(a.arg_err(
+                    i + 1,
+                    format!(
+                        "argument {} has length {}, which is inconsistent with argument {} of \
+                         length {len}",
+                        i + 1,
+                        items.len(),
+                        j + 1
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let count = iterations.map_or(1, |(len, _)| len);
+    let mut out = Vec::with_capacity(count);
+    for k in 0..count {
+        let row: Vec<Value> = args
+            .iter()
+            .map(|arg| match arg {
+                Value::List(items) => items.get(k).cloned().unwrap_or_default(),
+                other => other.clone(),
+            })
+            .collect();
+        if !row.iter().all(Value::is_wholly_known) {
+            out.push(Value::Unknown);
+            continue;
+        }
+        let s = format_values(&spec, &row)
+            .map_err(|m| a.err(format!("error on format iteration {k}: {m}")))?;
+        out.push(Value::String(s));
+    }
+    Ok(Value::List(out))
+}
+
+/// One `%...` verb of a format string.
+#[derive(Default)]
+struct Verb {
+    raw: String,
+    offset: usize,
+    arg: usize,
+    mode: char,
+    zero: bool,
+    sharp: bool,
+    plus: bool,
+    minus: bool,
+    space: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+/// Formats as Terraform's `format` does: `%v %s %q %d %f %e %g %t %x ...`
+/// with flags, width, precision and `%[n]` argument indexes.
+fn format_values(spec: &str, args: &[Value]) -> Result<String, String> {
+    let chars: Vec<(usize, char)> = spec.char_indices().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut next_arg = 1;
+    let mut highest = 0;
+    while let Some(&(_, c)) = chars.get(i) {
+        if c != '%' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        if let Some((_, '%')) = chars.get(i + 1) {
+            out.push('%');
+            i += 2;
+            continue;
+        }
+        let (verb, next) = parse_verb(spec, &chars, i, next_arg)?;
+        highest = highest.max(verb.arg);
+        append_verb(&verb, args, &mut out)?;
+        next_arg = verb.arg + 1;
+        i = next;
+    }
+    if highest < args.len() {
+        return Err(if highest == 0 {
+            "too many arguments; no verbs in format string".into()
+        } else {
+            format!("too many arguments; only {highest} used by format string")
+        });
+    }
+    Ok(out)
+}
+
+fn parse_verb(
+    spec: &str,
+    chars: &[(usize, char)],
+    start: usize,
+    next_arg: usize,
+) -> Result<(Verb, usize), String> {
+    let offset = chars.get(start).map_or(0, |c| c.0);
+    let mut verb = Verb {
+        offset,
+        arg: next_arg,
+        ..Verb::default()
+    };
+    let mut i = start + 1;
+    let at = |i: usize| {
+        chars
+            .get(i)
+            .map(|c| c.1)
+            .ok_or_else(|| format!("invalid format string starting at offset {}", spec.len()))
+    };
+    let unexpected = |i: usize, c: char| {
+        let off = chars.get(i).map_or(spec.len(), |c| c.0);
+        format!("unrecognized format character {c:?} at offset {off}")
+    };
+    loop {
+        match at(i)? {
+            '0' => verb.zero = true,
+            '#' => verb.sharp = true,
+            '-' => verb.minus = true,
+            '+' => verb.plus = true,
+            ' ' => verb.space = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if matches!(at(i)?, '1'..='9') {
+        let (n, next) = read_digits(chars, i);
+        verb.width = Some(n);
+        i = next;
+    }
+    if at(i)? == '.' {
+        let (n, next) = read_digits(chars, i + 1);
+        verb.prec = Some(n);
+        i = next;
+    }
+    if at(i)? == '[' {
+        let c = at(i + 1)?;
+        if !matches!(c, '1'..='9') {
+            return Err(unexpected(i + 1, c));
+        }
+        let (n, next) = read_digits(chars, i + 1);
+        let c = at(next)?;
+        if c != ']' {
+            return Err(unexpected(next, c));
+        }
+        verb.arg = n;
+        i = next + 1;
+    }
+    let mode = at(i)?;
+    if !mode.is_ascii_alphabetic() {
+        return Err(unexpected(i, mode));
+    }
+    verb.mode = mode;
+    let end = chars.get(i + 1).map_or(spec.len(), |c| c.0);
+    verb.raw = spec.get(offset..end).unwrap_or_default().to_string();
+    Ok((verb, i + 1))
+}
+
+fn read_digits(chars: &[(usize, char)], mut i: usize) -> (usize, usize) {
+    let mut n: usize = 0;
+    while let Some(d) = chars.get(i).and_then(|c| c.1.to_digit(10)) {
+        n = n.saturating_mul(10).saturating_add(d as usize);
+        i += 1;
+    }
+    (n, i)
+}
+
+fn append_verb(verb: &Verb, args: &[Value], out: &mut String) -> Result<(), String> {
+    let (raw, at) = (&verb.raw, verb.offset);
+    let arg = args.get(verb.arg.wrapping_sub(1)).ok_or_else(|| {
+        format!(
+            "not enough arguments for {raw:?} at {at}: need index {} but have {} total",
+            verb.arg,
+            args.len()
+        )
+    })?;
+    if verb.mode != 'v' && arg.is_null() {
+        return Err(format!(
+            "unsupported value for {raw:?} at {at}: null value cannot be formatted"
+        ));
+    }
+    let unsupported = |m: String| format!("unsupported value for {raw:?} at {at}: {m}");
+    let text = match verb.mode {
+        'v' => format_as_is(verb, arg)?,
+        't' => to_bool(arg).map_err(unsupported)?.to_string(),
+        'b' | 'd' | 'o' | 'x' | 'X' => {
+            let n = to_num(arg).map_err(unsupported)?;
+            format_integer(verb, n).ok_or_else(|| unsupported("an integer is required".into()))?
+        }
+        'e' | 'E' | 'f' | 'g' | 'G' => format_float(verb, to_num(arg).map_err(unsupported)?),
+        's' | 'q' => format_str(verb, &to_str(arg).map_err(unsupported)?),
+        other => {
+            return Err(format!(
+                "unsupported format verb {other:?} in {raw:?} at offset {at}"
+            ))
+        }
+    };
+    out.push_str(&text);
+    Ok(())
+}
+
+fn format_as_is(verb: &Verb, arg: &Value) -> Result<String, String> {
+    let text = match arg {
+        Value::String(s) if !verb.sharp => s.clone(),
+        Value::Number(n) if !verb.sharp => {
+            let (sign, body) = split_sign(*n);
+            format!("{sign}{}", go_general(body, None, false))
+        }
+        other => json_encode(other)?,
+    };
+    Ok(pad_text(verb, text))
+}
+
+fn format_str(verb: &Verb, s: &str) -> String {
+    let s: String = match verb.prec {
+        Some(p) if p > 0 => s.chars().take(p).collect(),
+        _ => s.to_string(),
+    };
+    let text = if verb.mode == 'q' { json_quote(&s) } else { s };
+    pad_text(verb, text)
+}
+
+/// Pads strings (and `%v`) to the width, as Terraform does: with zeros when
+/// the `0` flag is given, on the right with `-`.
+fn pad_text(verb: &Verb, text: String) -> String {
+    let len = text.chars().count();
+    match verb.width {
+        Some(w) if w > len => {
+            let pad = (if verb.zero { "0" } else { " " }).repeat(w - len);
+            if verb.minus {
+                text + &pad
+            } else {
+                pad + &text
+            }
+        }
+        _ => text,
+    }
+}
+
+/// Pads a number as Go's `fmt` does: zeros go between sign and digits.
+fn pad_number(verb: &Verb, sign: &str, body: &str, zero_ok: bool) -> String {
+    let len = sign.chars().count() + body.chars().count();
+    match verb.width {
+        Some(w) if w > len => {
+            if verb.minus {
+                format!("{sign}{body}{}", " ".repeat(w - len))
+            } else if verb.zero && zero_ok {
+                format!("{sign}{}{body}", "0".repeat(w - len))
+            } else {
+                format!("{}{sign}{body}", " ".repeat(w - len))
+            }
+        }
+        _ => format!("{sign}{body}"),
+    }
+}
+
+fn sign_of(verb: &Verb, negative: bool) -> &'static str {
+    if negative {
+        "-"
+    } else if verb.plus {
+        "+"
+    } else if verb.space {
+        " "
+    } else {
+        ""
+    }
+}
+
+fn split_sign(n: f64) -> (&'static str, f64) {
+    if n < 0.0 {
+        ("-", -n)
+    } else {
+        ("", n)
+    }
+}
+
+fn format_integer(verb: &Verb, n: f64) -> Option<String> {
+    if n.fract() != 0.0 || !n.is_finite() {
+        return None;
+    }
+    let magnitude = n.abs() as u128;
+    let mut digits = match verb.mode {
+        'b' => format!("{magnitude:b}"),
+        'o' => format!("{magnitude:o}"),
+        'x' => format!("{magnitude:x}"),
+        'X' => format!("{magnitude:X}"),
+        _ => magnitude.to_string(),
+    };
+    if let Some(p) = verb.prec {
+        if p == 0 && magnitude == 0 {
+            digits.clear();
+        }
+        if digits.len() < p {
+            digits = "0".repeat(p - digits.len()) + &digits;
+        }
+    }
+    let prefix = match verb.mode {
+        'x' if verb.sharp => "0x",
+        'X' if verb.sharp => "0X",
+        'b' if verb.sharp => "0b",
+        'o' if verb.sharp && !digits.starts_with('0') => "0",
+        _ => "",
+    };
+    let body = format!("{prefix}{digits}");
+    Some(pad_number(
+        verb,
+        sign_of(verb, n < 0.0),
+        &body,
+        verb.prec.is_none(),
+    ))
+}
+
+fn format_float(verb: &Verb, n: f64) -> String {
+    let upper = verb.mode.is_ascii_uppercase();
+    let magnitude = n.abs();
+    let body = if !magnitude.is_finite() {
+        "Inf".to_string()
+    } else {
+        match verb.mode {
+            'e' | 'E' => go_exponent(magnitude, verb.prec.unwrap_or(6), upper),
+            'g' | 'G' => go_general(magnitude, verb.prec, upper),
+            _ => format!("{magnitude:.*}", verb.prec.unwrap_or(6)),
+        }
+    };
+    pad_number(verb, sign_of(verb, n < 0.0), &body, true)
+}
+
+/// `%e` as Go writes it: `1.234568e+03`.
+fn go_exponent(x: f64, prec: usize, upper: bool) -> String {
+    let s = format!("{x:.prec$e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    exponent_form(mantissa, exp, upper)
+}
+
+fn exponent_form(mantissa: &str, exp: i32, upper: bool) -> String {
+    let e = if upper { 'E' } else { 'e' };
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mantissa}{e}{sign}{:02}", exp.unsigned_abs())
+}
+
+/// `%g` as Go writes it (also `%v` of a number): the shortest decimal digits,
+/// in exponent form when the exponent is below -4 or reaches the precision
+/// (6 for the shortest form, so `1000000` is `1e+06`).
+fn go_general(x: f64, prec: Option<usize>, upper: bool) -> String {
+    let prec = prec.map(|p| p.max(1));
+    let (digits, exp) = decimal_digits(x, prec);
+    let nd = digits.len() as i32;
+    let eprec = match prec {
+        None => 6,
+        Some(p) => {
+            let p = p as i32;
+            if p > nd && nd > exp {
+                nd
+            } else {
+                p
+            }
+        }
+    };
+    if exp < -4 || exp >= eprec {
+        let (first, rest) = digits.split_at(1);
+        let mantissa = if rest.is_empty() {
+            first.to_string()
+        } else {
+            format!("{first}.{rest}")
+        };
+        return exponent_form(&mantissa, exp, upper);
+    }
+    let point = exp + 1;
+    if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point >= nd {
+        format!("{digits}{}", "0".repeat((point - nd) as usize))
+    } else {
+        let (int, frac) = digits.split_at(point as usize);
+        format!("{int}.{frac}")
+    }
+}
+
+/// The significant decimal digits of `x` (shortest, or rounded to `prec`),
+/// without trailing zeros, and the decimal exponent of the first.
+fn decimal_digits(x: f64, prec: Option<usize>) -> (String, i32) {
+    if x == 0.0 {
+        return ("0".into(), 0);
+    }
+    let s = match prec {
+        None => format!("{x:e}"),
+        Some(p) => format!("{x:.*e}", p - 1),
+    };
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let trimmed = digits.trim_end_matches('0');
+    let digits = if trimmed.is_empty() { "0" } else { trimmed };
+    (digits.to_string(), exp.parse().unwrap_or(0))
+}
+
+// ---------------------------------------------------------------------------
+// Collections
+
+fn fn_length(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::String(s) => Ok(Value::from(s.chars().count() as i64)),
+        Value::List(items) => Ok(Value::from(items.len() as i64)),
+        Value::Map(map) => Ok(Value::from(map.len() as i64)),
+        _ => Err(a.arg_err(
+            0,
+            "argument must be a string, a collection type, or a structural type",
+        )),
+    }
+}
+
+fn fn_element(a: &Args) -> FuncResult {
+    if a.any_unknown() {
+        return Ok(Value::Unknown);
+    }
+    let list = a.get(0);
+    let index = to_int(a.get(1)).map_err(|m| a.err(format!("invalid index: {m}")))?;
+    let items = list
+        .as_list()
+        .ok_or_else(|| a.err(format!("cannot read elements from {}", list.type_name())))?;
+    if items.is_empty() {
+        return Err(a.err("cannot use element function with an empty list"));
+    }
+    let i = index.rem_euclid(items.len() as i64) as usize;
+    Ok(items.get(i).cloned().unwrap_or_default())
+}
+
+fn fn_slice(a: &Args) -> FuncResult {
+    if a.any_unknown() {
+        return Ok(Value::Unknown);
+    }
+    let items = a.list(0, "must be a list or tuple value")?;
+    let len = items.len() as i64;
+    let start = to_int(a.get(1)).map_err(|m| a.arg_err(1, format!("invalid start index: {m}")))?;
+    if start < 0 {
+        return Err(a.arg_err(1, "start index must not be less than zero"));
+    }
+    if start > len {
+        return Err(a.arg_err(
+            1,
+            "start index must not be greater than the length of the list",
+        ));
+    }
+    let end = to_int(a.get(2)).map_err(|m| a.arg_err(2, format!("invalid end index: {m}")))?;
+    if end < 0 {
+        return Err(a.arg_err(2, "end index must not be less than zero"));
+    }
+    if end > len {
+        return Err(a.arg_err(
+            2,
+            "end index must not be greater than the length of the list",
+        ));
+    }
+    if start > end {
+        return Err(a.arg_err(1, "start index must not be greater than end index"));
+    }
+    let picked = items.get(start as usize..end as usize).unwrap_or(&[]);
+    Ok(Value::List(picked.to_vec()))
+}
+
+fn fn_lookup(a: &Args) -> FuncResult {
+    for i in 0..2 {
+        if a.get(i).is_null() {
+            return Err(a.arg_err(i, "argument must not be null"));
+        }
+    }
+    if a.get(0).is_unknown() || a.get(1).is_unknown() {
+        return Ok(Value::Unknown);
+    }
+    let map = a
+        .get(0)
+        .as_map()
+        .ok_or_else(|| a.arg_err(0, "lookup() requires a map as the first argument"))?;
+    let key = a.string(1)?;
+    if let Some(v) = map.get(&key) {
+        return Ok(v.clone());
+    }
+    if a.len() < 3 {
+        return Err(a.err(format!("lookup failed to find key {key:?}")));
+    }
+    let default = a.get(2);
+    let kinds = Kinds::of(map.values());
+    let string_elements = kinds.needs_strings()
+        || (kinds.string && kinds.primitives() == 1 && kinds.collections() == 0);
+    match default {
+        Value::Number(_) | Value::Bool(_) if string_elements => {
+            Ok(Value::String(to_str(default).unwrap_or_default()))
+        }
+        _ => Ok(default.clone()),
+    }
+}
+
+fn fn_merge(a: &Args) -> FuncResult {
+    let mut out = BTreeMap::new();
+    let mut unknown = false;
+    for (i, arg) in a.vals.iter().enumerate() {
+        match arg {
+            Value::Null => {}
+            Value::Unknown => unknown = true,
+            Value::Map(map) => out.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            other => {
+                return Err(a.arg_err(
+                    i,
+                    format!(
+                        "arguments must be maps or objects, got {:?}",
+                        other.type_name()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(if unknown {
+        Value::Unknown
+    } else {
+        Value::Map(out)
+    })
+}
+
+fn fn_concat(a: &Args) -> FuncResult {
+    if a.len() == 0 {
+        return Err(a.err("at least one argument is required"));
+    }
+    let mut out = Vec::new();
+    let mut unknown = false;
+    for (i, arg) in a.vals.iter().enumerate() {
+        match arg {
+            Value::Unknown => unknown = true,
+            Value::List(items) => out.extend(items.iter().cloned()),
+            other => {
+                return Err(a.arg_err(
+                    i,
+                    format!(
+                        "all arguments must be lists or tuples; got {}",
+                        other.type_name()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(if unknown {
+        Value::Unknown
+    } else {
+        Value::List(out)
+    })
+}
+
+fn fn_contains(a: &Args) -> FuncResult {
+    let items = a.list(0, "argument must be list, tuple, or set")?;
+    Ok(Value::Bool(items.contains(a.get(1))))
+}
+
+fn fn_index(a: &Args) -> FuncResult {
+    let items = a.list(0, "argument must be a list or tuple")?;
+    if items.is_empty() {
+        return Err(a.err("cannot search an empty list"));
+    }
+    items
+        .iter()
+        .position(|v| v == a.get(1))
+        .map(|i| Value::from(i as i64))
+        .ok_or_else(|| a.err("item not found"))
+}
+
+fn fn_keys(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::Map(map) => Ok(Value::List(
+            map.keys().map(|k| Value::String(k.clone())).collect(),
+        )),
+        _ => Err(a.arg_err(0, "must have map or object type")),
+    }
+}
+
+fn fn_values(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::Map(map) => Ok(Value::List(map.values().cloned().collect())),
+        _ => Err(a.err("values() requires a map as the first argument")),
+    }
+}
+
+fn fn_one(a: &Args) -> FuncResult {
+    const WRONG: &str = "must be a list, set, or tuple value with either zero or one elements";
+    match a.get(0) {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::List(items) if items.len() <= 1 => Ok(items.first().cloned().unwrap_or_default()),
+        _ => Err(a.arg_err(0, WRONG)),
+    }
+}
+
+fn fn_reverse(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Unknown => Ok(Value::Unknown),
+        Value::List(items) => Ok(Value::List(items.iter().rev().cloned().collect())),
+        other => Err(a.arg_err(
+            0,
+            format!(
+                "can only reverse list or tuple values, not {}",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
+/// The elements of a `list(string)` argument, converted to strings.
+fn string_elements(a: &Args, i: usize, skip_null: bool) -> Result<Vec<String>, FuncError> {
+    let items = a.list(i, "list of string required")?;
+    let mut out = Vec::with_capacity(items.len());
+    for (ei, item) in items.iter().enumerate() {
+        match item {
+            Value::Null if skip_null => {}
+            Value::Null => {
+                return Err(a.err(format!(
+                    "given list element {ei} is null; a null string cannot be sorted"
+                )))
+            }
+            _ => out.push(to_str(item).map_err(|m| a.arg_err(i, format!("element {ei}: {m}")))?),
+        }
+    }
+    Ok(out)
+}
+
+fn fn_sort(a: &Args) -> FuncResult {
+    let mut items = string_elements(a, 0, false)?;
+    items.sort();
+    Ok(Value::List(items.into_iter().map(Value::String).collect()))
+}
+
+fn fn_compact(a: &Args) -> FuncResult {
+    let items = string_elements(a, 0, true)?;
+    Ok(Value::List(
+        items
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(Value::String)
+            .collect(),
+    ))
+}
+
+fn fn_distinct(a: &Args) -> FuncResult {
+    let items = a.list(0, "list of any single type required")?;
+    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    Ok(Value::List(out))
+}
+
+fn fn_flatten(a: &Args) -> FuncResult {
+    fn flatten_into(items: &[Value], out: &mut Vec<Value>) {
+        for item in items {
+            match item {
+                Value::List(inner) => flatten_into(inner, out),
+                other => out.push(other.clone()),
+            }
+        }
+    }
+    let items = a.list(0, "can only flatten lists, sets and tuples")?;
+    let mut out = Vec::new();
+    flatten_into(items, &mut out);
+    Ok(Value::List(out))
+}
+
+fn fn_zipmap(a: &Args) -> FuncResult {
+    let keys = a.list(0, "list of string required")?;
+    let values = a.list(1, "values argument must be a list or tuple value")?;
+    if keys.len() != values.len() {
+        return Err(a.err(format!(
+            "number of keys ({}) does not match number of values ({})",
+            keys.len(),
+            values.len()
+        )));
+    }
+    let mut out = BTreeMap::new();
+    for (i, (k, v)) in keys.iter().zip(values).enumerate() {
+        if k.is_null() {
+            return Err(a.err(format!("keys list has null value at index {i}")));
+        }
+        let key = to_str(k).map_err(|m| a.arg_err(0, format!("element {i}: {m}")))?;
+        out.insert(key, v.clone());
+    }
+    Ok(Value::Map(out))
+}
+
+fn fn_coalesce(a: &Args) -> FuncResult {
+    let kinds = Kinds::of(a.vals);
+    if !kinds.unifiable() {
+        return Err(a.err("all arguments must have the same type"));
+    }
+    let stringify = kinds.needs_strings();
+    let string_type = stringify || (kinds.string && kinds.primitives() == 1);
+    for arg in a.vals {
+        let value = match arg {
+            Value::Unknown => return Ok(Value::Unknown),
+            Value::Null => continue,
+            Value::Number(_) | Value::Bool(_) if stringify => {
+                Value::String(to_str(arg).unwrap_or_default())
+            }
+            other => other.clone(),
+        };
+        if string_type && value.as_str() == Some("") {
+            continue;
+        }
+        return Ok(value);
+    }
+    Err(a.err("no non-null, non-empty-string arguments"))
+}
+
+fn fn_coalescelist(a: &Args) -> FuncResult {
+    if a.len() == 0 {
+        return Err(a.err("at least one argument is required"));
+    }
+    for (i, arg) in a.vals.iter().enumerate() {
+        match arg {
+            Value::Unknown => return Ok(Value::Unknown),
+            Value::Null => {}
+            Value::List(items) if items.is_empty() => {}
+            Value::List(_) => return Ok(arg.clone()),
+            _ => return Err(a.arg_err(i, "coalescelist arguments must be lists or tuples")),
+        }
+    }
+    Err(a.err("no non-null arguments"))
+}
+
+fn fn_chunklist(a: &Args) -> FuncResult {
+    let items = a.list(0, "list required")?;
+    let size = a.int(1)?;
+    if size < 0 {
+        return Err(a.arg_err(1, "the size argument must be positive"));
+    }
+    if size == 0 {
+        return Ok(Value::List(vec![Value::List(items.to_vec())]));
+    }
+    Ok(Value::List(
+        items
+            .chunks(size as usize)
+            .map(|c| Value::List(c.to_vec()))
+            .collect(),
+    ))
+}
+
+fn fn_alltrue(a: &Args) -> FuncResult {
+    let items = a.list(0, "list of bool required")?;
+    for (i, item) in items.iter().enumerate() {
+        if item.is_null() {
+            return Ok(Value::Bool(false));
+        }
+        if !to_bool(item).map_err(|m| a.arg_err(0, format!("element {i}: {m}")))? {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+fn fn_anytrue(a: &Args) -> FuncResult {
+    let items = a.list(0, "list of bool required")?;
+    for (i, item) in items.iter().enumerate() {
+        if item.is_null() {
+            continue;
+        }
+        if to_bool(item).map_err(|m| a.arg_err(0, format!("element {i}: {m}")))? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+fn set_args<'a>(a: &Args<'a>) -> Result<Vec<&'a [Value]>, FuncError> {
+    (0..a.len())
+        .map(|i| a.list(i, "a set or a list is required"))
+        .collect()
+}
+
+fn fn_setunion(a: &Args) -> FuncResult {
+    let sets = set_args(a)?;
+    Ok(Value::List(set_of(sets.concat())))
+}
+
+fn fn_setintersection(a: &Args) -> FuncResult {
+    let sets = set_args(a)?;
+    let (first, others) = sets
+        .split_first()
+        .ok_or_else(|| a.err("at least one set is required"))?;
+    let common = first
+        .iter()
+        .filter(|v| others.iter().all(|s| s.contains(v)))
+        .cloned()
+        .collect();
+    Ok(Value::List(set_of(common)))
+}
+
+fn fn_setsubtract(a: &Args) -> FuncResult {
+    let sets = set_args(a)?;
+    let (from, take) = (
+        sets.first().copied().unwrap_or(&[]),
+        sets.get(1).copied().unwrap_or(&[]),
+    );
+    let rest = from.iter().filter(|v| !take.contains(v)).cloned().collect();
+    Ok(Value::List(set_of(rest)))
+}
+
+// ---------------------------------------------------------------------------
+// Type conversions
+
+fn fn_tostring(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Null => Ok(Value::Null),
+        v => to_str(v)
+            .map(Value::String)
+            .map_err(|_| a.arg_err(0, format!("cannot convert {} to string", v.type_name()))),
+    }
+}
+
+fn fn_tonumber(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Null => Ok(Value::Null),
+        Value::Number(n) => Ok(Value::Number(*n)),
+        Value::String(s) => parse_number(s).map(Value::Number).ok_or_else(|| {
+            a.arg_err(
+                0,
+                format!(
+                    "cannot convert {s:?} to number; given string must be a decimal \
+                     representation of a number"
+                ),
+            )
+        }),
+        v => Err(a.arg_err(0, format!("cannot convert {} to number", v.type_name()))),
+    }
+}
+
+fn fn_tobool(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Null => Ok(Value::Null),
+        Value::Bool(b) => Ok(Value::Bool(*b)),
+        Value::String(s) => to_bool(a.get(0)).map(Value::Bool).map_err(|_| {
+            a.arg_err(
+                0,
+                format!(
+                    "cannot convert {s:?} to bool; only the strings \"true\" or \"false\" are \
+                     allowed"
+                ),
+            )
+        }),
+        v => Err(a.arg_err(0, format!("cannot convert {} to bool", v.type_name()))),
+    }
+}
+
+fn fn_tolist(a: &Args) -> FuncResult {
+    to_sequence(a, "list").map(|v| v.map_or(Value::Null, Value::List))
+}
+
+fn fn_toset(a: &Args) -> FuncResult {
+    to_sequence(a, "set").map(|v| v.map_or(Value::Null, |items| Value::List(set_of(items))))
+}
+
+fn to_sequence(a: &Args, what: &str) -> Result<Option<Vec<Value>>, FuncError> {
+    match a.get(0) {
+        Value::Null => Ok(None),
+        Value::List(items) => unify(items.iter()).map(Some).ok_or_else(|| {
+            a.arg_err(
+                0,
+                format!("cannot convert tuple to {what} of any single type"),
+            )
+        }),
+        v => Err(a.arg_err(
+            0,
+            format!(
+                "cannot convert {} to {what} of any single type",
+                v.type_name()
+            ),
+        )),
+    }
+}
+
+fn fn_tomap(a: &Args) -> FuncResult {
+    match a.get(0) {
+        Value::Null => Ok(Value::Null),
+        Value::Map(map) => {
+            let values = unify(map.values())
+                .ok_or_else(|| a.arg_err(0, "cannot convert object to map of any single type"))?;
+            Ok(Value::Map(map.keys().cloned().zip(values).collect()))
+        }
+        v => Err(a.arg_err(
+            0,
+            format!("cannot convert {} to map of any single type", v.type_name()),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON and YAML
+
+fn fn_jsonencode(a: &Args) -> FuncResult {
+    json_encode(a.get(0))
+        .map(Value::String)
+        .map_err(|m| a.err(m))
+}
+
+fn fn_jsondecode(a: &Args) -> FuncResult {
+    let src = a.string(0)?;
+    serde_json::from_str::<serde_json::Value>(&src)
+        .map(|json| Value::from_json(&json))
+        .map_err(|e| a.err(e))
+}
+
+/// Compact JSON as Terraform writes it: keys sorted, and `<`, `>`, `&`,
+/// U+2028 and U+2029 escaped.
+fn json_encode(v: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    write_json(v, &mut out)?;
+    Ok(out)
+}
+
+fn write_json(v: &Value, out: &mut String) -> Result<(), String> {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if n.is_finite() => out.push_str(&format_number(*n)),
+        Value::Number(_) => return Err("cannot encode an infinite number as JSON".into()),
+        Value::String(s) => out.push_str(&json_quote(s)),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out)?;
+            }
+            out.push(']');
+        }
+        Value::Map(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&json_quote(k));
+                out.push(':');
+                write_json(item, out)?;
+            }
+            out.push('}');
+        }
+        Value::Unknown => return Err("cannot encode an unknown value".into()),
+    }
+    Ok(())
+}
+
+fn json_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => push_unicode_escape(&mut out, c),
+            c if (c as u32) < 0x20 => push_unicode_escape(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn push_unicode_escape(out: &mut String, c: char) {
+    out.push_str(&format!("\\u{:04x}", c as u32));
+}
+
+fn fn_yamldecode(a: &Args) -> FuncResult {
+    let src = a.string(0)?;
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&src).map_err(|e| a.err(e))?;
+    doc.apply_merge().map_err(|e| a.err(e))?;
+    from_yaml(&doc).map_err(|m| a.err(m))
+}
+
+fn from_yaml(y: &serde_yaml::Value) -> Result<Value, String> {
+    use serde_yaml::Value as Y;
+    Ok(match y {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        Y::String(s) => Value::String(s.clone()),
+        Y::Sequence(items) => Value::List(items.iter().map(from_yaml).collect::<Result<_, _>>()?),
+        Y::Mapping(map) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in map {
+                out.insert(yaml_key(k)?, from_yaml(v)?);
+            }
+            Value::Map(out)
+        }
+        Y::Tagged(tagged) => from_yaml(&tagged.value)?,
+    })
+}
+
+fn yaml_key(k: &serde_yaml::Value) -> Result<String, String> {
+    use serde_yaml::Value as Y;
+    match k {
+        Y::String(s) => Ok(s.clone()),
+        Y::Number(n) => Ok(n.to_string()),
+        Y::Bool(b) => Ok(b.to_string()),
+        Y::Null => Err("mapping key cannot be null".into()),
+        Y::Tagged(tagged) => yaml_key(&tagged.value),
+        _ => Err("only strings are allowed as mapping keys".into()),
+    }
+}
+
+fn fn_yamlencode(a: &Args) -> FuncResult {
+    Ok(Value::String(yaml_encode(a.get(0))))
+}
+
+/// Block-style YAML as Terraform writes it: keys and strings double-quoted,
+/// multi-line strings as literal blocks, sequences in a mapping not indented.
+fn yaml_encode(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Map(map) if !map.is_empty() => yaml_map(map, 0, false, &mut out),
+        Value::List(items) if !items.is_empty() => yaml_seq(items, 0, false, &mut out),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {
+            out.push_str(&yaml_scalar(v, 2));
+            out.push_str("\n...");
+        }
+        other => out.push_str(&yaml_scalar(other, 2)),
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+fn yaml_line(indent: usize, out: &mut String) {
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&" ".repeat(indent));
+}
+
+fn yaml_map(map: &BTreeMap<String, Value>, indent: usize, inline: bool, out: &mut String) {
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 || !inline {
+            yaml_line(indent, out);
+        }
+        out.push_str(&yaml_quoted(k));
+        out.push(':');
+        match v {
+            Value::Map(inner) if !inner.is_empty() => yaml_map(inner, indent + 2, false, out),
+            Value::List(items) if !items.is_empty() => yaml_seq(items, indent, false, out),
+            other => {
+                out.push(' ');
+                out.push_str(&yaml_scalar(other, indent + 2));
+            }
+        }
+    }
+}
+
+fn yaml_seq(items: &[Value], indent: usize, inline: bool, out: &mut String) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 || !inline {
+            yaml_line(indent, out);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Map(inner) if !inner.is_empty() => yaml_map(inner, indent + 2, true, out),
+            Value::List(inner) if !inner.is_empty() => yaml_seq(inner, indent + 2, true, out),
+            other => out.push_str(&yaml_scalar(other, indent + 2)),
+        }
+    }
+}
+
+/// A scalar (or empty collection); `indent` is where a literal block's
+/// lines go.
+fn yaml_scalar(v: &Value, indent: usize) -> String {
+    match v {
+        Value::Null | Value::Unknown => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) if n.is_finite() => format_number(*n),
+        Value::Number(n) => if *n > 0.0 { "+Inf" } else { "-Inf" }.into(),
+        Value::String(s) if s.contains('\n') && yaml_literal_allowed(s) => yaml_literal(s, indent),
+        Value::String(s) => yaml_quoted(s),
+        Value::List(_) => "[]".into(),
+        Value::Map(_) => "{}".into(),
+    }
+}
+
+fn yaml_printable(c: char) -> bool {
+    matches!(c as u32,
+        0x0A | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+        && c != '\u{FEFF}'
+}
+
+fn yaml_literal_allowed(s: &str) -> bool {
+    let odd_break = |c: char| matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}');
+    !s.ends_with(' ') && !s.contains(" \n") && s.chars().all(|c| yaml_printable(c) && !odd_break(c))
+}
+
+fn yaml_literal(s: &str, indent: usize) -> String {
+    let mut out = String::from("|");
+    if s.starts_with([' ', '\n']) {
+        out.push('2');
+    }
+    if !s.ends_with('\n') {
+        out.push('-');
+    } else if s == "\n" || s.ends_with("\n\n") {
+        out.push('+');
+    }
+    out.push('\n');
+    let pad = " ".repeat(indent);
+    let mut line_start = true;
+    for c in s.chars() {
+        if c == '\n' {
+            out.push('\n');
+            line_start = true;
+            continue;
+        }
+        if line_start {
+            out.push_str(&pad);
+            line_start = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn yaml_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        let escaped = match c {
+            '\0' => "\\0",
+            '\u{7}' => "\\a",
+            '\u{8}' => "\\b",
+            '\t' => "\\t",
+            '\n' => "\\n",
+            '\u{b}' => "\\v",
+            '\u{c}' => "\\f",
+            '\r' => "\\r",
+            '\u{1b}' => "\\e",
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\u{85}' => "\\N",
+            '\u{a0}' => "\\_",
+            '\u{2028}' => "\\L",
+            '\u{2029}' => "\\P",
+            c if yaml_printable(c) => {
+                out.push(c);
+                continue;
+            }
+            c => {
+                let code = c as u32;
+                let text = if code <= 0xFF {
+                    format!("\\x{code:02X}")
+                } else if code <= 0xFFFF {
+                    format!("\\u{code:04X}")
+                } else {
+                    format!("\\U{code:08X}")
+                };
+                out.push_str(&text);
+                continue;
+            }
+        };
+        out.push_str(escaped);
+    }
+    out.push('"');
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Hashing and base64
+
+fn fn_base64encode(a: &Args) -> FuncResult {
+    Ok(Value::String(base64_encode(a.string(0)?.as_bytes())))
+}
+
+fn fn_base64decode(a: &Args) -> FuncResult {
+    let src = a.string(0)?;
+    let bytes = base64_decode(&src)
+        .ok_or_else(|| a.err(format!("failed to decode base64 data {src:?}")))?;
+    String::from_utf8(bytes)
+        .map(Value::String)
+        .map_err(|_| a.err("the result of decoding the provided string is not valid UTF-8"))
+}
+
+fn fn_base64sha256(a: &Args) -> FuncResult {
+    let digest = Sha256::digest(a.string(0)?.as_bytes());
+    Ok(Value::String(base64_encode(&digest)))
+}
+
+fn fn_sha256(a: &Args) -> FuncResult {
+    let digest = Sha256::digest(a.string(0)?.as_bytes());
+    Ok(Value::String(hex(&digest)))
+}
+
+fn fn_md5(a: &Args) -> FuncResult {
+    Ok(Value::String(hex(&md5(a.string(0)?.as_bytes()))))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xF)]));
+    }
+    out
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(BASE64[((n >> (18 - 6 * k)) & 0x3F) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Standard padded base64, ignoring line breaks (as Go's decoder does).
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let clean: Vec<u8> = s.bytes().filter(|b| !matches!(b, b'\r' | b'\n')).collect();
+    let blocks = clean.chunks_exact(4);
+    if !blocks.remainder().is_empty() {
+        return None;
+    }
+    let sextet = |b: u8| BASE64.iter().position(|x| *x == b).map(|p| p as u32);
+    let count = blocks.len();
+    let mut out = Vec::with_capacity(count * 3);
+    for (bi, block) in blocks.enumerate() {
+        let padding = block.iter().rev().take_while(|b| **b == b'=').count();
+        if padding > 2 || (padding > 0 && bi + 1 != count) {
+            return None;
+        }
+        let mut n = 0u32;
+        for (k, b) in block.iter().enumerate() {
+            let v = if k >= 4 - padding { 0 } else { sextet(*b)? };
+            n = (n << 6) | v;
+        }
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend(bytes.iter().take(3 - padding));
+    }
+    Some(out)
+}
+
+/// MD5 (RFC 1321); Terraform still offers it for legacy checksums.
+fn md5(data: &[u8]) -> [u8; 16] {
+    const SHIFTS: [u32; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+    let k: Vec<u32> = (0..64)
+        .map(|i| (f64::from(i + 1).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_le_bytes());
+    let mut state: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    for block in msg.chunks(64) {
+        let m: Vec<u32> = block
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = state;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(SHIFTS[(i / 16) * 4 + i % 4]));
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d]) {
+            *s = s.wrapping_add(v);
+        }
+    }
+    let mut out = [0u8; 16];
+    for (chunk, word) in out.chunks_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+fn fn_file(a: &Args) -> FuncResult {
+    let path = resolve_path(a.base_dir, &a.string(0)?);
+    let shown = quoted_path(&path);
+    match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Value::String).map_err(|_| {
+            a.err(format!(
+                "contents of {shown} are not valid UTF-8; use the filebase64 function to obtain \
+                 the Base64 encoded contents or the other file functions (e.g. filemd5, \
+                 filesha256) to obtain file hashing results instead"
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(a.err(format!(
+            "no file exists at {shown}; this function works only with files that are \
+             distributed as part of the configuration source code, so if this file will be \
+             created by a resource in this configuration you must instead obtain this result \
+             from an attribute of that resource"
+        ))),
+        Err(_) if path.is_dir() => {
+            Err(a.err(format!("failed to read file: {shown} is a directory")))
+        }
+        Err(e) => Err(a.err(format!("failed to read file {shown}: {e}"))),
+    }
+}
+
+fn fn_fileexists(a: &Args) -> FuncResult {
+    let path = resolve_path(a.base_dir, &a.string(0)?);
+    let shown = quoted_path(&path);
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
+        Ok(meta) if meta.is_dir() => Err(a.err(format!("{shown} is a directory, not a file"))),
+        Ok(_) => Err(a.err(format!("{shown} is not a regular file"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
+        Err(_) => Err(a.err(format!("failed to stat {shown}"))),
+    }
+}
+
+fn quoted_path(path: &Path) -> String {
+    format!("{:?}", path.display().to_string())
+}
+
+/// Resolves a `file()` path as Terraform does: `~` is the home directory,
+/// relative paths are relative to the module, and the result is cleaned.
+fn resolve_path(base_dir: &Path, path: &str) -> PathBuf {
+    let expanded = match path.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(rest.trim_start_matches('/')),
+            None => PathBuf::from(path),
+        },
+        _ => PathBuf::from(path),
+    };
+    clean_path(&base_dir.join(expanded))
+}
+
+/// Lexically removes `.` and `..` components, as Go's `filepath.Clean`.
+fn clean_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CIDR arithmetic (IPv4 and IPv6, on u128)
+
+/// An address and prefix length; `bits` is 32 or 128.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct IpNet {
+    addr: u128,
+    prefix: u32,
+    bits: u32,
+}
+
+impl IpNet {
+    fn mask(&self) -> u128 {
+        network_mask(self.bits, self.prefix)
+    }
+
+    fn network(self) -> IpNet {
+        IpNet {
+            addr: self.addr & self.mask(),
+            ..self
+        }
+    }
+}
+
+fn all_ones(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+fn host_mask(bits: u32, prefix: u32) -> u128 {
+    if prefix >= bits {
+        0
+    } else {
+        all_ones(bits - prefix)
+    }
+}
+
+fn network_mask(bits: u32, prefix: u32) -> u128 {
+    all_ones(bits) & !host_mask(bits, prefix)
+}
+
+fn format_addr(addr: u128, bits: u32) -> String {
+    if bits == 32 {
+        Ipv4Addr::from(addr as u32).to_string()
+    } else {
+        Ipv6Addr::from(addr).to_string()
+    }
+}
+
+fn format_net(addr: u128, prefix: u32, bits: u32) -> String {
+    format!("{}/{prefix}", format_addr(addr, bits))
+}
+
+/// Parses a CIDR prefix as Terraform does: host bits may be set (they are
+/// ignored by the cidr functions).
+fn parse_cidr(s: &str) -> Result<IpNet, String> {
+    let bad = || format!("invalid CIDR address: {s}");
+    let (addr, len) = s.split_once('/').ok_or_else(bad)?;
+    let (addr, bits) = if addr.contains(':') {
+        let ip: Ipv6Addr = addr.parse().map_err(|_| bad())?;
+        (u128::from(ip), 128)
+    } else {
+        let ip = parse_ipv4(addr, false).ok_or_else(bad)?;
+        (u128::from(u32::from(ip)), 32)
+    };
+    let prefix = parse_prefix_len(len)
+        .filter(|p| *p <= bits)
+        .ok_or_else(bad)?;
+    Ok(IpNet { addr, prefix, bits })
+}
+
+fn parse_prefix_len(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Dotted-quad IPv4; `strict` also rejects leading zeros (`10.0.0.010`).
+fn parse_ipv4(s: &str, strict: bool) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        let digits_ok =
+            !part.is_empty() && part.len() <= 3 && part.bytes().all(|b| b.is_ascii_digit());
+        if !digits_ok || (strict && part.len() > 1 && part.starts_with('0')) {
+            return None;
+        }
+        *octet = part.parse().ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+fn cidr_arg(a: &Args, i: usize) -> Result<IpNet, FuncError> {
+    let s = a.string(i)?;
+    parse_cidr(&s).map_err(|m| a.err(format!("invalid CIDR expression: {m}")))
+}
+
+fn fn_cidrsubnet(a: &Args) -> FuncResult {
+    let newbits = a.int(1)?;
+    let netnum = a.int(2)?;
+    let net = cidr_arg(a, 0)?.network();
+    if newbits < 0 {
+        return Err(a.arg_err(1, "must not be negative"));
+    }
+    let new_prefix = i64::from(net.prefix) + newbits;
+    if new_prefix > i64::from(net.bits) {
+        return Err(a.err(format!(
+            "insufficient address space to extend prefix of {} by {newbits}",
+            net.prefix
+        )));
+    }
+    let (newbits, new_prefix) = (newbits as u32, new_prefix as u32);
+    if netnum < 0 || netnum as u128 > all_ones(newbits) {
+        return Err(a.err(format!(
+            "prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"
+        )));
+    }
+    let offset = (netnum as u128)
+        .checked_shl(net.bits - new_prefix)
+        .unwrap_or(0);
+    Ok(Value::String(format_net(
+        net.addr | offset,
+        new_prefix,
+        net.bits,
+    )))
+}
+
+fn fn_cidrhost(a: &Args) -> FuncResult {
+    let hostnum = a.int(1)?;
+    let net = cidr_arg(a, 0)?.network();
+    let max = all_ones(net.bits - net.prefix);
+    let magnitude = if hostnum < 0 {
+        u128::from(hostnum.unsigned_abs() - 1)
+    } else {
+        hostnum as u128
+    };
+    if magnitude > max {
+        return Err(a.err(format!(
+            "prefix of {} does not accommodate a host numbered {hostnum}",
+            net.prefix
+        )));
+    }
+    let host = if hostnum < 0 {
+        max - magnitude
+    } else {
+        magnitude
+    };
+    Ok(Value::String(format_addr(net.addr | host, net.bits)))
+}
+
+fn fn_cidrnetmask(a: &Args) -> FuncResult {
+    let net = cidr_arg(a, 0)?;
+    if net.bits != 32 {
+        return Err(a.err(format!(
+            "IPv6 addresses cannot have a netmask: {}",
+            a.string(0)?
+        )));
+    }
+    let mask = network_mask(32, net.prefix) as u32;
+    Ok(Value::String(Ipv4Addr::from(mask).to_string()))
+}
+
+fn fn_cidrsubnets(a: &Args) -> FuncResult {
+    let s = a.string(0)?;
+    let net = parse_cidr(&s)
+        .map_err(|m| a.arg_err(0, format!("invalid CIDR expression: {m}")))?
+        .network();
+    if a.len() == 1 {
+        return Ok(Value::List(Vec::new()));
+    }
+    let all = all_ones(net.bits);
+    let first = a.int(1)?.clamp(0, i64::from(net.bits)) as u32;
+    let first_len = (net.prefix + first).min(net.bits);
+    // Start just below the base prefix, as Terraform does, and step forward.
+    let mut cur_addr = net.addr.wrapping_sub(1) & all & network_mask(net.bits, first_len);
+    let mut cur_len = first_len;
+    let mut out = Vec::with_capacity(a.len() - 1);
+    for i in 1..a.len() {
+        let newbits = a.int(i)?;
+        if newbits < 1 {
+            return Err(a.arg_err(i, "must extend prefix by at least one bit"));
+        }
+        if newbits > 32 {
+            return Err(a.arg_err(i, "may not extend prefix by more than 32 bits"));
+        }
+        let len = net.prefix + newbits as u32;
+        if len > net.bits {
+            let family = if net.bits == 32 { "IPv4" } else { "IPv6" };
+            return Err(a.arg_err(
+                i,
+                format!(
+                    "would extend prefix to {len} bits, which is too long for an {family} address"
+                ),
+            ));
+        }
+        let last = cur_addr | host_mask(net.bits, cur_len);
+        let block = last & network_mask(net.bits, len);
+        let after = (block | host_mask(net.bits, len)).wrapping_add(1) & all;
+        let next = after & network_mask(net.bits, len);
+        if after == 0 || next & net.mask() != net.addr {
+            return Err(a.arg_err(
+                i,
+                format!(
+                    "not enough remaining address space for a subnet with a prefix of {len} bits \
+                     after {}",
+                    format_net(cur_addr, cur_len, net.bits)
+                ),
+            ));
+        }
+        cur_addr = next;
+        cur_len = len;
+        out.push(Value::String(format_net(next, len, net.bits)));
+    }
+    Ok(Value::List(out))
+}

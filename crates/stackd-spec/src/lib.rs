@@ -7,9 +7,13 @@ pub mod address;
 pub mod config;
 pub mod convert;
 pub mod diag;
+pub mod eval;
 pub mod expr;
 pub mod schema;
+pub mod suggest;
+pub mod validate;
 pub mod value;
+pub mod vars;
 
 pub use address::{Address, BlockAddress, InstanceKey};
 pub use schema::{AttrSchema, AttrType, BlockSchema, Mode, ResourceSchema, SchemaSet};

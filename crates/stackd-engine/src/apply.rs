@@ -1,0 +1,736 @@
+//! Applies a plan: a graph of steps run concurrently in dependency order,
+//! longest chain first, at most `parallelism` at a time. State is saved
+//! after every operation. A failure stops only the steps that depend on
+//! it; work in flight is always finished and recorded, even when stopping.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use stackd_spec::config::Config;
+use stackd_spec::diag::Diagnostic;
+use stackd_spec::eval::{LocalCache, Scope};
+use stackd_spec::{Address, Mode, Value};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::diff::diff;
+use crate::instance::{self, InstanceConfig, StackSettings};
+use crate::plan::{Action, Plan, PlanEntry};
+use crate::provider::{ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Provider, ProviderError};
+use crate::retry::{decide, RetryDecision};
+use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
+use crate::values::Values;
+
+/// One unit of work in the apply graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Create, update, adopt or read the entry's instance.
+    Apply(usize),
+    /// Delete the entry's prior object.
+    Delete(usize),
+}
+
+/// The operation a running step performs, for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Update,
+    Delete,
+    Read,
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Delete => "delete",
+            Op::Read => "read",
+        })
+    }
+}
+
+/// Progress events, for the terminal or the log.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Started { address: Address, op: Op },
+    Retrying { address: Address, op: Op, error: String, delay: Duration },
+    Finished { address: Address, op: Op, elapsed: Duration, id: Option<String> },
+    Failed { address: Address, op: Op, elapsed: Duration, error: String },
+    Skipped { address: Address, why: String },
+}
+
+/// Receives progress events.
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// A reporter that drops everything.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: &Event) {}
+}
+
+/// Why a step failed.
+#[derive(Clone, Debug)]
+pub enum StepError {
+    Provider(ProviderError),
+    /// The configuration could not be evaluated with the values now known.
+    Spec(Vec<Diagnostic>),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Provider(e) => write!(f, "{e}"),
+            StepError::Spec(d) => write!(
+                f,
+                "{}",
+                d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
+            ),
+        }
+    }
+}
+
+/// What happened, per instance.
+#[derive(Debug, Default)]
+pub struct ApplyOutcome {
+    pub done: Vec<(Address, Op)>,
+    pub failed: Vec<(Address, Op, StepError)>,
+    /// Not run because a dependency failed, or because the run was interrupted.
+    pub skipped: Vec<(Address, String)>,
+    pub interrupted: bool,
+}
+
+impl ApplyOutcome {
+    pub fn is_success(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
+    }
+}
+
+/// Why apply could not go on at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The state could not be saved; stopping is the only safe thing.
+    #[error("saving state failed; stopped after the operations in flight finished")]
+    State(#[source] StateError),
+    /// The plan's steps depend on each other in a circle.
+    #[error("the plan's changes depend on each other in a cycle: {0}")]
+    Cycle(String),
+}
+
+/// Everything apply needs besides the plan and the state.
+pub struct ApplyInput<'a> {
+    pub config: &'a Config,
+    pub vars: &'a BTreeMap<String, Value>,
+    pub settings: &'a StackSettings,
+    pub provider: Arc<dyn Provider>,
+    pub backend: &'a dyn StateBackend,
+    pub parallelism: usize,
+    pub reporter: &'a dyn Reporter,
+    /// Set (e.g. on Ctrl-C) to stop starting new steps.
+    pub cancel: tokio::sync::watch::Receiver<bool>,
+}
+
+/// The step graph of a plan: an edge a → b means a must finish before b starts.
+pub fn build_graph(plan: &Plan) -> Result<DiGraph<Step, ()>, ApplyError> {
+    let mut g = DiGraph::new();
+    let mut apply_idx: HashMap<&Address, NodeIndex> = HashMap::new();
+    let mut delete_idx: HashMap<&Address, NodeIndex> = HashMap::new();
+    for (i, e) in plan.entries.iter().enumerate() {
+        if e.action != Action::Delete {
+            apply_idx.insert(&e.address, g.add_node(Step::Apply(i)));
+        }
+        if matches!(e.action, Action::Delete | Action::Replace) {
+            delete_idx.insert(&e.address, g.add_node(Step::Delete(i)));
+        }
+    }
+    for e in &plan.entries {
+        if let Some(&a) = apply_idx.get(&e.address) {
+            for d in &e.dependencies {
+                if let Some(&da) = apply_idx.get(d) {
+                    g.update_edge(da, a, ());
+                }
+            }
+        }
+        if e.action == Action::Replace {
+            let (a, d) = (apply_idx[&e.address], delete_idx[&e.address]);
+            if e.create_before_destroy {
+                g.update_edge(a, d, ());
+            } else {
+                g.update_edge(d, a, ());
+            }
+        }
+    }
+    // An old object goes only after everything that used it has let go:
+    // dependents being deleted first, dependents moving elsewhere first,
+    // and with create_before_destroy, dependents moved to the new object.
+    for x in &plan.entries {
+        let Some(&dx) = delete_idx.get(&x.address) else { continue };
+        for y in &plan.entries {
+            if y.address == x.address {
+                continue;
+            }
+            let used_x = y.prior.as_ref().is_some_and(|p| p.dependencies.contains(&x.address));
+            let uses_x = y.dependencies.contains(&x.address);
+            if used_x {
+                if let Some(&dy) = delete_idx.get(&y.address) {
+                    g.update_edge(dy, dx, ());
+                }
+            }
+            if (used_x && !uses_x) || (uses_x && x.create_before_destroy) {
+                if let Some(&ay) = apply_idx.get(&y.address) {
+                    g.update_edge(ay, dx, ());
+                }
+            }
+        }
+    }
+    if let Err(cycle) = petgraph::algo::toposort(&g, None) {
+        let step = g[cycle.node_id()];
+        let addr = match step {
+            Step::Apply(i) | Step::Delete(i) => plan.entries[i].address.to_string(),
+        };
+        return Err(ApplyError::Cycle(format!("{addr} ({step:?})")));
+    }
+    Ok(g)
+}
+
+/// The number of steps on the longest chain starting at each node, so the
+/// scheduler can start the longest chain first.
+pub fn chain_lengths(g: &DiGraph<Step, ()>) -> HashMap<NodeIndex, usize> {
+    let order = petgraph::algo::toposort(g, None).unwrap_or_default();
+    let mut len: HashMap<NodeIndex, usize> = HashMap::new();
+    for n in order.into_iter().rev() {
+        let longest = g.neighbors_directed(n, Direction::Outgoing).map(|m| len[&m]).max().unwrap_or(0);
+        len.insert(n, longest + 1);
+    }
+    len
+}
+
+struct Done {
+    node: NodeIndex,
+    op: Op,
+    started: Instant,
+    result: Result<Option<(String, Value)>, StepError>,
+    desired: Option<InstanceConfig>,
+}
+
+/// Runs the plan. Returns what happened; `Err` only when the state could
+/// not be saved (after in-flight work finished) or the plan is cyclic.
+pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Result<ApplyOutcome, ApplyError> {
+    let graph = build_graph(plan)?;
+    let priority = chain_lengths(&graph);
+    let mut waiting: HashMap<NodeIndex, usize> = graph
+        .node_indices()
+        .map(|n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
+        .collect();
+    let mut ready: BinaryHeap<(usize, std::cmp::Reverse<usize>, NodeIndex)> = BinaryHeap::new();
+    let push = |ready: &mut BinaryHeap<_>, n: NodeIndex| {
+        ready.push((priority[&n], std::cmp::Reverse(n.index()), n));
+    };
+    for (&n, &w) in &waiting {
+        if w == 0 {
+            push(&mut ready, n);
+        }
+    }
+    let mut values = seed_values(plan, state);
+    let mut outcome = ApplyOutcome::default();
+    let mut running: JoinSet<Done> = JoinSet::new();
+    let mut blocked: HashSet<NodeIndex> = HashSet::new();
+    let mut cancel = input.cancel.clone();
+    let mut save_error: Option<StateError> = None;
+    let parallelism = input.parallelism.max(1);
+
+    // No `?` in this loop: an early return would abandon operations in flight.
+    loop {
+        let stopping = *cancel.borrow() || save_error.is_some();
+        while !stopping && running.len() < parallelism {
+            let Some((_, _, node)) = ready.pop() else { break };
+            match start_step(plan, state, &graph, node, &mut values, &input).await {
+                Ok(Started::Spawned(fut)) => {
+                    running.spawn(fut);
+                }
+                Ok(Started::Finished(op)) => {
+                    outcome.done.push((step_address(plan, graph[node]).clone(), op));
+                    release(&graph, node, &mut waiting, &blocked, &mut ready, &push);
+                }
+                Err(err) => {
+                    let addr = step_address(plan, graph[node]).clone();
+                    input.reporter.event(&Event::Failed {
+                        address: addr.clone(),
+                        op: Op::Create,
+                        elapsed: Duration::ZERO,
+                        error: err.to_string(),
+                    });
+                    outcome.failed.push((addr, Op::Create, err));
+                    block_dependents(plan, &graph, node, &mut blocked, &mut outcome, input.reporter);
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        let done = tokio::select! {
+            joined = running.join_next() => match joined {
+                Some(Ok(done)) => done,
+                Some(Err(join_error)) => {
+                    // A panicking provider task: nothing to record but the failure.
+                    tracing::error!(%join_error, "a provider task panicked");
+                    continue;
+                }
+                None => continue,
+            },
+            changed = cancel.changed(), if !*cancel.borrow() => {
+                if changed.is_ok() {
+                    tracing::warn!("interrupt: finishing operations in flight, starting no new ones");
+                }
+                continue;
+            }
+        };
+        let addr = step_address(plan, graph[done.node]).clone();
+        let elapsed = done.started.elapsed();
+        match done.result {
+            Ok(result) => {
+                record(plan, state, graph[done.node], result.clone(), done.desired.as_ref(), &mut values);
+                if let Err(e) = input.backend.save(state).await {
+                    save_error.get_or_insert(e);
+                }
+                input.reporter.event(&Event::Finished {
+                    address: addr.clone(),
+                    op: done.op,
+                    elapsed,
+                    id: result.map(|(id, _)| id),
+                });
+                outcome.done.push((addr, done.op));
+                release(&graph, done.node, &mut waiting, &blocked, &mut ready, &push);
+            }
+            Err(err) => {
+                input.reporter.event(&Event::Failed {
+                    address: addr.clone(),
+                    op: done.op,
+                    elapsed,
+                    error: err.to_string(),
+                });
+                outcome.failed.push((addr, done.op, err));
+                block_dependents(plan, &graph, done.node, &mut blocked, &mut outcome, input.reporter);
+            }
+        }
+    }
+    if let Some(e) = save_error {
+        return Err(ApplyError::State(e));
+    }
+    let finished: HashSet<&Address> = outcome.done.iter().map(|(a, _)| a).collect();
+    let unstarted: Vec<NodeIndex> = graph
+        .node_indices()
+        .filter(|n| !blocked.contains(n) && !finished.contains(step_address(plan, graph[*n])))
+        .filter(|n| !outcome.failed.iter().any(|(a, _, _)| a == step_address(plan, graph[*n])))
+        .collect();
+    if !unstarted.is_empty() {
+        outcome.interrupted = *cancel.borrow();
+        for n in unstarted {
+            outcome.skipped.push((step_address(plan, graph[n]).clone(), "not started: apply was interrupted".into()));
+        }
+    }
+    if outcome.failed.is_empty() && !outcome.interrupted {
+        update_outputs(plan, state, &values, &input);
+        if let Err(e) = input.backend.save(state).await {
+            return Err(ApplyError::State(e));
+        }
+    }
+    Ok(outcome)
+}
+
+fn step_address(plan: &Plan, step: Step) -> &Address {
+    match step {
+        Step::Apply(i) | Step::Delete(i) => &plan.entries[i].address,
+    }
+}
+
+fn release(
+    graph: &DiGraph<Step, ()>,
+    node: NodeIndex,
+    waiting: &mut HashMap<NodeIndex, usize>,
+    blocked: &HashSet<NodeIndex>,
+    ready: &mut BinaryHeap<(usize, std::cmp::Reverse<usize>, NodeIndex)>,
+    push: &impl Fn(&mut BinaryHeap<(usize, std::cmp::Reverse<usize>, NodeIndex)>, NodeIndex),
+) {
+    for edge in graph.edges_directed(node, Direction::Outgoing) {
+        let next = edge.target();
+        if let Some(w) = waiting.get_mut(&next) {
+            *w -= 1;
+            if *w == 0 && !blocked.contains(&next) {
+                push(ready, next);
+            }
+        }
+    }
+}
+
+fn block_dependents(
+    plan: &Plan,
+    graph: &DiGraph<Step, ()>,
+    failed: NodeIndex,
+    blocked: &mut HashSet<NodeIndex>,
+    outcome: &mut ApplyOutcome,
+    reporter: &dyn Reporter,
+) {
+    let failed_addr = step_address(plan, graph[failed]).clone();
+    let mut stack: Vec<NodeIndex> = graph.neighbors_directed(failed, Direction::Outgoing).collect();
+    while let Some(n) = stack.pop() {
+        if !blocked.insert(n) {
+            continue;
+        }
+        let address = step_address(plan, graph[n]).clone();
+        let why = format!("not started: depends on {failed_addr}, which failed");
+        reporter.event(&Event::Skipped {
+            address: address.clone(),
+            why: why.clone(),
+        });
+        outcome.skipped.push((address, why));
+        stack.extend(graph.neighbors_directed(n, Direction::Outgoing));
+    }
+}
+
+/// Values known before anything runs: unchanged instances and data read while planning.
+fn seed_values(plan: &Plan, state: &State) -> Values {
+    let mut values = Values {
+        expansions: plan.expansions.clone(),
+        ..Values::default()
+    };
+    for (addr, v) in &plan.data {
+        values.set(addr.clone(), v.clone());
+    }
+    for (addr, rs) in &state.resources {
+        values.set(addr.clone(), rs.attrs.clone());
+    }
+    values
+}
+
+enum Started {
+    Spawned(std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>),
+    Finished(Op),
+}
+
+/// Evaluates what a step must do with the values now known and either
+/// finishes it at once (nothing to do) or returns the operation to spawn.
+async fn start_step(
+    plan: &Plan,
+    state: &mut State,
+    graph: &DiGraph<Step, ()>,
+    node: NodeIndex,
+    values: &mut Values,
+    input: &ApplyInput<'_>,
+) -> Result<Started, StepError> {
+    let step = graph[node];
+    let provider = input.provider.clone();
+    let started = Instant::now();
+    match step {
+        Step::Delete(i) => {
+            let e = &plan.entries[i];
+            let Some(prior) = e.prior.clone() else {
+                return Ok(Started::Finished(Op::Delete));
+            };
+            let timeout = delete_timeout(input, e);
+            let req = DeleteRequest {
+                address: e.address.clone(),
+                type_name: e.address.block.type_name.clone(),
+                id: prior.id.clone(),
+                prior: prior.attrs.clone(),
+                timeout,
+            };
+            input.reporter.event(&Event::Started {
+                address: e.address.clone(),
+                op: Op::Delete,
+            });
+            let reporter_addr = e.address.clone();
+            let span = tracing::info_span!("delete", address = %e.address);
+            let fut = async move {
+                let result = with_retries(timeout, || provider.delete(&req), &reporter_addr)
+                    .await
+                    .or_else(|e| if e.kind == ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                    .map(|_| None)
+                    .map_err(StepError::Provider);
+                Done {
+                    node,
+                    op: Op::Delete,
+                    started,
+                    result,
+                    desired: None,
+                }
+            }
+            .instrument(span);
+            Ok(Started::Spawned(Box::pin(fut)))
+        }
+        Step::Apply(i) => {
+            let e = &plan.entries[i];
+            let cfg = evaluate_now(e, values, input)?;
+            if e.address.block.mode == Mode::Data {
+                let req = DataRequest {
+                    address: e.address.clone(),
+                    type_name: e.address.block.type_name.clone(),
+                    args: cfg.desired.clone(),
+                };
+                input.reporter.event(&Event::Started {
+                    address: e.address.clone(),
+                    op: Op::Read,
+                });
+                let fut = async move {
+                    let result = provider
+                        .read_data(&req)
+                        .await
+                        .map(|v| Some((v.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), v)))
+                        .map_err(StepError::Provider);
+                    Done {
+                        node,
+                        op: Op::Read,
+                        started,
+                        result,
+                        desired: Some(cfg),
+                    }
+                };
+                return Ok(Started::Spawned(Box::pin(fut)));
+            }
+            let schema = input
+                .provider
+                .schemas()
+                .get(Mode::Managed, &e.address.block.type_name)
+                .cloned()
+                .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("unknown resource type for {}", e.address), None)]))?;
+            let (op, changed) = match (e.action, &e.prior) {
+                (Action::Update | Action::NoOp, Some(prior)) => {
+                    let changes = diff(&schema, &cfg.desired, &prior.attrs, &cfg.lifecycle.ignore);
+                    if changes.is_empty() {
+                        if prior.untracked || e.action == Action::NoOp {
+                            // Adopted or unchanged: record what is there.
+                            record_object(state, e, prior.id.clone(), prior.attrs.clone(), Some(&cfg), values);
+                            if prior.untracked {
+                                input.backend.save(state).await.map_err(|err| {
+                                    StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
+                                })?;
+                            }
+                        }
+                        return Ok(Started::Finished(Op::Update));
+                    }
+                    (Op::Update, changes.into_iter().map(|c| c.name).collect())
+                }
+                _ => (Op::Create, Vec::new()),
+            };
+            let token = if op == Op::Create {
+                let token = state.begin_create(&e.address).token.clone();
+                // The pending record must be durable before the create call.
+                input
+                    .backend
+                    .save(state)
+                    .await
+                    .map_err(|err| StepError::Spec(vec![Diagnostic::error(err.to_string(), None)]))?;
+                token
+            } else {
+                String::new()
+            };
+            let timeout = if op == Op::Create { cfg.timeouts.create } else { cfg.timeouts.update };
+            let req = ChangeRequest {
+                address: e.address.clone(),
+                type_name: e.address.block.type_name.clone(),
+                stack: input.settings.stack.clone(),
+                desired: cfg.desired.clone(),
+                prior: if op == Op::Update { e.prior.as_ref().map(|p| p.attrs.clone()) } else { None },
+                id: if op == Op::Update { e.prior.as_ref().map(|p| p.id.clone()) } else { None },
+                changed,
+                timeout,
+                idempotency_token: token,
+            };
+            input.reporter.event(&Event::Started {
+                address: e.address.clone(),
+                op,
+            });
+            let addr = e.address.clone();
+            let span = tracing::info_span!("apply", address = %e.address, %op);
+            let fut = async move {
+                let result = with_retries(
+                    timeout,
+                    || async {
+                        if op == Op::Create {
+                            provider.create(&req).await
+                        } else {
+                            provider.update(&req).await
+                        }
+                    },
+                    &addr,
+                )
+                .await
+                .map(|attrs| {
+                    let id = attrs.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    Some((id, attrs))
+                })
+                .map_err(StepError::Provider);
+                Done {
+                    node,
+                    op,
+                    started,
+                    result,
+                    desired: Some(cfg),
+                }
+            }
+            .instrument(span);
+            Ok(Started::Spawned(Box::pin(fut)))
+        }
+    }
+}
+
+fn delete_timeout(input: &ApplyInput<'_>, e: &PlanEntry) -> Duration {
+    input
+        .provider
+        .schemas()
+        .get(e.address.block.mode, &e.address.block.type_name)
+        .map(|s| Duration::from_secs(s.timeouts.delete_secs))
+        .unwrap_or(Duration::from_secs(600))
+}
+
+/// Re-evaluates an instance's configuration now that its dependencies are applied.
+fn evaluate_now(e: &PlanEntry, values: &Values, input: &ApplyInput<'_>) -> Result<InstanceConfig, StepError> {
+    let block = input
+        .config
+        .resource(e.address.block.mode, &e.address.block.type_name, &e.address.block.name)
+        .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("{} is not in the spec", e.address), None)]))?;
+    let schema = input
+        .provider
+        .schemas()
+        .get(e.address.block.mode, &e.address.block.type_name)
+        .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("unknown type of {}", e.address), None)]))?;
+    let locals = LocalCache::default();
+    let scope = Scope::new(input.config, input.vars, values, &locals);
+    let (_, slots) = instance::expand(block, &scope).map_err(|d| StepError::Spec(vec![d]))?;
+    let slot = slots
+        .into_iter()
+        .find(|s| s.key == e.address.key)
+        .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("{} no longer expands to this instance", e.address), Some(block.span))]))?;
+    let inst_scope = scope.for_instance(slot.each, slot.count_index);
+    let cfg = instance::evaluate(block, schema, &inst_scope, &e.address, input.settings).map_err(StepError::Spec)?;
+    if !cfg.desired.is_wholly_known() {
+        return Err(StepError::Spec(vec![Diagnostic::error(
+            format!("{}: some arguments are still unknown after their dependencies were applied", e.address),
+            Some(block.span),
+        )]));
+    }
+    Ok(cfg)
+}
+
+/// Calls an operation, retrying throttling and eventual-consistency
+/// errors with backoff within the operation's time budget.
+async fn with_retries<T, F, Fut>(budget: Duration, mut call: F, address: &Address) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let start = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => match decide(&e, attempt, start.elapsed(), budget) {
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::info!(%address, error = %e, ?delay, attempt, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::GiveUp => return Err(e),
+            },
+        }
+    }
+}
+
+/// Records a finished step in state and in the values apply evaluates with.
+fn record(
+    plan: &Plan,
+    state: &mut State,
+    step: Step,
+    result: Option<(String, Value)>,
+    cfg: Option<&InstanceConfig>,
+    values: &mut Values,
+) {
+    match step {
+        Step::Delete(i) => {
+            let e = &plan.entries[i];
+            // With create_before_destroy the new object already owns the address.
+            let replaced_first = e.action == Action::Replace && e.create_before_destroy;
+            let still_old = state
+                .resources
+                .get(&e.address)
+                .zip(e.prior.as_ref())
+                .is_some_and(|(r, p)| r.id == p.id);
+            if !replaced_first || still_old {
+                state.forget(&e.address);
+                if e.action == Action::Delete {
+                    values.instances.remove(&e.address);
+                }
+            }
+        }
+        Step::Apply(i) => {
+            let e = &plan.entries[i];
+            if let Some((id, attrs)) = result {
+                if e.address.block.mode == Mode::Data {
+                    values.set(e.address.clone(), attrs);
+                } else {
+                    record_object(state, e, id, attrs, cfg, values);
+                }
+            }
+        }
+    }
+}
+
+fn record_object(state: &mut State, e: &PlanEntry, id: String, attrs: Value, cfg: Option<&InstanceConfig>, values: &mut Values) {
+    let attrs = overlay_arguments(attrs, cfg.map(|c| &c.desired));
+    values.set(e.address.clone(), attrs.clone());
+    state.record(
+        e.address.clone(),
+        ResourceState {
+            id,
+            attrs,
+            dependencies: e.dependencies.clone(),
+            create_before_destroy: cfg.is_some_and(|c| c.lifecycle.create_before_destroy),
+        },
+    );
+}
+
+/// The object's attributes, with the arguments the cloud does not echo
+/// back (and the user's own `tags`) taken from the configuration.
+fn overlay_arguments(attrs: Value, desired: Option<&Value>) -> Value {
+    match (attrs, desired) {
+        (Value::Map(mut a), Some(Value::Map(d))) => {
+            for (k, v) in d {
+                let missing = a.get(k).is_none_or(Value::is_null);
+                if (missing || k == "tags") && !v.is_null() {
+                    a.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Map(a)
+        }
+        (a, _) => a,
+    }
+}
+
+fn update_outputs(plan: &Plan, state: &mut State, values: &Values, input: &ApplyInput<'_>) {
+    let _ = plan;
+    let locals = LocalCache::default();
+    let scope = Scope::new(input.config, input.vars, values, &locals);
+    state.outputs.clear();
+    for o in input.config.outputs.values() {
+        let Some(expr) = &o.value else { continue };
+        match scope.eval(expr) {
+            Ok(v) => {
+                state.outputs.insert(
+                    o.name.clone(),
+                    OutputState {
+                        value: v,
+                        sensitive: o.sensitive,
+                    },
+                );
+            }
+            Err(d) => tracing::warn!(output = %o.name, error = %d.message, "output could not be evaluated"),
+        }
+    }
+}

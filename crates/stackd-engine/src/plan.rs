@@ -1,0 +1,699 @@
+//! Planning: refresh live state (one batched read per resource type),
+//! evaluate the spec instance by instance, and decide for each instance
+//! what to do and why. Planning changes nothing in the cloud.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use petgraph::graph::DiGraph;
+use stackd_spec::config::{Config, ResourceBlock};
+use stackd_spec::diag::Diagnostic;
+use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
+use stackd_spec::schema::Presence;
+use stackd_spec::validate::{config_dependencies, ConfigNode};
+use stackd_spec::{Address, BlockAddress, Mode, ResourceSchema, Value};
+
+use crate::diff::{diff, AttrChange};
+use crate::instance::{self, InstanceConfig, StackSettings};
+use crate::provider::{DataRequest, KnownResource, LiveResource, Provider, ProviderError, RefreshRequest};
+use crate::state::State;
+use crate::values::{Expansion, Values};
+
+/// What will happen to one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Delete and create again (create first with `create_before_destroy`).
+    Replace,
+    Delete,
+    /// Read a data source whose arguments are only known during apply.
+    Read,
+}
+
+impl Action {
+    /// The plan symbol a reviewer expects.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::Read => "<=",
+        }
+    }
+}
+
+/// Why an instance is in the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// In the spec, not in state: new.
+    New,
+    /// In state, but no longer in the cloud: deleted outside stackd.
+    DeletedOutside,
+    /// Found in the cloud by its ownership tags but missing from state
+    /// (an interrupted apply): taken back into state.
+    Adopted,
+    /// Arguments differ from the live object.
+    Changed,
+    /// These arguments cannot change in place.
+    ForcedBy(Vec<String>),
+    /// In state but no longer in the spec.
+    RemovedFromSpec,
+    /// Tagged as this stack's in the cloud, tracked nowhere.
+    Untracked,
+    /// `stackd destroy`.
+    DestroyRequested,
+    /// A data source whose arguments depend on values known after apply.
+    DataDeferred,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::New => write!(f, "not yet created"),
+            Reason::DeletedOutside => write!(f, "deleted outside stackd: will be created again"),
+            Reason::Adopted => write!(f, "found in the cloud by its tags but missing from state (an interrupted apply): adopted"),
+            Reason::Changed => write!(f, "arguments differ from the live object"),
+            Reason::ForcedBy(attrs) => write!(f, "{} cannot change in place", attrs.join(", ")),
+            Reason::RemovedFromSpec => write!(f, "no longer in the spec"),
+            Reason::Untracked => write!(f, "tagged as this stack's in the cloud but tracked nowhere"),
+            Reason::DestroyRequested => write!(f, "destroy requested"),
+            Reason::DataDeferred => write!(f, "arguments known only after apply"),
+        }
+    }
+}
+
+/// The live (or recorded) object an entry starts from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prior {
+    pub id: String,
+    pub attrs: Value,
+    /// Dependencies recorded in state (for delete ordering).
+    pub dependencies: Vec<Address>,
+    /// True when state does not record it yet (adopted or untracked).
+    pub untracked: bool,
+}
+
+/// One instance's planned change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanEntry {
+    pub address: Address,
+    pub action: Action,
+    pub reasons: Vec<Reason>,
+    pub changes: Vec<AttrChange>,
+    pub prior: Option<Prior>,
+    /// The planned arguments (unknowns where only known after apply).
+    pub desired: Option<Value>,
+    /// Instances this one's configuration depends on.
+    pub dependencies: Vec<Address>,
+    pub create_before_destroy: bool,
+}
+
+/// A planned output value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedOutput {
+    pub before: Option<Value>,
+    pub after: Value,
+    pub sensitive: bool,
+}
+
+/// The result of planning.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub entries: Vec<PlanEntry>,
+    pub outputs: BTreeMap<String, PlannedOutput>,
+    /// Data source values read while planning.
+    pub data: BTreeMap<Address, Value>,
+    pub warnings: Vec<Diagnostic>,
+    /// Instance expansion of every block, for apply's evaluations.
+    pub expansions: HashMap<BlockAddress, Expansion>,
+    /// Resource types refreshed, for reports.
+    pub refreshed_types: Vec<String>,
+}
+
+impl Plan {
+    /// Counts (add, change, destroy), as Terraform's closing line counts them.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for e in &self.entries {
+            match e.action {
+                Action::Create => c.0 += 1,
+                Action::Update => c.1 += 1,
+                Action::Replace => {
+                    c.0 += 1;
+                    c.2 += 1
+                }
+                Action::Delete => c.2 += 1,
+                Action::NoOp | Action::Read => {}
+            }
+        }
+        c
+    }
+
+    /// True when applying would change nothing in the cloud or the state.
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(|e| {
+            matches!(e.action, Action::NoOp | Action::Read) && !e.reasons.contains(&Reason::Adopted)
+        }) && self.outputs.values().all(|o| o.before.as_ref() == Some(&o.after))
+    }
+
+    pub fn entry(&self, address: &Address) -> Option<&PlanEntry> {
+        self.entries.iter().find(|e| &e.address == address)
+    }
+}
+
+/// Why planning failed.
+#[derive(Debug)]
+pub enum PlanError {
+    /// The spec is wrong; diagnostics say where.
+    Spec(Vec<Diagnostic>),
+    /// Reading the cloud failed.
+    Provider { type_name: String, error: ProviderError },
+}
+
+/// Whether to plan for the spec or for tearing everything down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanMode {
+    Normal,
+    Destroy,
+}
+
+/// Everything planning needs.
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub vars: &'a BTreeMap<String, Value>,
+    pub state: &'a State,
+    pub provider: Arc<dyn Provider>,
+    pub settings: &'a StackSettings,
+    pub mode: PlanMode,
+}
+
+/// The live objects found by refresh.
+#[derive(Debug, Default)]
+pub struct Refreshed {
+    /// Live objects of instances recorded in state, by address.
+    pub tracked: HashMap<Address, LiveResource>,
+    /// Objects carrying the stack's tags that state does not record.
+    pub untracked: Vec<(String, LiveResource)>,
+}
+
+/// Reads every resource type in state or spec: one batched request per type, all types at once.
+pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
+    let mut types: BTreeSet<String> = input
+        .state
+        .resources
+        .keys()
+        .filter(|a| a.block.mode == Mode::Managed)
+        .map(|a| a.block.type_name.clone())
+        .collect();
+    if input.mode == PlanMode::Normal {
+        types.extend(
+            input
+                .config
+                .resources
+                .iter()
+                .filter(|r| r.addr.mode == Mode::Managed)
+                .map(|r| r.addr.type_name.clone()),
+        );
+    }
+    let schemas = input.provider.schemas();
+    types.retain(|t| schemas.get(Mode::Managed, t).is_some());
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in &types {
+        let known: Vec<KnownResource> = input
+            .state
+            .resources
+            .iter()
+            .filter(|(a, _)| a.block.mode == Mode::Managed && &a.block.type_name == t)
+            .map(|(a, r)| KnownResource {
+                address: a.clone(),
+                id: r.id.clone(),
+                attrs: r.attrs.clone(),
+            })
+            .collect();
+        let req = RefreshRequest {
+            type_name: t.clone(),
+            stack: input.settings.stack.clone(),
+            known,
+        };
+        let provider = input.provider.clone();
+        tasks.spawn(async move {
+            let result = provider.refresh(&req).await;
+            (req, result)
+        });
+    }
+    let mut out = Refreshed::default();
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((req, result)) = joined else { continue };
+        match result {
+            Ok(live) => sort_live(&req, live, &mut out),
+            Err(error) => {
+                first_error.get_or_insert(PlanError::Provider {
+                    type_name: req.type_name.clone(),
+                    error,
+                });
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, out: &mut Refreshed) {
+    let by_id: HashMap<&str, &KnownResource> = req.known.iter().map(|k| (k.id.as_str(), k)).collect();
+    for obj in live {
+        match by_id.get(obj.id.as_str()) {
+            Some(k) => {
+                out.tracked.insert(k.address.clone(), obj);
+            }
+            None => out.untracked.push((req.type_name.clone(), obj)),
+        }
+    }
+}
+
+/// Makes the plan.
+pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let mut refreshed = refresh(input).await?;
+    let mut plan = Plan {
+        refreshed_types: {
+            let mut t: Vec<String> = refreshed
+                .tracked
+                .keys()
+                .map(|a| a.block.type_name.clone())
+                .chain(refreshed.untracked.iter().map(|(t, _)| t.clone()))
+                .collect();
+            t.sort();
+            t.dedup();
+            t
+        },
+        ..Plan::default()
+    };
+    let mut planned: BTreeSet<Address> = BTreeSet::new();
+    if input.mode == PlanMode::Normal {
+        plan_spec(input, &mut refreshed, &mut plan, &mut planned).await?;
+    }
+    plan_deletions(input, &mut refreshed, &mut plan, &planned);
+    plan.entries.sort_by(|a, b| a.address.cmp(&b.address));
+    let blocked: Vec<Diagnostic> = plan
+        .entries
+        .iter()
+        .filter(|e| matches!(e.action, Action::Delete | Action::Replace))
+        .filter(|e| prevents_destroy(input, e))
+        .map(|e| {
+            Diagnostic::error(
+                format!(
+                    "{} has lifecycle.prevent_destroy set, but the plan would destroy it ({})",
+                    e.address,
+                    e.reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                ),
+                input
+                    .config
+                    .resource(e.address.block.mode, &e.address.block.type_name, &e.address.block.name)
+                    .map(|r| r.span),
+            )
+        })
+        .collect();
+    if !blocked.is_empty() {
+        return Err(PlanError::Spec(blocked));
+    }
+    Ok(plan)
+}
+
+fn prevents_destroy(input: &PlanInput, e: &PlanEntry) -> bool {
+    let Some(block) = input
+        .config
+        .resource(e.address.block.mode, &e.address.block.type_name, &e.address.block.name)
+    else {
+        return false;
+    };
+    let Some(expr) = &block.lifecycle.prevent_destroy else {
+        return false;
+    };
+    let locals = LocalCache::default();
+    let scope = Scope::new(input.config, input.vars, &NothingKnown, &locals);
+    matches!(scope.eval(expr), Ok(Value::Bool(true)))
+}
+
+/// Config blocks in dependency order.
+pub fn block_order(config: &Config) -> Vec<&ResourceBlock> {
+    let deps = config_dependencies(config);
+    let mut graph: DiGraph<ConfigNode, ()> = DiGraph::new();
+    let idx: HashMap<ConfigNode, _> = deps.keys().map(|n| (n.clone(), graph.add_node(n.clone()))).collect();
+    for (n, ds) in &deps {
+        for (d, _) in ds {
+            if let (Some(&a), Some(&b)) = (idx.get(d), idx.get(n)) {
+                graph.add_edge(a, b, ());
+            }
+        }
+    }
+    let order = petgraph::algo::toposort(&graph, None).unwrap_or_default();
+    order
+        .into_iter()
+        .filter_map(|i| match &graph[i] {
+            ConfigNode::Resource(m, t, n) => config.resource(*m, t, n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The instance addresses a block's configuration depends on.
+pub fn block_dependencies(config: &Config, block: &ResourceBlock, values: &Values) -> Vec<Address> {
+    let deps = config_dependencies(config);
+    let node = ConfigNode::Resource(block.addr.mode, block.addr.type_name.clone(), block.addr.name.clone());
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<ConfigNode> = deps.get(&node).map(|d| d.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
+    // Locals are transparent: follow them to the resources they use.
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        match &n {
+            ConfigNode::Resource(m, t, name) => {
+                let b = BlockAddress::new(*m, t.clone(), name.clone());
+                if let Some(exp) = values.expansions.get(&b) {
+                    out.extend(exp.keys().into_iter().map(|k| b.instance(k)));
+                }
+            }
+            ConfigNode::Local(_) | ConfigNode::Output(_) => {
+                if let Some(ds) = deps.get(&n) {
+                    stack.extend(ds.iter().map(|(d, _)| d.clone()));
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+async fn plan_spec(
+    input: &PlanInput<'_>,
+    refreshed: &mut Refreshed,
+    plan: &mut Plan,
+    planned: &mut BTreeSet<Address>,
+) -> Result<(), PlanError> {
+    let schemas = input.provider.schemas();
+    let mut values = Values::default();
+    let mut diags = Vec::new();
+    for block in block_order(input.config) {
+        let Some(schema) = schemas.get(block.addr.mode, &block.addr.type_name) else {
+            diags.push(Diagnostic::error(format!("unknown resource type {}", block.addr.type_name), Some(block.type_span)));
+            continue;
+        };
+        let expanded = {
+            let locals = LocalCache::default();
+            let scope = Scope::new(input.config, input.vars, &values, &locals);
+            instance::expand(block, &scope)
+        };
+        let (expansion, slots) = match expanded {
+            Ok(x) => x,
+            Err(d) => {
+                diags.push(d);
+                values.expansions.insert(block.addr.clone(), Expansion::Unknown);
+                continue;
+            }
+        };
+        values.expansions.insert(block.addr.clone(), expansion);
+        let dependencies = block_dependencies(input.config, block, &values);
+        // Instances of one block cannot refer to each other: evaluate them
+        // all against the values known so far, then record their results.
+        let evaluated: Vec<(Address, Result<InstanceConfig, Vec<Diagnostic>>)> = {
+            let locals = LocalCache::default();
+            let scope = Scope::new(input.config, input.vars, &values, &locals);
+            slots
+                .into_iter()
+                .map(|slot| {
+                    let address = block.addr.instance(slot.key.clone());
+                    let inst_scope = scope.for_instance(slot.each.clone(), slot.count_index);
+                    let cfg = instance::evaluate(block, schema, &inst_scope, &address, input.settings);
+                    (address, cfg)
+                })
+                .collect()
+        };
+        for (address, cfg) in evaluated {
+            let cfg = match cfg {
+                Ok(c) => c,
+                Err(d) => {
+                    diags.extend(d);
+                    continue;
+                }
+            };
+            planned.insert(address.clone());
+            if block.addr.mode == Mode::Data {
+                match plan_data(input, &address, schema, &cfg).await? {
+                    Some(v) => {
+                        plan.data.insert(address.clone(), v.clone());
+                        values.set(address, v);
+                    }
+                    None => {
+                        values.set(address.clone(), Value::Unknown);
+                        plan.entries.push(PlanEntry {
+                            address,
+                            action: Action::Read,
+                            reasons: vec![Reason::DataDeferred],
+                            changes: Vec::new(),
+                            prior: None,
+                            desired: Some(cfg.desired),
+                            dependencies: dependencies.clone(),
+                            create_before_destroy: false,
+                        });
+                    }
+                }
+                continue;
+            }
+            let entry = plan_instance(input, refreshed, schema, address.clone(), cfg, dependencies.clone());
+            values.set(address, planned_value(schema, &entry));
+            plan.entries.push(entry);
+        }
+    }
+    if !diags.is_empty() {
+        return Err(PlanError::Spec(diags));
+    }
+    plan.expansions = values.expansions.clone();
+    // Outputs, as far as they are known now.
+    let locals = LocalCache::default();
+    let scope = Scope::new(input.config, input.vars, &values, &locals);
+    for o in input.config.outputs.values() {
+        let Some(expr) = &o.value else { continue };
+        match scope.eval(expr) {
+            Ok(v) => {
+                plan.outputs.insert(
+                    o.name.clone(),
+                    PlannedOutput {
+                        before: input.state.outputs.get(&o.name).map(|s| s.value.clone()),
+                        after: v,
+                        sensitive: o.sensitive,
+                    },
+                );
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(PlanError::Spec(diags));
+    }
+    Ok(())
+}
+
+async fn plan_data(
+    input: &PlanInput<'_>,
+    address: &Address,
+    _schema: &ResourceSchema,
+    cfg: &InstanceConfig,
+) -> Result<Option<Value>, PlanError> {
+    if !cfg.desired.is_wholly_known() {
+        return Ok(None);
+    }
+    let req = DataRequest {
+        address: address.clone(),
+        type_name: address.block.type_name.clone(),
+        args: cfg.desired.clone(),
+    };
+    let v = input.provider.read_data(&req).await.map_err(|error| PlanError::Provider {
+        type_name: format!("data source {address}"),
+        error,
+    })?;
+    Ok(Some(merge_args(&cfg.desired, &v)))
+}
+
+/// A data source's value: its arguments, overlaid with what was read.
+fn merge_args(args: &Value, read: &Value) -> Value {
+    match (args, read) {
+        (Value::Map(a), Value::Map(r)) => {
+            let mut out = a.clone();
+            out.extend(r.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Value::Map(out)
+        }
+        _ => read.clone(),
+    }
+}
+
+fn plan_instance(
+    input: &PlanInput<'_>,
+    refreshed: &mut Refreshed,
+    schema: &ResourceSchema,
+    address: Address,
+    cfg: InstanceConfig,
+    dependencies: Vec<Address>,
+) -> PlanEntry {
+    let in_state = input.state.resources.get(&address);
+    let mut reasons = Vec::new();
+    let live = match refreshed.tracked.remove(&address) {
+        Some(l) => Some((l, false)),
+        None => {
+            // An object tagged with this address that state does not know:
+            // an apply was interrupted after creating it. Adopt it.
+            let pos = refreshed
+                .untracked
+                .iter()
+                .position(|(_, l)| l.address.as_ref() == Some(&address));
+            pos.map(|i| (refreshed.untracked.remove(i).1, true))
+        }
+    };
+    let entry = |action, reasons, changes, prior| PlanEntry {
+        address: address.clone(),
+        action,
+        reasons,
+        changes,
+        prior,
+        desired: Some(cfg.desired.clone()),
+        dependencies: dependencies.clone(),
+        create_before_destroy: cfg.lifecycle.create_before_destroy,
+    };
+    let Some((live, adopted)) = live else {
+        reasons.push(if in_state.is_some() { Reason::DeletedOutside } else { Reason::New });
+        return entry(Action::Create, reasons, Vec::new(), None);
+    };
+    if adopted {
+        reasons.push(Reason::Adopted);
+    }
+    let changes = diff(schema, &cfg.desired, &live.attrs, &cfg.lifecycle.ignore);
+    let forced: Vec<String> = changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.clone()).collect();
+    let action = if !forced.is_empty() {
+        reasons.push(Reason::ForcedBy(forced));
+        Action::Replace
+    } else if !changes.is_empty() {
+        reasons.push(Reason::Changed);
+        Action::Update
+    } else {
+        Action::NoOp
+    };
+    let prior = Prior {
+        id: live.id.clone(),
+        attrs: live.attrs,
+        dependencies: in_state.map(|s| s.dependencies.clone()).unwrap_or_default(),
+        untracked: adopted,
+    };
+    entry(action, reasons, changes, Some(prior))
+}
+
+/// The value other expressions see for an instance before apply: live
+/// attributes where they stay, desired arguments where they change,
+/// unknown for what the cloud will decide.
+pub fn planned_value(schema: &ResourceSchema, entry: &PlanEntry) -> Value {
+    let desired = entry.desired.clone().unwrap_or(Value::Null);
+    let mut out = BTreeMap::new();
+    let fresh = matches!(entry.action, Action::Create | Action::Replace);
+    let live = if fresh { None } else { entry.prior.as_ref().map(|p| &p.attrs) };
+    for attr in &schema.body.attrs {
+        let d = desired.get(attr.name).cloned().unwrap_or(Value::Null);
+        let l = live.and_then(|l| l.get(attr.name)).cloned();
+        let v = match attr.presence {
+            Presence::Computed => l.unwrap_or(Value::Unknown),
+            Presence::OptionalComputed if d.is_null() => l.unwrap_or(Value::Unknown),
+            _ => d,
+        };
+        out.insert(attr.name.to_string(), v);
+    }
+    for block in &schema.body.blocks {
+        let d = desired.get(block.name).cloned().unwrap_or(Value::Null);
+        let v = if d.is_null() {
+            live.and_then(|l| l.get(block.name)).cloned().unwrap_or(Value::Unknown)
+        } else {
+            d
+        };
+        out.insert(block.name.to_string(), v);
+    }
+    if schema.taggable {
+        out.insert("tags_all".into(), desired.get("tags_all").cloned().unwrap_or(Value::Unknown));
+    }
+    Value::Map(out)
+}
+
+fn plan_deletions(input: &PlanInput<'_>, refreshed: &mut Refreshed, plan: &mut Plan, planned: &BTreeSet<Address>) {
+    let reason = if input.mode == PlanMode::Destroy { Reason::DestroyRequested } else { Reason::RemovedFromSpec };
+    for (address, rs) in &input.state.resources {
+        if planned.contains(address) || address.block.mode == Mode::Data {
+            continue;
+        }
+        let Some(live) = refreshed.tracked.remove(address) else {
+            // Gone already: the apply only drops it from state.
+            plan.entries.push(PlanEntry {
+                address: address.clone(),
+                action: Action::Delete,
+                reasons: vec![reason.clone(), Reason::DeletedOutside],
+                changes: Vec::new(),
+                prior: Some(Prior {
+                    id: rs.id.clone(),
+                    attrs: rs.attrs.clone(),
+                    dependencies: rs.dependencies.clone(),
+                    untracked: false,
+                }),
+                desired: None,
+                dependencies: Vec::new(),
+                create_before_destroy: false,
+            });
+            continue;
+        };
+        plan.entries.push(PlanEntry {
+            address: address.clone(),
+            action: Action::Delete,
+            reasons: vec![reason.clone()],
+            changes: Vec::new(),
+            prior: Some(Prior {
+                id: live.id,
+                attrs: live.attrs,
+                dependencies: rs.dependencies.clone(),
+                untracked: false,
+            }),
+            desired: None,
+            dependencies: Vec::new(),
+            create_before_destroy: rs.create_before_destroy,
+        });
+    }
+    // Objects that carry this stack's tags but that neither state nor the
+    // spec accounts for: leftovers of an interrupted run. Deleting them is
+    // what keeps "nothing of the stack remains" true.
+    for (type_name, live) in std::mem::take(&mut refreshed.untracked) {
+        let address = live.address.clone().unwrap_or_else(|| {
+            BlockAddress::new(Mode::Managed, type_name.clone(), format!("untracked_{}", live.id)).instance(None)
+        });
+        let duplicate = plan.entries.iter().any(|e| e.address == address);
+        let address = if duplicate {
+            BlockAddress::new(Mode::Managed, type_name.clone(), format!("{}_duplicate_{}", address.block.name, live.id))
+                .instance(address.key.clone())
+        } else {
+            address
+        };
+        plan.entries.push(PlanEntry {
+            address,
+            action: Action::Delete,
+            reasons: vec![Reason::Untracked],
+            changes: Vec::new(),
+            prior: Some(Prior {
+                id: live.id,
+                attrs: live.attrs,
+                dependencies: Vec::new(),
+                untracked: true,
+            }),
+            desired: None,
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+        });
+    }
+}

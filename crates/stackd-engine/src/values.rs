@@ -1,0 +1,73 @@
+//! The values of resource instances as planning and apply learn them,
+//! served to the evaluator as whole-block values.
+
+use std::collections::{BTreeMap, HashMap};
+
+use stackd_spec::eval::Resolver;
+use stackd_spec::{Address, BlockAddress, InstanceKey, Mode, Value};
+
+/// How a block expands into instances.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expansion {
+    /// No count or for_each.
+    Single,
+    /// `count = n`.
+    Count(i64),
+    /// `for_each` with these keys.
+    ForEach(Vec<String>),
+    /// Not known yet (the expansion failed).
+    Unknown,
+}
+
+impl Expansion {
+    /// The instance keys this expansion yields.
+    pub fn keys(&self) -> Vec<Option<InstanceKey>> {
+        match self {
+            Expansion::Single => vec![None],
+            Expansion::Count(n) => (0..*n).map(|i| Some(InstanceKey::Int(i))).collect(),
+            Expansion::ForEach(keys) => keys.iter().map(|k| Some(InstanceKey::Str(k.clone()))).collect(),
+            Expansion::Unknown => Vec::new(),
+        }
+    }
+}
+
+/// Instance values by address, and block expansions.
+#[derive(Clone, Debug, Default)]
+pub struct Values {
+    pub expansions: HashMap<BlockAddress, Expansion>,
+    pub instances: HashMap<Address, Value>,
+}
+
+impl Values {
+    pub fn set(&mut self, addr: Address, v: Value) {
+        self.instances.insert(addr, v);
+    }
+
+    /// The value of a whole block, as an expression sees `aws_subnet.public`.
+    pub fn block_value(&self, block: &BlockAddress) -> Option<Value> {
+        let expansion = self.expansions.get(block)?;
+        let get = |key: Option<InstanceKey>| {
+            self.instances
+                .get(&block.instance(key))
+                .cloned()
+                .unwrap_or(Value::Unknown)
+        };
+        Some(match expansion {
+            Expansion::Single => get(None),
+            Expansion::Count(n) => Value::List((0..*n).map(|i| get(Some(InstanceKey::Int(i)))).collect()),
+            Expansion::ForEach(keys) => Value::Map(
+                keys.iter()
+                    .map(|k| (k.clone(), get(Some(InstanceKey::Str(k.clone())))))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            Expansion::Unknown => Value::Unknown,
+        })
+    }
+}
+
+impl Resolver for Values {
+    fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<Value> {
+        let block = BlockAddress::new(mode, type_name, name);
+        Some(self.block_value(&block).unwrap_or(Value::Unknown))
+    }
+}

@@ -1,0 +1,437 @@
+//! Static validation of a spec against provider schemas: every problem at
+//! once, each pointing at its source. Runs before any network call.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::config::{Body, Config, ResourceBlock};
+use crate::diag::{Diagnostic, Span};
+use crate::eval::{iterate, LocalCache, NothingKnown, Scope};
+use crate::expr::{Expr, RefTarget, Reference};
+use crate::schema::{BlockSchema, Mode, Presence, SchemaSet};
+use crate::suggest::nearest;
+use crate::value::Value;
+
+/// A node of the configuration-level dependency graph.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConfigNode {
+    Resource(Mode, String, String),
+    Local(String),
+    Output(String),
+}
+
+impl std::fmt::Display for ConfigNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigNode::Resource(Mode::Managed, t, n) => write!(f, "{t}.{n}"),
+            ConfigNode::Resource(Mode::Data, t, n) => write!(f, "data.{t}.{n}"),
+            ConfigNode::Local(n) => write!(f, "local.{n}"),
+            ConfigNode::Output(n) => write!(f, "output.{n}"),
+        }
+    }
+}
+
+/// Checks a parsed spec. `vars` are the resolved input variables (used to
+/// evaluate arguments whose values are known before apply, so bad CIDRs and
+/// wrong types are caught now).
+pub fn validate(config: &Config, schemas: &SchemaSet, vars: &BTreeMap<String, Value>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut blocks_with_bad_refs = BTreeSet::new();
+    for r in &config.resources {
+        check_resource_schema(r, schemas, &mut diags);
+        if !check_block_references(config, r, &mut diags) {
+            blocks_with_bad_refs.insert(r.addr.clone());
+        }
+    }
+    for l in config.locals.values() {
+        check_references(config, &l.expr.references(&[]), &RefContext::plain(), &mut diags);
+    }
+    for o in config.outputs.values() {
+        let mut refs: Vec<Reference> = o.value.iter().flat_map(|e| e.references(&[])).collect();
+        refs.extend(o.depends_on.iter().flat_map(|e| e.references(&[])));
+        check_references(config, &refs, &RefContext::plain(), &mut diags);
+    }
+    for p in &config.providers {
+        for a in &p.body.attrs {
+            check_references(config, &a.expr.references(&[]), &RefContext::plain(), &mut diags);
+        }
+    }
+    diags.extend(find_cycles(config));
+    if !diags.iter().any(|d| d.is_error() && d.message.contains("cycle")) {
+        check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
+    }
+    diags
+}
+
+fn check_resource_schema(r: &ResourceBlock, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
+    let Some(schema) = schemas.get(r.addr.mode, &r.addr.type_name) else {
+        let kind = if r.addr.mode == Mode::Data { "data source" } else { "resource type" };
+        let names = schemas.type_names(r.addr.mode);
+        let mut d = Diagnostic::error(format!("unknown {kind} \"{}\"", r.addr.type_name), Some(r.type_span));
+        if let Some(s) = nearest(&r.addr.type_name, names.iter().copied()) {
+            d = d.note(format!("help: did you mean \"{s}\"?"));
+        }
+        diags.push(d.note(format!("supported: {}", names.join(", "))));
+        return;
+    };
+    check_body(&r.body, &schema.body, &r.addr.to_string(), r.span, diags);
+}
+
+fn check_body(body: &Body, schema: &BlockSchema, owner: &str, owner_span: Span, diags: &mut Vec<Diagnostic>) {
+    for a in &body.attrs {
+        match schema.find_attr(&a.name) {
+            Some(s) if s.presence == Presence::Computed => diags.push(Diagnostic::error(
+                format!("\"{}\" is read-only in {owner}: it is set by the cloud, not by the spec", a.name),
+                Some(a.name_span),
+            )),
+            Some(_) => {}
+            None => {
+                let names = schema
+                    .attrs
+                    .iter()
+                    .filter(|x| x.is_argument())
+                    .map(|x| x.name)
+                    .chain(schema.blocks.iter().map(|b| b.name));
+                let mut d = Diagnostic::error(format!("unknown argument \"{}\" in {owner}", a.name), Some(a.name_span));
+                if let Some(s) = nearest(&a.name, names) {
+                    d = d.note(format!("help: did you mean \"{s}\"?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    for attr in &schema.attrs {
+        if attr.presence == Presence::Required && body.attr(attr.name).is_none() {
+            diags.push(Diagnostic::error(
+                format!("missing required argument \"{}\" in {owner}", attr.name),
+                Some(owner_span),
+            ));
+        }
+    }
+    for nb in &body.blocks {
+        let (kind, content) = if nb.kind == "dynamic" {
+            let label = nb.labels.first().cloned().unwrap_or_default();
+            match nb.body.blocks.iter().find(|b| b.kind == "content") {
+                Some(c) => (label, &c.body),
+                None => {
+                    diags.push(Diagnostic::error(format!("dynamic \"{label}\" has no content block"), Some(nb.span)));
+                    continue;
+                }
+            }
+        } else {
+            (nb.kind.clone(), &nb.body)
+        };
+        match schema.find_block(&kind) {
+            Some(bs) => check_body(content, bs, &format!("{owner} {kind} block"), nb.span, diags),
+            None => {
+                let names = schema.blocks.iter().map(|b| b.name).chain(schema.attrs.iter().map(|a| a.name));
+                let mut d = Diagnostic::error(format!("unknown block \"{kind}\" in {owner}"), Some(nb.span));
+                if let Some(s) = nearest(&kind, names) {
+                    d = d.note(format!("help: did you mean \"{s}\"?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    for bs in &schema.blocks {
+        let count = body
+            .blocks
+            .iter()
+            .filter(|b| b.kind == bs.name || (b.kind == "dynamic" && b.labels.first().map(String::as_str) == Some(bs.name)))
+            .count();
+        if count < bs.min_items {
+            diags.push(Diagnostic::error(
+                format!("missing required block \"{}\" in {owner}", bs.name),
+                Some(owner_span),
+            ));
+        }
+    }
+}
+
+/// What a place in the spec may refer to.
+struct RefContext {
+    each: bool,
+    count: bool,
+    self_ok: bool,
+}
+
+impl RefContext {
+    fn plain() -> RefContext {
+        RefContext {
+            each: false,
+            count: false,
+            self_ok: false,
+        }
+    }
+}
+
+/// Checks every reference a resource block makes; false if any is bad.
+fn check_block_references(config: &Config, r: &ResourceBlock, diags: &mut Vec<Diagnostic>) -> bool {
+    let before = diags.len();
+    let ctx = RefContext {
+        each: r.for_each.is_some(),
+        count: r.count.is_some(),
+        self_ok: false,
+    };
+    for e in r.count.iter().chain(r.for_each.iter()) {
+        check_references(config, &e.references(&[]), &RefContext::plain(), diags);
+    }
+    check_references(config, &block_references(&r.body), &ctx, diags);
+    for e in &r.depends_on {
+        check_references(config, &e.references(&[]), &RefContext::plain(), diags);
+    }
+    for p in &r.provisioners {
+        let pctx = RefContext { self_ok: true, ..ctx };
+        check_references(config, &block_references(&p.body), &pctx, diags);
+    }
+    diags.len() == before
+}
+
+/// Every reference in a body, with dynamic-block iterators bound.
+pub fn block_references(body: &Body) -> Vec<Reference> {
+    let mut out = Vec::new();
+    collect_body_refs(body, &mut Vec::new(), &mut out);
+    out
+}
+
+fn collect_body_refs(body: &Body, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
+    for a in &body.attrs {
+        out.extend(a.expr.references(bound));
+    }
+    for nb in &body.blocks {
+        if nb.kind == "dynamic" {
+            if let Some(fe) = nb.body.attr("for_each") {
+                out.extend(fe.expr.references(bound));
+            }
+            let iterator = nb
+                .body
+                .attr("iterator")
+                .and_then(|a| match &a.expr.kind {
+                    crate::expr::ExprKind::Variable(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .or_else(|| nb.labels.first().cloned())
+                .unwrap_or_default();
+            bound.push(iterator);
+            for c in nb.body.blocks.iter().filter(|b| b.kind == "content") {
+                collect_body_refs(&c.body, bound, out);
+            }
+            bound.pop();
+        } else {
+            collect_body_refs(&nb.body, bound, out);
+        }
+    }
+}
+
+fn check_references(config: &Config, refs: &[Reference], ctx: &RefContext, diags: &mut Vec<Diagnostic>) {
+    for r in refs {
+        let problem = match &r.target {
+            RefTarget::Var(n) if !config.variables.contains_key(n) => {
+                let mut d = Diagnostic::error(format!("reference to undeclared variable \"{n}\""), Some(r.span));
+                if let Some(s) = nearest(n, config.variables.keys().map(String::as_str)) {
+                    d = d.note(format!("help: did you mean var.{s}?"));
+                }
+                Some(d)
+            }
+            RefTarget::Local(n) if !config.locals.contains_key(n) => {
+                let mut d = Diagnostic::error(format!("reference to undeclared local value \"{n}\""), Some(r.span));
+                if let Some(s) = nearest(n, config.locals.keys().map(String::as_str)) {
+                    d = d.note(format!("help: did you mean local.{s}?"));
+                }
+                Some(d)
+            }
+            RefTarget::Resource(mode, t, n) if config.resource(*mode, t, n).is_none() => {
+                let prefix = if *mode == Mode::Data { "data." } else { "" };
+                let candidates: Vec<String> = config
+                    .resources
+                    .iter()
+                    .filter(|x| x.addr.mode == *mode)
+                    .map(|x| format!("{}.{}", x.addr.type_name, x.addr.name))
+                    .collect();
+                let mut d = Diagnostic::error(
+                    format!("reference to undeclared resource {prefix}{t}.{n}"),
+                    Some(r.span),
+                );
+                if let Some(s) = nearest(&format!("{t}.{n}"), candidates.iter().map(String::as_str)) {
+                    d = d.note(format!("help: did you mean {prefix}{s}?"));
+                }
+                Some(d)
+            }
+            RefTarget::Each if !ctx.each => Some(Diagnostic::error(
+                "each.key and each.value are only available in blocks with for_each",
+                Some(r.span),
+            )),
+            RefTarget::Count if !ctx.count => Some(Diagnostic::error(
+                "count.index is only available in blocks with count",
+                Some(r.span),
+            )),
+            RefTarget::SelfRef if !ctx.self_ok => Some(Diagnostic::error(
+                "self is only available in provisioner and connection blocks",
+                Some(r.span),
+            )),
+            RefTarget::Module(_) => Some(Diagnostic::error("modules are not supported yet", Some(r.span))),
+            RefTarget::Unknown(n) => Some(Diagnostic::error(
+                format!("\"{n}\" is not defined; references look like var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME"),
+                Some(r.span),
+            )),
+            _ => None,
+        };
+        diags.extend(problem);
+    }
+}
+
+/// The nodes every expression of a block depends on.
+fn node_deps(refs: &[Reference]) -> Vec<(ConfigNode, Span)> {
+    refs.iter()
+        .filter_map(|r| match &r.target {
+            RefTarget::Resource(m, t, n) => Some((ConfigNode::Resource(*m, t.clone(), n.clone()), r.span)),
+            RefTarget::Local(n) => Some((ConfigNode::Local(n.clone()), r.span)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The configuration-level dependency edges: node → (dependency, where).
+pub fn config_dependencies(config: &Config) -> BTreeMap<ConfigNode, Vec<(ConfigNode, Span)>> {
+    let mut deps = BTreeMap::new();
+    for r in &config.resources {
+        let mut refs = block_references(&r.body);
+        for e in r.count.iter().chain(r.for_each.iter()).chain(r.depends_on.iter()) {
+            refs.extend(e.references(&[]));
+        }
+        // Provisioners run after create and see `self`; their references
+        // still order the resource after what they use.
+        for p in &r.provisioners {
+            refs.extend(block_references(&p.body));
+        }
+        let node = ConfigNode::Resource(r.addr.mode, r.addr.type_name.clone(), r.addr.name.clone());
+        deps.insert(node, node_deps(&refs));
+    }
+    for l in config.locals.values() {
+        deps.insert(ConfigNode::Local(l.name.clone()), node_deps(&l.expr.references(&[])));
+    }
+    for o in config.outputs.values() {
+        let mut refs: Vec<Reference> = o.value.iter().flat_map(|e: &Expr| e.references(&[])).collect();
+        refs.extend(o.depends_on.iter().flat_map(|e| e.references(&[])));
+        deps.insert(ConfigNode::Output(o.name.clone()), node_deps(&refs));
+    }
+    deps
+}
+
+/// Reports every dependency cycle, printing its path.
+pub fn find_cycles(config: &Config) -> Vec<Diagnostic> {
+    let deps = config_dependencies(config);
+    let mut graph: DiGraph<ConfigNode, Span> = DiGraph::new();
+    let mut index: BTreeMap<ConfigNode, NodeIndex> = BTreeMap::new();
+    for node in deps.keys() {
+        index.insert(node.clone(), graph.add_node(node.clone()));
+    }
+    for (node, ds) in &deps {
+        for (d, span) in ds {
+            if let (Some(&a), Some(&b)) = (index.get(node), index.get(d)) {
+                graph.add_edge(a, b, *span);
+            }
+        }
+    }
+    let mut diags = Vec::new();
+    for scc in petgraph::algo::tarjan_scc(&graph) {
+        let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+        if !is_cycle {
+            continue;
+        }
+        // Walk the cycle from its smallest node for a stable message.
+        let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
+        let start = *scc.iter().min_by_key(|i| graph[**i].clone()).unwrap_or(&scc[0]);
+        let mut path = vec![start];
+        let mut first_span = None;
+        let mut cur = start;
+        loop {
+            let next = graph
+                .edges(cur)
+                .filter(|e| members.contains(&petgraph::visit::EdgeRef::target(e)))
+                .min_by_key(|e| graph[petgraph::visit::EdgeRef::target(e)].clone());
+            let Some(edge) = next else { break };
+            let target = petgraph::visit::EdgeRef::target(&edge);
+            if first_span.is_none() {
+                first_span = Some(*edge.weight());
+            }
+            if target == start || path.contains(&target) {
+                path.push(target);
+                break;
+            }
+            path.push(target);
+            cur = target;
+        }
+        let names: Vec<String> = path.iter().map(|i| graph[*i].to_string()).collect();
+        diags.push(
+            Diagnostic::error(format!("dependency cycle: {}", names.join(" → ")), first_span).note(
+                "help: break the cycle, e.g. move security group rules into aws_security_group_rule resources",
+            ),
+        );
+    }
+    diags
+}
+
+/// Evaluates arguments whose values are known before apply and reports type
+/// and value errors (a bad CIDR, a string where a number belongs).
+fn check_values(
+    config: &Config,
+    schemas: &SchemaSet,
+    vars: &BTreeMap<String, Value>,
+    skip: &BTreeSet<crate::address::BlockAddress>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, vars, &NothingKnown, &locals);
+    for r in &config.resources {
+        if skip.contains(&r.addr) {
+            continue;
+        }
+        let Some(schema) = schemas.get(r.addr.mode, &r.addr.type_name) else {
+            continue;
+        };
+        let instances: Vec<Scope> = match (&r.count, &r.for_each) {
+            (Some(c), _) => match scope.eval(c) {
+                Ok(Value::Number(n)) => (0..n.max(0.0) as i64).map(|i| scope.for_instance(None, Some(i))).collect(),
+                Ok(Value::Unknown) => continue,
+                Ok(other) => {
+                    diags.push(Diagnostic::error(format!("count must be a whole number, got {}", other.type_name()), Some(c.span)));
+                    continue;
+                }
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            },
+            (None, Some(fe)) => match scope.eval(fe).and_then(|v| iterate(&v, fe.span).map(|p| (v, p))) {
+                Ok((Value::List(_), Some(pairs))) => pairs
+                    .into_iter()
+                    .map(|(_, v)| scope.for_instance(Some((v.clone(), v)), None))
+                    .collect(),
+                Ok((_, Some(pairs))) => pairs.into_iter().map(|(k, v)| scope.for_instance(Some((k, v)), None)).collect(),
+                Ok((_, None)) => continue,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            },
+            (None, None) => vec![scope.for_instance(None, None)],
+        };
+        // One instance is enough to find a problem in the block's text;
+        // reporting it once per instance would only repeat it.
+        for inst in instances {
+            if let Err(mut ds) = inst.eval_body(&r.body, &schema.body) {
+                ds.retain(|d| !diags.contains(d));
+                let found = !ds.is_empty();
+                diags.append(&mut ds);
+                if found {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

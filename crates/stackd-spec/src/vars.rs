@@ -1,0 +1,213 @@
+//! Input variables: defaults, `terraform.tfvars` / `*.auto.tfvars`,
+//! `STACKD_VAR_name`, `--var-file` and `--var name=value`, converted to
+//! their declared types. Later sources win, as in Terraform.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::convert::{convert, TypeExpr};
+use crate::diag::Diagnostic;
+use crate::eval::{LocalCache, NothingKnown, Scope};
+use crate::expr::Lowerer;
+use crate::value::Value;
+
+/// Where variable values come from, besides declarations' defaults.
+#[derive(Clone, Debug, Default)]
+pub struct VarInputs {
+    /// `--var-file` paths, in order.
+    pub files: Vec<PathBuf>,
+    /// `--var name=value`, in order.
+    pub assignments: Vec<String>,
+    /// Environment variables (normally `std::env::vars()`); `STACKD_VAR_*` are used.
+    pub env: Vec<(String, String)>,
+}
+
+/// Resolves every declared variable to a value, or reports why not.
+pub fn resolve_vars(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<String, Value>, Vec<Diagnostic>> {
+    let mut raw: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    let mut diags = Vec::new();
+
+    for (k, v) in &inputs.env {
+        if let Some(name) = k.strip_prefix("STACKD_VAR_") {
+            raw.insert(name.to_string(), (Value::String(v.clone()), format!("environment variable {k}")));
+        }
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    let auto = config.dir.join("terraform.tfvars");
+    if auto.is_file() {
+        files.push(auto);
+    }
+    if let Ok(entries) = std::fs::read_dir(&config.dir) {
+        let mut autos: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".auto.tfvars"))
+            .collect();
+        autos.sort();
+        files.extend(autos);
+    }
+    files.extend(inputs.files.iter().cloned());
+    for file in &files {
+        match read_var_file(config, file) {
+            Ok(values) => {
+                for (k, v) in values {
+                    raw.insert(k, (v, file.display().to_string()));
+                }
+            }
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    for a in &inputs.assignments {
+        match a.split_once('=') {
+            Some((k, v)) => {
+                raw.insert(k.trim().to_string(), (Value::String(v.to_string()), format!("--var {k}")));
+            }
+            None => diags.push(Diagnostic::error(format!("--var {a:?} must have the form name=value"), None)),
+        }
+    }
+
+    let mut out = BTreeMap::new();
+    for (name, (_, source)) in raw.iter() {
+        if !config.variables.contains_key(name) && !source.starts_with("environment") {
+            let mut d = Diagnostic::error(format!("value given for undeclared variable \"{name}\" (from {source})"), None);
+            if let Some(s) = crate::suggest::nearest(name, config.variables.keys().map(String::as_str)) {
+                d = d.note(format!("help: did you mean \"{s}\"?"));
+            }
+            diags.push(d);
+        }
+    }
+    let empty = BTreeMap::new();
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, &empty, &NothingKnown, &locals);
+    for var in config.variables.values() {
+        let ty = match &var.type_expr {
+            Some(t) => match TypeExpr::from_expr(t) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(Diagnostic::error(format!("variable \"{}\": {e}", var.name), Some(t.span)));
+                    continue;
+                }
+            },
+            None => TypeExpr::Any,
+        };
+        let value = match raw.get(&var.name) {
+            Some((v, source)) => match parse_cli_value(v, &ty) {
+                Ok(v) => Some((v, source.clone())),
+                Err(e) => {
+                    diags.push(Diagnostic::error(format!("variable \"{}\" from {source}: {e}", var.name), Some(var.span)));
+                    continue;
+                }
+            },
+            None => match &var.default {
+                Some(d) => match scope.eval(d) {
+                    Ok(v) => Some((v, "its default".to_string())),
+                    Err(e) => {
+                        diags.push(e);
+                        continue;
+                    }
+                },
+                None => None,
+            },
+        };
+        match value {
+            Some((v, source)) => match convert(&v, &ty) {
+                Ok(v) if v.is_null() && !var.nullable => diags.push(Diagnostic::error(
+                    format!("variable \"{}\" must not be null", var.name),
+                    Some(var.span),
+                )),
+                Ok(v) => {
+                    out.insert(var.name.clone(), v);
+                }
+                Err(e) => diags.push(Diagnostic::error(
+                    format!("variable \"{}\" from {source}: {e}", var.name),
+                    Some(var.span),
+                )),
+            },
+            None => diags.push(
+                Diagnostic::error(format!("variable \"{}\" has no value", var.name), Some(var.span)).note(format!(
+                    "help: give it a default, or pass --var {0}=VALUE, --var-file FILE or STACKD_VAR_{0}",
+                    var.name
+                )),
+            ),
+        }
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
+}
+
+/// A string from the command line or environment: used as it is for string
+/// types, parsed as an HCL expression for anything else (`["a","b"]`, `3`).
+fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
+    let Value::String(s) = v else {
+        return Ok(v.clone());
+    };
+    if matches!(ty, TypeExpr::String) {
+        return Ok(v.clone());
+    }
+    match hcl_edit::parser::parse_expr(s) {
+        Ok(e) => {
+            let expr = Lowerer {
+                file: crate::diag::FileId(0),
+            }
+            .lower(&e, crate::diag::Span::default());
+            let config = Config::default();
+            let empty = BTreeMap::new();
+            let locals = LocalCache::default();
+            Scope::new(&config, &empty, &NothingKnown, &locals)
+                .eval(&expr)
+                .map_err(|d| d.message)
+        }
+        Err(_) if matches!(ty, TypeExpr::Any) => Ok(v.clone()),
+        Err(e) => Err(format!("cannot parse {s:?}: {}", e.message())),
+    }
+}
+
+/// Reads a `.tfvars` (HCL attributes) or `.tfvars.json` file. Its text is
+/// added to the config's source map so errors point into it.
+fn read_var_file(config: &mut Config, path: &Path) -> Result<Vec<(String, Value)>, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Diagnostic::error(format!("cannot read variables file {}: {e}", path.display()), None)])?;
+    if path.extension().and_then(|e| e.to_str()) == Some("json") {
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            vec![Diagnostic::error(
+                format!("{}:{}:{}: invalid JSON: {e}", path.display(), e.line(), e.column()),
+                None,
+            )]
+        })?;
+        return match Value::from_json(&json) {
+            Value::Map(m) => Ok(m.into_iter().collect()),
+            _ => Err(vec![Diagnostic::error(format!("{} must hold a JSON object", path.display()), None)]),
+        };
+    }
+    let file = config.sources.add(path.to_path_buf(), text.clone());
+    let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
+        let o = e.location().offset();
+        vec![Diagnostic::error(
+            format!("syntax error: {}", e.message()),
+            Some(crate::diag::Span::new(file, o..o + 1)),
+        )]
+    })?;
+    let lower = Lowerer { file };
+    let empty = BTreeMap::new();
+    let locals = LocalCache::default();
+    let plain = Config::default();
+    let scope = Scope::new(&plain, &empty, &NothingKnown, &locals);
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for a in body.attributes() {
+        use hcl_edit::Span as _;
+        let span = crate::diag::Span::new(file, a.value.span().unwrap_or(0..0));
+        match scope.eval(&lower.lower(&a.value, span)) {
+            Ok(v) => out.push((a.key.value().as_str().to_string(), v)),
+            Err(d) => diags.push(d),
+        }
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
+}
