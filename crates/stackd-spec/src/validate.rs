@@ -58,9 +58,10 @@ pub fn validate(config: &Config, schemas: &SchemaSet, vars: &BTreeMap<String, Va
         }
     }
     diags.extend(find_cycles(config));
-    if !diags.iter().any(|d| d.is_error() && d.message.contains("cycle")) {
-        check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
-    }
+    // Values are checked with nothing known of any resource, so ordering
+    // (and thus a cycle) does not matter here.
+    check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
+    diags.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     diags
 }
 

@@ -1,0 +1,180 @@
+//! Loading what a command works on: the spec, its variables, validation,
+//! provider settings and the state backend. Everything here happens before
+//! any network call.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+use stackd_engine::instance::StackSettings;
+use stackd_engine::state::{LocalBackend, STATE_FILE_NAME};
+use stackd_spec::config::Config;
+use stackd_spec::diag::{render_all, Diagnostic};
+use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
+use stackd_spec::vars::{resolve_vars, VarInputs};
+use stackd_spec::{SchemaSet, Value};
+
+use crate::{CommonArgs, SpecArgs};
+
+/// A spec that parsed, resolved and validated.
+pub struct Workspace {
+    pub config: Config,
+    pub vars: BTreeMap<String, Value>,
+    pub settings: StackSettings,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// An error whose diagnostics were already printed.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the spec has errors (see above)")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// The stack name: `--stack`, else the spec directory's name.
+pub fn stack_name(common: &CommonArgs) -> Result<String> {
+    if let Some(s) = &common.stack {
+        return Ok(s.clone());
+    }
+    let dir = std::fs::canonicalize(&common.dir)
+        .with_context(|| format!("cannot open spec directory {}", common.dir.display()))?;
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("cannot derive a stack name from {}; pass --stack NAME", dir.display()))
+}
+
+pub fn state_path(common: &CommonArgs) -> PathBuf {
+    common
+        .state
+        .clone()
+        .unwrap_or_else(|| common.dir.join(STATE_FILE_NAME))
+}
+
+pub fn backend(common: &CommonArgs) -> LocalBackend {
+    LocalBackend::new(state_path(common))
+}
+
+/// Loads, resolves and validates a spec, printing every problem found.
+pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
+    let dir = &args.common.dir;
+    if !dir.is_dir() {
+        return Err(anyhow!("spec directory {} does not exist", dir.display()));
+    }
+    let (mut config, mut diags) =
+        Config::load_dir(dir).with_context(|| format!("cannot read spec directory {}", dir.display()))?;
+    let inputs = VarInputs {
+        files: args.var_files.clone(),
+        assignments: args.vars.clone(),
+        env: std::env::vars().collect(),
+    };
+    let vars = match resolve_vars(&mut config, &inputs) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.extend(d);
+            BTreeMap::new()
+        }
+    };
+    if !diags.iter().any(Diagnostic::is_error) {
+        diags.extend(stackd_spec::validate::validate(&config, schemas, &vars));
+    }
+    let (region, profile, default_tags) = provider_settings(&config, &vars, &mut diags);
+    let (errors, warnings): (Vec<_>, Vec<_>) = diags.into_iter().partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        let mut all = errors;
+        all.extend(warnings);
+        eprint!("{}", render_all(&all, &config.sources));
+        return Err(Reported.into());
+    }
+    let stack = stack_name(&args.common)?;
+    Ok(Workspace {
+        settings: StackSettings {
+            stack,
+            default_tags,
+        },
+        config,
+        vars,
+        region,
+        profile,
+        warnings,
+    })
+}
+
+/// Reads `provider "aws" { region, profile, default_tags { tags } }`.
+fn provider_settings(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Option<String>, Option<String>, BTreeMap<String, String>) {
+    let mut region = None;
+    let mut profile = None;
+    let mut tags = BTreeMap::new();
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, vars, &NothingKnown, &locals);
+    for p in &config.providers {
+        if p.name != "aws" {
+            diags.push(Diagnostic::warning(
+                format!("provider \"{}\" is not one stackd serves; its block is ignored", p.name),
+                Some(p.span),
+            ));
+            continue;
+        }
+        for a in &p.body.attrs {
+            let value = match scope.eval(&a.expr) {
+                Ok(v) => v,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            match a.name.as_str() {
+                "region" => region = value.as_str().map(str::to_string),
+                "profile" => profile = value.as_str().map(str::to_string),
+                // Accepted for Terraform compatibility; stackd reads the
+                // endpoint and credentials from aws-config's standard chain.
+                "alias" | "access_key" | "secret_key" | "token" | "shared_config_files"
+                | "shared_credentials_files" | "skip_credentials_validation" | "skip_metadata_api_check"
+                | "skip_requesting_account_id" | "skip_region_validation" | "s3_use_path_style"
+                | "max_retries" | "allowed_account_ids" => {}
+                other => diags.push(Diagnostic::warning(
+                    format!("provider \"aws\" argument \"{other}\" is not used by stackd"),
+                    Some(a.name_span),
+                )),
+            }
+        }
+        for b in &p.body.blocks {
+            if b.kind != "default_tags" {
+                continue;
+            }
+            if let Some(a) = b.body.attr("tags") {
+                match scope.eval(&a.expr) {
+                    Ok(Value::Map(m)) => {
+                        for (k, v) in m {
+                            tags.insert(k, v.to_template_string().unwrap_or_default());
+                        }
+                    }
+                    Ok(other) => diags.push(Diagnostic::error(
+                        format!("default_tags.tags must be a map of strings, got {}", other.type_name()),
+                        Some(a.expr.span),
+                    )),
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+    }
+    (region, profile, tags)
+}
+
+/// Prints warnings, if any.
+pub fn print_warnings(ws: &Workspace) {
+    if !ws.warnings.is_empty() {
+        eprint!("{}", render_all(&ws.warnings, &ws.config.sources));
+    }
+}

@@ -1,0 +1,255 @@
+//! Engine behaviour against a fake provider: ordering, parallelism,
+//! failure isolation, interruption, drift, adoption and replacement.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use stackd_engine::plan::{Action, PlanMode, Reason};
+use stackd_spec::Value;
+use support::{FakeCloud, Harness};
+
+const NET_AND_NODES: &str = r#"
+resource "test_net" "main" {
+  cidr = "10.0.0.0/16"
+  name = "main"
+}
+resource "test_node" "n" {
+  count  = 3
+  net_id = test_net.main.id
+  size   = count.index + 1
+}
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn dependents_are_created_after_their_dependencies() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    let h = Harness::new(NET_AND_NODES);
+    let (plan, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(plan.counts(), (4, 0, 0));
+    let creates = cloud.calls_matching("create");
+    assert_eq!(creates[0], "create test_net.main");
+    let state = h.state().await;
+    let net_id = &state.resources[&"test_net.main".parse().unwrap()].id;
+    for i in 0..3 {
+        let node = &state.resources[&format!("test_node.n[{i}]").parse().unwrap()];
+        assert_eq!(node.attrs.get("net_id").and_then(Value::as_str), Some(net_id.as_str()));
+        assert_eq!(node.attrs.get("size"), Some(&Value::from(i + 1)));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_plan_after_apply_is_empty() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert!(plan.is_empty(), "{:#?}", plan.entries);
+    // One refresh per resource type, not per resource.
+    let refreshes = cloud.calls_matching("refresh");
+    assert_eq!(refreshes.len(), 4, "{refreshes:?}"); // two types, two plans
+}
+
+#[tokio::test(start_paused = true)]
+async fn parallelism_limits_operations_in_flight() {
+    let cloud = FakeCloud::new(Duration::from_secs(5));
+    let h = Harness::new(
+        r#"
+resource "test_net" "many" {
+  count = 12
+  cidr  = "10.${count.index}.0.0/16"
+}
+"#,
+    );
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_, outcome) = h.apply_with(&cloud, PlanMode::Normal, 3, rx).await;
+    assert!(outcome.is_success());
+    assert_eq!(cloud.max_in_flight.load(Ordering::SeqCst), 3);
+    assert_eq!(h.state().await.resources.len(), 12);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_stops_only_its_dependents() {
+    let cloud = FakeCloud::new(Duration::from_millis(100));
+    cloud.fail_create.lock().unwrap().insert("test_net.bad".into());
+    let h = Harness::new(
+        r#"
+resource "test_net" "bad" { cidr = "10.1.0.0/16" }
+resource "test_node" "on_bad" { net_id = test_net.bad.id }
+resource "test_net" "good" { cidr = "10.2.0.0/16" }
+resource "test_node" "on_good" { net_id = test_net.good.id }
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.failed[0].0.to_string(), "test_net.bad");
+    assert_eq!(outcome.skipped.len(), 1);
+    assert_eq!(outcome.skipped[0].0.to_string(), "test_node.on_bad");
+    let state = h.state().await;
+    let recorded: Vec<String> = state.resources.keys().map(ToString::to_string).collect();
+    assert_eq!(recorded, vec!["test_net.good", "test_node.on_good"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn interruption_finishes_work_in_flight_and_records_it() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    let h = Harness::new(
+        r#"
+resource "test_net" "a" {
+  count = 6
+  cidr  = "10.${count.index}.0.0/16"
+}
+"#,
+    );
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let cancel = async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(true).unwrap();
+    };
+    let ((_, outcome), ()) = tokio::join!(h.apply_with(&cloud, PlanMode::Normal, 2, rx), cancel);
+    assert!(outcome.interrupted);
+    // The two in flight when interrupted finished and are in state.
+    assert_eq!(outcome.done.len(), 2);
+    assert_eq!(outcome.skipped.len(), 4);
+    assert_eq!(h.state().await.resources.len(), 2);
+    assert_eq!(cloud.ids_of_type("test_net").len(), 2);
+    // Running again completes the rest without duplicating anything.
+    let (plan, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success());
+    assert_eq!(plan.counts(), (4, 0, 0));
+    assert_eq!(cloud.ids_of_type("test_net").len(), 6);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_object_created_but_not_recorded_is_adopted_not_duplicated() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    // Lose the state, as a crash between create and save would.
+    std::fs::remove_file(h.dir.path().join("stackd.state.json")).unwrap();
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert_eq!(plan.counts(), (0, 0, 0));
+    assert!(plan.entries.iter().all(|e| e.reasons.contains(&Reason::Adopted)));
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success());
+    assert_eq!(h.state().await.resources.len(), 4);
+    assert_eq!(cloud.objects.lock().unwrap().len(), 4);
+    assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_and_out_of_band_deletion_are_planned() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    let state = h.state().await;
+    let net = state.resources[&"test_net.main".parse().unwrap()].id.clone();
+    let node0 = state.resources[&"test_node.n[0]".parse().unwrap()].id.clone();
+    cloud.tamper(&net, "name", Value::from("renamed"));
+    cloud.objects.lock().unwrap().remove(&node0);
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    let net_entry = plan.entry(&"test_net.main".parse().unwrap()).unwrap();
+    assert_eq!(net_entry.action, Action::Update);
+    assert_eq!(net_entry.changes[0].name, "name");
+    assert_eq!(net_entry.changes[0].before, Value::from("renamed"));
+    let node_entry = plan.entry(&"test_node.n[0]".parse().unwrap()).unwrap();
+    assert_eq!(node_entry.action, Action::Create);
+    assert_eq!(node_entry.reasons, vec![Reason::DeletedOutside]);
+    h.apply(&cloud, PlanMode::Normal).await;
+    assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_force_new_change_replaces_and_cascades_to_dependents() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    h.set_spec(&NET_AND_NODES.replace("10.0.0.0/16", "10.9.0.0/16"));
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert_eq!(plan.counts(), (4, 0, 4));
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    // Dependents were deleted before the net they used, and the new net
+    // was created before the new dependents.
+    let calls = cloud.calls.lock().unwrap().clone();
+    let pos = |c: &str| calls.iter().rposition(|x| x == c).unwrap();
+    assert!(pos("delete test_node.n[0]") < pos("delete test_net.main"));
+    assert!(pos("delete test_net.main") < pos("create test_net.main"));
+    assert!(pos("create test_net.main") < pos("create test_node.n[0]"));
+    assert_eq!(cloud.objects.lock().unwrap().len(), 4);
+    assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_before_destroy_creates_the_new_object_first() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let spec = r#"
+resource "test_net" "main" {
+  cidr = "10.0.0.0/16"
+  lifecycle { create_before_destroy = true }
+}
+"#;
+    let mut h = Harness::new(spec);
+    h.apply(&cloud, PlanMode::Normal).await;
+    h.set_spec(&spec.replace("10.0.0.0/16", "10.1.0.0/16"));
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success());
+    let calls = cloud.calls.lock().unwrap().clone();
+    let create = calls.iter().rposition(|x| x == "create test_net.main").unwrap();
+    let delete = calls.iter().rposition(|x| x == "delete test_net.main").unwrap();
+    assert!(create < delete, "{calls:?}");
+    let state = h.state().await;
+    assert_eq!(state.resources.len(), 1);
+    assert_eq!(cloud.objects.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn destroy_goes_in_reverse_order_and_retries_dependency_violations() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    cloud.transient_delete_failures.lock().unwrap().insert("test_net.main".into(), 2);
+    let (plan, outcome) = h.apply(&cloud, PlanMode::Destroy).await;
+    assert_eq!(plan.counts(), (0, 0, 4));
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert!(cloud.objects.lock().unwrap().is_empty());
+    assert!(h.state().await.resources.is_empty());
+    let deletes = cloud.calls_matching("delete test_net.main");
+    assert_eq!(deletes.len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn removing_a_block_deletes_its_instances() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    h.set_spec(&NET_AND_NODES.replace("count  = 3", "count  = 1"));
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert_eq!(plan.counts(), (0, 0, 2));
+    assert!(plan
+        .entries
+        .iter()
+        .filter(|e| e.action == Action::Delete)
+        .all(|e| e.reasons == vec![Reason::RemovedFromSpec]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn prevent_destroy_refuses_a_plan_that_would_destroy() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(
+        r#"
+resource "test_net" "keep" {
+  cidr = "10.0.0.0/16"
+  lifecycle { prevent_destroy = true }
+}
+"#,
+    );
+    h.apply(&cloud, PlanMode::Normal).await;
+    let err = h.plan(&cloud, PlanMode::Destroy).await.unwrap_err();
+    match err {
+        stackd_engine::plan::PlanError::Spec(d) => assert!(d[0].message.contains("prevent_destroy"), "{d:?}"),
+        other => panic!("{other:?}"),
+    }
+}

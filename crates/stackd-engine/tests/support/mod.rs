@@ -1,0 +1,275 @@
+//! An in-memory fake cloud implementing the provider trait, and a harness
+//! that plans and applies a spec against it. No network.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use stackd_engine::apply::{apply, ApplyInput, ApplyOutcome, Silent};
+use stackd_engine::instance::StackSettings;
+use stackd_engine::plan::{plan, Plan, PlanError, PlanInput, PlanMode};
+use stackd_engine::provider::*;
+use stackd_engine::state::{LocalBackend, State, StateBackend};
+use stackd_spec::config::Config;
+use stackd_spec::schema::{AttrSchema as A, AttrType as T, ResourceSchema};
+use stackd_spec::{SchemaSet, Value};
+
+/// A cloud that keeps objects in memory and records every call.
+pub struct FakeCloud {
+    schemas: SchemaSet,
+    pub objects: Mutex<BTreeMap<String, (String, Value)>>,
+    next_id: AtomicU64,
+    pub calls: Mutex<Vec<String>>,
+    in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+    pub delay: Duration,
+    /// Addresses whose create fails with a permanent error.
+    pub fail_create: Mutex<HashSet<String>>,
+    /// Addresses whose delete fails with DependencyViolation this many times first.
+    pub transient_delete_failures: Mutex<BTreeMap<String, u32>>,
+}
+
+pub fn schemas() -> SchemaSet {
+    SchemaSet::new(vec![
+        ResourceSchema::resource("test_net")
+            .attr(A::required("cidr", T::String).force_new())
+            .attr(A::optional("name", T::String))
+            .attr(A::computed("arn", T::String))
+            .taggable(),
+        ResourceSchema::resource("test_node")
+            .attr(A::required("net_id", T::String).force_new())
+            .attr(A::optional("size", T::Number).default(1))
+            .taggable(),
+    ])
+}
+
+impl FakeCloud {
+    pub fn new(delay: Duration) -> Arc<FakeCloud> {
+        Arc::new(FakeCloud {
+            schemas: schemas(),
+            objects: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+            calls: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            delay,
+            fail_create: Mutex::new(HashSet::new()),
+            transient_delete_failures: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn call(&self, what: String) {
+        self.calls.lock().unwrap().push(what);
+    }
+
+    pub fn calls_matching(&self, prefix: &str) -> Vec<String> {
+        self.calls.lock().unwrap().iter().filter(|c| c.starts_with(prefix)).cloned().collect()
+    }
+
+    pub fn ids_of_type(&self, t: &str) -> Vec<String> {
+        self.objects.lock().unwrap().iter().filter(|(_, (ty, _))| ty == t).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// Changes an object behind stackd's back.
+    pub fn tamper(&self, id: &str, key: &str, v: Value) {
+        if let Some((_, Value::Map(m))) = self.objects.lock().unwrap().get_mut(id) {
+            m.insert(key.into(), v);
+        }
+    }
+
+    async fn busy<T>(&self, f: impl FnOnce() -> T) -> T {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        let r = f();
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        r
+    }
+}
+
+fn tag<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get("tags_all").and_then(|t| t.get(key)).and_then(Value::as_str)
+}
+
+#[async_trait]
+impl Provider for FakeCloud {
+    fn schemas(&self) -> &SchemaSet {
+        &self.schemas
+    }
+
+    async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
+        self.call(format!("refresh {}", req.type_name));
+        let known: HashSet<&str> = req.known.iter().map(|k| k.id.as_str()).collect();
+        let objects = self.objects.lock().unwrap();
+        Ok(objects
+            .iter()
+            .filter(|(id, (t, v))| t == &req.type_name && (known.contains(id.as_str()) || tag(v, STACK_TAG) == Some(&req.stack)))
+            .map(|(id, (_, v))| LiveResource {
+                id: id.clone(),
+                address: tag(v, ADDRESS_TAG).and_then(|a| a.parse().ok()),
+                attrs: v.clone(),
+            })
+            .collect())
+    }
+
+    async fn read_data(&self, _req: &DataRequest) -> Result<Value, ProviderError> {
+        Ok(Value::Null)
+    }
+
+    async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        self.call(format!("create {}", req.address));
+        if self.fail_create.lock().unwrap().contains(&req.address.to_string()) {
+            return self
+                .busy(|| Err(ProviderError::new(ErrorKind::Permanent, "fake", "Create", "refused").with_code("Refused")))
+                .await;
+        }
+        let id = format!("{}-{}", req.type_name, self.next_id.fetch_add(1, Ordering::SeqCst));
+        let mut attrs = req.desired.clone();
+        if let Value::Map(m) = &mut attrs {
+            m.insert("id".into(), Value::from(id.as_str()));
+            if req.type_name == "test_net" {
+                m.insert("arn".into(), Value::from(format!("arn:fake:{id}")));
+            }
+        }
+        let stored = attrs.clone();
+        self.busy(|| {
+            self.objects.lock().unwrap().insert(id.clone(), (req.type_name.clone(), stored));
+        })
+        .await;
+        Ok(attrs)
+    }
+
+    async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        self.call(format!("update {}", req.address));
+        let id = req.id.clone().unwrap_or_default();
+        self.busy(|| {
+            let mut objects = self.objects.lock().unwrap();
+            let (_, v) = objects
+                .get_mut(&id)
+                .ok_or_else(|| ProviderError::new(ErrorKind::NotFound, "fake", "Update", "gone"))?;
+            if let (Value::Map(m), Value::Map(d)) = (v, &req.desired) {
+                for (k, x) in d {
+                    m.insert(k.clone(), x.clone());
+                }
+            }
+            Ok(objects[&id].1.clone())
+        })
+        .await
+    }
+
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
+        self.call(format!("delete {}", req.address));
+        {
+            let mut failures = self.transient_delete_failures.lock().unwrap();
+            if let Some(n) = failures.get_mut(&req.address.to_string()) {
+                if *n > 0 {
+                    *n -= 1;
+                    return Err(ProviderError::new(ErrorKind::Transient, "fake", "Delete", "in use").with_code("DependencyViolation"));
+                }
+            }
+        }
+        self.busy(|| {
+            self.objects.lock().unwrap().remove(&req.id);
+        })
+        .await;
+        Ok(())
+    }
+}
+
+/// A spec directory, its state backend and the stack settings.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    pub backend: LocalBackend,
+    pub settings: StackSettings,
+}
+
+impl Harness {
+    pub fn new(src: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = Harness {
+            backend: LocalBackend::new(dir.path().join("stackd.state.json")),
+            config: Config::default(),
+            settings: StackSettings {
+                stack: "test".into(),
+                default_tags: BTreeMap::new(),
+            },
+            dir,
+        };
+        h.set_spec(src);
+        h
+    }
+
+    pub fn set_spec(&mut self, src: &str) {
+        let (config, diags) = Config::from_sources(self.dir.path(), vec![(self.dir.path().join("main.tf"), src.to_string())]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let errs = stackd_spec::validate::validate(&config, &schemas(), &BTreeMap::new());
+        assert!(errs.is_empty(), "{errs:?}");
+        self.config = config;
+    }
+
+    pub async fn state(&self) -> State {
+        self.backend.load().await.unwrap().unwrap_or_else(|| State::new("test"))
+    }
+
+    pub async fn plan(&self, cloud: &Arc<FakeCloud>, mode: PlanMode) -> Result<Plan, PlanError> {
+        let state = self.state().await;
+        let vars = BTreeMap::new();
+        let input = PlanInput {
+            config: &self.config,
+            vars: &vars,
+            state: &state,
+            provider: cloud.clone(),
+            settings: &self.settings,
+            mode,
+        };
+        plan(&input).await
+    }
+
+    pub async fn apply_with(
+        &self,
+        cloud: &Arc<FakeCloud>,
+        mode: PlanMode,
+        parallelism: usize,
+        cancel: tokio::sync::watch::Receiver<bool>,
+    ) -> (Plan, ApplyOutcome) {
+        let plan = match self.plan(cloud, mode).await {
+            Ok(p) => p,
+            Err(PlanError::Spec(d)) => panic!("plan failed: {d:?}"),
+            Err(PlanError::Provider { error, .. }) => panic!("plan failed: {error}"),
+        };
+        let mut state = self.state().await;
+        let vars = BTreeMap::new();
+        let outcome = apply(
+            &plan,
+            &mut state,
+            ApplyInput {
+                config: &self.config,
+                vars: &vars,
+                settings: &self.settings,
+                provider: cloud.clone(),
+                backend: &self.backend,
+                parallelism,
+                reporter: &Silent,
+                cancel,
+            },
+        )
+        .await
+        .expect("apply runs");
+        (plan, outcome)
+    }
+
+    pub async fn apply(&self, cloud: &Arc<FakeCloud>, mode: PlanMode) -> (Plan, ApplyOutcome) {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        self.apply_with(cloud, mode, 10, rx).await
+    }
+}
+
+pub fn dir_of(h: &Harness) -> &Path {
+    h.dir.path()
+}

@@ -1,0 +1,173 @@
+//! Validation tests: each kind of mistake, and the rendered report.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::validate;
+use crate::config::Config;
+use crate::diag::render_all;
+use crate::schema::{AttrSchema as A, AttrType as T, BlockSchema, Check, Nesting, ResourceSchema, SchemaSet};
+use crate::vars::{resolve_vars, VarInputs};
+
+fn schemas() -> SchemaSet {
+    SchemaSet::new(vec![
+        ResourceSchema::resource("aws_vpc")
+            .attr(A::required("cidr_block", T::String).force_new().check(Check::Ipv4Cidr))
+            .attr(A::optional("enable_dns_hostnames", T::Bool).default(false))
+            .taggable(),
+        ResourceSchema::resource("aws_subnet")
+            .attr(A::required("vpc_id", T::String).force_new())
+            .attr(A::required("cidr_block", T::String).force_new().check(Check::Ipv4Cidr))
+            .attr(A::optional_computed("availability_zone", T::String))
+            .taggable(),
+        ResourceSchema::resource("aws_security_group")
+            .attr(A::optional("vpc_id", T::String))
+            .attr(A::optional_computed("name", T::String))
+            .block(
+                BlockSchema::new("ingress", Nesting::Set)
+                    .attr(A::required("from_port", T::Number))
+                    .attr(A::required("to_port", T::Number))
+                    .attr(A::optional("security_groups", T::set_of(T::String))),
+            ),
+        ResourceSchema::data("aws_availability_zones").attr(A::computed("names", T::list_of(T::String))),
+    ])
+}
+
+fn check(src: &str) -> (String, usize) {
+    let (mut config, mut diags) = Config::from_sources(Path::new("spec"), vec![("spec/main.tf".into(), src.into())]);
+    let vars = resolve_vars(&mut config, &VarInputs::default()).unwrap_or_else(|d| {
+        diags.extend(d);
+        BTreeMap::new()
+    });
+    diags.extend(validate(&config, &schemas(), &vars));
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    (render_all(&diags, &config.sources), errors)
+}
+
+const FIVE_MISTAKES: &str = r#"
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/33"
+}
+
+resource "aws_subnet" "a" {
+  vpc_id     = aws_vpc.main.id
+  cidr_blok  = "10.0.1.0/24"
+}
+
+resource "aws_subnet" "b" {
+  vpc_id     = aws_vpc.mian.id
+  cidr_block = "10.0.2.0/24"
+}
+
+resource "aws_load_balancer" "web" {
+  name = "web"
+}
+
+resource "aws_security_group" "app" {
+  vpc_id = aws_vpc.main.id
+  ingress {
+    from_port       = 80
+    to_port         = 80
+    security_groups = [aws_security_group.db.id]
+  }
+}
+
+resource "aws_security_group" "db" {
+  vpc_id = aws_vpc.main.id
+  ingress {
+    from_port       = 5432
+    to_port         = 5432
+    security_groups = [aws_security_group.app.id]
+  }
+}
+"#;
+
+#[test]
+fn five_mistakes_are_all_reported_with_locations() {
+    let (text, errors) = check(FIVE_MISTAKES);
+    insta::assert_snapshot!(text);
+    // misspelled argument + the required argument it leaves missing, an
+    // undefined reference, an unknown type, a cycle, a bad CIDR
+    assert_eq!(errors, 6, "{text}");
+    for needle in [
+        "spec/main.tf:3:16",
+        "did you mean \"cidr_block\"",
+        "aws_vpc.mian",
+        "unknown resource type \"aws_load_balancer\"",
+        "dependency cycle: aws_security_group.app → aws_security_group.db → aws_security_group.app",
+        "10.0.0.0/33",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn a_valid_spec_has_no_diagnostics() {
+    let (text, errors) = check(
+        r#"
+variable "cidr" { default = "10.0.0.0/16" }
+locals {
+  subnets = { a = 1, b = 2 }
+}
+data "aws_availability_zones" "all" {}
+resource "aws_vpc" "main" {
+  cidr_block = var.cidr
+  tags       = { Name = "main" }
+}
+resource "aws_subnet" "s" {
+  for_each          = local.subnets
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = cidrsubnet(var.cidr, 8, each.value)
+  availability_zone = data.aws_availability_zones.all.names[each.value - 1]
+}
+output "subnet_ids" { value = [for s in aws_subnet.s : s.id] }
+"#,
+    );
+    assert_eq!(errors, 0, "{text}");
+}
+
+#[test]
+fn cidr_computed_from_variables_is_checked() {
+    let (text, errors) = check(
+        r#"
+variable "cidr" { default = "10.0.0.1/16" }
+resource "aws_vpc" "main" { cidr_block = var.cidr }
+"#,
+    );
+    assert_eq!(errors, 1, "{text}");
+    assert!(text.contains("spec/main.tf:3:42"), "{text}");
+}
+
+#[test]
+fn wrong_type_is_reported() {
+    let (text, errors) = check(
+        r#"
+resource "aws_vpc" "main" {
+  cidr_block           = "10.0.0.0/16"
+  enable_dns_hostnames = "sometimes"
+}
+"#,
+    );
+    assert_eq!(errors, 1, "{text}");
+    assert!(text.contains("expected bool"), "{text}");
+}
+
+#[test]
+fn each_outside_for_each_and_undeclared_variable_are_reported() {
+    let (text, errors) = check(
+        r#"
+resource "aws_vpc" "main" {
+  cidr_block = var.nope
+  tags       = { k = each.key }
+}
+"#,
+    );
+    assert_eq!(errors, 2, "{text}");
+}
+
+#[test]
+fn missing_variable_value_names_how_to_set_it() {
+    let (text, errors) = check("variable \"region\" {}\n");
+    assert_eq!(errors, 1);
+    assert!(text.contains("STACKD_VAR_region"), "{text}");
+}
