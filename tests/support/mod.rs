@@ -1,0 +1,171 @@
+//! Shared helpers for the integration tests: they run the real `stackd`
+//! binary against LocalStack and check the cloud with the AWS SDK directly.
+//!
+//! If LocalStack is not reachable the tests fail, saying how to start it.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// Where the emulator listens; `STACKD_TEST_ENDPOINT` overrides it.
+pub fn endpoint() -> String {
+    std::env::var("STACKD_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into())
+}
+
+pub const REGION: &str = "us-east-1";
+
+/// Panics with instructions unless LocalStack answers its health check.
+pub fn require_localstack() {
+    let ep = endpoint();
+    let hostport = ep.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let fail = |why: String| -> ! {
+        panic!(
+            "\n\nLocalStack is not reachable at {ep} ({why}).\n\
+             Integration tests need it. Start it with:\n\n    bash localstack/start.sh\n\n\
+             (or run every test with `bash scripts/test.sh`, which starts it).\n"
+        )
+    };
+    let addr = match hostport.parse() {
+        Ok(a) => a,
+        Err(e) => fail(format!("bad endpoint: {e}")),
+    };
+    let mut stream = match TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+        Ok(s) => s,
+        Err(e) => fail(e.to_string()),
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let req = format!("GET /_localstack/health HTTP/1.0\r\nHost: {hostport}\r\n\r\n");
+    if let Err(e) = stream.write_all(req.as_bytes()) {
+        fail(e.to_string());
+    }
+    let mut body = String::new();
+    let _ = stream.read_to_string(&mut body);
+    if !body.starts_with("HTTP/1.") || !body.contains("\"ec2\"") {
+        fail(format!("health check answered unexpectedly: {}", body.lines().next().unwrap_or("")));
+    }
+}
+
+/// A unique stack name per test run, so tests can share one LocalStack.
+pub fn unique_stack(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Copies a spec directory into a fresh temporary directory.
+pub fn copy_spec(src: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(src).expect("read spec dir") {
+        let entry = entry.expect("dir entry");
+        let path = entry.path();
+        if path.is_file() && !path.to_string_lossy().contains("stackd.state") {
+            std::fs::copy(&path, dir.path().join(entry.file_name())).expect("copy spec file");
+        }
+    }
+    dir
+}
+
+/// `stackd` configured for the emulator.
+pub fn stackd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackd"));
+    cmd.args(args)
+        .env("AWS_ENDPOINT_URL", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE");
+    cmd
+}
+
+/// Runs stackd and returns its output, printing it for the test log.
+pub fn run(args: &[&str]) -> Output {
+    let out = stackd(args).output().expect("run stackd");
+    eprintln!(
+        "$ stackd {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs stackd and asserts it exits with `code`.
+pub fn run_ok(args: &[&str], code: i32) -> Output {
+    let out = run(args);
+    assert_eq!(out.status.code(), Some(code), "stackd {} exited {:?}", args.join(" "), out.status.code());
+    out
+}
+
+/// An EC2 client talking to the emulator, independent of stackd.
+pub async fn ec2() -> aws_sdk_ec2::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::new(&config)
+}
+
+/// EC2 filter on the stack's ownership tag.
+pub fn stack_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder().name("tag:stackd:stack").values(stack).build()
+}
+
+/// Everything EC2 holds that carries the stack's tag, as (kind, id) pairs.
+pub async fn tagged_resources(client: &aws_sdk_ec2::Client, stack: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let f = || stack_filter(stack);
+    for v in client.describe_vpcs().filters(f()).send().await.expect("describe vpcs").vpcs() {
+        out.push(("vpc".into(), v.vpc_id().unwrap_or_default().into()));
+    }
+    for s in client.describe_subnets().filters(f()).send().await.expect("describe subnets").subnets() {
+        out.push(("subnet".into(), s.subnet_id().unwrap_or_default().into()));
+    }
+    for g in client.describe_internet_gateways().filters(f()).send().await.expect("igws").internet_gateways() {
+        out.push(("igw".into(), g.internet_gateway_id().unwrap_or_default().into()));
+    }
+    for a in client.describe_addresses().filters(f()).send().await.expect("addresses").addresses() {
+        out.push(("eip".into(), a.allocation_id().unwrap_or_default().into()));
+    }
+    for n in client.describe_nat_gateways().filter(f()).send().await.expect("nats").nat_gateways() {
+        let state = n.state().map(|s| s.as_str().to_string()).unwrap_or_default();
+        if state != "deleted" && state != "deleting" {
+            out.push(("nat".into(), n.nat_gateway_id().unwrap_or_default().into()));
+        }
+    }
+    for r in client.describe_route_tables().filters(f()).send().await.expect("rtbs").route_tables() {
+        out.push(("rtb".into(), r.route_table_id().unwrap_or_default().into()));
+    }
+    for g in client.describe_security_groups().filters(f()).send().await.expect("sgs").security_groups() {
+        out.push(("sg".into(), g.group_id().unwrap_or_default().into()));
+    }
+    out.sort();
+    out
+}
+
+/// Counts (kind → number) of tagged resources.
+pub fn count_by_kind(items: &[(String, String)]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for (k, _) in items {
+        *m.entry(k.clone()).or_insert(0) += 1;
+    }
+    m
+}
