@@ -123,7 +123,7 @@ impl Evaluator<'_, '_> {
     fn eval(&mut self, e: &Expr) -> Result<Value, Diagnostic> {
         match &e.kind {
             ExprKind::Literal(v) => Ok(v.clone()),
-            ExprKind::Template(parts) => self.template(parts, e.span),
+            ExprKind::Template(parts) => self.template(parts),
             ExprKind::Tuple(items) => items
                 .iter()
                 .map(|i| self.eval(i))
@@ -347,12 +347,12 @@ impl Evaluator<'_, '_> {
         Ok(value)
     }
 
-    fn template(&mut self, parts: &[TemplatePart], span: Span) -> Result<Value, Diagnostic> {
+    fn template(&mut self, parts: &[TemplatePart]) -> Result<Value, Diagnostic> {
         if let [TemplatePart::Interpolation(e)] = parts {
             return self.eval(e);
         }
         let mut out = String::new();
-        if self.template_into(parts, &mut out, span)? {
+        if self.template_into(parts, &mut out)? {
             Ok(Value::String(out))
         } else {
             Ok(Value::Unknown)
@@ -360,7 +360,7 @@ impl Evaluator<'_, '_> {
     }
 
     /// Appends the rendered parts; returns false when something is unknown.
-    fn template_into(&mut self, parts: &[TemplatePart], out: &mut String, span: Span) -> Result<bool, Diagnostic> {
+    fn template_into(&mut self, parts: &[TemplatePart], out: &mut String) -> Result<bool, Diagnostic> {
         for part in parts {
             match part {
                 TemplatePart::Literal(s) => out.push_str(s),
@@ -389,7 +389,7 @@ impl Evaluator<'_, '_> {
                         } else {
                             otherwise
                         };
-                        if !self.template_into(branch, out, span)? {
+                        if !self.template_into(branch, out)? {
                             return Ok(false);
                         }
                     }
@@ -410,7 +410,7 @@ impl Evaluator<'_, '_> {
                             self.bindings.push((kv.clone(), k));
                         }
                         self.bindings.push((value_var.clone(), v));
-                        let ok = self.template_into(body, out, span);
+                        let ok = self.template_into(body, out);
                         self.bindings.truncate(depth);
                         if !ok? {
                             return Ok(false);
@@ -599,7 +599,7 @@ impl Evaluator<'_, '_> {
             scope: self.scope,
             bindings: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         };
-        inner.template(&parts, span).map(|v| match v {
+        inner.template(&parts).map(|v| match v {
             Value::String(_) | Value::Unknown => v,
             other => Value::String(other.to_template_string().unwrap_or_default()),
         })

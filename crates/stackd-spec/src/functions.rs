@@ -2420,3 +2420,1224 @@ fn fn_cidrsubnets(a: &Args) -> FuncResult {
     }
     Ok(Value::List(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx_call(name: &str, args: Vec<Value>, dir: &Path) -> FuncResult {
+        call(name, &args, &FuncContext { base_dir: dir })
+    }
+
+    fn ok(name: &str, args: Vec<Value>) -> Value {
+        ctx_call(name, args, Path::new(".")).unwrap_or_else(|e| panic!("{name} failed: {e}"))
+    }
+
+    fn err(name: &str, args: Vec<Value>) -> String {
+        match ctx_call(name, args, Path::new(".")) {
+            Err(e) => e.0,
+            Ok(v) => panic!("{name} should have failed, gave {v}"),
+        }
+    }
+
+    fn s(x: &str) -> Value {
+        Value::from(x)
+    }
+
+    fn n(x: f64) -> Value {
+        Value::Number(x)
+    }
+
+    fn strs(items: &[&str]) -> Value {
+        Value::List(items.iter().map(|x| s(x)).collect())
+    }
+
+    fn nums(items: &[f64]) -> Value {
+        Value::List(items.iter().map(|x| n(*x)).collect())
+    }
+
+    fn list(items: Vec<Value>) -> Value {
+        Value::List(items)
+    }
+
+    fn map(pairs: Vec<(&str, Value)>) -> Value {
+        Value::map(pairs)
+    }
+
+    // --- the table and dispatch
+
+    #[test]
+    fn names_are_sorted_unique_and_known() {
+        let names = function_names();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+        assert!(names.len() > 60);
+        assert!(names.iter().all(|n| is_known_function(n)));
+        assert!(is_known_function("core::cidrsubnet"));
+        assert!(!is_known_function("cidrsubnett"));
+        assert!(!is_known_function("try"));
+    }
+
+    #[test]
+    fn unknown_function_is_an_error() {
+        assert_eq!(err("nope", vec![]), "there is no function named \"nope\"");
+        assert_eq!(ok("core::upper", vec![s("a")]), s("A"));
+    }
+
+    #[test]
+    fn arity_errors_name_the_parameters() {
+        assert_eq!(
+            err("cidrsubnet", vec![s("10.0.0.0/16"), n(8.0)]),
+            "cidrsubnet: expected 3 arguments (prefix, newbits, netnum), got 2"
+        );
+        assert_eq!(
+            err("upper", vec![]),
+            "upper: expected 1 argument (str), got 0"
+        );
+        assert_eq!(
+            err("lookup", vec![map(vec![])]),
+            "lookup: expected 2 or 3 arguments (inputMap, key, default), got 1"
+        );
+        assert_eq!(
+            err("range", vec![]),
+            "range: expected 1 to 3 arguments (start, limit, step), got 0"
+        );
+        assert_eq!(
+            err("join", vec![]),
+            "join: expected at least 1 argument (separator, lists...), got 0"
+        );
+        assert_eq!(
+            err("upper", vec![s("a"), s("b")]),
+            "upper: expected 1 argument (str), got 2"
+        );
+    }
+
+    #[test]
+    fn null_arguments_are_rejected_unless_allowed() {
+        assert_eq!(
+            err("upper", vec![Value::Null]),
+            "upper: invalid value for \"str\" parameter: argument must not be null"
+        );
+        assert_eq!(ok("tostring", vec![Value::Null]), Value::Null);
+        assert_eq!(ok("jsonencode", vec![Value::Null]), s("null"));
+    }
+
+    #[test]
+    fn wrong_argument_types_name_the_parameter() {
+        assert_eq!(
+            err("upper", vec![strs(&["a"])]),
+            "upper: invalid value for \"str\" parameter: string required"
+        );
+        assert_eq!(
+            err("abs", vec![s("x")]),
+            "abs: invalid value for \"num\" parameter: a number is required"
+        );
+        assert_eq!(
+            err("substr", vec![s("abc"), n(0.5), n(1.0)]),
+            "substr: invalid value for \"offset\" parameter: value must be a whole number"
+        );
+        // Primitive arguments convert as Terraform converts them.
+        assert_eq!(ok("upper", vec![n(5.0)]), s("5"));
+        assert_eq!(ok("abs", vec![s("-3")]), n(3.0));
+    }
+
+    // --- unknowns
+
+    #[test]
+    fn unknown_arguments_give_unknown() {
+        assert_eq!(ok("upper", vec![Value::Unknown]), Value::Unknown);
+        assert_eq!(
+            ok("join", vec![s(","), list(vec![s("a"), Value::Unknown])]),
+            Value::Unknown
+        );
+        assert_eq!(
+            ok("cidrsubnet", vec![Value::Unknown, n(8.0), n(1.0)]),
+            Value::Unknown
+        );
+        assert_eq!(ok("format", vec![s("%s"), Value::Unknown]), Value::Unknown);
+        assert_eq!(
+            ok("jsonencode", vec![map(vec![("a", Value::Unknown)])]),
+            Value::Unknown
+        );
+        assert_eq!(
+            ok("tolist", vec![list(vec![Value::Unknown])]),
+            Value::Unknown
+        );
+    }
+
+    #[test]
+    fn functions_that_can_answer_through_unknowns_do() {
+        let partly = list(vec![Value::Unknown, s("b")]);
+        assert_eq!(ok("length", vec![partly.clone()]), n(2.0));
+        assert_eq!(ok("length", vec![Value::Unknown]), Value::Unknown);
+        assert_eq!(ok("element", vec![partly.clone(), n(1.0)]), s("b"));
+        assert_eq!(ok("element", vec![partly.clone(), n(0.0)]), Value::Unknown);
+        assert_eq!(
+            ok("element", vec![partly.clone(), Value::Unknown]),
+            Value::Unknown
+        );
+        assert_eq!(
+            ok("concat", vec![partly.clone(), strs(&["c"])]),
+            list(vec![Value::Unknown, s("b"), s("c")])
+        );
+        assert_eq!(
+            ok("concat", vec![Value::Unknown, strs(&["c"])]),
+            Value::Unknown
+        );
+        let m = map(vec![("a", Value::Unknown), ("b", s("x"))]);
+        assert_eq!(
+            ok("merge", vec![m.clone(), map(vec![("c", s("y"))])]),
+            map(vec![("a", Value::Unknown), ("b", s("x")), ("c", s("y"))])
+        );
+        assert_eq!(ok("merge", vec![m.clone(), Value::Unknown]), Value::Unknown);
+        assert_eq!(ok("keys", vec![m.clone()]), strs(&["a", "b"]));
+        assert_eq!(
+            ok("values", vec![m.clone()]),
+            list(vec![Value::Unknown, s("x")])
+        );
+        assert_eq!(ok("lookup", vec![m.clone(), s("b")]), s("x"));
+        assert_eq!(ok("lookup", vec![m.clone(), s("a")]), Value::Unknown);
+        assert_eq!(ok("lookup", vec![m, Value::Unknown]), Value::Unknown);
+        assert_eq!(ok("coalesce", vec![s("a"), Value::Unknown]), s("a"));
+        assert_eq!(
+            ok("coalesce", vec![Value::Null, Value::Unknown, s("a")]),
+            Value::Unknown
+        );
+        assert_eq!(
+            ok("coalescelist", vec![partly.clone(), Value::Unknown]),
+            partly
+        );
+        assert_eq!(ok("one", vec![list(vec![Value::Unknown])]), Value::Unknown);
+        assert_eq!(
+            ok("slice", vec![partly.clone(), n(1.0), n(2.0)]),
+            strs(&["b"])
+        );
+        assert_eq!(
+            ok("reverse", vec![partly]),
+            list(vec![s("b"), Value::Unknown])
+        );
+        assert_eq!(
+            ok(
+                "formatlist",
+                vec![s("%s!"), list(vec![s("a"), Value::Unknown])]
+            ),
+            list(vec![s("a!"), Value::Unknown])
+        );
+    }
+
+    // --- CIDR
+
+    #[test]
+    fn cidrsubnet_extends_the_prefix() {
+        let sub = |p: &str, bits: f64, num: f64| ok("cidrsubnet", vec![s(p), n(bits), n(num)]);
+        assert_eq!(sub("10.0.0.0/16", 8.0, 2.0), s("10.0.2.0/24"));
+        assert_eq!(sub("172.16.0.0/12", 4.0, 2.0), s("172.18.0.0/16"));
+        assert_eq!(sub("10.1.2.0/24", 4.0, 15.0), s("10.1.2.240/28"));
+        assert_eq!(sub("10.0.0.0/16", 0.0, 0.0), s("10.0.0.0/16"));
+        // Host bits in the prefix are ignored, as Terraform ignores them.
+        assert_eq!(sub("10.0.0.1/16", 8.0, 1.0), s("10.0.1.0/24"));
+        assert_eq!(
+            sub("fd00:fd12:3456:7890::/56", 16.0, 162.0),
+            s("fd00:fd12:3456:7800:a200::/72")
+        );
+        assert_eq!(
+            ok("cidrsubnet", vec![s("10.0.0.0/16"), s("8"), s("3")]),
+            s("10.0.3.0/24")
+        );
+    }
+
+    #[test]
+    fn cidrsubnet_errors_match_terraform() {
+        let sub = |p: &str, bits: f64, num: f64| err("cidrsubnet", vec![s(p), n(bits), n(num)]);
+        assert_eq!(
+            sub("10.0.0.0/26", 8.0, 1.0),
+            "cidrsubnet: insufficient address space to extend prefix of 26 by 8"
+        );
+        assert_eq!(
+            sub("10.0.0.0/16", 2.0, 4.0),
+            "cidrsubnet: prefix extension of 2 does not accommodate a subnet numbered 4"
+        );
+        assert_eq!(
+            sub("10.0.0.0/16", 2.0, -1.0),
+            "cidrsubnet: prefix extension of 2 does not accommodate a subnet numbered -1"
+        );
+        assert_eq!(
+            sub("10.0.0.0/33", 2.0, 1.0),
+            "cidrsubnet: invalid CIDR expression: invalid CIDR address: 10.0.0.0/33"
+        );
+        assert_eq!(
+            sub("10.0.0.300/16", 2.0, 1.0),
+            "cidrsubnet: invalid CIDR expression: invalid CIDR address: 10.0.0.300/16"
+        );
+        assert_eq!(
+            sub("10.0.0.0", 2.0, 1.0),
+            "cidrsubnet: invalid CIDR expression: invalid CIDR address: 10.0.0.0"
+        );
+        assert_eq!(
+            err("cidrsubnet", vec![s("10.0.0.0/16"), n(1.5), n(1.0)]),
+            "cidrsubnet: invalid value for \"newbits\" parameter: value must be a whole number"
+        );
+    }
+
+    #[test]
+    fn cidrhost_counts_from_either_end() {
+        let host = |p: &str, num: f64| ok("cidrhost", vec![s(p), n(num)]);
+        assert_eq!(host("10.12.112.0/20", 16.0), s("10.12.112.16"));
+        assert_eq!(host("10.12.112.0/20", 268.0), s("10.12.113.12"));
+        assert_eq!(host("10.0.0.0/24", -1.0), s("10.0.0.255"));
+        assert_eq!(host("10.0.0.0/8", -2.0), s("10.255.255.254"));
+        assert_eq!(
+            host("fd00:fd12:3456:7890:00a2::/72", 34.0),
+            s("fd00:fd12:3456:7890::22")
+        );
+        assert_eq!(
+            err("cidrhost", vec![s("10.0.0.0/30"), n(4.0)]),
+            "cidrhost: prefix of 30 does not accommodate a host numbered 4"
+        );
+        assert_eq!(
+            err("cidrhost", vec![s("10.0.0.0/30"), n(-5.0)]),
+            "cidrhost: prefix of 30 does not accommodate a host numbered -5"
+        );
+    }
+
+    #[test]
+    fn cidrnetmask_gives_dotted_masks() {
+        assert_eq!(
+            ok("cidrnetmask", vec![s("172.16.0.0/12")]),
+            s("255.240.0.0")
+        );
+        assert_eq!(
+            ok("cidrnetmask", vec![s("10.0.0.0/32")]),
+            s("255.255.255.255")
+        );
+        assert_eq!(ok("cidrnetmask", vec![s("0.0.0.0/0")]), s("0.0.0.0"));
+        assert_eq!(
+            err("cidrnetmask", vec![s("fd00::/8")]),
+            "cidrnetmask: IPv6 addresses cannot have a netmask: fd00::/8"
+        );
+    }
+
+    #[test]
+    fn cidrsubnets_allocates_consecutively() {
+        assert_eq!(
+            ok(
+                "cidrsubnets",
+                vec![s("10.1.0.0/16"), n(4.0), n(4.0), n(8.0), n(4.0)]
+            ),
+            strs(&[
+                "10.1.0.0/20",
+                "10.1.16.0/20",
+                "10.1.32.0/24",
+                "10.1.48.0/20"
+            ])
+        );
+        assert_eq!(
+            ok(
+                "cidrsubnets",
+                vec![
+                    s("fd00:fd12:3456:7890::/56"),
+                    n(16.0),
+                    n(16.0),
+                    n(16.0),
+                    n(32.0)
+                ]
+            ),
+            strs(&[
+                "fd00:fd12:3456:7800::/72",
+                "fd00:fd12:3456:7800:100::/72",
+                "fd00:fd12:3456:7800:200::/72",
+                "fd00:fd12:3456:7800:300::/88",
+            ])
+        );
+        assert_eq!(ok("cidrsubnets", vec![s("10.0.0.0/16")]), list(vec![]));
+        assert_eq!(
+            err(
+                "cidrsubnets",
+                vec![s("10.0.0.0/24"), n(1.0), n(1.0), n(1.0)]
+            ),
+            "cidrsubnets: invalid value for \"newbits\" parameter: not enough remaining address \
+             space for a subnet with a prefix of 25 bits after 10.0.0.128/25"
+        );
+        assert_eq!(
+            err("cidrsubnets", vec![s("10.0.0.0/24"), n(0.0)]),
+            "cidrsubnets: invalid value for \"newbits\" parameter: must extend prefix by at \
+             least one bit"
+        );
+        assert_eq!(
+            err("cidrsubnets", vec![s("10.0.0.0/24"), n(9.0)]),
+            "cidrsubnets: invalid value for \"newbits\" parameter: would extend prefix to 33 \
+             bits, which is too long for an IPv4 address"
+        );
+    }
+
+    #[test]
+    fn parse_ipv4_cidr_accepts_network_addresses_only() {
+        assert_eq!(
+            parse_ipv4_cidr("10.0.1.0/24"),
+            Ok((Ipv4Addr::new(10, 0, 1, 0), 24))
+        );
+        assert_eq!(parse_ipv4_cidr("0.0.0.0/0"), Ok((Ipv4Addr::UNSPECIFIED, 0)));
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0.300/16",
+            "10.0.0.0",
+            "10.0.0/16",
+            "10.0.0.0/",
+            "a/8",
+        ] {
+            assert!(parse_ipv4_cidr(bad).is_err(), "{bad} should be rejected");
+        }
+        let e = parse_ipv4_cidr("10.0.0.1/16").unwrap_err();
+        assert!(e.contains("\"10.0.0.0/16\""), "{e}");
+        assert!(e.contains("host bits"), "{e}");
+        assert!(parse_ipv4_cidr("10.0.0.010/32").is_err());
+    }
+
+    // --- format
+
+    #[test]
+    fn format_common_verbs() {
+        let f = |spec: &str, args: Vec<Value>| {
+            let mut all = vec![s(spec)];
+            all.extend(args);
+            ok("format", all)
+        };
+        assert_eq!(f("Hello, %s!", vec![s("Ander")]), s("Hello, Ander!"));
+        assert_eq!(
+            f("There are %d lights", vec![n(4.0)]),
+            s("There are 4 lights")
+        );
+        assert_eq!(f("%.2f", vec![n(1.23456)]), s("1.23"));
+        assert_eq!(f("%f", vec![n(1.5)]), s("1.500000"));
+        assert_eq!(
+            f("%5d|%-5d|%05d", vec![n(42.0), n(42.0), n(42.0)]),
+            s("   42|42   |00042")
+        );
+        assert_eq!(f("%+d %+d", vec![n(5.0), n(-5.0)]), s("+5 -5"));
+        assert_eq!(f("%q", vec![s("a\"b")]), s("\"a\\\"b\""));
+        assert_eq!(
+            f("%v|%v|%v", vec![s("x"), n(1.5), Value::Bool(true)]),
+            s("x|1.5|true")
+        );
+        assert_eq!(f("%v", vec![list(vec![n(1.0), s("a")])]), s("[1,\"a\"]"));
+        assert_eq!(f("%v", vec![n(1_000_000.0)]), s("1e+06"));
+        assert_eq!(f("%v", vec![Value::Null]), s("null"));
+        assert_eq!(f("%#v", vec![s("a")]), s("\"a\""));
+        assert_eq!(f("100%%", vec![]), s("100%"));
+        assert_eq!(f("%[2]s %[1]s", vec![s("a"), s("b")]), s("b a"));
+        assert_eq!(
+            f(
+                "%x %X %o %b %#x",
+                vec![n(255.0), n(255.0), n(8.0), n(5.0), n(255.0)]
+            ),
+            s("ff FF 10 101 0xff")
+        );
+        assert_eq!(f("%e", vec![n(1234.5678)]), s("1.234568e+03"));
+        assert_eq!(
+            f("%g %g %g", vec![n(0.00001), n(100.0), n(1.5)]),
+            s("1e-05 100 1.5")
+        );
+        assert_eq!(f("%.3g", vec![n(1.23456)]), s("1.23"));
+        assert_eq!(f("%t", vec![Value::Bool(false)]), s("false"));
+        assert_eq!(
+            f("%8.3f|%-8.2f|", vec![n(1.23456), n(-2.5)]),
+            s("   1.235|-2.50   |")
+        );
+        assert_eq!(
+            f("%-6s|%6s|%.3s", vec![s("ab"), s("cd"), s("abcdef")]),
+            s("ab    |    cd|abc")
+        );
+        assert_eq!(f("%s %s", vec![n(5.0), Value::Bool(true)]), s("5 true"));
+        assert_eq!(f("%d", vec![s("12")]), s("12"));
+        assert_eq!(f("héllo %s", vec![s("wörld")]), s("héllo wörld"));
+    }
+
+    #[test]
+    fn format_errors_match_terraform() {
+        assert_eq!(
+            err("format", vec![s("%s")]),
+            "format: not enough arguments for \"%s\" at 0: need index 1 but have 0 total"
+        );
+        assert_eq!(
+            err("format", vec![s("%d"), n(1.5)]),
+            "format: unsupported value for \"%d\" at 0: an integer is required"
+        );
+        assert_eq!(
+            err("format", vec![s("x %s"), Value::Null]),
+            "format: unsupported value for \"%s\" at 2: null value cannot be formatted"
+        );
+        assert_eq!(
+            err("format", vec![s("%s"), strs(&["a"])]),
+            "format: unsupported value for \"%s\" at 0: string required"
+        );
+        assert_eq!(
+            err("format", vec![s("x"), n(1.0)]),
+            "format: too many arguments; no verbs in format string"
+        );
+        assert_eq!(
+            err("format", vec![s("%s"), n(1.0), n(2.0)]),
+            "format: too many arguments; only 1 used by format string"
+        );
+        assert_eq!(
+            err("format", vec![s("%y"), n(1.0)]),
+            "format: unsupported format verb 'y' in \"%y\" at offset 0"
+        );
+        assert_eq!(
+            err("format", vec![s("abc %")]),
+            "format: invalid format string starting at offset 5"
+        );
+        assert_eq!(
+            err("format", vec![s("%!"), n(1.0)]),
+            "format: unrecognized format character '!' at offset 1"
+        );
+        assert_eq!(
+            err("format", vec![Value::Null]),
+            "format: invalid value for \"format\" parameter: argument must not be null"
+        );
+    }
+
+    #[test]
+    fn formatlist_iterates_lists() {
+        assert_eq!(
+            ok(
+                "formatlist",
+                vec![s("Hello, %s!"), strs(&["Valentina", "Ander"])]
+            ),
+            strs(&["Hello, Valentina!", "Hello, Ander!"])
+        );
+        assert_eq!(
+            ok(
+                "formatlist",
+                vec![
+                    s("%s, %s!"),
+                    s("Salutations"),
+                    strs(&["Valentina", "Ander"])
+                ]
+            ),
+            strs(&["Salutations, Valentina!", "Salutations, Ander!"])
+        );
+        assert_eq!(ok("formatlist", vec![s("%s"), s("x")]), strs(&["x"]));
+        assert_eq!(
+            err(
+                "formatlist",
+                vec![s("%s%s"), strs(&["a"]), strs(&["a", "b"])]
+            ),
+            "formatlist: invalid value for \"args\" parameter: argument 2 has length 2, which \
+             is inconsistent with argument 1 of length 1"
+        );
+        assert_eq!(
+            err("formatlist", vec![s("%d"), strs(&["x"])]),
+            "formatlist: error on format iteration 0: unsupported value for \"%d\" at 0: a \
+             number is required"
+        );
+    }
+
+    // --- strings
+
+    #[test]
+    fn string_functions() {
+        assert_eq!(ok("upper", vec![s("héllo")]), s("HÉLLO"));
+        assert_eq!(ok("lower", vec![s("HELLO")]), s("hello"));
+        assert_eq!(
+            ok("title", vec![s("hello world-wide web_site")]),
+            s("Hello World-Wide Web_site")
+        );
+        assert_eq!(ok("trimspace", vec![s("  hello\n\t")]), s("hello"));
+        assert_eq!(ok("trim", vec![s("?!hello?!"), s("!?")]), s("hello"));
+        assert_eq!(
+            ok("trimprefix", vec![s("helloworld"), s("hello")]),
+            s("world")
+        );
+        assert_eq!(
+            ok("trimprefix", vec![s("helloworld"), s("x")]),
+            s("helloworld")
+        );
+        assert_eq!(
+            ok("trimsuffix", vec![s("helloworld"), s("world")]),
+            s("hello")
+        );
+        assert_eq!(ok("chomp", vec![s("hello\r\n\n")]), s("hello"));
+        assert_eq!(ok("indent", vec![n(2.0), s("a\nb")]), s("a\n  b"));
+        assert_eq!(ok("strrev", vec![s("héllo")]), s("olléh"));
+        assert_eq!(
+            ok("startswith", vec![s("hello"), s("he")]),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            ok("endswith", vec![s("hello"), s("he")]),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            ok("strcontains", vec![s("hello"), s("ll")]),
+            Value::Bool(true)
+        );
+    }
+
+    #[test]
+    fn replace_handles_substrings_and_refuses_regexes_clearly() {
+        assert_eq!(
+            ok("replace", vec![s("1 + 2 + 3"), s("+"), s("-")]),
+            s("1 - 2 - 3")
+        );
+        assert_eq!(ok("replace", vec![s("abc"), s("/"), s("x")]), s("abc"));
+        let e = err("replace", vec![s("hello"), s("/l+/"), s("L")]);
+        assert!(
+            e.starts_with("replace: invalid value for \"substr\" parameter: regular expression"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn split_join_and_substr() {
+        assert_eq!(
+            ok("split", vec![s(","), s("a,b,c")]),
+            strs(&["a", "b", "c"])
+        );
+        assert_eq!(ok("split", vec![s(","), s("")]), strs(&[""]));
+        assert_eq!(ok("split", vec![s(""), s("ab")]), strs(&["a", "b"]));
+        assert_eq!(
+            ok("join", vec![s(", "), strs(&["a", "b"]), nums(&[1.0])]),
+            s("a, b, 1")
+        );
+        assert_eq!(ok("join", vec![s(","), list(vec![])]), s(""));
+        assert_eq!(
+            err("join", vec![s(",")]),
+            "join: at least one list is required"
+        );
+        assert_eq!(
+            err("join", vec![s(","), list(vec![s("a"), Value::Null])]),
+            "join: invalid value for \"lists\" parameter: element 1 is null; cannot concatenate \
+             null values"
+        );
+        assert_eq!(
+            err("join", vec![s(","), s("a")]),
+            "join: invalid value for \"lists\" parameter: list of string required"
+        );
+        let sub = |x: &str, o: f64, l: f64| ok("substr", vec![s(x), n(o), n(l)]);
+        assert_eq!(sub("hello world", 1.0, 4.0), s("ello"));
+        assert_eq!(sub("🤔🤷", 0.0, 1.0), s("🤔"));
+        assert_eq!(sub("hello world", -5.0, -1.0), s("world"));
+        assert_eq!(sub("hello", 2.0, 100.0), s("llo"));
+        assert_eq!(sub("hello", 10.0, 1.0), s(""));
+        assert_eq!(sub("hello", -10.0, 2.0), s("he"));
+    }
+
+    // --- collections
+
+    #[test]
+    fn length_element_slice() {
+        assert_eq!(ok("length", vec![s("héllo")]), n(5.0));
+        assert_eq!(ok("length", vec![strs(&["a", "b"])]), n(2.0));
+        assert_eq!(ok("length", vec![map(vec![("a", n(1.0))])]), n(1.0));
+        assert_eq!(
+            err("length", vec![n(5.0)]),
+            "length: invalid value for \"value\" parameter: argument must be a string, a \
+             collection type, or a structural type"
+        );
+        let abc = strs(&["a", "b", "c"]);
+        assert_eq!(ok("element", vec![abc.clone(), n(1.0)]), s("b"));
+        assert_eq!(ok("element", vec![abc.clone(), n(4.0)]), s("b"));
+        assert_eq!(ok("element", vec![abc.clone(), n(-1.0)]), s("c"));
+        assert_eq!(
+            err("element", vec![list(vec![]), n(0.0)]),
+            "element: cannot use element function with an empty list"
+        );
+        assert_eq!(
+            err("element", vec![s("abc"), n(0.0)]),
+            "element: cannot read elements from string"
+        );
+        assert_eq!(
+            ok("slice", vec![abc.clone(), n(1.0), n(3.0)]),
+            strs(&["b", "c"])
+        );
+        assert_eq!(ok("slice", vec![abc.clone(), n(1.0), n(1.0)]), list(vec![]));
+        assert_eq!(
+            err("slice", vec![abc.clone(), n(2.0), n(1.0)]),
+            "slice: invalid value for \"start_index\" parameter: start index must not be greater \
+             than end index"
+        );
+        assert_eq!(
+            err("slice", vec![abc, n(0.0), n(4.0)]),
+            "slice: invalid value for \"end_index\" parameter: end index must not be greater \
+             than the length of the list"
+        );
+    }
+
+    #[test]
+    fn lookup_merge_keys_values() {
+        let m = map(vec![("a", s("ay")), ("b", s("bee"))]);
+        assert_eq!(ok("lookup", vec![m.clone(), s("a")]), s("ay"));
+        assert_eq!(
+            ok("lookup", vec![m.clone(), s("c"), s("what?")]),
+            s("what?")
+        );
+        assert_eq!(ok("lookup", vec![m.clone(), s("c"), n(5.0)]), s("5"));
+        assert_eq!(
+            ok("lookup", vec![m.clone(), s("c"), Value::Null]),
+            Value::Null
+        );
+        assert_eq!(
+            err("lookup", vec![m.clone(), s("c")]),
+            "lookup: lookup failed to find key \"c\""
+        );
+        assert_eq!(
+            err("lookup", vec![strs(&["a"]), s("c")]),
+            "lookup: invalid value for \"inputMap\" parameter: lookup() requires a map as the \
+             first argument"
+        );
+        assert_eq!(
+            ok(
+                "merge",
+                vec![
+                    m.clone(),
+                    Value::Null,
+                    map(vec![("b", n(2.0)), ("c", n(3.0))])
+                ]
+            ),
+            map(vec![("a", s("ay")), ("b", n(2.0)), ("c", n(3.0))])
+        );
+        assert_eq!(ok("merge", vec![]), map(vec![]));
+        assert_eq!(
+            err("merge", vec![m.clone(), strs(&["x"])]),
+            "merge: invalid value for \"maps\" parameter: arguments must be maps or objects, got \
+             \"list\""
+        );
+        assert_eq!(ok("keys", vec![m.clone()]), strs(&["a", "b"]));
+        assert_eq!(ok("values", vec![m]), strs(&["ay", "bee"]));
+        assert_eq!(
+            err("keys", vec![s("x")]),
+            "keys: invalid value for \"inputMap\" parameter: must have map or object type"
+        );
+        assert_eq!(
+            err("values", vec![s("x")]),
+            "values: values() requires a map as the first argument"
+        );
+    }
+
+    #[test]
+    fn concat_contains_index_one() {
+        assert_eq!(
+            ok("concat", vec![strs(&["a"]), list(vec![]), nums(&[1.0])]),
+            list(vec![s("a"), n(1.0)])
+        );
+        assert_eq!(
+            err("concat", vec![strs(&["a"]), s("b")]),
+            "concat: invalid value for \"seqs\" parameter: all arguments must be lists or \
+             tuples; got string"
+        );
+        assert_eq!(
+            err("concat", vec![]),
+            "concat: at least one argument is required"
+        );
+        assert_eq!(
+            ok("contains", vec![strs(&["a", "b"]), s("b")]),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            ok("contains", vec![strs(&["a", "b"]), s("c")]),
+            Value::Bool(false)
+        );
+        assert_eq!(
+            ok("contains", vec![nums(&[1.0]), s("1")]),
+            Value::Bool(false)
+        );
+        assert_eq!(ok("index", vec![strs(&["a", "b"]), s("b")]), n(1.0));
+        assert_eq!(
+            err("index", vec![strs(&["a"]), s("z")]),
+            "index: item not found"
+        );
+        assert_eq!(
+            err("index", vec![list(vec![]), s("z")]),
+            "index: cannot search an empty list"
+        );
+        assert_eq!(ok("one", vec![list(vec![])]), Value::Null);
+        assert_eq!(ok("one", vec![strs(&["x"])]), s("x"));
+        assert_eq!(
+            err("one", vec![strs(&["x", "y"])]),
+            "one: invalid value for \"list\" parameter: must be a list, set, or tuple value with \
+             either zero or one elements"
+        );
+    }
+
+    #[test]
+    fn coalesce_and_coalescelist() {
+        assert_eq!(ok("coalesce", vec![s(""), Value::Null, s("b")]), s("b"));
+        assert_eq!(ok("coalesce", vec![Value::Null, n(1.0), n(2.0)]), n(1.0));
+        assert_eq!(ok("coalesce", vec![n(1.0), s("a")]), s("1"));
+        assert_eq!(
+            err("coalesce", vec![s(""), Value::Null]),
+            "coalesce: no non-null, non-empty-string arguments"
+        );
+        assert_eq!(
+            err("coalesce", vec![s("a"), strs(&["b"])]),
+            "coalesce: all arguments must have the same type"
+        );
+        assert_eq!(
+            ok(
+                "coalescelist",
+                vec![list(vec![]), strs(&["c", "d"]), strs(&["e"])]
+            ),
+            strs(&["c", "d"])
+        );
+        assert_eq!(
+            err("coalescelist", vec![list(vec![])]),
+            "coalescelist: no non-null arguments"
+        );
+        assert_eq!(
+            err("coalescelist", vec![s("a")]),
+            "coalescelist: invalid value for \"vals\" parameter: coalescelist arguments must be \
+             lists or tuples"
+        );
+    }
+
+    #[test]
+    fn flatten_distinct_zipmap_reverse_sort_compact() {
+        assert_eq!(
+            ok(
+                "flatten",
+                vec![list(vec![
+                    strs(&["a", "b"]),
+                    list(vec![]),
+                    list(vec![strs(&["c"])])
+                ])]
+            ),
+            strs(&["a", "b", "c"])
+        );
+        assert_eq!(
+            err("flatten", vec![s("a")]),
+            "flatten: invalid value for \"list\" parameter: can only flatten lists, sets and tuples"
+        );
+        assert_eq!(
+            ok("distinct", vec![strs(&["b", "a", "b", "c", "a"])]),
+            strs(&["b", "a", "c"])
+        );
+        assert_eq!(
+            ok("zipmap", vec![strs(&["a", "b"]), nums(&[1.0, 2.0])]),
+            map(vec![("a", n(1.0)), ("b", n(2.0))])
+        );
+        assert_eq!(
+            err("zipmap", vec![strs(&["a"]), nums(&[1.0, 2.0])]),
+            "zipmap: number of keys (1) does not match number of values (2)"
+        );
+        assert_eq!(
+            ok("reverse", vec![nums(&[1.0, 2.0, 3.0])]),
+            nums(&[3.0, 2.0, 1.0])
+        );
+        assert_eq!(
+            err("reverse", vec![s("abc")]),
+            "reverse: invalid value for \"list\" parameter: can only reverse list or tuple \
+             values, not string"
+        );
+        assert_eq!(
+            ok("sort", vec![strs(&["e", "d", "a", "x"])]),
+            strs(&["a", "d", "e", "x"])
+        );
+        assert_eq!(
+            ok("sort", vec![nums(&[3.0, 10.0, 1.0])]),
+            strs(&["1", "10", "3"])
+        );
+        assert_eq!(
+            err("sort", vec![list(vec![s("a"), Value::Null])]),
+            "sort: given list element 1 is null; a null string cannot be sorted"
+        );
+        assert_eq!(
+            ok(
+                "compact",
+                vec![list(vec![s("a"), s(""), Value::Null, s("b")])]
+            ),
+            strs(&["a", "b"])
+        );
+    }
+
+    #[test]
+    fn chunklist_sets_and_bools() {
+        assert_eq!(
+            ok("chunklist", vec![strs(&["a", "b", "c"]), n(2.0)]),
+            list(vec![strs(&["a", "b"]), strs(&["c"])])
+        );
+        assert_eq!(
+            ok("chunklist", vec![strs(&["a"]), n(0.0)]),
+            list(vec![strs(&["a"])])
+        );
+        assert_eq!(
+            ok("setunion", vec![strs(&["b", "a"]), strs(&["c", "a"])]),
+            strs(&["a", "b", "c"])
+        );
+        assert_eq!(
+            ok(
+                "setintersection",
+                vec![strs(&["a", "b", "c"]), strs(&["c", "b", "d"])]
+            ),
+            strs(&["b", "c"])
+        );
+        assert_eq!(
+            ok(
+                "setsubtract",
+                vec![strs(&["a", "b", "c"]), strs(&["a", "c"])]
+            ),
+            strs(&["b"])
+        );
+        assert_eq!(
+            ok("alltrue", vec![list(vec![Value::Bool(true), s("true")])]),
+            Value::Bool(true)
+        );
+        assert_eq!(ok("alltrue", vec![list(vec![])]), Value::Bool(true));
+        assert_eq!(
+            ok(
+                "anytrue",
+                vec![list(vec![Value::Bool(false), Value::Bool(true)])]
+            ),
+            Value::Bool(true)
+        );
+        assert_eq!(ok("anytrue", vec![list(vec![])]), Value::Bool(false));
+    }
+
+    // --- numbers
+
+    #[test]
+    fn number_functions() {
+        assert_eq!(ok("min", vec![n(12.0), n(54.0), n(3.0)]), n(3.0));
+        assert_eq!(ok("max", vec![n(12.0), n(54.0), n(3.0)]), n(54.0));
+        assert_eq!(err("max", vec![]), "max: must pass at least one number");
+        assert_eq!(ok("abs", vec![n(-12.4)]), n(12.4));
+        assert_eq!(ok("ceil", vec![n(5.1)]), n(6.0));
+        assert_eq!(ok("floor", vec![n(-5.1)]), n(-6.0));
+        assert_eq!(ok("signum", vec![n(-3.0)]), n(-1.0));
+        assert_eq!(ok("pow", vec![n(2.0), n(10.0)]), n(1024.0));
+        assert_eq!(ok("sum", vec![nums(&[1.0, 2.5])]), n(3.5));
+        assert_eq!(
+            err("sum", vec![list(vec![])]),
+            "sum: invalid value for \"list\" parameter: cannot sum an empty list"
+        );
+    }
+
+    #[test]
+    fn range_counts_up_down_and_by_steps() {
+        assert_eq!(ok("range", vec![n(3.0)]), nums(&[0.0, 1.0, 2.0]));
+        assert_eq!(ok("range", vec![n(1.0), n(4.0)]), nums(&[1.0, 2.0, 3.0]));
+        assert_eq!(ok("range", vec![n(4.0), n(1.0)]), nums(&[4.0, 3.0, 2.0]));
+        assert_eq!(
+            ok("range", vec![n(1.0), n(8.0), n(2.0)]),
+            nums(&[1.0, 3.0, 5.0, 7.0])
+        );
+        assert_eq!(
+            ok("range", vec![n(0.0), n(0.4), n(0.1)]),
+            nums(&[0.0, 0.1, 0.2, 0.3])
+        );
+        assert_eq!(ok("range", vec![n(0.0)]), list(vec![]));
+        assert_eq!(
+            err("range", vec![n(1.0), n(4.0), n(-1.0)]),
+            "range: invalid value for \"limit\" parameter: end must be less than start when step \
+             is negative"
+        );
+        assert_eq!(
+            err("range", vec![n(1.0), n(4.0), n(0.0)]),
+            "range: invalid value for \"step\" parameter: step must not be zero"
+        );
+        assert!(err("range", vec![n(2000.0)]).contains("more than 1024 values"));
+    }
+
+    // --- conversions
+
+    #[test]
+    fn conversions() {
+        assert_eq!(ok("tostring", vec![n(5.0)]), s("5"));
+        assert_eq!(ok("tostring", vec![n(1.5)]), s("1.5"));
+        assert_eq!(ok("tostring", vec![Value::Bool(true)]), s("true"));
+        assert_eq!(
+            err("tostring", vec![strs(&["a"])]),
+            "tostring: invalid value for \"v\" parameter: cannot convert list to string"
+        );
+        assert_eq!(ok("tonumber", vec![s("42")]), n(42.0));
+        assert_eq!(ok("tonumber", vec![s("-1.5e2")]), n(-150.0));
+        assert_eq!(ok("tonumber", vec![Value::Null]), Value::Null);
+        assert_eq!(
+            err("tonumber", vec![s("no")]),
+            "tonumber: invalid value for \"v\" parameter: cannot convert \"no\" to number; given \
+             string must be a decimal representation of a number"
+        );
+        assert!(ctx_call("tonumber", vec![s("inf")], Path::new(".")).is_err());
+        assert_eq!(ok("tobool", vec![s("true")]), Value::Bool(true));
+        assert_eq!(
+            err("tobool", vec![s("yes")]),
+            "tobool: invalid value for \"v\" parameter: cannot convert \"yes\" to bool; only the \
+             strings \"true\" or \"false\" are allowed"
+        );
+        assert_eq!(
+            err("tobool", vec![n(1.0)]),
+            "tobool: invalid value for \"v\" parameter: cannot convert number to bool"
+        );
+        assert_eq!(
+            ok(
+                "tolist",
+                vec![list(vec![s("a"), n(1.0), Value::Bool(true)])]
+            ),
+            strs(&["a", "1", "true"])
+        );
+        assert_eq!(ok("tolist", vec![nums(&[2.0, 1.0])]), nums(&[2.0, 1.0]));
+        assert_eq!(
+            err("tolist", vec![list(vec![s("a"), strs(&["b"])])]),
+            "tolist: invalid value for \"v\" parameter: cannot convert tuple to list of any \
+             single type"
+        );
+        assert_eq!(
+            err("tolist", vec![map(vec![])]),
+            "tolist: invalid value for \"v\" parameter: cannot convert map to list of any single \
+             type"
+        );
+        assert_eq!(
+            ok("toset", vec![strs(&["c", "b", "b", "a"])]),
+            strs(&["a", "b", "c"])
+        );
+        assert_eq!(
+            ok("toset", vec![nums(&[10.0, 2.0, 2.0])]),
+            nums(&[2.0, 10.0])
+        );
+        assert_eq!(
+            ok("tomap", vec![map(vec![("a", n(1.0)), ("b", s("x"))])]),
+            map(vec![("a", s("1")), ("b", s("x"))])
+        );
+        assert_eq!(
+            err("tomap", vec![strs(&["a"])]),
+            "tomap: invalid value for \"v\" parameter: cannot convert list to map of any single \
+             type"
+        );
+    }
+
+    // --- JSON and YAML
+
+    #[test]
+    fn jsonencode_is_compact_sorted_and_html_safe() {
+        let v = map(vec![
+            ("b", n(1.0)),
+            (
+                "a",
+                list(vec![s("x<y>&z"), Value::Null, Value::Bool(true), n(1.5)]),
+            ),
+        ]);
+        assert_eq!(
+            ok("jsonencode", vec![v]),
+            s(r#"{"a":["x\u003cy\u003e\u0026z",null,true,1.5],"b":1}"#)
+        );
+        assert_eq!(
+            ok("jsonencode", vec![s("a\n\"b\"\u{1}")]),
+            s(r#""a\n\"b\"\u0001""#)
+        );
+        assert_eq!(ok("jsonencode", vec![n(1e21)]), s("1000000000000000000000"));
+    }
+
+    #[test]
+    fn jsondecode_reads_documents() {
+        assert_eq!(
+            ok(
+                "jsondecode",
+                vec![s(r#"{"hello": "world", "n": [1, 2.5, true, null]}"#)]
+            ),
+            map(vec![
+                ("hello", s("world")),
+                (
+                    "n",
+                    list(vec![n(1.0), n(2.5), Value::Bool(true), Value::Null])
+                ),
+            ])
+        );
+        assert_eq!(ok("jsondecode", vec![s("true")]), Value::Bool(true));
+        assert!(err("jsondecode", vec![s("{nope")]).starts_with("jsondecode: "));
+    }
+
+    #[test]
+    fn yamldecode_reads_documents() {
+        let src = "a: 1\nb: [x, true, null, 1.5]\nc:\n  d: hello\n\"5\": five\n";
+        assert_eq!(
+            ok("yamldecode", vec![s(src)]),
+            map(vec![
+                ("a", n(1.0)),
+                (
+                    "b",
+                    list(vec![s("x"), Value::Bool(true), Value::Null, n(1.5)])
+                ),
+                ("c", map(vec![("d", s("hello"))])),
+                ("5", s("five")),
+            ])
+        );
+        assert_eq!(
+            ok("yamldecode", vec![s("- 1\n- two\n")]),
+            list(vec![n(1.0), s("two")])
+        );
+        assert_eq!(ok("yamldecode", vec![s("hello")]), s("hello"));
+        assert_eq!(ok("yamldecode", vec![s("")]), Value::Null);
+        assert_eq!(
+            ok("yamldecode", vec![s("1: one")]),
+            map(vec![("1", s("one"))])
+        );
+        assert_eq!(
+            ok(
+                "yamldecode",
+                vec![s("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n")]
+            ),
+            map(vec![
+                ("base", map(vec![("x", n(1.0))])),
+                ("derived", map(vec![("x", n(1.0)), ("y", n(2.0))])),
+            ])
+        );
+        assert!(err("yamldecode", vec![s("a: [")]).starts_with("yamldecode: "));
+        assert!(err("yamldecode", vec![s("a: 1\n---\nb: 2\n")]).starts_with("yamldecode: "));
+    }
+
+    #[test]
+    fn yamlencode_matches_terraform_layout() {
+        let y = |v: Value| ok("yamlencode", vec![v]);
+        assert_eq!(
+            y(map(vec![("a", s("b")), ("c", s("d"))])),
+            s("\"a\": \"b\"\n\"c\": \"d\"\n")
+        );
+        assert_eq!(
+            y(map(vec![
+                ("foo", nums(&[1.0, 2.0, 3.0])),
+                ("bar", s("baz"))
+            ])),
+            s("\"bar\": \"baz\"\n\"foo\":\n- 1\n- 2\n- 3\n")
+        );
+        assert_eq!(
+            y(map(vec![
+                (
+                    "foo",
+                    list(vec![
+                        n(1.0),
+                        map(vec![("a", s("b")), ("c", s("d"))]),
+                        n(3.0)
+                    ])
+                ),
+                ("bar", s("baz")),
+            ])),
+            s("\"bar\": \"baz\"\n\"foo\":\n- 1\n- \"a\": \"b\"\n  \"c\": \"d\"\n- 3\n")
+        );
+        assert_eq!(
+            y(map(vec![("a", map(vec![("b", list(vec![n(1.0)]))]))])),
+            s("\"a\":\n  \"b\":\n  - 1\n")
+        );
+        assert_eq!(
+            y(list(vec![strs(&["a", "b"]), s("c")])),
+            s("- - \"a\"\n  - \"b\"\n- \"c\"\n")
+        );
+        assert_eq!(
+            y(map(vec![("a", s("x\ny")), ("b", s("z\n"))])),
+            s("\"a\": |-\n  x\n  y\n\"b\": |\n  z\n")
+        );
+        assert_eq!(y(s("hello\n\nworld")), s("|-\n  hello\n\n  world\n"));
+        assert_eq!(y(s("tab\there")), s("\"tab\\there\"\n"));
+        assert_eq!(y(s("")), s("\"\"\n"));
+        assert_eq!(y(n(5.0)), s("5\n...\n"));
+        assert_eq!(y(Value::Null), s("null\n...\n"));
+        assert_eq!(y(map(vec![])), s("{}\n"));
+        assert_eq!(y(map(vec![("e", list(vec![]))])), s("\"e\": []\n"));
+    }
+
+    #[test]
+    fn yaml_round_trips() {
+        let v = map(vec![
+            ("name", s("web: \"app\"")),
+            ("ports", nums(&[80.0, 443.0])),
+            ("script", s("#!/bin/sh\necho hi\n")),
+            (
+                "nested",
+                list(vec![map(vec![(
+                    "k",
+                    list(vec![s("v"), Value::Bool(false)]),
+                )])]),
+            ),
+            ("empty", map(vec![])),
+            ("odd", s("  leading\nand trailing")),
+        ]);
+        let encoded = ok("yamlencode", vec![v.clone()]);
+        assert_eq!(ok("yamldecode", vec![encoded]), v);
+    }
+
+    // --- encodings and hashes
+
+    #[test]
+    fn base64_and_hashes() {
+        assert_eq!(
+            ok("base64encode", vec![s("Hello World")]),
+            s("SGVsbG8gV29ybGQ=")
+        );
+        assert_eq!(ok("base64encode", vec![s("ab")]), s("YWI="));
+        assert_eq!(ok("base64encode", vec![s("")]), s(""));
+        assert_eq!(
+            ok("base64decode", vec![s("SGVsbG8gV29ybGQ=")]),
+            s("Hello World")
+        );
+        assert_eq!(ok("base64decode", vec![s("YWI=")]), s("ab"));
+        assert_eq!(ok("base64decode", vec![s("YW\nI=")]), s("ab"));
+        assert_eq!(
+            err("base64decode", vec![s("YWI")]),
+            "base64decode: failed to decode base64 data \"YWI\""
+        );
+        assert_eq!(
+            err("base64decode", vec![s("/w==")]),
+            "base64decode: the result of decoding the provided string is not valid UTF-8"
+        );
+        assert_eq!(
+            ok("sha256", vec![s("hello world")]),
+            s("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
+        );
+        assert_eq!(
+            ok("base64sha256", vec![s("hello world")]),
+            s("uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=")
+        );
+        assert_eq!(
+            ok("md5", vec![s("hello world")]),
+            s("5eb63bbbe01eeed093cb22bb8f5acdc3")
+        );
+        assert_eq!(
+            ok("md5", vec![s("")]),
+            s("d41d8cd98f00b204e9800998ecf8427e")
+        );
+        let long = "x".repeat(200);
+        assert_eq!(ok("md5", vec![s(&long)]).as_str().map(str::len), Some(32));
+    }
+
+    // --- files
+
+    #[test]
+    fn file_reads_relative_to_the_module() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hello.txt"), "hi there\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("bin.dat"), [0xff, 0xfe]).unwrap();
+        let call = |name: &str, p: &str| ctx_call(name, vec![s(p)], dir.path());
+        assert_eq!(call("file", "hello.txt").unwrap(), s("hi there\n"));
+        assert_eq!(call("file", "./sub/../hello.txt").unwrap(), s("hi there\n"));
+        let abs = dir.path().join("hello.txt");
+        assert_eq!(
+            call("file", &abs.display().to_string()).unwrap(),
+            s("hi there\n")
+        );
+        let missing = call("file", "nope.txt").unwrap_err().0;
+        assert!(
+            missing.starts_with("file: no file exists at \""),
+            "{missing}"
+        );
+        assert!(missing.contains("nope.txt\""), "{missing}");
+        let binary = call("file", "bin.dat").unwrap_err().0;
+        assert!(binary.contains("bin.dat\" are not valid UTF-8"), "{binary}");
+        assert!(call("file", "sub")
+            .unwrap_err()
+            .0
+            .contains("is a directory"));
+        assert_eq!(call("fileexists", "hello.txt").unwrap(), Value::Bool(true));
+        assert_eq!(call("fileexists", "nope.txt").unwrap(), Value::Bool(false));
+        let dir_err = call("fileexists", "sub").unwrap_err().0;
+        assert!(
+            dir_err.ends_with("sub\" is a directory, not a file"),
+            "{dir_err}"
+        );
+    }
+
+    #[test]
+    fn paths_are_cleaned_like_go() {
+        assert_eq!(clean_path(Path::new("./a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(clean_path(Path::new("/a/../../b")), PathBuf::from("/b"));
+        assert_eq!(clean_path(Path::new("../a")), PathBuf::from("../a"));
+        assert_eq!(clean_path(Path::new(".")), PathBuf::from("."));
+    }
+}

@@ -1,7 +1,7 @@
 //! An in-memory fake cloud implementing the provider trait, and a harness
 //! that plans and applies a spec against it. No network.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::result_large_err)]
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
