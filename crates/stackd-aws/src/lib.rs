@@ -1,1 +1,153 @@
-//! stackd-aws
+//! The AWS provider for stackd: the only crate that knows AWS SDK types.
+//!
+//! [`AwsProvider`] implements the engine's [`Provider`] trait. Each resource
+//! type and data source lives in its own module under `resources/`, listed
+//! in one registry table there. Shared pieces: SDK error mapping and
+//! classification ([`error`]), waits and retries (`wait`), tags and the
+//! ownership-tag refresh (`tags`, `refresh`), argument access (`args`),
+//! security group rule shapes (`ip_permissions`) and the call log
+//! interceptor ([`call_log`]).
+//!
+//! Nothing here knows about emulators: endpoints come from the SDK's own
+//! configuration chain (`AWS_ENDPOINT_URL` and friends).
+
+// `ProviderError` is the engine's error type for every provider call (it
+// carries service, operation, code, message and request ID); boxing it in
+// this crate's helpers would only add conversions at every `?`.
+#![allow(clippy::result_large_err)]
+
+pub mod call_log;
+pub mod error;
+
+mod args;
+mod context;
+mod ip_permissions;
+mod refresh;
+mod resources;
+mod tags;
+#[cfg(test)]
+mod test_support;
+mod wait;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, Region};
+use stackd_engine::provider::{
+    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, LiveResource, Provider, ProviderError,
+    RefreshRequest,
+};
+use stackd_spec::{SchemaSet, Value};
+use tracing::Instrument;
+
+pub use call_log::CALL_LOG_ENV;
+use context::Aws;
+
+/// Where and as whom to reach AWS. Unset fields fall back to the SDK's
+/// standard chain (environment, shared config files, instance metadata).
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    /// The region, e.g. `eu-west-1`; otherwise `AWS_REGION` or the profile's.
+    pub region: Option<String>,
+    /// A named profile from `~/.aws/config`.
+    pub profile: Option<String>,
+}
+
+/// The AWS provider: EC2 networking resources and data sources.
+pub struct AwsProvider {
+    aws: Aws,
+    schemas: SchemaSet,
+}
+
+impl AwsProvider {
+    /// Loads credentials and region through the SDK's standard chain and
+    /// builds the service clients. Makes no network call.
+    pub async fn connect(settings: AwsSettings) -> Result<AwsProvider, ProviderError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let sdk_config = loader.load().await;
+        let region = sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::Permanent,
+                "aws",
+                "configure",
+                "no AWS region is configured: set `region` in the provider block, \
+                 AWS_REGION in the environment, or a region in the AWS profile",
+            )
+        })?;
+        let mut ec2_config = aws_sdk_ec2::config::Builder::from(&sdk_config);
+        if let Some(log) = call_log::CallLog::from_env("ec2") {
+            ec2_config = ec2_config.interceptor(log);
+        }
+        let ec2 = aws_sdk_ec2::Client::from_conf(ec2_config.build());
+        Ok(AwsProvider {
+            aws: Aws::new(ec2, region),
+            schemas: Self::schema_set(),
+        })
+    }
+
+    /// Every schema this provider serves, without connecting (for
+    /// validation and docs).
+    pub fn schema_set() -> SchemaSet {
+        resources::schema_set()
+    }
+
+    /// The region the provider works in.
+    pub fn region(&self) -> &str {
+        &self.aws.loc.region
+    }
+}
+
+fn unknown_type(type_name: &str, mode: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Permanent,
+        "aws",
+        "dispatch",
+        format!("the AWS provider has no {mode} named {type_name}"),
+    )
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn schemas(&self) -> &SchemaSet {
+        &self.schemas
+    }
+
+    async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
+        let entry = resources::resource(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
+        let span = tracing::info_span!("refresh", type_name = %req.type_name, stack = %req.stack, known = req.known.len());
+        entry.handler.refresh(&self.aws, req).instrument(span).await
+    }
+
+    async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError> {
+        let entry = resources::data_source(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "data source"))?;
+        let span = tracing::info_span!("read_data", address = %req.address);
+        entry.handler.read(&self.aws, req).instrument(span).await
+    }
+
+    async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        let entry = resources::resource(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
+        let span = tracing::info_span!("create", address = %req.address);
+        entry.handler.create(&self.aws, req).instrument(span).await
+    }
+
+    async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        let entry = resources::resource(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
+        let span = tracing::info_span!("update", address = %req.address, id = req.id.as_deref().unwrap_or(""));
+        entry.handler.update(&self.aws, req).instrument(span).await
+    }
+
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let entry = resources::resource(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
+        let span = tracing::info_span!("delete", address = %req.address, id = %req.id);
+        entry.handler.delete(&self.aws, req).instrument(span).await
+    }
+}

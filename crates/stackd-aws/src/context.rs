@@ -1,0 +1,132 @@
+//! What every resource handler works with: the service clients and where
+//! they point (region, partition), for building ARNs and DNS names.
+
+/// The region and its partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub region: String,
+    /// `aws`, `aws-cn`, `aws-us-gov`...
+    pub partition: &'static str,
+}
+
+impl Location {
+    pub fn new(region: impl Into<String>) -> Location {
+        let region = region.into();
+        let partition = partition_of(&region);
+        Location { region, partition }
+    }
+
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, account: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{account}:{resource}",
+            self.partition, self.region
+        )
+    }
+
+    /// An EC2 ARN, or `None` when the owning account is not known.
+    pub fn ec2_arn(&self, account: Option<&str>, resource: &str) -> Option<String> {
+        account
+            .filter(|a| !a.is_empty())
+            .map(|account| self.arn("ec2", account, resource))
+    }
+
+    /// The partition's DNS suffix.
+    pub fn dns_suffix(&self) -> &'static str {
+        match self.partition {
+            "aws-cn" => "amazonaws.com.cn",
+            "aws-iso" => "c2s.ic.gov",
+            "aws-iso-b" => "sc2s.sgov.gov",
+            _ => "amazonaws.com",
+        }
+    }
+
+    /// EC2's public DNS name for a public IP, as the Terraform provider
+    /// computes it for `aws_eip.public_dns`.
+    pub fn public_dns_for_ip(&self, ip: &str) -> String {
+        let dashed = ip.replace('.', "-");
+        if self.region == "us-east-1" {
+            format!("ec2-{dashed}.compute-1.{}", self.dns_suffix())
+        } else {
+            format!("ec2-{dashed}.{}.compute.{}", self.region, self.dns_suffix())
+        }
+    }
+
+    /// EC2's private DNS name for a private IP.
+    pub fn private_dns_for_ip(&self, ip: &str) -> String {
+        let dashed = ip.replace('.', "-");
+        if self.region == "us-east-1" {
+            format!("ip-{dashed}.ec2.internal")
+        } else {
+            format!("ip-{dashed}.{}.compute.internal", self.region)
+        }
+    }
+}
+
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+/// The clients and location handlers use.
+#[derive(Clone, Debug)]
+pub(crate) struct Aws {
+    pub ec2: aws_sdk_ec2::Client,
+    pub loc: Location,
+}
+
+impl Aws {
+    pub fn new(ec2: aws_sdk_ec2::Client, region: String) -> Aws {
+        Aws {
+            ec2,
+            loc: Location::new(region),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_follow_the_partition() {
+        assert_eq!(
+            Location::new("eu-west-1").arn("ec2", "123", "vpc/vpc-1"),
+            "arn:aws:ec2:eu-west-1:123:vpc/vpc-1"
+        );
+        assert_eq!(Location::new("cn-north-1").partition, "aws-cn");
+        assert_eq!(Location::new("us-gov-west-1").partition, "aws-us-gov");
+        assert_eq!(Location::new("us-east-1").ec2_arn(None, "vpc/x"), None);
+    }
+
+    #[test]
+    fn dns_names_match_ec2s() {
+        let us = Location::new("us-east-1");
+        assert_eq!(
+            us.public_dns_for_ip("1.2.3.4"),
+            "ec2-1-2-3-4.compute-1.amazonaws.com"
+        );
+        assert_eq!(
+            us.private_dns_for_ip("10.0.0.5"),
+            "ip-10-0-0-5.ec2.internal"
+        );
+        let eu = Location::new("eu-west-1");
+        assert_eq!(
+            eu.public_dns_for_ip("1.2.3.4"),
+            "ec2-1-2-3-4.eu-west-1.compute.amazonaws.com"
+        );
+        assert_eq!(
+            eu.private_dns_for_ip("10.0.0.5"),
+            "ip-10-0-0-5.eu-west-1.compute.internal"
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! AWS SDK errors as [`ProviderError`]s, and how each is to be treated.
+//!
+//! [`classify`] is the one place deciding whether an AWS error means "gone",
+//! "slow down", "try again shortly" or "give up"; the engine's retry policy
+//! acts on that.
+
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use stackd_engine::provider::{ErrorKind, ProviderError};
+
+/// The service name EC2 errors carry.
+pub const EC2: &str = "ec2";
+
+/// How an SDK call failed, before looking at any error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The service answered with an error code.
+    Service,
+    /// The request could not be sent or no answer came (connection reset,
+    /// DNS, I/O).
+    Dispatch,
+    /// The request or the answer timed out.
+    Timeout,
+    /// An answer came but could not be parsed (often a truncated response).
+    Response,
+    /// The request could not be built (bad input or configuration).
+    Construction,
+}
+
+/// Error codes meaning "slow down".
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "EC2ThrottledException",
+    "PriorRequestNotComplete",
+    "SlowDown",
+];
+
+/// Error codes meaning a dependency is still settling (being torn down,
+/// changing state, or just created and not yet visible everywhere).
+const TRANSIENT_CODES: &[&str] = &[
+    "DependencyViolation",
+    "IncorrectState",
+    "IncorrectInstanceState",
+    "InvalidGroup.InUse",
+    "InvalidIPAddress.InUse",
+    "Gateway.NotAttached",
+    "InvalidState",
+    "ResourceInUse",
+    "ResourceInUseException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// True for the error codes AWS uses for an object that does not exist:
+/// `InvalidVpcID.NotFound`, `NatGatewayNotFound`, `InvalidRoute.NotFound`...
+pub fn is_not_found_code(code: &str) -> bool {
+    code.ends_with("NotFound")
+}
+
+/// Operations that look an object up or take it away: for these, "not
+/// found" means the object is gone. For every other operation a "not found"
+/// code names an object the request refers to, which, right after that
+/// object was created, is EC2's eventual consistency (a new route table not
+/// yet visible to `CreateRoute`), so it is worth retrying.
+fn reads_or_removes(operation: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "Describe",
+        "Get",
+        "List",
+        "Delete",
+        "Detach",
+        "Disassociate",
+        "Revoke",
+        "Release",
+        "Disable",
+    ];
+    PREFIXES.iter().any(|p| operation.starts_with(p))
+}
+
+/// Decides how an AWS error is to be treated.
+pub fn classify(operation: &str, code: Option<&str>, failure: Failure) -> ErrorKind {
+    match failure {
+        Failure::Dispatch | Failure::Timeout | Failure::Response => return ErrorKind::Transient,
+        Failure::Construction => return ErrorKind::Permanent,
+        Failure::Service => {}
+    }
+    let Some(code) = code else {
+        return ErrorKind::Permanent;
+    };
+    if THROTTLING_CODES.contains(&code) {
+        ErrorKind::Throttled
+    } else if TRANSIENT_CODES.contains(&code) {
+        ErrorKind::Transient
+    } else if is_not_found_code(code) {
+        if reads_or_removes(operation) {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Transient
+        }
+    } else {
+        ErrorKind::Permanent
+    }
+}
+
+/// Converts an SDK error of one operation.
+pub fn from_sdk<E>(service: &str, operation: &str, err: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    let failure = match &err {
+        SdkError::ServiceError(_) => Failure::Service,
+        SdkError::DispatchFailure(_) => Failure::Dispatch,
+        SdkError::TimeoutError(_) => Failure::Timeout,
+        SdkError::ResponseError(_) => Failure::Response,
+        _ => Failure::Construction,
+    };
+    let code = err.code().map(str::to_string);
+    let message = match (&failure, err.message()) {
+        (Failure::Service, Some(m)) => m.to_string(),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    let request_id = err
+        .as_service_error()
+        .and_then(|e| e.request_id())
+        .or_else(|| err.request_id())
+        .map(str::to_string);
+    let kind = classify(operation, code.as_deref(), failure);
+    ProviderError {
+        kind,
+        service: service.to_string(),
+        operation: operation.to_string(),
+        code,
+        message,
+        request_id,
+    }
+}
+
+/// `.ec2("CreateVpc")?` on the result of an EC2 SDK call.
+pub(crate) trait Ec2Result<T> {
+    fn ec2(self, operation: &str) -> Result<T, ProviderError>;
+}
+
+impl<T, E> Ec2Result<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    fn ec2(self, operation: &str) -> Result<T, ProviderError> {
+        self.map_err(|e| from_sdk(EC2, operation, e))
+    }
+}
+
+/// An error found by the provider itself (a malformed argument, an
+/// unexpected answer), not reported by AWS.
+pub(crate) fn invalid(operation: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::new(ErrorKind::Permanent, EC2, operation, message)
+}
+
+/// The object vanished in the middle of an operation.
+pub(crate) fn gone(operation: &str, id: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::NotFound,
+        EC2,
+        operation,
+        format!("{id} no longer exists"),
+    )
+}
+
+/// True when the error has this AWS error code.
+pub(crate) fn has_code(err: &ProviderError, code: &str) -> bool {
+    err.code.as_deref() == Some(code)
+}
+
+/// Maps "already gone" to success, for deletes.
+pub(crate) fn ignore_not_found(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
+    match result {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// After the object `id` was created, a later step failed. The engine must not
+/// retry the create (that would make a second object), so a retryable error
+/// becomes a timeout (internal retries already ran until the deadline), and
+/// the message says what was left in place. Tagged objects are found again
+/// by the next refresh through their ownership tags; routes, associations
+/// and rules are adopted by the next create.
+pub(crate) fn after_create(id: &str, mut err: ProviderError) -> ProviderError {
+    if err.is_retryable() {
+        err.kind = ErrorKind::Timeout;
+    }
+    err.message = format!(
+        "{} (after creating {id}, which is left in place)",
+        err.message
+    );
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    #[test]
+    fn not_found_codes_mean_gone_for_reads_and_deletes() {
+        for (op, code) in [
+            ("DescribeVpcs", "InvalidVpcID.NotFound"),
+            ("DeleteNatGateway", "NatGatewayNotFound"),
+            ("DeleteRoute", "InvalidRoute.NotFound"),
+            ("DisassociateRouteTable", "InvalidAssociationID.NotFound"),
+            ("RevokeSecurityGroupIngress", "InvalidPermission.NotFound"),
+            ("ReleaseAddress", "InvalidAllocationID.NotFound"),
+            ("DetachInternetGateway", "InvalidInternetGatewayID.NotFound"),
+        ] {
+            assert_eq!(
+                classify(op, Some(code), Failure::Service),
+                ErrorKind::NotFound,
+                "{op} {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_found_of_a_referenced_object_while_creating_is_transient() {
+        for (op, code) in [
+            ("CreateRoute", "InvalidRouteTableID.NotFound"),
+            ("AttachInternetGateway", "InvalidVpcID.NotFound"),
+            ("ModifyVpcAttribute", "InvalidVpcID.NotFound"),
+            ("AuthorizeSecurityGroupIngress", "InvalidGroup.NotFound"),
+            ("AssociateRouteTable", "InvalidSubnetID.NotFound"),
+            ("CreateTags", "InvalidID.NotFound"),
+        ] {
+            assert_eq!(
+                classify(op, Some(code), Failure::Service),
+                ErrorKind::Transient,
+                "{op} {code}"
+            );
+        }
+    }
+
+    #[test]
+    fn throttling_codes_are_throttled() {
+        for code in ["RequestLimitExceeded", "Throttling", "ThrottlingException"] {
+            assert_eq!(
+                classify("DescribeVpcs", Some(code), Failure::Service),
+                ErrorKind::Throttled
+            );
+        }
+    }
+
+    #[test]
+    fn settling_dependencies_are_transient() {
+        for code in [
+            "DependencyViolation",
+            "IncorrectState",
+            "Gateway.NotAttached",
+            "InvalidGroup.InUse",
+        ] {
+            assert_eq!(
+                classify("DeleteVpc", Some(code), Failure::Service),
+                ErrorKind::Transient
+            );
+        }
+    }
+
+    #[test]
+    fn transport_failures_are_transient_and_bad_requests_permanent() {
+        assert_eq!(
+            classify("CreateVpc", None, Failure::Dispatch),
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            classify("CreateVpc", None, Failure::Timeout),
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            classify("CreateVpc", None, Failure::Response),
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            classify("CreateVpc", None, Failure::Construction),
+            ErrorKind::Permanent
+        );
+        assert_eq!(
+            classify("CreateVpc", Some("InvalidParameterValue"), Failure::Service),
+            ErrorKind::Permanent
+        );
+        assert_eq!(
+            classify("CreateVpc", Some("UnauthorizedOperation"), Failure::Service),
+            ErrorKind::Permanent
+        );
+        assert_eq!(
+            classify("CreateVpc", None, Failure::Service),
+            ErrorKind::Permanent
+        );
+    }
+
+    #[test]
+    fn sdk_service_errors_keep_code_message_and_request_id() {
+        let meta = ErrorMetadata::builder()
+            .code("InvalidVpcID.NotFound")
+            .message("The vpc ID 'vpc-1' does not exist")
+            .custom("aws_request_id", "req-123")
+            .build();
+        let response = HttpResponse::new(400u16.try_into().unwrap(), SdkBody::empty());
+        let err = SdkError::service_error(DescribeVpcsError::generic(meta), response);
+        let e = from_sdk(EC2, "DescribeVpcs", err);
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(e.service, "ec2");
+        assert_eq!(e.operation, "DescribeVpcs");
+        assert_eq!(e.code.as_deref(), Some("InvalidVpcID.NotFound"));
+        assert_eq!(e.message, "The vpc ID 'vpc-1' does not exist");
+        assert_eq!(e.request_id.as_deref(), Some("req-123"));
+        assert_eq!(
+            e.to_string(),
+            "ec2 DescribeVpcs: InvalidVpcID.NotFound: The vpc ID 'vpc-1' does not exist (request ID req-123)"
+        );
+    }
+
+    #[tokio::test]
+    async fn ec2_error_documents_are_mapped_with_their_request_id() {
+        let ec2 = crate::test_support::canned_ec2(400, crate::test_support::VPC_NOT_FOUND, None);
+        let err = ec2
+            .describe_vpc_attribute()
+            .vpc_id("vpc-1")
+            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
+            .send()
+            .await
+            .ec2("DescribeVpcAttribute")
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert_eq!(err.code.as_deref(), Some("InvalidVpcID.NotFound"));
+        assert_eq!(err.message, "The vpc ID 'vpc-1' does not exist");
+        assert_eq!(err.request_id.as_deref(), Some("req-canned"));
+    }
+
+    #[test]
+    fn a_failure_after_create_is_not_retried_by_the_engine() {
+        let e = ProviderError::new(ErrorKind::Transient, EC2, "ModifyVpcAttribute", "slow");
+        let e = after_create("vpc-1", e);
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        assert!(e.message.contains("after creating vpc-1"), "{}", e.message);
+    }
+}

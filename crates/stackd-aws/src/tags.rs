@@ -1,0 +1,192 @@
+//! Tags: applied at creation (so an object never exists untagged), read
+//! back into `tags_all`, and reconciled on update.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use stackd_engine::provider::{ProviderError, ADDRESS_TAG, STACK_TAG};
+use stackd_spec::{Address, Value};
+
+use crate::args::str_map;
+use crate::context::Aws;
+use crate::error::Ec2Result;
+use crate::wait::{retry, Deadline};
+
+/// The merged tags the engine asks for (`tags_all`).
+pub(crate) fn desired_tags(desired: &Value) -> BTreeMap<String, String> {
+    str_map(desired, "tags_all")
+}
+
+fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The `TagSpecifications` entry tagging an object as it is created.
+pub(crate) fn tag_specification(
+    resource_type: ResourceType,
+    desired: &Value,
+) -> Option<TagSpecification> {
+    let tags = desired_tags(desired);
+    if tags.is_empty() {
+        return None;
+    }
+    Some(
+        TagSpecification::builder()
+            .resource_type(resource_type)
+            .set_tags(Some(sdk_tags(&tags)))
+            .build(),
+    )
+}
+
+/// Live tags as `tags_all`: every tag but AWS's reserved `aws:` ones.
+pub(crate) fn tags_value(tags: &[Tag]) -> Value {
+    Value::Map(
+        tags.iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or(""))))
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect(),
+    )
+}
+
+/// One tag's value.
+pub(crate) fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// The address an object's ownership tag names, if it parses.
+pub(crate) fn tagged_address(tags: &[Tag]) -> Option<Address> {
+    tag(tags, ADDRESS_TAG).and_then(|a| a.parse().ok())
+}
+
+/// True when the object carries this stack's ownership tag.
+pub(crate) fn owned_by(tags: &[Tag], stack: &str) -> bool {
+    tag(tags, STACK_TAG) == Some(stack)
+}
+
+/// Tags to set (added or changed) and keys to remove, from `prior` to
+/// `desired`. Reserved `aws:` keys are never touched.
+pub(crate) fn tag_changes(
+    prior: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let set = desired
+        .iter()
+        .filter(|(k, v)| prior.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = prior
+        .keys()
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
+/// Brings an object's tags from `prior` (live `tags_all`) to `desired`
+/// (`tags_all` asked for), with one `DeleteTags` and one `CreateTags` at most.
+pub(crate) async fn reconcile(
+    aws: &Aws,
+    id: &str,
+    prior: &Value,
+    desired: &Value,
+    deadline: &Deadline,
+) -> Result<(), ProviderError> {
+    let (set, remove) = tag_changes(&str_map(prior, "tags_all"), &desired_tags(desired));
+    if !remove.is_empty() {
+        let keys: Vec<Tag> = remove
+            .iter()
+            .map(|k| Tag::builder().key(k).build())
+            .collect();
+        retry(deadline, || async {
+            aws.ec2
+                .delete_tags()
+                .resources(id)
+                .set_tags(Some(keys.clone()))
+                .send()
+                .await
+                .ec2("DeleteTags")
+        })
+        .await?;
+    }
+    if !set.is_empty() {
+        let tags = sdk_tags(&set);
+        retry(deadline, || async {
+            aws.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .ec2("CreateTags")
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(k: &str, v: &str) -> Tag {
+        Tag::builder().key(k).value(v).build()
+    }
+
+    fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn live_tags_skip_reserved_keys() {
+        let v = tags_value(&[t("Name", "main"), t("aws:cloudformation:stack-name", "x")]);
+        assert_eq!(v, Value::map([("Name", Value::from("main"))]));
+    }
+
+    #[test]
+    fn tag_changes_set_new_and_changed_and_remove_dropped() {
+        let (set, remove) = tag_changes(
+            &m(&[("a", "1"), ("b", "2"), ("c", "3")]),
+            &m(&[("a", "1"), ("b", "20"), ("d", "4")]),
+        );
+        assert_eq!(set, m(&[("b", "20"), ("d", "4")]));
+        assert_eq!(remove, vec!["c".to_string()]);
+    }
+
+    #[test]
+    fn ownership_tags_give_the_address() {
+        let tags = [
+            t(STACK_TAG, "prod"),
+            t(ADDRESS_TAG, "aws_subnet.public[\"a\"]"),
+        ];
+        assert!(owned_by(&tags, "prod"));
+        assert!(!owned_by(&tags, "dev"));
+        assert_eq!(
+            tagged_address(&tags).map(|a| a.to_string()).as_deref(),
+            Some("aws_subnet.public[\"a\"]")
+        );
+        assert_eq!(tagged_address(&[t(ADDRESS_TAG, "nonsense")]), None);
+    }
+
+    #[test]
+    fn no_tag_specification_without_tags() {
+        assert!(
+            tag_specification(ResourceType::Vpc, &Value::map([("tags_all", Value::Null)]))
+                .is_none()
+        );
+        let spec = tag_specification(
+            ResourceType::Vpc,
+            &Value::map([("tags_all", Value::map([("Name", Value::from("x"))]))]),
+        )
+        .unwrap();
+        assert_eq!(spec.resource_type(), Some(&ResourceType::Vpc));
+        assert_eq!(spec.tags(), &[t("Name", "x")]);
+    }
+}
