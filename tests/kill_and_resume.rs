@@ -13,11 +13,19 @@ const RESOURCES: usize = 1 + 10 + 1 + 10 + 6 + 6;
 /// Starts an apply and kills it with SIGKILL once `kill_after` creates have
 /// been started; returns the lines it printed.
 fn apply_and_kill(dir: &str, stack: &str, kill_after: usize) -> Vec<String> {
-    let mut child = stackd(&["apply", dir, "--stack", stack, "--auto-approve", "--parallelism", "3"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn stackd");
+    let mut child = stackd(&[
+        "apply",
+        dir,
+        "--stack",
+        stack,
+        "--auto-approve",
+        "--parallelism",
+        "3",
+    ])
+    .stderr(Stdio::piped())
+    .stdout(Stdio::null())
+    .spawn()
+    .expect("spawn stackd");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = Vec::new();
     let mut started = 0;
@@ -33,7 +41,10 @@ fn apply_and_kill(dir: &str, stack: &str, kill_after: usize) -> Vec<String> {
         }
     }
     let status = child.wait().expect("wait");
-    assert!(!status.success(), "stackd was killed before it finished: {lines:?}");
+    assert!(
+        !status.success(),
+        "stackd was killed before it finished: {lines:?}"
+    );
     lines
 }
 
@@ -48,7 +59,10 @@ async fn killed_apply_resumes_without_duplicates() {
     // Kill twice at different points: in the middle of subnets, and later.
     for kill_after in [4, 15] {
         let lines = apply_and_kill(&dir, &stack, kill_after);
-        eprintln!("killed after {kill_after} creates started:\n{}", lines.join("\n"));
+        eprintln!(
+            "killed after {kill_after} creates started:\n{}",
+            lines.join("\n")
+        );
     }
     let partial = tagged_resources(&ec2, &stack).await;
     assert!(!partial.is_empty(), "something was created before the kill");
@@ -64,17 +78,39 @@ async fn killed_apply_resumes_without_duplicates() {
     assert_eq!(counts.get("rtb"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("sg"), Some(&6), "{counts:?}");
     let rtb = &all.iter().find(|(k, _)| k == "rtb").expect("route table").1;
-    let tables = ec2.describe_route_tables().route_table_ids(rtb).send().await.unwrap();
-    let assoc = tables.route_tables()[0].associations().iter().filter(|a| a.subnet_id().is_some()).count();
-    assert_eq!(assoc, 10, "each subnet associated once");
-    let sg_ids: Vec<String> = all.iter().filter(|(k, _)| k == "sg").map(|(_, id)| id.clone()).collect();
-    let rules = ec2
-        .describe_security_group_rules()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("group-id").set_values(Some(sg_ids)).build())
+    let tables = ec2
+        .describe_route_tables()
+        .route_table_ids(rtb)
         .send()
         .await
         .unwrap();
-    let ingress = rules.security_group_rules().iter().filter(|r| r.is_egress() == Some(false)).count();
+    let assoc = tables.route_tables()[0]
+        .associations()
+        .iter()
+        .filter(|a| a.subnet_id().is_some())
+        .count();
+    assert_eq!(assoc, 10, "each subnet associated once");
+    let sg_ids: Vec<String> = all
+        .iter()
+        .filter(|(k, _)| k == "sg")
+        .map(|(_, id)| id.clone())
+        .collect();
+    let rules = ec2
+        .describe_security_group_rules()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-id")
+                .set_values(Some(sg_ids))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ingress = rules
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.is_egress() == Some(false))
+        .count();
     assert_eq!(ingress, 6, "each rule once");
 
     // State tracks every resource, and the cloud matches it.

@@ -8,7 +8,9 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use support::*;
 
 fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
-    tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -28,7 +30,11 @@ fn changes(plan: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
                 c["action"].as_str().unwrap_or_default().to_string(),
                 c["changes"]
                     .as_array()
-                    .map(|a| a.iter().map(|x| x["attribute"].as_str().unwrap_or_default().to_string()).collect())
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| x["attribute"].as_str().unwrap_or_default().to_string())
+                            .collect()
+                    })
                     .unwrap_or_default(),
             )
         })
@@ -50,17 +56,29 @@ async fn network_tier_round_trip() {
     // Apply.
     let out = call(&["--auto-approve"], "apply", 0);
     let text = stdout(&out);
-    assert!(text.contains("Outputs:") && text.contains("vpc_id = "), "{text}");
+    assert!(
+        text.contains("Outputs:") && text.contains("vpc_id = "),
+        "{text}"
+    );
 
     // The cloud, seen through the SDK directly.
     let ec2 = ec2().await;
-    let vpcs = ec2.describe_vpcs().filters(stack_filter(&stack)).send().await.unwrap();
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(vpcs.vpcs().len(), 1);
     let vpc = &vpcs.vpcs()[0];
     let vpc_id = vpc.vpc_id().unwrap().to_string();
     assert_eq!(vpc.cidr_block(), Some("10.20.0.0/16"));
     assert_eq!(tag(vpc.tags(), "Name"), Some("ecs-web-vpc"));
-    assert_eq!(tag(vpc.tags(), "Project"), Some("ecs-web"), "default_tags applied");
+    assert_eq!(
+        tag(vpc.tags(), "Project"),
+        Some("ecs-web"),
+        "default_tags applied"
+    );
     assert_eq!(tag(vpc.tags(), "stackd:address"), Some("aws_vpc.main"));
     let dns = ec2
         .describe_vpc_attribute()
@@ -69,35 +87,80 @@ async fn network_tier_round_trip() {
         .send()
         .await
         .unwrap();
-    assert_eq!(dns.enable_dns_hostnames().and_then(|a| a.value()), Some(true));
+    assert_eq!(
+        dns.enable_dns_hostnames().and_then(|a| a.value()),
+        Some(true)
+    );
 
-    let subnets = ec2.describe_subnets().filters(stack_filter(&stack)).send().await.unwrap();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     let subnets = subnets.subnets();
     assert_eq!(subnets.len(), 4);
-    let public: Vec<_> = subnets.iter().filter(|s| tag(s.tags(), "Tier") == Some("public")).collect();
-    let private: Vec<_> = subnets.iter().filter(|s| tag(s.tags(), "Tier") == Some("private")).collect();
+    let public: Vec<_> = subnets
+        .iter()
+        .filter(|s| tag(s.tags(), "Tier") == Some("public"))
+        .collect();
+    let private: Vec<_> = subnets
+        .iter()
+        .filter(|s| tag(s.tags(), "Tier") == Some("private"))
+        .collect();
     assert_eq!((public.len(), private.len()), (2, 2));
-    assert!(public.iter().all(|s| s.map_public_ip_on_launch() == Some(true)));
-    assert!(private.iter().all(|s| s.map_public_ip_on_launch() == Some(false)));
-    let mut azs: Vec<_> = public.iter().map(|s| s.availability_zone().unwrap()).collect();
+    assert!(public
+        .iter()
+        .all(|s| s.map_public_ip_on_launch() == Some(true)));
+    assert!(private
+        .iter()
+        .all(|s| s.map_public_ip_on_launch() == Some(false)));
+    let mut azs: Vec<_> = public
+        .iter()
+        .map(|s| s.availability_zone().unwrap())
+        .collect();
     azs.sort();
     azs.dedup();
     assert_eq!(azs.len(), 2, "public subnets span two AZs");
-    let mut cidrs: Vec<_> = subnets.iter().map(|s| s.cidr_block().unwrap().to_string()).collect();
+    let mut cidrs: Vec<_> = subnets
+        .iter()
+        .map(|s| s.cidr_block().unwrap().to_string())
+        .collect();
     cidrs.sort();
-    assert_eq!(cidrs, ["10.20.0.0/24", "10.20.1.0/24", "10.20.10.0/24", "10.20.11.0/24"]);
+    assert_eq!(
+        cidrs,
+        [
+            "10.20.0.0/24",
+            "10.20.1.0/24",
+            "10.20.10.0/24",
+            "10.20.11.0/24"
+        ]
+    );
 
-    let igws = ec2.describe_internet_gateways().filters(stack_filter(&stack)).send().await.unwrap();
+    let igws = ec2
+        .describe_internet_gateways()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     let igw = &igws.internet_gateways()[0];
     assert_eq!(igw.attachments()[0].vpc_id(), Some(vpc_id.as_str()));
     let igw_id = igw.internet_gateway_id().unwrap();
 
-    let nats = ec2.describe_nat_gateways().filter(stack_filter(&stack)).send().await.unwrap();
-    assert_eq!(nats.nat_gateways().len(), 1);
-    let nat = &nats.nat_gateways()[0];
+    let nats = stack_nat_gateways(&ec2, &stack).await;
+    assert_eq!(nats.len(), 1);
+    let nat = &nats[0];
     let nat_id = nat.nat_gateway_id().unwrap();
-    assert!(public.iter().any(|s| s.subnet_id() == nat.subnet_id()), "NAT gateway in a public subnet");
-    let eips = ec2.describe_addresses().filters(stack_filter(&stack)).send().await.unwrap();
+    assert!(
+        public.iter().any(|s| s.subnet_id() == nat.subnet_id()),
+        "NAT gateway in a public subnet"
+    );
+    let eips = ec2
+        .describe_addresses()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(eips.addresses().len(), 1);
     assert_eq!(
         nat.nat_gateway_addresses()[0].allocation_id(),
@@ -105,29 +168,68 @@ async fn network_tier_round_trip() {
         "NAT gateway uses the stack's EIP"
     );
 
-    let rtbs = ec2.describe_route_tables().filters(stack_filter(&stack)).send().await.unwrap();
+    let rtbs = ec2
+        .describe_route_tables()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     let rtbs = rtbs.route_tables();
     assert_eq!(rtbs.len(), 2);
     let default_route = |rt: &aws_sdk_ec2::types::RouteTable| {
-        rt.routes().iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0")).cloned()
+        rt.routes()
+            .iter()
+            .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+            .cloned()
     };
-    let public_rt = rtbs.iter().find(|r| tag(r.tags(), "Name") == Some("ecs-web-public")).unwrap();
-    let private_rt = rtbs.iter().find(|r| tag(r.tags(), "Name") == Some("ecs-web-private")).unwrap();
-    assert_eq!(default_route(public_rt).and_then(|r| r.gateway_id().map(str::to_string)).as_deref(), Some(igw_id));
-    assert_eq!(default_route(private_rt).and_then(|r| r.nat_gateway_id().map(str::to_string)).as_deref(), Some(nat_id));
+    let public_rt = rtbs
+        .iter()
+        .find(|r| tag(r.tags(), "Name") == Some("ecs-web-public"))
+        .unwrap();
+    let private_rt = rtbs
+        .iter()
+        .find(|r| tag(r.tags(), "Name") == Some("ecs-web-private"))
+        .unwrap();
+    assert_eq!(
+        default_route(public_rt)
+            .and_then(|r| r.gateway_id().map(str::to_string))
+            .as_deref(),
+        Some(igw_id)
+    );
+    assert_eq!(
+        default_route(private_rt)
+            .and_then(|r| r.nat_gateway_id().map(str::to_string))
+            .as_deref(),
+        Some(nat_id)
+    );
     let associated = |rt: &aws_sdk_ec2::types::RouteTable| {
-        let mut v: Vec<String> = rt.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
+        let mut v: Vec<String> = rt
+            .associations()
+            .iter()
+            .filter_map(|a| a.subnet_id().map(str::to_string))
+            .collect();
         v.sort();
         v
     };
-    let mut public_ids: Vec<String> = public.iter().map(|s| s.subnet_id().unwrap().to_string()).collect();
+    let mut public_ids: Vec<String> = public
+        .iter()
+        .map(|s| s.subnet_id().unwrap().to_string())
+        .collect();
     public_ids.sort();
-    let mut private_ids: Vec<String> = private.iter().map(|s| s.subnet_id().unwrap().to_string()).collect();
+    let mut private_ids: Vec<String> = private
+        .iter()
+        .map(|s| s.subnet_id().unwrap().to_string())
+        .collect();
     private_ids.sort();
     assert_eq!(associated(public_rt), public_ids);
     assert_eq!(associated(private_rt), private_ids);
 
-    let sgs = ec2.describe_security_groups().filters(stack_filter(&stack)).send().await.unwrap();
+    let sgs = ec2
+        .describe_security_groups()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     let sg = |name: &str| {
         sgs.security_groups()
             .iter()
@@ -136,39 +238,65 @@ async fn network_tier_round_trip() {
             .clone()
     };
     let (alb, app, bastion) = (sg("ecs-web-alb"), sg("ecs-web-app"), sg("ecs-web-bastion"));
-    let mut alb_ports: Vec<i32> = alb.ip_permissions().iter().filter_map(|p| p.from_port()).collect();
+    let mut alb_ports: Vec<i32> = alb
+        .ip_permissions()
+        .iter()
+        .filter_map(|p| p.from_port())
+        .collect();
     alb_ports.sort();
     assert_eq!(alb_ports, [80, 443]);
     let from_group = |g: &aws_sdk_ec2::types::SecurityGroup, port: i32, source: &str| {
         g.ip_permissions().iter().any(|p| {
-            p.from_port() == Some(port) && p.user_id_group_pairs().iter().any(|u| u.group_id() == Some(source))
+            p.from_port() == Some(port)
+                && p.user_id_group_pairs()
+                    .iter()
+                    .any(|u| u.group_id() == Some(source))
         })
     };
-    assert!(from_group(&app, 3000, alb.group_id().unwrap()), "app accepts the ALB's group");
-    assert!(from_group(&app, 22, bastion.group_id().unwrap()), "app accepts SSH from the bastion's group");
+    assert!(
+        from_group(&app, 3000, alb.group_id().unwrap()),
+        "app accepts the ALB's group"
+    );
+    assert!(
+        from_group(&app, 22, bastion.group_id().unwrap()),
+        "app accepts SSH from the bastion's group"
+    );
     let ssh = &bastion.ip_permissions()[0];
     assert_eq!(ssh.from_port(), Some(22));
     assert_eq!(ssh.ip_ranges()[0].cidr_ip(), Some("203.0.113.10/32"));
-    assert!(alb
-        .ip_permissions_egress()
+    assert!(alb.ip_permissions_egress().iter().any(|p| p
+        .user_id_group_pairs()
         .iter()
-        .any(|p| p.user_id_group_pairs().iter().any(|u| u.group_id() == app.group_id())));
+        .any(|u| u.group_id() == app.group_id())));
 
     // Nothing to do right after apply.
     call(&["--detailed-exitcode"], "diff", 0);
 
     // One argument changed: exactly that change is planned.
     let new_cidr = "--var=admin_cidr=198.51.100.7/32";
-    let out = call(&[new_cidr, "--detailed-exitcode", "--format", "json"], "diff", 2);
+    let out = call(
+        &[new_cidr, "--detailed-exitcode", "--format", "json"],
+        "diff",
+        2,
+    );
     assert_eq!(
         changes(&json(&out)),
-        vec![("aws_security_group.bastion".into(), "update".into(), vec!["ingress".into()])]
+        vec![(
+            "aws_security_group.bastion".into(),
+            "update".into(),
+            vec!["ingress".into()]
+        )]
     );
     let out = call(&[new_cidr, "--detailed-exitcode"], "diff", 2);
     assert!(stdout(&out).contains("Plan: 0 to add, 1 to change, 0 to destroy."));
     call(&[new_cidr, "--auto-approve"], "apply", 0);
     call(&[new_cidr, "--detailed-exitcode"], "diff", 0);
-    let bastion_now = ec2.describe_security_groups().group_ids(bastion.group_id().unwrap()).send().await.unwrap();
+    let bastion_now = ec2
+        .describe_security_groups()
+        .group_ids(bastion.group_id().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         bastion_now.security_groups()[0].ip_permissions()[0].ip_ranges()[0].cidr_ip(),
         Some("198.51.100.7/32")
@@ -182,7 +310,11 @@ async fn network_tier_round_trip() {
                 .ip_protocol("tcp")
                 .from_port(3389)
                 .to_port(3389)
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -194,13 +326,25 @@ async fn network_tier_round_trip() {
         .send()
         .await
         .unwrap();
-    let out = call(&[new_cidr, "--detailed-exitcode", "--format", "json"], "diff", 2);
+    let out = call(
+        &[new_cidr, "--detailed-exitcode", "--format", "json"],
+        "diff",
+        2,
+    );
     let drift = changes(&json(&out));
     assert_eq!(
         drift,
         vec![
-            ("aws_security_group.bastion".into(), "update".into(), vec!["ingress".into()]),
-            ("aws_vpc.main".into(), "update".into(), vec!["tags_all".into()]),
+            (
+                "aws_security_group.bastion".into(),
+                "update".into(),
+                vec!["ingress".into()]
+            ),
+            (
+                "aws_vpc.main".into(),
+                "update".into(),
+                vec!["tags_all".into()]
+            ),
         ],
         "drift of a rule and a tag"
     );
@@ -208,8 +352,17 @@ async fn network_tier_round_trip() {
     call(&[new_cidr, "--detailed-exitcode"], "diff", 0);
     let vpc_now = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
     assert_eq!(tag(vpc_now.vpcs()[0].tags(), "Name"), Some("ecs-web-vpc"));
-    let bastion_now = ec2.describe_security_groups().group_ids(bastion.group_id().unwrap()).send().await.unwrap();
-    assert_eq!(bastion_now.security_groups()[0].ip_permissions().len(), 1, "the extra rule is revoked");
+    let bastion_now = ec2
+        .describe_security_groups()
+        .group_ids(bastion.group_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bastion_now.security_groups()[0].ip_permissions().len(),
+        1,
+        "the extra rule is revoked"
+    );
 
     // Destroy: nothing tagged with the stack remains.
     call(&[new_cidr, "--auto-approve"], "destroy", 0);

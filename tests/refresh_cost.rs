@@ -25,12 +25,24 @@ async fn no_op_diff_reads_once_per_type() {
         .output()
         .expect("run stackd");
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let mut calls: BTreeMap<String, usize> = BTreeMap::new();
-    for line in std::fs::read_to_string(&log).expect("call log written").lines() {
+    for line in std::fs::read_to_string(&log)
+        .expect("call log written")
+        .lines()
+    {
         let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        let op = format!("{}:{}", v["service"].as_str().unwrap_or("?"), v["operation"].as_str().unwrap_or("?"));
+        let op = format!(
+            "{}:{}",
+            v["service"].as_str().unwrap_or("?"),
+            v["operation"].as_str().unwrap_or("?")
+        );
         *calls.entry(op).or_insert(0) += 1;
     }
     let total: usize = calls.values().sum();
@@ -44,14 +56,20 @@ async fn no_op_diff_reads_once_per_type() {
         .filter(|(op, _)| !op.ends_with("DescribeVpcAttribute"))
         .map(|(_, n)| n)
         .sum();
-    assert!(reads <= types, "{reads} Describe/List calls for {types} resource types: {calls:?}");
+    assert!(
+        reads <= types,
+        "{reads} Describe/List calls for {types} resource types: {calls:?}"
+    );
     // EC2 has no batch form of DescribeVpcAttribute: two per VPC, one VPC here.
     assert!(calls.get("ec2:DescribeVpcAttribute").copied().unwrap_or(0) <= 2);
     let mutating: Vec<_> = calls
         .keys()
         .filter(|op| !op.contains(":Describe") && !op.contains(":List") && !op.contains(":Get"))
         .collect();
-    assert!(mutating.is_empty(), "a diff must not change anything: {mutating:?}");
+    assert!(
+        mutating.is_empty(),
+        "a diff must not change anything: {mutating:?}"
+    );
 
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
 }

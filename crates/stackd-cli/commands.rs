@@ -16,7 +16,9 @@ use stackd_spec::validate::{config_dependencies, ConfigNode};
 use crate::progress::Progress;
 use crate::render;
 use crate::workspace::{self, Reported, Workspace};
-use crate::{ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, SpecArgs, StateCommand};
+use crate::{
+    ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, SpecArgs, StateCommand,
+};
 
 /// Runs a command; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
@@ -28,7 +30,9 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Output(a) => output(&a).await,
         Command::Graph(a) => graph(&a),
         Command::State(StateCommand::List(c)) => state_list(&c).await,
-        Command::State(StateCommand::Show { address, common }) => state_show(&common, &address).await,
+        Command::State(StateCommand::Show { address, common }) => {
+            state_show(&common, &address).await
+        }
         Command::ForceUnlock(c) => force_unlock(&c).await,
     };
     match result {
@@ -77,7 +81,12 @@ async fn load_state(backend: &dyn StateBackend, stack: &str) -> Result<State> {
     Ok(state)
 }
 
-async fn make_plan(ws: &Workspace, state: &State, provider: Arc<dyn Provider>, mode: PlanMode) -> Result<Plan> {
+async fn make_plan(
+    ws: &Workspace,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    mode: PlanMode,
+) -> Result<Plan> {
     let input = PlanInput {
         config: &ws.config,
         vars: &ws.vars,
@@ -92,7 +101,9 @@ async fn make_plan(ws: &Workspace, state: &State, provider: Arc<dyn Provider>, m
             eprint!("{}", render_all(&diags, &ws.config.sources));
             Err(Reported.into())
         }
-        Err(PlanError::Provider { type_name, error }) => Err(anyhow!("refreshing {type_name}: {error}")),
+        Err(PlanError::Provider { type_name, error }) => {
+            Err(anyhow!("refreshing {type_name}: {error}"))
+        }
     }
 }
 
@@ -107,7 +118,11 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
         Format::Text => print!("{}", render::plan_text(&plan, provider.schemas())),
         Format::Json => println!("{}", render::plan_json(&plan, provider.schemas())),
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        2
+    } else {
+        0
+    })
 }
 
 async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
@@ -118,7 +133,11 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
         bail!("not on a terminal, so stackd cannot ask for approval; review with `stackd diff` and pass --auto-approve");
     }
     let backend = workspace::backend(&args.spec.common);
-    let operation = if mode == PlanMode::Destroy { "destroy" } else { "apply" };
+    let operation = if mode == PlanMode::Destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
     let _lock = backend.lock(operation).await?;
     let mut state = load_state(&backend, &ws.settings.stack).await?;
     let provider = connect(&ws).await?;
@@ -166,7 +185,11 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
 }
 
 fn confirm(mode: PlanMode) -> Result<bool> {
-    let verb = if mode == PlanMode::Destroy { "destroy these resources" } else { "apply these changes" };
+    let verb = if mode == PlanMode::Destroy {
+        "destroy these resources"
+    } else {
+        "apply these changes"
+    };
     print!("\nDo you want to {verb}? Only 'yes' will be accepted: ");
     std::io::stdout().flush()?;
     let mut line = String::new();
@@ -175,7 +198,11 @@ fn confirm(mode: PlanMode) -> Result<bool> {
 }
 
 fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
-    let verb = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
+    let verb = if mode == PlanMode::Destroy {
+        "Destroy"
+    } else {
+        "Apply"
+    };
     if outcome.is_success() {
         println!("\n{verb} complete: {} operations done.", outcome.done.len());
         if mode == PlanMode::Normal {
@@ -185,7 +212,11 @@ fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
     }
     println!(
         "\n{verb} {}: {} done, {} failed, {} not started.",
-        if outcome.interrupted { "interrupted" } else { "failed" },
+        if outcome.interrupted {
+            "interrupted"
+        } else {
+            "failed"
+        },
         outcome.done.len(),
         outcome.failed.len(),
         outcome.skipped.len()
@@ -203,13 +234,18 @@ fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
 async fn output(args: &OutputArgs) -> Result<u8> {
     let backend = workspace::backend(&args.common);
     let Some(state) = backend.load().await? else {
-        bail!("no state at {}: nothing has been applied yet", backend.describe());
+        bail!(
+            "no state at {}: nothing has been applied yet",
+            backend.describe()
+        );
     };
     if let Some(name) = &args.name {
-        let o = state
-            .outputs
-            .get(name)
-            .ok_or_else(|| anyhow!("no output named \"{name}\"; outputs are: {}", state.outputs.keys().cloned().collect::<Vec<_>>().join(", ")))?;
+        let o = state.outputs.get(name).ok_or_else(|| {
+            anyhow!(
+                "no output named \"{name}\"; outputs are: {}",
+                state.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
         match &o.value {
             stackd_spec::Value::String(s) => println!("{s}"),
             v => println!("{}", serde_json::to_string_pretty(&v.to_json())?),
@@ -286,7 +322,9 @@ async fn force_unlock(common: &CommonArgs) -> Result<u8> {
     match backend.force_unlock().await {
         Ok(Some(holder)) => println!("Removed the lock held by {holder}."),
         Ok(None) => println!("{} is not locked.", backend.describe()),
-        Err(StateError::Locked { holder, .. }) => bail!("the lock is held by a running stackd: {holder}"),
+        Err(StateError::Locked { holder, .. }) => {
+            bail!("the lock is held by a running stackd: {holder}")
+        }
         Err(e) => return Err(e.into()),
     }
     Ok(0)

@@ -93,7 +93,11 @@ fn draw(i: &mut Inner) {
         .map(|(a, (_, t))| format!("{a} {}s", now.duration_since(*t).as_secs()))
         .collect();
     let more = i.in_flight.len().saturating_sub(4);
-    let extra = if more > 0 { format!(" +{more} more") } else { String::new() };
+    let extra = if more > 0 {
+        format!(" +{more} more")
+    } else {
+        String::new()
+    };
     eprint!("[{}/{}] {}{}", i.done, i.total, flying.join(", "), extra);
     let _ = std::io::stderr().flush();
     i.drawn = true;
@@ -108,19 +112,49 @@ impl Reporter for Progress {
                 i.in_flight.insert(address.clone(), (*op, Instant::now()));
                 eprintln!("{address}: {}...", ing(*op));
             }
-            Event::Retrying { address, error, delay, .. } => {
-                eprintln!("{address}: retrying in {:.1}s after: {error}", delay.as_secs_f64());
+            Event::Retrying {
+                address,
+                error,
+                delay,
+                ..
+            } => {
+                eprintln!(
+                    "{address}: retrying in {:.1}s after: {error}",
+                    delay.as_secs_f64()
+                );
             }
-            Event::Finished { address, op, elapsed, id } => {
+            Event::Finished {
+                address,
+                op,
+                elapsed,
+                id,
+            } => {
                 i.in_flight.remove(address);
                 i.done += 1;
-                let id = id.as_deref().filter(|s| !s.is_empty()).map(|s| format!(" [id={s}]")).unwrap_or_default();
-                eprintln!("{address}: {} after {:.1}s{id}", past(*op), elapsed.as_secs_f64());
+                let id = id
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| format!(" [id={s}]"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{address}: {} after {:.1}s{id}",
+                    past(*op),
+                    elapsed.as_secs_f64()
+                );
             }
-            Event::Failed { address, op, elapsed, error } => {
+            Event::Failed {
+                address,
+                op,
+                elapsed,
+                error,
+            } => {
                 i.in_flight.remove(address);
                 i.done += 1;
-                eprintln!("{address}: {} failed after {:.1}s: {error}", ing(*op), elapsed.as_secs_f64());
+                eprintln!(
+                    "{address}: {} failed after {:.1}s: {error}",
+                    ing(*op),
+                    elapsed.as_secs_f64()
+                );
             }
             Event::Skipped { address, why } => {
                 i.done += 1;

@@ -90,7 +90,10 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet) -> String {
     }
     let (add, change, destroy) = plan.counts();
     if !plan.is_empty() {
-        let _ = writeln!(out, "Plan: {add} to add, {change} to change, {destroy} to destroy.");
+        let _ = writeln!(
+            out,
+            "Plan: {add} to add, {change} to change, {destroy} to destroy."
+        );
     }
     out
 }
@@ -98,7 +101,11 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet) -> String {
 fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
     let colour = action_colour(e.action);
     let _ = writeln!(out, "  {}", paint("1", &headline(e)));
-    let kind = if e.address.block.mode == Mode::Data { "data" } else { "resource" };
+    let kind = if e.address.block.mode == Mode::Data {
+        "data"
+    } else {
+        "resource"
+    };
     let symbol = format!("{:>3}", e.action.symbol());
     let _ = writeln!(
         out,
@@ -108,7 +115,11 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
         e.address.block.name
     );
     let schema = schemas.get(e.address.block.mode, &e.address.block.type_name);
-    let sensitive = |name: &str| schema.and_then(|s| s.find_attr(name)).is_some_and(|a| a.sensitive);
+    let sensitive = |name: &str| {
+        schema
+            .and_then(|s| s.find_attr(name))
+            .is_some_and(|a| a.sensitive)
+    };
     match e.action {
         Action::Create | Action::Read => {
             if let Some(Value::Map(d)) = &e.desired {
@@ -117,11 +128,26 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
                     if v.is_null() || matches!(v, Value::List(l) if l.is_empty()) {
                         continue;
                     }
-                    let _ = writeln!(out, "      {} {k:width$} = {}", paint(colour, "+"), shown(v, sensitive(k)));
+                    let _ = writeln!(
+                        out,
+                        "      {} {k:width$} = {}",
+                        paint(colour, "+"),
+                        shown(v, sensitive(k))
+                    );
                 }
                 if let Some(s) = schema {
-                    for a in s.body.attrs.iter().filter(|a| a.presence == Presence::Computed && !d.contains_key(a.name)) {
-                        let _ = writeln!(out, "      {} {:width$} = (known after apply)", paint(colour, "+"), a.name);
+                    for a in s
+                        .body
+                        .attrs
+                        .iter()
+                        .filter(|a| a.presence == Presence::Computed && !d.contains_key(a.name))
+                    {
+                        let _ = writeln!(
+                            out,
+                            "      {} {:width$} = (known after apply)",
+                            paint(colour, "+"),
+                            a.name
+                        );
                     }
                 }
             }
@@ -145,10 +171,18 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
 }
 
 fn change_text(out: &mut String, c: &AttrChange) {
-    let note = if c.forces_replacement { paint("35", " # forces replacement") } else { String::new() };
+    let note = if c.forces_replacement {
+        paint("35", " # forces replacement")
+    } else {
+        String::new()
+    };
     // Blocks and collections: show what was added and removed.
     if let (Value::List(before), Value::List(after)) = (&c.before, &c.after) {
-        if before.iter().chain(after).any(|v| matches!(v, Value::Map(_))) {
+        if before
+            .iter()
+            .chain(after)
+            .any(|v| matches!(v, Value::Map(_)))
+        {
             let _ = writeln!(out, "      {} {} {{{note}", paint("33", "~"), c.name);
             for b in before.iter().filter(|b| !after.contains(b)) {
                 let _ = writeln!(out, "          {} {}", paint("31", "-"), b);
@@ -197,9 +231,11 @@ fn json_value(v: &Value, sensitive: bool) -> serde_json::Value {
         Value::List(items) if !v.is_wholly_known() => {
             serde_json::Value::Array(items.iter().map(|i| json_value(i, false)).collect())
         }
-        Value::Map(m) if !v.is_wholly_known() => {
-            serde_json::Value::Object(m.iter().map(|(k, i)| (k.clone(), json_value(i, false))).collect())
-        }
+        Value::Map(m) if !v.is_wholly_known() => serde_json::Value::Object(
+            m.iter()
+                .map(|(k, i)| (k.clone(), json_value(i, false)))
+                .collect(),
+        ),
         other => other.to_json(),
     }
 }
@@ -214,7 +250,11 @@ pub fn plan_json(plan: &Plan, schemas: &SchemaSet) -> String {
         .iter()
         .map(|e| {
             let schema = schemas.get(e.address.block.mode, &e.address.block.type_name);
-            let sensitive = |n: &str| schema.and_then(|s| s.find_attr(n)).is_some_and(|a| a.sensitive);
+            let sensitive = |n: &str| {
+                schema
+                    .and_then(|s| s.find_attr(n))
+                    .is_some_and(|a| a.sensitive)
+            };
             serde_json::json!({
                 "address": e.address.to_string(),
                 "mode": if e.address.block.mode == Mode::Data { "data" } else { "managed" },

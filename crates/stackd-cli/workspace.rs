@@ -48,7 +48,12 @@ pub fn stack_name(common: &CommonArgs) -> Result<String> {
     dir.file_name()
         .and_then(|n| n.to_str())
         .map(str::to_string)
-        .ok_or_else(|| anyhow!("cannot derive a stack name from {}; pass --stack NAME", dir.display()))
+        .ok_or_else(|| {
+            anyhow!(
+                "cannot derive a stack name from {}; pass --stack NAME",
+                dir.display()
+            )
+        })
 }
 
 pub fn state_path(common: &CommonArgs) -> PathBuf {
@@ -68,8 +73,8 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     if !dir.is_dir() {
         return Err(anyhow!("spec directory {} does not exist", dir.display()));
     }
-    let (mut config, mut diags) =
-        Config::load_dir(dir).with_context(|| format!("cannot read spec directory {}", dir.display()))?;
+    let (mut config, mut diags) = Config::load_dir(dir)
+        .with_context(|| format!("cannot read spec directory {}", dir.display()))?;
     let inputs = VarInputs {
         files: args.var_files.clone(),
         assignments: args.vars.clone(),
@@ -121,7 +126,10 @@ fn provider_settings(
     for p in &config.providers {
         if p.name != "aws" {
             diags.push(Diagnostic::warning(
-                format!("provider \"{}\" is not one stackd serves; its block is ignored", p.name),
+                format!(
+                    "provider \"{}\" is not one stackd serves; its block is ignored",
+                    p.name
+                ),
                 Some(p.span),
             ));
             continue;
@@ -139,10 +147,19 @@ fn provider_settings(
                 "profile" => profile = value.as_str().map(str::to_string),
                 // Accepted for Terraform compatibility; stackd reads the
                 // endpoint and credentials from aws-config's standard chain.
-                "alias" | "access_key" | "secret_key" | "token" | "shared_config_files"
-                | "shared_credentials_files" | "skip_credentials_validation" | "skip_metadata_api_check"
-                | "skip_requesting_account_id" | "skip_region_validation" | "s3_use_path_style"
-                | "max_retries" | "allowed_account_ids" => {}
+                "alias"
+                | "access_key"
+                | "secret_key"
+                | "token"
+                | "shared_config_files"
+                | "shared_credentials_files"
+                | "skip_credentials_validation"
+                | "skip_metadata_api_check"
+                | "skip_requesting_account_id"
+                | "skip_region_validation"
+                | "s3_use_path_style"
+                | "max_retries"
+                | "allowed_account_ids" => {}
                 other => diags.push(Diagnostic::warning(
                     format!("provider \"aws\" argument \"{other}\" is not used by stackd"),
                     Some(a.name_span),
@@ -161,7 +178,10 @@ fn provider_settings(
                         }
                     }
                     Ok(other) => diags.push(Diagnostic::error(
-                        format!("default_tags.tags must be a map of strings, got {}", other.type_name()),
+                        format!(
+                            "default_tags.tags must be a map of strings, got {}",
+                            other.type_name()
+                        ),
                         Some(a.expr.span),
                     )),
                     Err(d) => diags.push(d),

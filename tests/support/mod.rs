@@ -21,7 +21,10 @@ pub const REGION: &str = "us-east-1";
 /// Panics with instructions unless LocalStack answers its health check.
 pub fn require_localstack() {
     let ep = endpoint();
-    let hostport = ep.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let hostport = ep
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let fail = |why: String| -> ! {
         panic!(
             "\n\nLocalStack is not reachable at {ep} ({why}).\n\
@@ -45,7 +48,10 @@ pub fn require_localstack() {
     let mut body = String::new();
     let _ = stream.read_to_string(&mut body);
     if !body.starts_with("HTTP/1.") || !body.contains("\"ec2\"") {
-        fail(format!("health check answered unexpectedly: {}", body.lines().next().unwrap_or("")));
+        fail(format!(
+            "health check answered unexpectedly: {}",
+            body.lines().next().unwrap_or("")
+        ));
     }
 }
 
@@ -109,7 +115,13 @@ pub fn stdout(o: &Output) -> String {
 /// Runs stackd and asserts it exits with `code`.
 pub fn run_ok(args: &[&str], code: i32) -> Output {
     let out = run(args);
-    assert_eq!(out.status.code(), Some(code), "stackd {} exited {:?}", args.join(" "), out.status.code());
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stackd {} exited {:?}",
+        args.join(" "),
+        out.status.code()
+    );
     out
 }
 
@@ -118,7 +130,9 @@ pub async fn ec2() -> aws_sdk_ec2::Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint())
         .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .load()
         .await;
     aws_sdk_ec2::Client::new(&config)
@@ -126,35 +140,99 @@ pub async fn ec2() -> aws_sdk_ec2::Client {
 
 /// EC2 filter on the stack's ownership tag.
 pub fn stack_filter(stack: &str) -> aws_sdk_ec2::types::Filter {
-    aws_sdk_ec2::types::Filter::builder().name("tag:stackd:stack").values(stack).build()
+    aws_sdk_ec2::types::Filter::builder()
+        .name("tag:stackd:stack")
+        .values(stack)
+        .build()
 }
 
 /// Everything EC2 holds that carries the stack's tag, as (kind, id) pairs.
 pub async fn tagged_resources(client: &aws_sdk_ec2::Client, stack: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let f = || stack_filter(stack);
-    for v in client.describe_vpcs().filters(f()).send().await.expect("describe vpcs").vpcs() {
+    for v in client
+        .describe_vpcs()
+        .filters(f())
+        .send()
+        .await
+        .expect("describe vpcs")
+        .vpcs()
+    {
         out.push(("vpc".into(), v.vpc_id().unwrap_or_default().into()));
     }
-    for s in client.describe_subnets().filters(f()).send().await.expect("describe subnets").subnets() {
+    for s in client
+        .describe_subnets()
+        .filters(f())
+        .send()
+        .await
+        .expect("describe subnets")
+        .subnets()
+    {
         out.push(("subnet".into(), s.subnet_id().unwrap_or_default().into()));
     }
-    for g in client.describe_internet_gateways().filters(f()).send().await.expect("igws").internet_gateways() {
-        out.push(("igw".into(), g.internet_gateway_id().unwrap_or_default().into()));
+    for g in client
+        .describe_internet_gateways()
+        .filters(f())
+        .send()
+        .await
+        .expect("igws")
+        .internet_gateways()
+    {
+        out.push((
+            "igw".into(),
+            g.internet_gateway_id().unwrap_or_default().into(),
+        ));
     }
-    for a in client.describe_addresses().filters(f()).send().await.expect("addresses").addresses() {
+    for a in client
+        .describe_addresses()
+        .filters(f())
+        .send()
+        .await
+        .expect("addresses")
+        .addresses()
+    {
         out.push(("eip".into(), a.allocation_id().unwrap_or_default().into()));
     }
-    for n in client.describe_nat_gateways().filter(f()).send().await.expect("nats").nat_gateways() {
-        let state = n.state().map(|s| s.as_str().to_string()).unwrap_or_default();
-        if state != "deleted" && state != "deleting" {
+    // LocalStack quirk: DescribeNatGateways ignores its filters and returns
+    // every NAT gateway, so the stack tag is checked here as well.
+    for n in client
+        .describe_nat_gateways()
+        .filter(f())
+        .send()
+        .await
+        .expect("nats")
+        .nat_gateways()
+    {
+        let state = n
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        let ours = n
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("stackd:stack") && t.value() == Some(stack));
+        if ours && state != "deleted" && state != "deleting" {
             out.push(("nat".into(), n.nat_gateway_id().unwrap_or_default().into()));
         }
     }
-    for r in client.describe_route_tables().filters(f()).send().await.expect("rtbs").route_tables() {
+    for r in client
+        .describe_route_tables()
+        .filters(f())
+        .send()
+        .await
+        .expect("rtbs")
+        .route_tables()
+    {
         out.push(("rtb".into(), r.route_table_id().unwrap_or_default().into()));
     }
-    for g in client.describe_security_groups().filters(f()).send().await.expect("sgs").security_groups() {
+    for g in client
+        .describe_security_groups()
+        .filters(f())
+        .send()
+        .await
+        .expect("sgs")
+        .security_groups()
+    {
         out.push(("sg".into(), g.group_id().unwrap_or_default().into()));
     }
     out.sort();
@@ -168,4 +246,28 @@ pub fn count_by_kind(items: &[(String, String)]) -> std::collections::BTreeMap<S
         *m.entry(k.clone()).or_insert(0) += 1;
     }
     m
+}
+
+/// The stack's NAT gateways that are not deleted. LocalStack quirk:
+/// DescribeNatGateways ignores filters, so ownership is checked here.
+pub async fn stack_nat_gateways(
+    client: &aws_sdk_ec2::Client,
+    stack: &str,
+) -> Vec<aws_sdk_ec2::types::NatGateway> {
+    client
+        .describe_nat_gateways()
+        .filter(stack_filter(stack))
+        .send()
+        .await
+        .expect("describe nat gateways")
+        .nat_gateways()
+        .iter()
+        .filter(|n| {
+            n.tags()
+                .iter()
+                .any(|t| t.key() == Some("stackd:stack") && t.value() == Some(stack))
+        })
+        .filter(|n| !matches!(n.state().map(|s| s.as_str()), Some("deleted" | "deleting")))
+        .cloned()
+        .collect()
 }

@@ -1,12 +1,7 @@
 //! Smoke test of the network tier against a real EC2 API (LocalStack in
-//! practice). Ignored by default; run with
-//!
-//! ```text
-//! AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=test \
-//! AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
-//! STACKD_AWS_CALL_LOG=/tmp/calls.jsonl \
-//! cargo test -p stackd-aws --test localstack -- --ignored --nocapture
-//! ```
+//! practice). It talks to `STACKD_TEST_ENDPOINT` (default
+//! `http://127.0.0.1:4566`, where `localstack/start.sh` runs LocalStack) and
+//! fails, saying how to start it, when nothing answers there.
 //!
 //! With `STACKD_AWS_CALL_LOG` set it also checks what a no-op refresh costs.
 //!
@@ -309,9 +304,33 @@ fn route(cidr: &str, target: &str, id: &str) -> Value {
     Value::Map(m)
 }
 
+/// Points the SDK at the emulator, or fails with instructions if it is down.
+fn use_localstack() {
+    let endpoint =
+        std::env::var("STACKD_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let reachable = addr
+        .parse()
+        .ok()
+        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(3)).ok())
+        .is_some();
+    assert!(
+        reachable,
+        "LocalStack is not reachable at {endpoint}. Start it with `bash localstack/start.sh` \
+         (or run every test with `bash tests/run-all.sh`, which starts it)."
+    );
+    // One test per process under nextest; under cargo test this binary has
+    // only this test, so setting the environment races with nothing.
+    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::set_var("AWS_REGION", "us-east-1");
+    std::env::remove_var("AWS_PROFILE");
+}
+
 #[tokio::test]
-#[ignore = "needs an EC2 endpoint (LocalStack); see the module docs"]
 async fn network_tier_round_trip() {
+    use_localstack();
     let provider = AwsProvider::connect(AwsSettings::default())
         .await
         .expect("connect");

@@ -20,7 +20,9 @@ use tracing::Instrument;
 use crate::diff::diff;
 use crate::instance::{self, InstanceConfig, StackSettings};
 use crate::plan::{Action, Plan, PlanEntry};
-use crate::provider::{ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Provider, ProviderError};
+use crate::provider::{
+    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Provider, ProviderError,
+};
 use crate::retry::{decide, RetryDecision};
 use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
 use crate::values::Values;
@@ -57,11 +59,32 @@ impl std::fmt::Display for Op {
 /// Progress events, for the terminal or the log.
 #[derive(Clone, Debug)]
 pub enum Event {
-    Started { address: Address, op: Op },
-    Retrying { address: Address, op: Op, error: String, delay: Duration },
-    Finished { address: Address, op: Op, elapsed: Duration, id: Option<String> },
-    Failed { address: Address, op: Op, elapsed: Duration, error: String },
-    Skipped { address: Address, why: String },
+    Started {
+        address: Address,
+        op: Op,
+    },
+    Retrying {
+        address: Address,
+        op: Op,
+        error: String,
+        delay: Duration,
+    },
+    Finished {
+        address: Address,
+        op: Op,
+        elapsed: Duration,
+        id: Option<String>,
+    },
+    Failed {
+        address: Address,
+        op: Op,
+        elapsed: Duration,
+        error: String,
+    },
+    Skipped {
+        address: Address,
+        why: String,
+    },
 }
 
 /// Receives progress events.
@@ -91,7 +114,10 @@ impl std::fmt::Display for StepError {
             StepError::Spec(d) => write!(
                 f,
                 "{}",
-                d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
+                d.iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
         }
     }
@@ -171,12 +197,17 @@ pub fn build_graph(plan: &Plan) -> Result<DiGraph<Step, ()>, ApplyError> {
     // dependents being deleted first, dependents moving elsewhere first,
     // and with create_before_destroy, dependents moved to the new object.
     for x in &plan.entries {
-        let Some(&dx) = delete_idx.get(&x.address) else { continue };
+        let Some(&dx) = delete_idx.get(&x.address) else {
+            continue;
+        };
         for y in &plan.entries {
             if y.address == x.address {
                 continue;
             }
-            let used_x = y.prior.as_ref().is_some_and(|p| p.dependencies.contains(&x.address));
+            let used_x = y
+                .prior
+                .as_ref()
+                .is_some_and(|p| p.dependencies.contains(&x.address));
             let uses_x = y.dependencies.contains(&x.address);
             if used_x {
                 if let Some(&dy) = delete_idx.get(&y.address) {
@@ -206,7 +237,11 @@ pub fn chain_lengths(g: &DiGraph<Step, ()>) -> HashMap<NodeIndex, usize> {
     let order = petgraph::algo::toposort(g, None).unwrap_or_default();
     let mut len: HashMap<NodeIndex, usize> = HashMap::new();
     for n in order.into_iter().rev() {
-        let longest = g.neighbors_directed(n, Direction::Outgoing).map(|m| len[&m]).max().unwrap_or(0);
+        let longest = g
+            .neighbors_directed(n, Direction::Outgoing)
+            .map(|m| len[&m])
+            .max()
+            .unwrap_or(0);
         len.insert(n, longest + 1);
     }
     len
@@ -222,7 +257,11 @@ struct Done {
 
 /// Runs the plan. Returns what happened; `Err` only when the state could
 /// not be saved (after in-flight work finished) or the plan is cyclic.
-pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Result<ApplyOutcome, ApplyError> {
+pub async fn apply(
+    plan: &Plan,
+    state: &mut State,
+    input: ApplyInput<'_>,
+) -> Result<ApplyOutcome, ApplyError> {
     let graph = build_graph(plan)?;
     let priority = chain_lengths(&graph);
     let mut waiting: HashMap<NodeIndex, usize> = graph
@@ -250,13 +289,17 @@ pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Res
     loop {
         let stopping = *cancel.borrow() || save_error.is_some();
         while !stopping && running.len() < parallelism {
-            let Some((_, _, node)) = ready.pop() else { break };
+            let Some((_, _, node)) = ready.pop() else {
+                break;
+            };
             match start_step(plan, state, &graph, node, &mut values, &input).await {
                 Ok(Started::Spawned(fut)) => {
                     running.spawn(fut);
                 }
                 Ok(Started::Finished(op)) => {
-                    outcome.done.push((step_address(plan, graph[node]).clone(), op));
+                    outcome
+                        .done
+                        .push((step_address(plan, graph[node]).clone(), op));
                     release(&graph, node, &mut waiting, &blocked, &mut ready, &push);
                 }
                 Err(err) => {
@@ -268,7 +311,14 @@ pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Res
                         error: err.to_string(),
                     });
                     outcome.failed.push((addr, Op::Create, err));
-                    block_dependents(plan, &graph, node, &mut blocked, &mut outcome, input.reporter);
+                    block_dependents(
+                        plan,
+                        &graph,
+                        node,
+                        &mut blocked,
+                        &mut outcome,
+                        input.reporter,
+                    );
                 }
             }
         }
@@ -296,7 +346,14 @@ pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Res
         let elapsed = done.started.elapsed();
         match done.result {
             Ok(result) => {
-                record(plan, state, graph[done.node], result.clone(), done.desired.as_ref(), &mut values);
+                record(
+                    plan,
+                    state,
+                    graph[done.node],
+                    result.clone(),
+                    done.desired.as_ref(),
+                    &mut values,
+                );
                 if let Err(e) = input.backend.save(state).await {
                     save_error.get_or_insert(e);
                 }
@@ -317,7 +374,14 @@ pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Res
                     error: err.to_string(),
                 });
                 outcome.failed.push((addr, done.op, err));
-                block_dependents(plan, &graph, done.node, &mut blocked, &mut outcome, input.reporter);
+                block_dependents(
+                    plan,
+                    &graph,
+                    done.node,
+                    &mut blocked,
+                    &mut outcome,
+                    input.reporter,
+                );
             }
         }
     }
@@ -328,12 +392,20 @@ pub async fn apply(plan: &Plan, state: &mut State, input: ApplyInput<'_>) -> Res
     let unstarted: Vec<NodeIndex> = graph
         .node_indices()
         .filter(|n| !blocked.contains(n) && !finished.contains(step_address(plan, graph[*n])))
-        .filter(|n| !outcome.failed.iter().any(|(a, _, _)| a == step_address(plan, graph[*n])))
+        .filter(|n| {
+            !outcome
+                .failed
+                .iter()
+                .any(|(a, _, _)| a == step_address(plan, graph[*n]))
+        })
         .collect();
     if !unstarted.is_empty() {
         outcome.interrupted = *cancel.borrow();
         for n in unstarted {
-            outcome.skipped.push((step_address(plan, graph[n]).clone(), "not started: apply was interrupted".into()));
+            outcome.skipped.push((
+                step_address(plan, graph[n]).clone(),
+                "not started: apply was interrupted".into(),
+            ));
         }
     }
     if outcome.failed.is_empty() && !outcome.interrupted {
@@ -379,7 +451,9 @@ fn block_dependents(
     reporter: &dyn Reporter,
 ) {
     let failed_addr = step_address(plan, graph[failed]).clone();
-    let mut stack: Vec<NodeIndex> = graph.neighbors_directed(failed, Direction::Outgoing).collect();
+    let mut stack: Vec<NodeIndex> = graph
+        .neighbors_directed(failed, Direction::Outgoing)
+        .collect();
     while let Some(n) = stack.pop() {
         if !blocked.insert(n) {
             continue;
@@ -451,7 +525,13 @@ async fn start_step(
             let fut = async move {
                 let result = with_retries(timeout, || provider.delete(&req), &reporter_addr)
                     .await
-                    .or_else(|e| if e.kind == ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                    .or_else(|e| {
+                        if e.kind == ErrorKind::NotFound {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    })
                     .map(|_| None)
                     .map_err(StepError::Provider);
                 Done {
@@ -482,7 +562,15 @@ async fn start_step(
                     let result = provider
                         .read_data(&req)
                         .await
-                        .map(|v| Some((v.get("id").and_then(Value::as_str).unwrap_or_default().to_string(), v)))
+                        .map(|v| {
+                            Some((
+                                v.get("id")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                v,
+                            ))
+                        })
                         .map_err(StepError::Provider);
                     Done {
                         node,
@@ -499,14 +587,26 @@ async fn start_step(
                 .schemas()
                 .get(Mode::Managed, &e.address.block.type_name)
                 .cloned()
-                .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("unknown resource type for {}", e.address), None)]))?;
+                .ok_or_else(|| {
+                    StepError::Spec(vec![Diagnostic::error(
+                        format!("unknown resource type for {}", e.address),
+                        None,
+                    )])
+                })?;
             let (op, changed) = match (e.action, &e.prior) {
                 (Action::Update | Action::NoOp, Some(prior)) => {
                     let changes = diff(&schema, &cfg.desired, &prior.attrs, &cfg.lifecycle.ignore);
                     if changes.is_empty() {
                         if prior.untracked || e.action == Action::NoOp {
                             // Adopted or unchanged: record what is there.
-                            record_object(state, e, prior.id.clone(), prior.attrs.clone(), Some(&cfg), values);
+                            record_object(
+                                state,
+                                e,
+                                prior.id.clone(),
+                                prior.attrs.clone(),
+                                Some(&cfg),
+                                values,
+                            );
                             if prior.untracked {
                                 input.backend.save(state).await.map_err(|err| {
                                     StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
@@ -522,23 +622,33 @@ async fn start_step(
             let token = if op == Op::Create {
                 let token = state.begin_create(&e.address).token.clone();
                 // The pending record must be durable before the create call.
-                input
-                    .backend
-                    .save(state)
-                    .await
-                    .map_err(|err| StepError::Spec(vec![Diagnostic::error(err.to_string(), None)]))?;
+                input.backend.save(state).await.map_err(|err| {
+                    StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
+                })?;
                 token
             } else {
                 String::new()
             };
-            let timeout = if op == Op::Create { cfg.timeouts.create } else { cfg.timeouts.update };
+            let timeout = if op == Op::Create {
+                cfg.timeouts.create
+            } else {
+                cfg.timeouts.update
+            };
             let req = ChangeRequest {
                 address: e.address.clone(),
                 type_name: e.address.block.type_name.clone(),
                 stack: input.settings.stack.clone(),
                 desired: cfg.desired.clone(),
-                prior: if op == Op::Update { e.prior.as_ref().map(|p| p.attrs.clone()) } else { None },
-                id: if op == Op::Update { e.prior.as_ref().map(|p| p.id.clone()) } else { None },
+                prior: if op == Op::Update {
+                    e.prior.as_ref().map(|p| p.attrs.clone())
+                } else {
+                    None
+                },
+                id: if op == Op::Update {
+                    e.prior.as_ref().map(|p| p.id.clone())
+                } else {
+                    None
+                },
                 changed,
                 timeout,
                 idempotency_token: token,
@@ -563,7 +673,11 @@ async fn start_step(
                 )
                 .await
                 .map(|attrs| {
-                    let id = attrs.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let id = attrs
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
                     Some((id, attrs))
                 })
                 .map_err(StepError::Provider);
@@ -591,28 +705,55 @@ fn delete_timeout(input: &ApplyInput<'_>, e: &PlanEntry) -> Duration {
 }
 
 /// Re-evaluates an instance's configuration now that its dependencies are applied.
-fn evaluate_now(e: &PlanEntry, values: &Values, input: &ApplyInput<'_>) -> Result<InstanceConfig, StepError> {
+fn evaluate_now(
+    e: &PlanEntry,
+    values: &Values,
+    input: &ApplyInput<'_>,
+) -> Result<InstanceConfig, StepError> {
     let block = input
         .config
-        .resource(e.address.block.mode, &e.address.block.type_name, &e.address.block.name)
-        .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("{} is not in the spec", e.address), None)]))?;
+        .resource(
+            e.address.block.mode,
+            &e.address.block.type_name,
+            &e.address.block.name,
+        )
+        .ok_or_else(|| {
+            StepError::Spec(vec![Diagnostic::error(
+                format!("{} is not in the spec", e.address),
+                None,
+            )])
+        })?;
     let schema = input
         .provider
         .schemas()
         .get(e.address.block.mode, &e.address.block.type_name)
-        .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("unknown type of {}", e.address), None)]))?;
+        .ok_or_else(|| {
+            StepError::Spec(vec![Diagnostic::error(
+                format!("unknown type of {}", e.address),
+                None,
+            )])
+        })?;
     let locals = LocalCache::default();
     let scope = Scope::new(input.config, input.vars, values, &locals);
     let (_, slots) = instance::expand(block, &scope).map_err(|d| StepError::Spec(vec![d]))?;
     let slot = slots
         .into_iter()
         .find(|s| s.key == e.address.key)
-        .ok_or_else(|| StepError::Spec(vec![Diagnostic::error(format!("{} no longer expands to this instance", e.address), Some(block.span))]))?;
+        .ok_or_else(|| {
+            StepError::Spec(vec![Diagnostic::error(
+                format!("{} no longer expands to this instance", e.address),
+                Some(block.span),
+            )])
+        })?;
     let inst_scope = scope.for_instance(slot.each, slot.count_index);
-    let cfg = instance::evaluate(block, schema, &inst_scope, &e.address, input.settings).map_err(StepError::Spec)?;
+    let cfg = instance::evaluate(block, schema, &inst_scope, &e.address, input.settings)
+        .map_err(StepError::Spec)?;
     if !cfg.desired.is_wholly_known() {
         return Err(StepError::Spec(vec![Diagnostic::error(
-            format!("{}: some arguments are still unknown after their dependencies were applied", e.address),
+            format!(
+                "{}: some arguments are still unknown after their dependencies were applied",
+                e.address
+            ),
             Some(block.span),
         )]));
     }
@@ -621,7 +762,11 @@ fn evaluate_now(e: &PlanEntry, values: &Values, input: &ApplyInput<'_>) -> Resul
 
 /// Calls an operation, retrying throttling and eventual-consistency
 /// errors with backoff within the operation's time budget.
-async fn with_retries<T, F, Fut>(budget: Duration, mut call: F, address: &Address) -> Result<T, ProviderError>
+async fn with_retries<T, F, Fut>(
+    budget: Duration,
+    mut call: F,
+    address: &Address,
+) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
@@ -682,7 +827,14 @@ fn record(
     }
 }
 
-fn record_object(state: &mut State, e: &PlanEntry, id: String, attrs: Value, cfg: Option<&InstanceConfig>, values: &mut Values) {
+fn record_object(
+    state: &mut State,
+    e: &PlanEntry,
+    id: String,
+    attrs: Value,
+    cfg: Option<&InstanceConfig>,
+    values: &mut Values,
+) {
     let attrs = overlay_arguments(attrs, cfg.map(|c| &c.desired));
     values.set(e.address.clone(), attrs.clone());
     state.record(
@@ -730,7 +882,9 @@ fn update_outputs(plan: &Plan, state: &mut State, values: &Values, input: &Apply
                     },
                 );
             }
-            Err(d) => tracing::warn!(output = %o.name, error = %d.message, "output could not be evaluated"),
+            Err(d) => {
+                tracing::warn!(output = %o.name, error = %d.message, "output could not be evaluated")
+            }
         }
     }
 }

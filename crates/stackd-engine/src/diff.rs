@@ -31,17 +31,23 @@ pub struct IgnoreChanges {
 impl IgnoreChanges {
     fn ignores(&self, name: &str) -> bool {
         self.all
-            || self
-                .names
-                .iter()
-                .any(|n| n == name || n.starts_with(&format!("{name}.")) || n.starts_with(&format!("{name}[")))
+            || self.names.iter().any(|n| {
+                n == name
+                    || n.starts_with(&format!("{name}."))
+                    || n.starts_with(&format!("{name}["))
+            })
     }
 }
 
 /// Compares desired arguments (from the spec, defaults filled in) with the
 /// live attributes. Only arguments are compared; for taggable types
 /// `tags_all` (the merged tag set) is compared instead of `tags`.
-pub fn diff(schema: &ResourceSchema, desired: &Value, live: &Value, ignore: &IgnoreChanges) -> Vec<AttrChange> {
+pub fn diff(
+    schema: &ResourceSchema,
+    desired: &Value,
+    live: &Value,
+    ignore: &IgnoreChanges,
+) -> Vec<AttrChange> {
     let mut changes = Vec::new();
     for attr in &schema.body.attrs {
         let compare = match attr.name {
@@ -49,7 +55,10 @@ pub fn diff(schema: &ResourceSchema, desired: &Value, live: &Value, ignore: &Ign
             "tags_all" => schema.taggable,
             _ => attr.presence != Presence::Computed,
         };
-        if !compare || ignore.ignores(attr.name) || (attr.name == "tags_all" && ignore.ignores("tags")) {
+        if !compare
+            || ignore.ignores(attr.name)
+            || (attr.name == "tags_all" && ignore.ignores("tags"))
+        {
             continue;
         }
         let d = desired.get(attr.name).cloned().unwrap_or(Value::Null);
@@ -80,7 +89,11 @@ pub fn diff(schema: &ResourceSchema, desired: &Value, live: &Value, ignore: &Ign
             changes.push(AttrChange {
                 name: block.name.to_string(),
                 before: normalize_blocks(block, &l),
-                after: if d.is_unknown() { d } else { normalize_blocks(block, &d) },
+                after: if d.is_unknown() {
+                    d
+                } else {
+                    normalize_blocks(block, &d)
+                },
                 forces_replacement: block.force_new || block_forces_new(block),
                 sensitive: false,
             });
@@ -90,7 +103,11 @@ pub fn diff(schema: &ResourceSchema, desired: &Value, live: &Value, ignore: &Ign
 }
 
 fn block_forces_new(block: &BlockSchema) -> bool {
-    block.attrs.iter().any(|a| a.force_new) && block.attrs.iter().all(|a| a.force_new || a.presence == Presence::Computed)
+    block.attrs.iter().any(|a| a.force_new)
+        && block
+            .attrs
+            .iter()
+            .all(|a| a.force_new || a.presence == Presence::Computed)
 }
 
 /// True when a value is unset or the zero value of its type: Terraform's
@@ -131,7 +148,8 @@ pub fn attr_equal(ty: &AttrType, d: &Value, l: &Value) -> bool {
         AttrType::Map(inner) => match (d, l) {
             (Value::Map(a), Value::Map(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| attr_equal(inner, x, y)))
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| attr_equal(inner, x, y)))
             }
             _ => false,
         },
@@ -139,7 +157,9 @@ pub fn attr_equal(ty: &AttrType, d: &Value, l: &Value) -> bool {
             (Value::Number(a), Value::Number(b)) => a == b,
             (a, b) => scalar_string(a) == scalar_string(b),
         },
-        AttrType::String | AttrType::Bool | AttrType::Any => scalar_string(d) == scalar_string(l) || d == l,
+        AttrType::String | AttrType::Bool | AttrType::Any => {
+            scalar_string(d) == scalar_string(l) || d == l
+        }
     }
 }
 
@@ -160,7 +180,9 @@ fn canonical(ty: &AttrType, v: &Value) -> String {
             .map(|j| canonical_json(&j))
             .unwrap_or_else(|_| s.clone()),
         (_, v) if is_empty(v) => "null".into(),
-        (_, v) => v.to_template_string().unwrap_or_else(|| v.to_json().to_string()),
+        (_, v) => v
+            .to_template_string()
+            .unwrap_or_else(|| v.to_json().to_string()),
     }
 }
 
@@ -168,12 +190,20 @@ fn canonical(ty: &AttrType, v: &Value) -> String {
 pub fn canonical_json(j: &serde_json::Value) -> String {
     match j {
         serde_json::Value::Object(m) => {
-            let sorted: BTreeMap<&String, String> = m.iter().map(|(k, v)| (k, canonical_json(v))).collect();
+            let sorted: BTreeMap<&String, String> =
+                m.iter().map(|(k, v)| (k, canonical_json(v))).collect();
             let parts: Vec<String> = sorted.iter().map(|(k, v)| format!("{:?}:{v}", k)).collect();
             format!("{{{}}}", parts.join(","))
         }
         serde_json::Value::Array(items) => {
-            format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(canonical_json)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         }
         other => other.to_string(),
     }
@@ -182,7 +212,10 @@ pub fn canonical_json(j: &serde_json::Value) -> String {
 fn json_equal(d: &Value, l: &Value) -> bool {
     match (d, l) {
         (Value::String(a), Value::String(b)) => {
-            match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
+            match (
+                serde_json::from_str::<serde_json::Value>(a),
+                serde_json::from_str::<serde_json::Value>(b),
+            ) {
                 (Ok(x), Ok(y)) => canonical_json(&x) == canonical_json(&y),
                 _ => a == b,
             }
@@ -204,11 +237,18 @@ pub fn normalize_block(schema: &BlockSchema, v: &Value) -> Value {
             continue;
         }
         let value = m.get(a.name).cloned().unwrap_or(Value::Null);
-        let value = if value.is_null() { a.default.clone().unwrap_or(Value::Null) } else { value };
+        let value = if value.is_null() {
+            a.default.clone().unwrap_or(Value::Null)
+        } else {
+            value
+        };
         out.insert(a.name.to_string(), normalize_attr(a, &value));
     }
     for b in &schema.blocks {
-        out.insert(b.name.to_string(), normalize_blocks(b, m.get(b.name).unwrap_or(&Value::Null)));
+        out.insert(
+            b.name.to_string(),
+            normalize_blocks(b, m.get(b.name).unwrap_or(&Value::Null)),
+        );
     }
     Value::Map(out)
 }
@@ -223,7 +263,9 @@ fn normalize_attr(a: &AttrSchema, v: &Value) -> Value {
             items.sort_by_key(|x| canonical(&a.ty, x));
             Value::List(items)
         }
-        (AttrType::Number, Value::String(s)) => s.parse().map(Value::Number).unwrap_or_else(|_| v.clone()),
+        (AttrType::Number, Value::String(s)) => {
+            s.parse().map(Value::Number).unwrap_or_else(|_| v.clone())
+        }
         _ => v.clone(),
     }
 }
@@ -258,15 +300,21 @@ fn blocks_equal(schema: &BlockSchema, d: &Value, l: &Value) -> bool {
 }
 
 fn block_item_equal(schema: &BlockSchema, d: &Value, l: &Value) -> bool {
-    schema.attrs.iter().filter(|a| a.presence != Presence::Computed).all(|a| {
-        let dv = d.get(a.name).cloned().unwrap_or(Value::Null);
-        let lv = l.get(a.name).cloned().unwrap_or(Value::Null);
-        (dv.is_null() && a.presence == Presence::OptionalComputed) || attr_equal(&a.ty, &dv, &lv)
-    }) && schema.blocks.iter().all(|b| {
-        let dv = d.get(b.name).cloned().unwrap_or(Value::Null);
-        let lv = l.get(b.name).cloned().unwrap_or(Value::Null);
-        blocks_equal(b, &dv, &lv)
-    })
+    schema
+        .attrs
+        .iter()
+        .filter(|a| a.presence != Presence::Computed)
+        .all(|a| {
+            let dv = d.get(a.name).cloned().unwrap_or(Value::Null);
+            let lv = l.get(a.name).cloned().unwrap_or(Value::Null);
+            (dv.is_null() && a.presence == Presence::OptionalComputed)
+                || attr_equal(&a.ty, &dv, &lv)
+        })
+        && schema.blocks.iter().all(|b| {
+            let dv = d.get(b.name).cloned().unwrap_or(Value::Null);
+            let lv = l.get(b.name).cloned().unwrap_or(Value::Null);
+            blocks_equal(b, &dv, &lv)
+        })
 }
 
 #[cfg(test)]
@@ -300,8 +348,14 @@ mod tests {
             (
                 "ingress",
                 Value::from(vec![
-                    Value::map([("from_port", Value::from(443)), ("cidr_blocks", Value::from(vec!["0.0.0.0/0"]))]),
-                    Value::map([("from_port", Value::from(80)), ("cidr_blocks", Value::from(vec!["0.0.0.0/0"]))]),
+                    Value::map([
+                        ("from_port", Value::from(443)),
+                        ("cidr_blocks", Value::from(vec!["0.0.0.0/0"])),
+                    ]),
+                    Value::map([
+                        ("from_port", Value::from(80)),
+                        ("cidr_blocks", Value::from(vec!["0.0.0.0/0"])),
+                    ]),
                 ]),
             ),
             ("tags_all", Value::map([("Name", Value::from("web"))])),
@@ -337,15 +391,24 @@ mod tests {
 
     #[test]
     fn equal_meaning_gives_no_diff() {
-        assert_eq!(diff(&sg_schema(), &desired(), &live(), &IgnoreChanges::default()), vec![]);
+        assert_eq!(
+            diff(&sg_schema(), &desired(), &live(), &IgnoreChanges::default()),
+            vec![]
+        );
     }
 
     #[test]
     fn changed_set_block_and_tag_are_reported() {
         let mut l = live();
         if let Value::Map(m) = &mut l {
-            m.insert("ingress".into(), Value::from(vec![Value::map([("from_port", Value::from(80))])]));
-            m.insert("tags_all".into(), Value::map([("Name", Value::from("other"))]));
+            m.insert(
+                "ingress".into(),
+                Value::from(vec![Value::map([("from_port", Value::from(80))])]),
+            );
+            m.insert(
+                "tags_all".into(),
+                Value::map([("Name", Value::from("other"))]),
+            );
         }
         let names: Vec<_> = diff(&sg_schema(), &desired(), &l, &IgnoreChanges::default())
             .into_iter()
@@ -370,7 +433,10 @@ mod tests {
     fn ignore_changes_skips_tags() {
         let mut l = live();
         if let Value::Map(m) = &mut l {
-            m.insert("tags_all".into(), Value::map([("Name", Value::from("other"))]));
+            m.insert(
+                "tags_all".into(),
+                Value::map([("Name", Value::from("other"))]),
+            );
         }
         let ignore = IgnoreChanges {
             all: false,

@@ -33,16 +33,21 @@ pub struct InstanceSlot {
 }
 
 /// Evaluates `count` / `for_each` of a block.
-pub fn expand(block: &ResourceBlock, scope: &Scope) -> Result<(Expansion, Vec<InstanceSlot>), Diagnostic> {
+pub fn expand(
+    block: &ResourceBlock,
+    scope: &Scope,
+) -> Result<(Expansion, Vec<InstanceSlot>), Diagnostic> {
     if let Some(c) = &block.count {
         let v = scope.eval(c)?;
         if v.is_unknown() {
             return Err(unknown_expansion("count", c.span));
         }
-        let n = v
-            .as_i64()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| Diagnostic::error(format!("count must be a whole number ≥ 0, got {v}"), Some(c.span)))?;
+        let n = v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+            Diagnostic::error(
+                format!("count must be a whole number ≥ 0, got {v}"),
+                Some(c.span),
+            )
+        })?;
         let slots = (0..n)
             .map(|i| InstanceSlot {
                 key: Some(InstanceKey::Int(i)),
@@ -181,7 +186,11 @@ pub fn merged_tags(user: Option<&Value>, settings: &StackSettings, address: &str
     Value::Map(tags)
 }
 
-fn eval_bool(e: Option<&stackd_spec::expr::Expr>, scope: &Scope, diags: &mut Vec<Diagnostic>) -> bool {
+fn eval_bool(
+    e: Option<&stackd_spec::expr::Expr>,
+    scope: &Scope,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     let Some(e) = e else { return false };
     match scope.eval(e) {
         Ok(Value::Bool(b)) => b,
@@ -201,16 +210,30 @@ fn eval_bool(e: Option<&stackd_spec::expr::Expr>, scope: &Scope, diags: &mut Vec
 
 fn lifecycle(block: &ResourceBlock, scope: &Scope, diags: &mut Vec<Diagnostic>) -> Lifecycle {
     Lifecycle {
-        create_before_destroy: eval_bool(block.lifecycle.create_before_destroy.as_ref(), scope, diags),
+        create_before_destroy: eval_bool(
+            block.lifecycle.create_before_destroy.as_ref(),
+            scope,
+            diags,
+        ),
         prevent_destroy: eval_bool(block.lifecycle.prevent_destroy.as_ref(), scope, diags),
         ignore: IgnoreChanges {
             all: block.lifecycle.ignore_all,
-            names: block.lifecycle.ignore_changes.iter().map(|(n, _)| n.clone()).collect(),
+            names: block
+                .lifecycle
+                .ignore_changes
+                .iter()
+                .map(|(n, _)| n.clone())
+                .collect(),
         },
     }
 }
 
-fn timeouts(block: &ResourceBlock, schema: &ResourceSchema, scope: &Scope, diags: &mut Vec<Diagnostic>) -> OpTimeouts {
+fn timeouts(
+    block: &ResourceBlock,
+    schema: &ResourceSchema,
+    scope: &Scope,
+    diags: &mut Vec<Diagnostic>,
+) -> OpTimeouts {
     let mut t = OpTimeouts {
         create: Duration::from_secs(schema.timeouts.create_secs),
         update: Duration::from_secs(schema.timeouts.update_secs),
@@ -222,7 +245,10 @@ fn timeouts(block: &ResourceBlock, schema: &ResourceSchema, scope: &Scope, diags
             .and_then(|v| match v.as_str().map(parse_duration) {
                 Some(Ok(d)) => Ok(d),
                 Some(Err(e)) => Err(Diagnostic::error(e, Some(expr.span))),
-                None => Err(Diagnostic::error("a timeout is a string such as \"10m\" or \"1h30m\"", Some(expr.span))),
+                None => Err(Diagnostic::error(
+                    "a timeout is a string such as \"10m\" or \"1h30m\"",
+                    Some(expr.span),
+                )),
             });
         match parsed {
             Ok(d) => match name.as_str() {
@@ -258,7 +284,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         seen = true;
     }
     if !num.is_empty() || !seen {
-        return Err(format!("invalid duration {s:?}: expected a form such as 30s, 10m or 1h30m"));
+        return Err(format!(
+            "invalid duration {s:?}: expected a form such as 30s, 10m or 1h30m"
+        ));
     }
     Ok(Duration::from_secs_f64(total))
 }
@@ -281,11 +309,17 @@ mod tests {
             stack: "prod".into(),
             default_tags: [("Team".to_string(), "web".to_string())].into(),
         };
-        let user = Value::map([("stackd:stack", Value::from("evil")), ("Name", Value::from("x"))]);
+        let user = Value::map([
+            ("stackd:stack", Value::from("evil")),
+            ("Name", Value::from("x")),
+        ]);
         let tags = merged_tags(Some(&user), &settings, "aws_vpc.main");
         assert_eq!(tags.get("stackd:stack"), Some(&Value::from("prod")));
         assert_eq!(tags.get("Team"), Some(&Value::from("web")));
         assert_eq!(tags.get("Name"), Some(&Value::from("x")));
-        assert_eq!(tags.get("stackd:address"), Some(&Value::from("aws_vpc.main")));
+        assert_eq!(
+            tags.get("stackd:address"),
+            Some(&Value::from("aws_vpc.main"))
+        );
     }
 }

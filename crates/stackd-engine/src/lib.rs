@@ -7,11 +7,11 @@
 // worth boxing for.
 #![allow(clippy::result_large_err)]
 
-pub mod provider;
-pub mod state;
+pub mod apply;
 pub mod diff;
-pub mod retry;
 pub mod instance;
 pub mod plan;
+pub mod provider;
+pub mod retry;
+pub mod state;
 pub mod values;
-pub mod apply;

@@ -15,7 +15,9 @@ use stackd_spec::{Address, BlockAddress, Mode, ResourceSchema, Value};
 
 use crate::diff::{diff, AttrChange};
 use crate::instance::{self, InstanceConfig, StackSettings};
-use crate::provider::{DataRequest, KnownResource, LiveResource, Provider, ProviderError, RefreshRequest};
+use crate::provider::{
+    DataRequest, KnownResource, LiveResource, Provider, ProviderError, RefreshRequest,
+};
 use crate::state::State;
 use crate::values::{Expansion, Values};
 
@@ -157,7 +159,10 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.entries.iter().all(|e| {
             matches!(e.action, Action::NoOp | Action::Read) && !e.reasons.contains(&Reason::Adopted)
-        }) && self.outputs.values().all(|o| o.before.as_ref() == Some(&o.after))
+        }) && self
+            .outputs
+            .values()
+            .all(|o| o.before.as_ref() == Some(&o.after))
     }
 
     pub fn entry(&self, address: &Address) -> Option<&PlanEntry> {
@@ -171,7 +176,10 @@ pub enum PlanError {
     /// The spec is wrong; diagnostics say where.
     Spec(Vec<Diagnostic>),
     /// Reading the cloud failed.
-    Provider { type_name: String, error: ProviderError },
+    Provider {
+        type_name: String,
+        error: ProviderError,
+    },
 }
 
 /// Whether to plan for the spec or for tearing everything down.
@@ -266,15 +274,34 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
 }
 
 fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, out: &mut Refreshed) {
-    let by_id: HashMap<&str, &KnownResource> = req.known.iter().map(|k| (k.id.as_str(), k)).collect();
+    let by_id: HashMap<&str, &KnownResource> =
+        req.known.iter().map(|k| (k.id.as_str(), k)).collect();
     for obj in live {
         match by_id.get(obj.id.as_str()) {
             Some(k) => {
                 out.tracked.insert(k.address.clone(), obj);
             }
-            None => out.untracked.push((req.type_name.clone(), obj)),
+            // An object state does not know is the stack's only if its own
+            // tags say so. A provider's server-side tag filter is not
+            // trusted: adopting or deleting another stack's object would be
+            // the worst mistake stackd could make.
+            None if owned_by(&obj, &req.stack) => out.untracked.push((req.type_name.clone(), obj)),
+            None => tracing::warn!(
+                type_name = %req.type_name,
+                id = %obj.id,
+                "refresh returned an object without this stack's ownership tag; ignoring it"
+            ),
         }
     }
+}
+
+/// True when the object's tags name `stack` as its owner.
+fn owned_by(obj: &LiveResource, stack: &str) -> bool {
+    obj.attrs
+        .get("tags_all")
+        .and_then(|t| t.get(crate::provider::STACK_TAG))
+        .and_then(Value::as_str)
+        == Some(stack)
 }
 
 /// Makes the plan.
@@ -310,11 +337,19 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 format!(
                     "{} has lifecycle.prevent_destroy set, but the plan would destroy it ({})",
                     e.address,
-                    e.reasons.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    e.reasons
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 input
                     .config
-                    .resource(e.address.block.mode, &e.address.block.type_name, &e.address.block.name)
+                    .resource(
+                        e.address.block.mode,
+                        &e.address.block.type_name,
+                        &e.address.block.name,
+                    )
                     .map(|r| r.span),
             )
         })
@@ -326,10 +361,11 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 }
 
 fn prevents_destroy(input: &PlanInput, e: &PlanEntry) -> bool {
-    let Some(block) = input
-        .config
-        .resource(e.address.block.mode, &e.address.block.type_name, &e.address.block.name)
-    else {
+    let Some(block) = input.config.resource(
+        e.address.block.mode,
+        &e.address.block.type_name,
+        &e.address.block.name,
+    ) else {
         return false;
     };
     let Some(expr) = &block.lifecycle.prevent_destroy else {
@@ -344,7 +380,10 @@ fn prevents_destroy(input: &PlanInput, e: &PlanEntry) -> bool {
 pub fn block_order(config: &Config) -> Vec<&ResourceBlock> {
     let deps = config_dependencies(config);
     let mut graph: DiGraph<ConfigNode, ()> = DiGraph::new();
-    let idx: HashMap<ConfigNode, _> = deps.keys().map(|n| (n.clone(), graph.add_node(n.clone()))).collect();
+    let idx: HashMap<ConfigNode, _> = deps
+        .keys()
+        .map(|n| (n.clone(), graph.add_node(n.clone())))
+        .collect();
     for (n, ds) in &deps {
         for (d, _) in ds {
             if let (Some(&a), Some(&b)) = (idx.get(d), idx.get(n)) {
@@ -365,10 +404,17 @@ pub fn block_order(config: &Config) -> Vec<&ResourceBlock> {
 /// The instance addresses a block's configuration depends on.
 pub fn block_dependencies(config: &Config, block: &ResourceBlock, values: &Values) -> Vec<Address> {
     let deps = config_dependencies(config);
-    let node = ConfigNode::Resource(block.addr.mode, block.addr.type_name.clone(), block.addr.name.clone());
+    let node = ConfigNode::Resource(
+        block.addr.mode,
+        block.addr.type_name.clone(),
+        block.addr.name.clone(),
+    );
     let mut out = BTreeSet::new();
     let mut seen = BTreeSet::new();
-    let mut stack: Vec<ConfigNode> = deps.get(&node).map(|d| d.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default();
+    let mut stack: Vec<ConfigNode> = deps
+        .get(&node)
+        .map(|d| d.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
     // Locals are transparent: follow them to the resources they use.
     while let Some(n) = stack.pop() {
         if !seen.insert(n.clone()) {
@@ -402,7 +448,10 @@ async fn plan_spec(
     let mut diags = Vec::new();
     for block in block_order(input.config) {
         let Some(schema) = schemas.get(block.addr.mode, &block.addr.type_name) else {
-            diags.push(Diagnostic::error(format!("unknown resource type {}", block.addr.type_name), Some(block.type_span)));
+            diags.push(Diagnostic::error(
+                format!("unknown resource type {}", block.addr.type_name),
+                Some(block.type_span),
+            ));
             continue;
         };
         let expanded = {
@@ -414,7 +463,9 @@ async fn plan_spec(
             Ok(x) => x,
             Err(d) => {
                 diags.push(d);
-                values.expansions.insert(block.addr.clone(), Expansion::Unknown);
+                values
+                    .expansions
+                    .insert(block.addr.clone(), Expansion::Unknown);
                 continue;
             }
         };
@@ -430,7 +481,8 @@ async fn plan_spec(
                 .map(|slot| {
                     let address = block.addr.instance(slot.key.clone());
                     let inst_scope = scope.for_instance(slot.each.clone(), slot.count_index);
-                    let cfg = instance::evaluate(block, schema, &inst_scope, &address, input.settings);
+                    let cfg =
+                        instance::evaluate(block, schema, &inst_scope, &address, input.settings);
                     (address, cfg)
                 })
                 .collect()
@@ -466,7 +518,14 @@ async fn plan_spec(
                 }
                 continue;
             }
-            let entry = plan_instance(input, refreshed, schema, address.clone(), cfg, dependencies.clone());
+            let entry = plan_instance(
+                input,
+                refreshed,
+                schema,
+                address.clone(),
+                cfg,
+                dependencies.clone(),
+            );
             values.set(address, planned_value(schema, &entry));
             plan.entries.push(entry);
         }
@@ -514,10 +573,14 @@ async fn plan_data(
         type_name: address.block.type_name.clone(),
         args: cfg.desired.clone(),
     };
-    let v = input.provider.read_data(&req).await.map_err(|error| PlanError::Provider {
-        type_name: format!("data source {address}"),
-        error,
-    })?;
+    let v = input
+        .provider
+        .read_data(&req)
+        .await
+        .map_err(|error| PlanError::Provider {
+            type_name: format!("data source {address}"),
+            error,
+        })?;
     Ok(Some(merge_args(&cfg.desired, &v)))
 }
 
@@ -566,14 +629,22 @@ fn plan_instance(
         create_before_destroy: cfg.lifecycle.create_before_destroy,
     };
     let Some((live, adopted)) = live else {
-        reasons.push(if in_state.is_some() { Reason::DeletedOutside } else { Reason::New });
+        reasons.push(if in_state.is_some() {
+            Reason::DeletedOutside
+        } else {
+            Reason::New
+        });
         return entry(Action::Create, reasons, Vec::new(), None);
     };
     if adopted {
         reasons.push(Reason::Adopted);
     }
     let changes = diff(schema, &cfg.desired, &live.attrs, &cfg.lifecycle.ignore);
-    let forced: Vec<String> = changes.iter().filter(|c| c.forces_replacement).map(|c| c.name.clone()).collect();
+    let forced: Vec<String> = changes
+        .iter()
+        .filter(|c| c.forces_replacement)
+        .map(|c| c.name.clone())
+        .collect();
     let action = if !forced.is_empty() {
         reasons.push(Reason::ForcedBy(forced));
         Action::Replace
@@ -599,7 +670,11 @@ pub fn planned_value(schema: &ResourceSchema, entry: &PlanEntry) -> Value {
     let desired = entry.desired.clone().unwrap_or(Value::Null);
     let mut out = BTreeMap::new();
     let fresh = matches!(entry.action, Action::Create | Action::Replace);
-    let live = if fresh { None } else { entry.prior.as_ref().map(|p| &p.attrs) };
+    let live = if fresh {
+        None
+    } else {
+        entry.prior.as_ref().map(|p| &p.attrs)
+    };
     for attr in &schema.body.attrs {
         let d = desired.get(attr.name).cloned().unwrap_or(Value::Null);
         let l = live.and_then(|l| l.get(attr.name)).cloned();
@@ -613,20 +688,34 @@ pub fn planned_value(schema: &ResourceSchema, entry: &PlanEntry) -> Value {
     for block in &schema.body.blocks {
         let d = desired.get(block.name).cloned().unwrap_or(Value::Null);
         let v = if d.is_null() {
-            live.and_then(|l| l.get(block.name)).cloned().unwrap_or(Value::Unknown)
+            live.and_then(|l| l.get(block.name))
+                .cloned()
+                .unwrap_or(Value::Unknown)
         } else {
             d
         };
         out.insert(block.name.to_string(), v);
     }
     if schema.taggable {
-        out.insert("tags_all".into(), desired.get("tags_all").cloned().unwrap_or(Value::Unknown));
+        out.insert(
+            "tags_all".into(),
+            desired.get("tags_all").cloned().unwrap_or(Value::Unknown),
+        );
     }
     Value::Map(out)
 }
 
-fn plan_deletions(input: &PlanInput<'_>, refreshed: &mut Refreshed, plan: &mut Plan, planned: &BTreeSet<Address>) {
-    let reason = if input.mode == PlanMode::Destroy { Reason::DestroyRequested } else { Reason::RemovedFromSpec };
+fn plan_deletions(
+    input: &PlanInput<'_>,
+    refreshed: &mut Refreshed,
+    plan: &mut Plan,
+    planned: &BTreeSet<Address>,
+) {
+    let reason = if input.mode == PlanMode::Destroy {
+        Reason::DestroyRequested
+    } else {
+        Reason::RemovedFromSpec
+    };
     for (address, rs) in &input.state.resources {
         if planned.contains(address) || address.block.mode == Mode::Data {
             continue;
@@ -671,12 +760,21 @@ fn plan_deletions(input: &PlanInput<'_>, refreshed: &mut Refreshed, plan: &mut P
     // what keeps "nothing of the stack remains" true.
     for (type_name, live) in std::mem::take(&mut refreshed.untracked) {
         let address = live.address.clone().unwrap_or_else(|| {
-            BlockAddress::new(Mode::Managed, type_name.clone(), format!("untracked_{}", live.id)).instance(None)
+            BlockAddress::new(
+                Mode::Managed,
+                type_name.clone(),
+                format!("untracked_{}", live.id),
+            )
+            .instance(None)
         });
         let duplicate = plan.entries.iter().any(|e| e.address == address);
         let address = if duplicate {
-            BlockAddress::new(Mode::Managed, type_name.clone(), format!("{}_duplicate_{}", address.block.name, live.id))
-                .instance(address.key.clone())
+            BlockAddress::new(
+                Mode::Managed,
+                type_name.clone(),
+                format!("{}_duplicate_{}", address.block.name, live.id),
+            )
+            .instance(address.key.clone())
         } else {
             address
         };

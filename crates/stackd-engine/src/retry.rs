@@ -22,7 +22,12 @@ pub const MAX_DELAY: Duration = Duration::from_secs(15);
 /// `err`, `elapsed` into an operation allowed `budget`, is retried.
 /// Throttling and eventual-consistency errors are retried until the budget
 /// would be exceeded; everything else fails at once.
-pub fn decide(err: &ProviderError, attempt: u32, elapsed: Duration, budget: Duration) -> RetryDecision {
+pub fn decide(
+    err: &ProviderError,
+    attempt: u32,
+    elapsed: Duration,
+    budget: Duration,
+) -> RetryDecision {
     if !matches!(err.kind, ErrorKind::Throttled | ErrorKind::Transient) {
         return RetryDecision::GiveUp;
     }
@@ -44,9 +49,19 @@ mod tests {
 
     #[test]
     fn permanent_errors_are_not_retried() {
-        let d = decide(&e(ErrorKind::Permanent), 1, Duration::ZERO, Duration::from_secs(60));
+        let d = decide(
+            &e(ErrorKind::Permanent),
+            1,
+            Duration::ZERO,
+            Duration::from_secs(60),
+        );
         assert_eq!(d, RetryDecision::GiveUp);
-        let d = decide(&e(ErrorKind::NotFound), 1, Duration::ZERO, Duration::from_secs(60));
+        let d = decide(
+            &e(ErrorKind::NotFound),
+            1,
+            Duration::ZERO,
+            Duration::from_secs(60),
+        );
         assert_eq!(d, RetryDecision::GiveUp);
     }
 
@@ -56,14 +71,22 @@ mod tests {
         let delays: Vec<_> = (1..=8)
             .map(|a| decide(&e(ErrorKind::Transient), a, Duration::ZERO, budget))
             .collect();
-        assert_eq!(delays[0], RetryDecision::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(
+            delays[0],
+            RetryDecision::RetryAfter(Duration::from_millis(500))
+        );
         assert_eq!(delays[1], RetryDecision::RetryAfter(Duration::from_secs(1)));
         assert_eq!(delays[7], RetryDecision::RetryAfter(MAX_DELAY));
     }
 
     #[test]
     fn retries_stop_when_the_budget_is_spent() {
-        let d = decide(&e(ErrorKind::Throttled), 3, Duration::from_secs(59), Duration::from_secs(60));
+        let d = decide(
+            &e(ErrorKind::Throttled),
+            3,
+            Duration::from_secs(59),
+            Duration::from_secs(60),
+        );
         assert_eq!(d, RetryDecision::GiveUp);
     }
 }

@@ -25,7 +25,10 @@ impl Expansion {
         match self {
             Expansion::Single => vec![None],
             Expansion::Count(n) => (0..*n).map(|i| Some(InstanceKey::Int(i))).collect(),
-            Expansion::ForEach(keys) => keys.iter().map(|k| Some(InstanceKey::Str(k.clone()))).collect(),
+            Expansion::ForEach(keys) => keys
+                .iter()
+                .map(|k| Some(InstanceKey::Str(k.clone())))
+                .collect(),
             Expansion::Unknown => Vec::new(),
         }
     }
@@ -54,7 +57,9 @@ impl Values {
         };
         Some(match expansion {
             Expansion::Single => get(None),
-            Expansion::Count(n) => Value::List((0..*n).map(|i| get(Some(InstanceKey::Int(i)))).collect()),
+            Expansion::Count(n) => {
+                Value::List((0..*n).map(|i| get(Some(InstanceKey::Int(i)))).collect())
+            }
             Expansion::ForEach(keys) => Value::Map(
                 keys.iter()
                     .map(|k| (k.clone(), get(Some(InstanceKey::Str(k.clone())))))

@@ -35,7 +35,10 @@ async fn dependents_are_created_after_their_dependencies() {
     let net_id = &state.resources[&"test_net.main".parse().unwrap()].id;
     for i in 0..3 {
         let node = &state.resources[&format!("test_node.n[{i}]").parse().unwrap()];
-        assert_eq!(node.attrs.get("net_id").and_then(Value::as_str), Some(net_id.as_str()));
+        assert_eq!(
+            node.attrs.get("net_id").and_then(Value::as_str),
+            Some(net_id.as_str())
+        );
         assert_eq!(node.attrs.get("size"), Some(&Value::from(i + 1)));
     }
 }
@@ -73,7 +76,11 @@ resource "test_net" "many" {
 #[tokio::test(start_paused = true)]
 async fn a_failure_stops_only_its_dependents() {
     let cloud = FakeCloud::new(Duration::from_millis(100));
-    cloud.fail_create.lock().unwrap().insert("test_net.bad".into());
+    cloud
+        .fail_create
+        .lock()
+        .unwrap()
+        .insert("test_net.bad".into());
     let h = Harness::new(
         r#"
 resource "test_net" "bad" { cidr = "10.1.0.0/16" }
@@ -131,7 +138,10 @@ async fn an_object_created_but_not_recorded_is_adopted_not_duplicated() {
     std::fs::remove_file(h.dir.path().join("stackd.state.json")).unwrap();
     let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
     assert_eq!(plan.counts(), (0, 0, 0));
-    assert!(plan.entries.iter().all(|e| e.reasons.contains(&Reason::Adopted)));
+    assert!(plan
+        .entries
+        .iter()
+        .all(|e| e.reasons.contains(&Reason::Adopted)));
     let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
     assert!(outcome.is_success());
     assert_eq!(h.state().await.resources.len(), 4);
@@ -145,8 +155,12 @@ async fn drift_and_out_of_band_deletion_are_planned() {
     let h = Harness::new(NET_AND_NODES);
     h.apply(&cloud, PlanMode::Normal).await;
     let state = h.state().await;
-    let net = state.resources[&"test_net.main".parse().unwrap()].id.clone();
-    let node0 = state.resources[&"test_node.n[0]".parse().unwrap()].id.clone();
+    let net = state.resources[&"test_net.main".parse().unwrap()]
+        .id
+        .clone();
+    let node0 = state.resources[&"test_node.n[0]".parse().unwrap()]
+        .id
+        .clone();
     cloud.tamper(&net, "name", Value::from("renamed"));
     cloud.objects.lock().unwrap().remove(&node0);
     let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
@@ -197,8 +211,14 @@ resource "test_net" "main" {
     let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
     assert!(outcome.is_success());
     let calls = cloud.calls.lock().unwrap().clone();
-    let create = calls.iter().rposition(|x| x == "create test_net.main").unwrap();
-    let delete = calls.iter().rposition(|x| x == "delete test_net.main").unwrap();
+    let create = calls
+        .iter()
+        .rposition(|x| x == "create test_net.main")
+        .unwrap();
+    let delete = calls
+        .iter()
+        .rposition(|x| x == "delete test_net.main")
+        .unwrap();
     assert!(create < delete, "{calls:?}");
     let state = h.state().await;
     assert_eq!(state.resources.len(), 1);
@@ -210,7 +230,11 @@ async fn destroy_goes_in_reverse_order_and_retries_dependency_violations() {
     let cloud = FakeCloud::new(Duration::from_millis(10));
     let h = Harness::new(NET_AND_NODES);
     h.apply(&cloud, PlanMode::Normal).await;
-    cloud.transient_delete_failures.lock().unwrap().insert("test_net.main".into(), 2);
+    cloud
+        .transient_delete_failures
+        .lock()
+        .unwrap()
+        .insert("test_net.main".into(), 2);
     let (plan, outcome) = h.apply(&cloud, PlanMode::Destroy).await;
     assert_eq!(plan.counts(), (0, 0, 4));
     assert!(outcome.is_success(), "{outcome:?}");
@@ -249,7 +273,29 @@ resource "test_net" "keep" {
     h.apply(&cloud, PlanMode::Normal).await;
     let err = h.plan(&cloud, PlanMode::Destroy).await.unwrap_err();
     match err {
-        stackd_engine::plan::PlanError::Spec(d) => assert!(d[0].message.contains("prevent_destroy"), "{d:?}"),
+        stackd_engine::plan::PlanError::Spec(d) => {
+            assert!(d[0].message.contains("prevent_destroy"), "{d:?}")
+        }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_stacks_objects_are_never_adopted_even_if_the_cloud_returns_them() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut other = Harness::new(NET_AND_NODES);
+    other.settings.stack = "other".into();
+    other.apply(&cloud, PlanMode::Normal).await;
+    cloud.ignore_tag_filter.store(true, Ordering::SeqCst);
+    let h = Harness::new(NET_AND_NODES);
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    // Everything is new for this stack; nothing of "other" is adopted or deleted.
+    assert_eq!(plan.counts(), (4, 0, 0));
+    assert!(
+        plan.entries.iter().all(|e| e.reasons == vec![Reason::New]),
+        "{:#?}",
+        plan.entries
+    );
+    h.apply(&cloud, PlanMode::Normal).await;
+    assert_eq!(cloud.objects.lock().unwrap().len(), 8);
 }

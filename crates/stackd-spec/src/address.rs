@@ -105,7 +105,10 @@ impl FromStr for Address {
                 let key = if let Some(s) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
                     InstanceKey::Str(s.to_string())
                 } else {
-                    InstanceKey::Int(raw.parse().map_err(|_| err("index is neither a number nor a quoted string"))?)
+                    InstanceKey::Int(
+                        raw.parse()
+                            .map_err(|_| err("index is neither a number nor a quoted string"))?,
+                    )
                 };
                 (&input[..i], Some(key))
             }

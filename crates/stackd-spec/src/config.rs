@@ -147,7 +147,10 @@ impl Config {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
-                    && matches!(p.extension().and_then(|e| e.to_str()), Some("tf") | Some("hcl"))
+                    && matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("tf") | Some("hcl")
+                    )
             })
             .collect();
         files.sort();
@@ -199,9 +202,9 @@ impl Config {
 
     /// The resource or data block at an address.
     pub fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<&ResourceBlock> {
-        self.resources.iter().find(|r| {
-            r.addr.mode == mode && r.addr.type_name == type_name && r.addr.name == name
-        })
+        self.resources
+            .iter()
+            .find(|r| r.addr.mode == mode && r.addr.type_name == type_name && r.addr.name == name)
     }
 }
 
@@ -251,7 +254,12 @@ impl Parser<'_> {
             .collect()
     }
 
-    fn expect_labels(&mut self, b: &hs::Block, n: usize, what: &str) -> Option<Vec<(String, Span)>> {
+    fn expect_labels(
+        &mut self,
+        b: &hs::Block,
+        n: usize,
+        what: &str,
+    ) -> Option<Vec<(String, Span)>> {
         let labels = self.labels(b);
         if labels.len() != n {
             self.diags.push(Diagnostic::error(
@@ -417,7 +425,12 @@ impl Parser<'_> {
         }
     }
 
-    fn resource_block(&mut self, b: &hs::Block, mode: Mode, labels: &[(String, Span)]) -> ResourceBlock {
+    fn resource_block(
+        &mut self,
+        b: &hs::Block,
+        mode: Mode,
+        labels: &[(String, Span)],
+    ) -> ResourceBlock {
         let mut body = self.body(&b.body);
         let span = self.span(b.ident.span()).to(labels[1].1);
         let take = |body: &mut Body, name: &str| -> Option<Expr> {

@@ -71,7 +71,10 @@ impl TypeExpr {
                             kind: ExprKind::Tuple(items),
                             ..
                         }] => Ok(TypeExpr::Tuple(
-                            items.iter().map(TypeExpr::from_expr).collect::<Result<_, _>>()?,
+                            items
+                                .iter()
+                                .map(TypeExpr::from_expr)
+                                .collect::<Result<_, _>>()?,
                         )),
                         _ => Err("tuple(...) takes a list of types".into()),
                     },
@@ -156,7 +159,11 @@ pub fn convert(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
         }
         (TypeExpr::Map(t), Value::Map(m)) => m
             .iter()
-            .map(|(k, x)| convert(x, t).map(|c| (k.clone(), c)).map_err(|e| format!("key {k:?}: {e}")))
+            .map(|(k, x)| {
+                convert(x, t)
+                    .map(|c| (k.clone(), c))
+                    .map_err(|e| format!("key {k:?}: {e}"))
+            })
             .collect::<Result<BTreeMap<_, _>, _>>()
             .map(Value::Map),
         (TypeExpr::Object(attrs), Value::Map(m)) => {
@@ -164,7 +171,10 @@ pub fn convert(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
             for (name, (t, optional)) in attrs {
                 match m.get(name) {
                     Some(x) => {
-                        out.insert(name.clone(), convert(x, t).map_err(|e| format!("attribute {name:?}: {e}"))?);
+                        out.insert(
+                            name.clone(),
+                            convert(x, t).map_err(|e| format!("attribute {name:?}: {e}"))?,
+                        );
                     }
                     None if *optional => {
                         out.insert(name.clone(), Value::Null);
@@ -189,7 +199,11 @@ pub fn sort_set(items: &mut [Value]) {
     if items.iter().all(|v| matches!(v, Value::String(_))) {
         items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
     } else if items.iter().all(|v| matches!(v, Value::Number(_))) {
-        items.sort_by(|a, b| a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Equal));
+        items.sort_by(|a, b| {
+            a.as_f64()
+                .partial_cmp(&b.as_f64())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
     }
 }
 
@@ -208,8 +222,14 @@ mod tests {
 
     #[test]
     fn safe_conversions_apply() {
-        assert_eq!(convert(&"80".into(), &TypeExpr::Number), Ok(Value::from(80)));
-        assert_eq!(convert(&Value::from(80), &TypeExpr::String), Ok("80".into()));
+        assert_eq!(
+            convert(&"80".into(), &TypeExpr::Number),
+            Ok(Value::from(80))
+        );
+        assert_eq!(
+            convert(&Value::from(80), &TypeExpr::String),
+            Ok("80".into())
+        );
         assert!(convert(&"eighty".into(), &TypeExpr::Number).is_err());
         assert!(convert(&Value::from(vec![1]), &TypeExpr::String).is_err());
     }

@@ -9,7 +9,9 @@ use std::path::Path;
 use crate::config::{Body, Config};
 use crate::convert::{convert, TypeExpr};
 use crate::diag::{Diagnostic, Span};
-use crate::expr::{BinaryOp, Expr, ExprKind, ObjectKey, OpKind, TemplatePart, TraversalOp, UnaryOp};
+use crate::expr::{
+    BinaryOp, Expr, ExprKind, ObjectKey, OpKind, TemplatePart, TraversalOp, UnaryOp,
+};
 use crate::functions::{self, FuncContext};
 use crate::schema::{AttrSchema, BlockSchema, Check, Mode, Nesting, Presence};
 use crate::value::Value;
@@ -79,7 +81,11 @@ impl<'a> Scope<'a> {
     }
 
     /// A copy of this scope for one instance of a `count`/`for_each` block.
-    pub fn for_instance(&self, each: Option<(Value, Value)>, count_index: Option<i64>) -> Scope<'a> {
+    pub fn for_instance(
+        &self,
+        each: Option<(Value, Value)>,
+        count_index: Option<i64>,
+    ) -> Scope<'a> {
         Scope {
             each,
             count_index,
@@ -137,7 +143,13 @@ impl Evaluator<'_, '_> {
                         ObjectKey::Expr(k) => match self.eval(k)? {
                             Value::Unknown => return Ok(Value::Unknown),
                             other => other.to_template_string().ok_or_else(|| {
-                                err(format!("object key must be a string, got {}", other.type_name()), k.span)
+                                err(
+                                    format!(
+                                        "object key must be a string, got {}",
+                                        other.type_name()
+                                    ),
+                                    k.span,
+                                )
                             })?,
                         },
                     };
@@ -168,9 +180,9 @@ impl Evaluator<'_, '_> {
                 match (op, &v) {
                     (_, Value::Unknown) => Ok(Value::Unknown),
                     (UnaryOp::Neg, _) => Ok(Value::Number(-number(&v, a.span)?)),
-                    (UnaryOp::Not, _) => as_bool(&v)
-                        .map(|b| Value::Bool(!b))
-                        .ok_or_else(|| err(format!("! needs a bool, got {}", v.type_name()), a.span)),
+                    (UnaryOp::Not, _) => as_bool(&v).map(|b| Value::Bool(!b)).ok_or_else(|| {
+                        err(format!("! needs a bool, got {}", v.type_name()), a.span)
+                    }),
                 }
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, e.span),
@@ -180,7 +192,11 @@ impl Evaluator<'_, '_> {
     }
 
     fn lookup_binding(&self, name: &str) -> Option<&Value> {
-        self.bindings.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     fn variable(&mut self, name: &str, span: Span) -> Result<Value, Diagnostic> {
@@ -222,7 +238,12 @@ impl Evaluator<'_, '_> {
 
     /// Resolves the root of a traversal, consuming the operators that name
     /// the thing referred to (`var.x`, `aws_vpc.main`, `data.aws_ami.x`).
-    fn traversal(&mut self, base: &Expr, ops: &[TraversalOp], span: Span) -> Result<Value, Diagnostic> {
+    fn traversal(
+        &mut self,
+        base: &Expr,
+        ops: &[TraversalOp],
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
         if let ExprKind::Variable(root) = &base.kind {
             if self.lookup_binding(root).is_none() {
                 let attr = |i: usize| match ops.get(i).map(|o| &o.kind) {
@@ -247,7 +268,9 @@ impl Evaluator<'_, '_> {
                             .ok_or_else(|| err("expected data.TYPE.NAME", span))?;
                         (self.resource(Mode::Data, t, n, span)?, 2)
                     }
-                    "each" | "count" | "path" | "terraform" | "self" => (self.variable(root, base.span)?, 0),
+                    "each" | "count" | "path" | "terraform" | "self" => {
+                        (self.variable(root, base.span)?, 0)
+                    }
                     "module" => return Err(err("module outputs are not supported yet", span)),
                     type_name => {
                         let name = attr(0).ok_or_else(|| {
@@ -263,13 +286,22 @@ impl Evaluator<'_, '_> {
         self.apply_ops(value, ops)
     }
 
-    fn resource(&self, mode: Mode, type_name: &str, name: &str, span: Span) -> Result<Value, Diagnostic> {
+    fn resource(
+        &self,
+        mode: Mode,
+        type_name: &str,
+        name: &str,
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
         self.scope
             .resolver
             .resource(mode, type_name, name)
             .ok_or_else(|| {
                 let prefix = if mode == Mode::Data { "data." } else { "" };
-                err(format!("reference to undeclared resource {prefix}{type_name}.{name}"), span)
+                err(
+                    format!("reference to undeclared resource {prefix}{type_name}.{name}"),
+                    span,
+                )
             })
     }
 
@@ -283,10 +315,24 @@ impl Evaluator<'_, '_> {
             .locals
             .get(name)
             .ok_or_else(|| err(format!("local value \"{name}\" is not declared"), span))?;
-        if self.scope.locals.in_progress.borrow().iter().any(|n| n == name) {
-            return Err(err(format!("local value \"{name}\" refers to itself"), span));
+        if self
+            .scope
+            .locals
+            .in_progress
+            .borrow()
+            .iter()
+            .any(|n| n == name)
+        {
+            return Err(err(
+                format!("local value \"{name}\" refers to itself"),
+                span,
+            ));
         }
-        self.scope.locals.in_progress.borrow_mut().push(name.to_string());
+        self.scope
+            .locals
+            .in_progress
+            .borrow_mut()
+            .push(name.to_string());
         // Locals see no for-expression bindings of the place that uses them.
         let mut inner = Evaluator {
             scope: self.scope,
@@ -308,7 +354,11 @@ impl Evaluator<'_, '_> {
         } else {
             inner.eval(&local.expr)
         };
-        self.scope.locals.in_progress.borrow_mut().retain(|n| n != name);
+        self.scope
+            .locals
+            .in_progress
+            .borrow_mut()
+            .retain(|n| n != name);
         let value = result?;
         self.scope
             .locals
@@ -360,21 +410,31 @@ impl Evaluator<'_, '_> {
     }
 
     /// Appends the rendered parts; returns false when something is unknown.
-    fn template_into(&mut self, parts: &[TemplatePart], out: &mut String) -> Result<bool, Diagnostic> {
+    fn template_into(
+        &mut self,
+        parts: &[TemplatePart],
+        out: &mut String,
+    ) -> Result<bool, Diagnostic> {
         for part in parts {
             match part {
                 TemplatePart::Literal(s) => out.push_str(s),
                 TemplatePart::Interpolation(e) => match self.eval(e)? {
                     Value::Unknown => return Ok(false),
-                    Value::Null => return Err(err("cannot include a null value in a string template", e.span)),
+                    Value::Null => {
+                        return Err(err(
+                            "cannot include a null value in a string template",
+                            e.span,
+                        ))
+                    }
                     v => match v.to_template_string() {
                         Some(s) => out.push_str(&s),
-                        None => {
-                            return Err(err(
-                                format!("cannot include a {} in a string template; use jsonencode or join", v.type_name()),
-                                e.span,
-                            ))
-                        }
+                        None => return Err(err(
+                            format!(
+                                "cannot include a {} in a string template; use jsonencode or join",
+                                v.type_name()
+                            ),
+                            e.span,
+                        )),
                     },
                 },
                 TemplatePart::If {
@@ -384,7 +444,9 @@ impl Evaluator<'_, '_> {
                 } => match self.eval(cond)? {
                     Value::Unknown => return Ok(false),
                     v => {
-                        let branch = if as_bool(&v).ok_or_else(|| err("condition must be a bool", cond.span))? {
+                        let branch = if as_bool(&v)
+                            .ok_or_else(|| err("condition must be a bool", cond.span))?
+                        {
                             then
                         } else {
                             otherwise
@@ -465,7 +527,9 @@ impl Evaluator<'_, '_> {
                     return Ok(());
                 }
                 v => {
-                    if !as_bool(&v).ok_or_else(|| err("for-expression condition must be a bool", c.span))? {
+                    if !as_bool(&v)
+                        .ok_or_else(|| err("for-expression condition must be a bool", c.span))?
+                    {
                         return Ok(());
                     }
                 }
@@ -500,7 +564,13 @@ impl Evaluator<'_, '_> {
         Ok(())
     }
 
-    fn binary(&mut self, op: BinaryOp, a: &Expr, b: &Expr, span: Span) -> Result<Value, Diagnostic> {
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        a: &Expr,
+        b: &Expr,
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
         let l = self.eval(a)?;
         // && and || short-circuit on a known left side.
         match (op, as_bool(&l)) {
@@ -512,7 +582,9 @@ impl Evaluator<'_, '_> {
         if l.is_unknown() || r.is_unknown() {
             return Ok(Value::Unknown);
         }
-        let bool_of = |v: &Value, s: Span| as_bool(v).ok_or_else(|| err(format!("expected bool, got {}", v.type_name()), s));
+        let bool_of = |v: &Value, s: Span| {
+            as_bool(v).ok_or_else(|| err(format!("expected bool, got {}", v.type_name()), s))
+        };
         Ok(match op {
             BinaryOp::Eq => Value::Bool(values_equal(&l, &r)),
             BinaryOp::NotEq => Value::Bool(!values_equal(&l, &r)),
@@ -538,7 +610,13 @@ impl Evaluator<'_, '_> {
         })
     }
 
-    fn call(&mut self, name: &str, args: &[Expr], expand_final: bool, span: Span) -> Result<Value, Diagnostic> {
+    fn call(
+        &mut self,
+        name: &str,
+        args: &[Expr],
+        expand_final: bool,
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
         match name {
             "try" => {
                 for a in args {
@@ -546,7 +624,10 @@ impl Evaluator<'_, '_> {
                         return Ok(v);
                     }
                 }
-                return Err(err("try: no argument could be evaluated without an error", span));
+                return Err(err(
+                    "try: no argument could be evaluated without an error",
+                    span,
+                ));
             }
             "can" => {
                 let [a] = args else {
@@ -556,12 +637,20 @@ impl Evaluator<'_, '_> {
             }
             _ => {}
         }
-        let mut values = args.iter().map(|a| self.eval(a)).collect::<Result<Vec<_>, _>>()?;
+        let mut values = args
+            .iter()
+            .map(|a| self.eval(a))
+            .collect::<Result<Vec<_>, _>>()?;
         if expand_final {
             match values.pop() {
                 Some(Value::List(items)) => values.extend(items),
                 Some(Value::Unknown) => return Ok(Value::Unknown),
-                Some(other) => return Err(err(format!("{name}: ... needs a list, got {}", other.type_name()), span)),
+                Some(other) => {
+                    return Err(err(
+                        format!("{name}: ... needs a list, got {}", other.type_name()),
+                        span,
+                    ))
+                }
                 None => {}
             }
         }
@@ -570,7 +659,9 @@ impl Evaluator<'_, '_> {
         }
         if !functions::is_known_function(name) {
             let mut d = err(format!("unknown function \"{name}\""), span);
-            if let Some(s) = crate::suggest::nearest(name, functions::function_names().iter().copied()) {
+            if let Some(s) =
+                crate::suggest::nearest(name, functions::function_names().iter().copied())
+            {
                 d = d.note(format!("help: did you mean \"{s}\"?"));
             }
             return Err(d);
@@ -588,10 +679,22 @@ impl Evaluator<'_, '_> {
             _ => return Err(err("templatefile: expected (path, map of variables)", span)),
         };
         let full = self.scope.config.dir.join(Path::new(path));
-        let text = std::fs::read_to_string(&full)
-            .map_err(|e| err(format!("templatefile: cannot read {}: {e}", full.display()), span))?;
-        let template = hcl_edit::parser::parse_template(&text)
-            .map_err(|e| err(format!("templatefile: {} is not a valid template: {}", full.display(), e.message()), span))?;
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            err(
+                format!("templatefile: cannot read {}: {e}", full.display()),
+                span,
+            )
+        })?;
+        let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
+            err(
+                format!(
+                    "templatefile: {} is not a valid template: {}",
+                    full.display(),
+                    e.message()
+                ),
+                span,
+            )
+        })?;
         let lower = crate::expr::Lowerer { file: span.file };
         // Spans inside the template file point at the call site: the file is not in the source map.
         let parts = crate::expr::lower_template_public(&lower, &template, span);
@@ -616,7 +719,10 @@ impl Evaluator<'_, '_> {
                     Ok(v) => match check_attr(&v, attr) {
                         Ok(v) => v,
                         Err(msg) => {
-                            diags.push(err(format!("invalid value for \"{}\": {msg}", attr.name), a.expr.span));
+                            diags.push(err(
+                                format!("invalid value for \"{}\": {msg}", attr.name),
+                                a.expr.span,
+                            ));
                             Value::Null
                         }
                     },
@@ -659,7 +765,9 @@ impl Evaluator<'_, '_> {
                     Ok(v) => items.push(v),
                     Err(mut d) => diags.append(&mut d),
                 }
-            } else if nb.kind == "dynamic" && nb.labels.first().map(String::as_str) == Some(schema.name) {
+            } else if nb.kind == "dynamic"
+                && nb.labels.first().map(String::as_str) == Some(schema.name)
+            {
                 wrote_any = true;
                 match self.eval_dynamic(nb, schema) {
                     Ok(Some(mut v)) => items.append(&mut v),
@@ -766,7 +874,10 @@ fn number(v: &Value, span: Span) -> Result<f64, Diagnostic> {
             .trim()
             .parse()
             .map_err(|_| err(format!("expected a number, got string {s:?}"), span)),
-        other => Err(err(format!("expected a number, got {}", other.type_name()), span)),
+        other => Err(err(
+            format!("expected a number, got {}", other.type_name()),
+            span,
+        )),
     }
 }
 
@@ -777,22 +888,30 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
 
 fn get_attr(v: &Value, name: &str, span: Span) -> Result<Value, Diagnostic> {
     match v {
-        Value::Map(m) => m
-            .get(name)
-            .cloned()
-            .ok_or_else(|| {
-                let mut d = err(format!("this object has no attribute \"{name}\""), span);
-                if let Some(s) = crate::suggest::nearest(name, m.keys().map(String::as_str)) {
-                    d = d.note(format!("help: did you mean \"{s}\"?"));
-                }
-                d
-            }),
-        Value::Null => Err(err(format!("cannot read attribute \"{name}\" of a null value"), span)),
-        Value::List(_) => Err(err(
-            format!("cannot read attribute \"{name}\" of a list; index it first, or use [*].{name}"),
+        Value::Map(m) => m.get(name).cloned().ok_or_else(|| {
+            let mut d = err(format!("this object has no attribute \"{name}\""), span);
+            if let Some(s) = crate::suggest::nearest(name, m.keys().map(String::as_str)) {
+                d = d.note(format!("help: did you mean \"{s}\"?"));
+            }
+            d
+        }),
+        Value::Null => Err(err(
+            format!("cannot read attribute \"{name}\" of a null value"),
             span,
         )),
-        other => Err(err(format!("cannot read attribute \"{name}\" of a {}", other.type_name()), span)),
+        Value::List(_) => Err(err(
+            format!(
+                "cannot read attribute \"{name}\" of a list; index it first, or use [*].{name}"
+            ),
+            span,
+        )),
+        other => Err(err(
+            format!(
+                "cannot read attribute \"{name}\" of a {}",
+                other.type_name()
+            ),
+            span,
+        )),
     }
 }
 
@@ -807,17 +926,36 @@ fn index(v: &Value, key: &Value, span: Span) -> Result<Value, Diagnostic> {
                 Value::String(s) => s.parse().ok(),
                 _ => None,
             }
-            .ok_or_else(|| err(format!("a list index must be a whole number, got {}", key.type_name()), span))?;
+            .ok_or_else(|| {
+                err(
+                    format!(
+                        "a list index must be a whole number, got {}",
+                        key.type_name()
+                    ),
+                    span,
+                )
+            })?;
             usize::try_from(i)
                 .ok()
                 .and_then(|i| items.get(i))
                 .cloned()
-                .ok_or_else(|| err(format!("index {i} is out of range for a list of {} elements", items.len()), span))
+                .ok_or_else(|| {
+                    err(
+                        format!(
+                            "index {i} is out of range for a list of {} elements",
+                            items.len()
+                        ),
+                        span,
+                    )
+                })
         }
         Value::Map(m) => {
-            let k = key
-                .to_template_string()
-                .ok_or_else(|| err(format!("a map key must be a string, got {}", key.type_name()), span))?;
+            let k = key.to_template_string().ok_or_else(|| {
+                err(
+                    format!("a map key must be a string, got {}", key.type_name()),
+                    span,
+                )
+            })?;
             m.get(&k).cloned().ok_or_else(|| {
                 let mut d = err(format!("no element with key {k:?}"), span);
                 if let Some(s) = crate::suggest::nearest(&k, m.keys().map(String::as_str)) {
@@ -843,9 +981,14 @@ pub fn iterate(v: &Value, span: Span) -> Result<Option<Vec<(Value, Value)>>, Dia
                 .collect(),
         )),
         Value::Map(m) => Ok(Some(
-            m.iter().map(|(k, x)| (Value::from(k.as_str()), x.clone())).collect(),
+            m.iter()
+                .map(|(k, x)| (Value::from(k.as_str()), x.clone()))
+                .collect(),
         )),
         Value::Null => Err(err("cannot iterate over a null value", span)),
-        other => Err(err(format!("cannot iterate over a {}", other.type_name()), span)),
+        other => Err(err(
+            format!("cannot iterate over a {}", other.type_name()),
+            span,
+        )),
     }
 }

@@ -214,7 +214,11 @@ impl Lowerer {
                 )
             }
             hx::Expression::ForExpr(f) => ExprKind::For(Box::new(ForExpr {
-                key_var: f.intro.key_var.as_ref().map(|k| k.value().as_str().to_string()),
+                key_var: f
+                    .intro
+                    .key_var
+                    .as_ref()
+                    .map(|k| k.value().as_str().to_string()),
                 value_var: f.intro.value_var.value().as_str().to_string(),
                 collection: self.lower(&f.intro.collection_expr, span),
                 key_expr: f.key_expr.as_ref().map(|k| self.lower(k, span)),
@@ -244,10 +248,16 @@ impl Lowerer {
         }
     }
 
-    fn lower_op(&self, op: &hcl_edit::Decorated<hx::TraversalOperator>, parent: Span) -> TraversalOp {
+    fn lower_op(
+        &self,
+        op: &hcl_edit::Decorated<hx::TraversalOperator>,
+        parent: Span,
+    ) -> TraversalOp {
         let span = self.span_of(op.span(), parent);
         let kind = match op.value() {
-            hx::TraversalOperator::AttrSplat(_) | hx::TraversalOperator::FullSplat(_) => OpKind::Splat,
+            hx::TraversalOperator::AttrSplat(_) | hx::TraversalOperator::FullSplat(_) => {
+                OpKind::Splat
+            }
             hx::TraversalOperator::GetAttr(id) => OpKind::GetAttr(id.value().as_str().to_string()),
             hx::TraversalOperator::Index(e) => OpKind::Index(self.lower(e, span)),
             hx::TraversalOperator::LegacyIndex(i) => OpKind::Index(Expr {
@@ -414,7 +424,11 @@ fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>) {
     }
 }
 
-fn collect_template_refs(parts: &[TemplatePart], scope: &mut Vec<String>, out: &mut Vec<Reference>) {
+fn collect_template_refs(
+    parts: &[TemplatePart],
+    scope: &mut Vec<String>,
+    out: &mut Vec<Reference>,
+) {
     for p in parts {
         match p {
             TemplatePart::Literal(_) => {}
@@ -456,7 +470,9 @@ fn root_target(name: &str, ops: &[TraversalOp]) -> RefTarget {
     use crate::schema::Mode;
     let first = attr_name(ops.first());
     match name {
-        "var" => first.map_or(RefTarget::Unknown("var".into()), |n| RefTarget::Var(n.into())),
+        "var" => first.map_or(RefTarget::Unknown("var".into()), |n| {
+            RefTarget::Var(n.into())
+        }),
         "local" => first.map_or(RefTarget::Unknown("local".into()), |n| {
             RefTarget::Local(n.into())
         }),
@@ -473,7 +489,9 @@ fn root_target(name: &str, ops: &[TraversalOp]) -> RefTarget {
         "self" => RefTarget::SelfRef,
         "terraform" => RefTarget::Terraform,
         _ => match first {
-            Some(n) if name.contains('_') => RefTarget::Resource(Mode::Managed, name.into(), n.into()),
+            Some(n) if name.contains('_') => {
+                RefTarget::Resource(Mode::Managed, name.into(), n.into())
+            }
             _ => RefTarget::Unknown(name.into()),
         },
     }
@@ -496,7 +514,11 @@ mod tests {
             targets,
             vec![
                 RefTarget::Var("subnets".into()),
-                RefTarget::Resource(crate::schema::Mode::Managed, "aws_subnet".into(), "x".into()),
+                RefTarget::Resource(
+                    crate::schema::Mode::Managed,
+                    "aws_subnet".into(),
+                    "x".into()
+                ),
                 RefTarget::Local("skip".into()),
             ]
         );

@@ -176,7 +176,11 @@ impl BlockSchema {
             name,
             nesting,
             min_items: 0,
-            max_items: if nesting == Nesting::Single { Some(1) } else { None },
+            max_items: if nesting == Nesting::Single {
+                Some(1)
+            } else {
+                None
+            },
             force_new: false,
             computed_when_absent: false,
             attrs: Vec::new(),
@@ -281,12 +285,14 @@ impl ResourceSchema {
     /// Adds `tags` (the user's) and `tags_all` (with default and ownership tags).
     pub fn taggable(mut self) -> Self {
         self.taggable = true;
-        self.body
-            .attrs
-            .push(AttrSchema::optional("tags", AttrType::map_of(AttrType::String)));
-        self.body
-            .attrs
-            .push(AttrSchema::computed("tags_all", AttrType::map_of(AttrType::String)));
+        self.body.attrs.push(AttrSchema::optional(
+            "tags",
+            AttrType::map_of(AttrType::String),
+        ));
+        self.body.attrs.push(AttrSchema::computed(
+            "tags_all",
+            AttrType::map_of(AttrType::String),
+        ));
         self
     }
     pub fn timeouts(mut self, t: Timeouts) -> Self {

@@ -16,7 +16,10 @@ mod tests {
     #[test]
     fn finds_a_close_spelling_and_ignores_far_ones() {
         let names = ["cidr_block", "vpc_id", "tags"];
-        assert_eq!(nearest("cidr_blok", names.iter().copied()), Some("cidr_block"));
+        assert_eq!(
+            nearest("cidr_blok", names.iter().copied()),
+            Some("cidr_block")
+        );
         assert_eq!(nearest("enable_everything", names.iter().copied()), None);
     }
 }

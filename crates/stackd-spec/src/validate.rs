@@ -35,7 +35,11 @@ impl std::fmt::Display for ConfigNode {
 /// Checks a parsed spec. `vars` are the resolved input variables (used to
 /// evaluate arguments whose values are known before apply, so bad CIDRs and
 /// wrong types are caught now).
-pub fn validate(config: &Config, schemas: &SchemaSet, vars: &BTreeMap<String, Value>) -> Vec<Diagnostic> {
+pub fn validate(
+    config: &Config,
+    schemas: &SchemaSet,
+    vars: &BTreeMap<String, Value>,
+) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut blocks_with_bad_refs = BTreeSet::new();
     for r in &config.resources {
@@ -45,7 +49,12 @@ pub fn validate(config: &Config, schemas: &SchemaSet, vars: &BTreeMap<String, Va
         }
     }
     for l in config.locals.values() {
-        check_references(config, &l.expr.references(&[]), &RefContext::plain(), &mut diags);
+        check_references(
+            config,
+            &l.expr.references(&[]),
+            &RefContext::plain(),
+            &mut diags,
+        );
     }
     for o in config.outputs.values() {
         let mut refs: Vec<Reference> = o.value.iter().flat_map(|e| e.references(&[])).collect();
@@ -54,7 +63,12 @@ pub fn validate(config: &Config, schemas: &SchemaSet, vars: &BTreeMap<String, Va
     }
     for p in &config.providers {
         for a in &p.body.attrs {
-            check_references(config, &a.expr.references(&[]), &RefContext::plain(), &mut diags);
+            check_references(
+                config,
+                &a.expr.references(&[]),
+                &RefContext::plain(),
+                &mut diags,
+            );
         }
     }
     diags.extend(find_cycles(config));
@@ -67,9 +81,16 @@ pub fn validate(config: &Config, schemas: &SchemaSet, vars: &BTreeMap<String, Va
 
 fn check_resource_schema(r: &ResourceBlock, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
     let Some(schema) = schemas.get(r.addr.mode, &r.addr.type_name) else {
-        let kind = if r.addr.mode == Mode::Data { "data source" } else { "resource type" };
+        let kind = if r.addr.mode == Mode::Data {
+            "data source"
+        } else {
+            "resource type"
+        };
         let names = schemas.type_names(r.addr.mode);
-        let mut d = Diagnostic::error(format!("unknown {kind} \"{}\"", r.addr.type_name), Some(r.type_span));
+        let mut d = Diagnostic::error(
+            format!("unknown {kind} \"{}\"", r.addr.type_name),
+            Some(r.type_span),
+        );
         if let Some(s) = nearest(&r.addr.type_name, names.iter().copied()) {
             d = d.note(format!("help: did you mean \"{s}\"?"));
         }
@@ -79,11 +100,20 @@ fn check_resource_schema(r: &ResourceBlock, schemas: &SchemaSet, diags: &mut Vec
     check_body(&r.body, &schema.body, &r.addr.to_string(), r.span, diags);
 }
 
-fn check_body(body: &Body, schema: &BlockSchema, owner: &str, owner_span: Span, diags: &mut Vec<Diagnostic>) {
+fn check_body(
+    body: &Body,
+    schema: &BlockSchema,
+    owner: &str,
+    owner_span: Span,
+    diags: &mut Vec<Diagnostic>,
+) {
     for a in &body.attrs {
         match schema.find_attr(&a.name) {
             Some(s) if s.presence == Presence::Computed => diags.push(Diagnostic::error(
-                format!("\"{}\" is read-only in {owner}: it is set by the cloud, not by the spec", a.name),
+                format!(
+                    "\"{}\" is read-only in {owner}: it is set by the cloud, not by the spec",
+                    a.name
+                ),
                 Some(a.name_span),
             )),
             Some(_) => {}
@@ -94,7 +124,10 @@ fn check_body(body: &Body, schema: &BlockSchema, owner: &str, owner_span: Span, 
                     .filter(|x| x.is_argument())
                     .map(|x| x.name)
                     .chain(schema.blocks.iter().map(|b| b.name));
-                let mut d = Diagnostic::error(format!("unknown argument \"{}\" in {owner}", a.name), Some(a.name_span));
+                let mut d = Diagnostic::error(
+                    format!("unknown argument \"{}\" in {owner}", a.name),
+                    Some(a.name_span),
+                );
                 if let Some(s) = nearest(&a.name, names) {
                     d = d.note(format!("help: did you mean \"{s}\"?"));
                 }
@@ -116,7 +149,10 @@ fn check_body(body: &Body, schema: &BlockSchema, owner: &str, owner_span: Span, 
             match nb.body.blocks.iter().find(|b| b.kind == "content") {
                 Some(c) => (label, &c.body),
                 None => {
-                    diags.push(Diagnostic::error(format!("dynamic \"{label}\" has no content block"), Some(nb.span)));
+                    diags.push(Diagnostic::error(
+                        format!("dynamic \"{label}\" has no content block"),
+                        Some(nb.span),
+                    ));
                     continue;
                 }
             }
@@ -124,10 +160,23 @@ fn check_body(body: &Body, schema: &BlockSchema, owner: &str, owner_span: Span, 
             (nb.kind.clone(), &nb.body)
         };
         match schema.find_block(&kind) {
-            Some(bs) => check_body(content, bs, &format!("{owner} {kind} block"), nb.span, diags),
+            Some(bs) => check_body(
+                content,
+                bs,
+                &format!("{owner} {kind} block"),
+                nb.span,
+                diags,
+            ),
             None => {
-                let names = schema.blocks.iter().map(|b| b.name).chain(schema.attrs.iter().map(|a| a.name));
-                let mut d = Diagnostic::error(format!("unknown block \"{kind}\" in {owner}"), Some(nb.span));
+                let names = schema
+                    .blocks
+                    .iter()
+                    .map(|b| b.name)
+                    .chain(schema.attrs.iter().map(|a| a.name));
+                let mut d = Diagnostic::error(
+                    format!("unknown block \"{kind}\" in {owner}"),
+                    Some(nb.span),
+                );
                 if let Some(s) = nearest(&kind, names) {
                     d = d.note(format!("help: did you mean \"{s}\"?"));
                 }
@@ -139,7 +188,11 @@ fn check_body(body: &Body, schema: &BlockSchema, owner: &str, owner_span: Span, 
         let count = body
             .blocks
             .iter()
-            .filter(|b| b.kind == bs.name || (b.kind == "dynamic" && b.labels.first().map(String::as_str) == Some(bs.name)))
+            .filter(|b| {
+                b.kind == bs.name
+                    || (b.kind == "dynamic"
+                        && b.labels.first().map(String::as_str) == Some(bs.name))
+            })
             .count();
         if count < bs.min_items {
             diags.push(Diagnostic::error(
@@ -183,7 +236,10 @@ fn check_block_references(config: &Config, r: &ResourceBlock, diags: &mut Vec<Di
         check_references(config, &e.references(&[]), &RefContext::plain(), diags);
     }
     for p in &r.provisioners {
-        let pctx = RefContext { self_ok: true, ..ctx };
+        let pctx = RefContext {
+            self_ok: true,
+            ..ctx
+        };
         check_references(config, &block_references(&p.body), &pctx, diags);
     }
     diags.len() == before
@@ -225,7 +281,12 @@ fn collect_body_refs(body: &Body, bound: &mut Vec<String>, out: &mut Vec<Referen
     }
 }
 
-fn check_references(config: &Config, refs: &[Reference], ctx: &RefContext, diags: &mut Vec<Diagnostic>) {
+fn check_references(
+    config: &Config,
+    refs: &[Reference],
+    ctx: &RefContext,
+    diags: &mut Vec<Diagnostic>,
+) {
     for r in refs {
         let problem = match &r.target {
             RefTarget::Var(n) if !config.variables.contains_key(n) => {
@@ -286,7 +347,9 @@ fn check_references(config: &Config, refs: &[Reference], ctx: &RefContext, diags
 fn node_deps(refs: &[Reference]) -> Vec<(ConfigNode, Span)> {
     refs.iter()
         .filter_map(|r| match &r.target {
-            RefTarget::Resource(m, t, n) => Some((ConfigNode::Resource(*m, t.clone(), n.clone()), r.span)),
+            RefTarget::Resource(m, t, n) => {
+                Some((ConfigNode::Resource(*m, t.clone(), n.clone()), r.span))
+            }
             RefTarget::Local(n) => Some((ConfigNode::Local(n.clone()), r.span)),
             _ => None,
         })
@@ -298,7 +361,12 @@ pub fn config_dependencies(config: &Config) -> BTreeMap<ConfigNode, Vec<(ConfigN
     let mut deps = BTreeMap::new();
     for r in &config.resources {
         let mut refs = block_references(&r.body);
-        for e in r.count.iter().chain(r.for_each.iter()).chain(r.depends_on.iter()) {
+        for e in r
+            .count
+            .iter()
+            .chain(r.for_each.iter())
+            .chain(r.depends_on.iter())
+        {
             refs.extend(e.references(&[]));
         }
         // Provisioners run after create and see `self`; their references
@@ -310,10 +378,17 @@ pub fn config_dependencies(config: &Config) -> BTreeMap<ConfigNode, Vec<(ConfigN
         deps.insert(node, node_deps(&refs));
     }
     for l in config.locals.values() {
-        deps.insert(ConfigNode::Local(l.name.clone()), node_deps(&l.expr.references(&[])));
+        deps.insert(
+            ConfigNode::Local(l.name.clone()),
+            node_deps(&l.expr.references(&[])),
+        );
     }
     for o in config.outputs.values() {
-        let mut refs: Vec<Reference> = o.value.iter().flat_map(|e: &Expr| e.references(&[])).collect();
+        let mut refs: Vec<Reference> = o
+            .value
+            .iter()
+            .flat_map(|e: &Expr| e.references(&[]))
+            .collect();
         refs.extend(o.depends_on.iter().flat_map(|e| e.references(&[])));
         deps.insert(ConfigNode::Output(o.name.clone()), node_deps(&refs));
     }
@@ -343,7 +418,10 @@ pub fn find_cycles(config: &Config) -> Vec<Diagnostic> {
         }
         // Walk the cycle from its smallest node for a stable message.
         let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
-        let start = *scc.iter().min_by_key(|i| graph[**i].clone()).unwrap_or(&scc[0]);
+        let start = *scc
+            .iter()
+            .min_by_key(|i| graph[**i].clone())
+            .unwrap_or(&scc[0]);
         let mut path = vec![start];
         let mut first_span = None;
         let mut cur = start;
@@ -394,10 +472,15 @@ fn check_values(
         };
         let instances: Vec<Scope> = match (&r.count, &r.for_each) {
             (Some(c), _) => match scope.eval(c) {
-                Ok(Value::Number(n)) => (0..n.max(0.0) as i64).map(|i| scope.for_instance(None, Some(i))).collect(),
+                Ok(Value::Number(n)) => (0..n.max(0.0) as i64)
+                    .map(|i| scope.for_instance(None, Some(i)))
+                    .collect(),
                 Ok(Value::Unknown) => continue,
                 Ok(other) => {
-                    diags.push(Diagnostic::error(format!("count must be a whole number, got {}", other.type_name()), Some(c.span)));
+                    diags.push(Diagnostic::error(
+                        format!("count must be a whole number, got {}", other.type_name()),
+                        Some(c.span),
+                    ));
                     continue;
                 }
                 Err(d) => {
@@ -405,12 +488,18 @@ fn check_values(
                     continue;
                 }
             },
-            (None, Some(fe)) => match scope.eval(fe).and_then(|v| iterate(&v, fe.span).map(|p| (v, p))) {
+            (None, Some(fe)) => match scope
+                .eval(fe)
+                .and_then(|v| iterate(&v, fe.span).map(|p| (v, p)))
+            {
                 Ok((Value::List(_), Some(pairs))) => pairs
                     .into_iter()
                     .map(|(_, v)| scope.for_instance(Some((v.clone(), v)), None))
                     .collect(),
-                Ok((_, Some(pairs))) => pairs.into_iter().map(|(k, v)| scope.for_instance(Some((k, v)), None)).collect(),
+                Ok((_, Some(pairs))) => pairs
+                    .into_iter()
+                    .map(|(k, v)| scope.for_instance(Some((k, v)), None))
+                    .collect(),
                 Ok((_, None)) => continue,
                 Err(d) => {
                     diags.push(d);

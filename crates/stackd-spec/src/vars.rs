@@ -24,13 +24,22 @@ pub struct VarInputs {
 }
 
 /// Resolves every declared variable to a value, or reports why not.
-pub fn resolve_vars(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<String, Value>, Vec<Diagnostic>> {
+pub fn resolve_vars(
+    config: &mut Config,
+    inputs: &VarInputs,
+) -> Result<BTreeMap<String, Value>, Vec<Diagnostic>> {
     let mut raw: BTreeMap<String, (Value, String)> = BTreeMap::new();
     let mut diags = Vec::new();
 
     for (k, v) in &inputs.env {
         if let Some(name) = k.strip_prefix("STACKD_VAR_") {
-            raw.insert(name.to_string(), (Value::String(v.clone()), format!("environment variable {k}")));
+            raw.insert(
+                name.to_string(),
+                (
+                    Value::String(v.clone()),
+                    format!("environment variable {k}"),
+                ),
+            );
         }
     }
     let mut files: Vec<PathBuf> = Vec::new();
@@ -60,17 +69,28 @@ pub fn resolve_vars(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<
     for a in &inputs.assignments {
         match a.split_once('=') {
             Some((k, v)) => {
-                raw.insert(k.trim().to_string(), (Value::String(v.to_string()), format!("--var {k}")));
+                raw.insert(
+                    k.trim().to_string(),
+                    (Value::String(v.to_string()), format!("--var {k}")),
+                );
             }
-            None => diags.push(Diagnostic::error(format!("--var {a:?} must have the form name=value"), None)),
+            None => diags.push(Diagnostic::error(
+                format!("--var {a:?} must have the form name=value"),
+                None,
+            )),
         }
     }
 
     let mut out = BTreeMap::new();
     for (name, (_, source)) in raw.iter() {
         if !config.variables.contains_key(name) && !source.starts_with("environment") {
-            let mut d = Diagnostic::error(format!("value given for undeclared variable \"{name}\" (from {source})"), None);
-            if let Some(s) = crate::suggest::nearest(name, config.variables.keys().map(String::as_str)) {
+            let mut d = Diagnostic::error(
+                format!("value given for undeclared variable \"{name}\" (from {source})"),
+                None,
+            );
+            if let Some(s) =
+                crate::suggest::nearest(name, config.variables.keys().map(String::as_str))
+            {
                 d = d.note(format!("help: did you mean \"{s}\"?"));
             }
             diags.push(d);
@@ -84,7 +104,10 @@ pub fn resolve_vars(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<
             Some(t) => match TypeExpr::from_expr(t) {
                 Ok(t) => t,
                 Err(e) => {
-                    diags.push(Diagnostic::error(format!("variable \"{}\": {e}", var.name), Some(t.span)));
+                    diags.push(Diagnostic::error(
+                        format!("variable \"{}\": {e}", var.name),
+                        Some(t.span),
+                    ));
                     continue;
                 }
             },
@@ -94,7 +117,10 @@ pub fn resolve_vars(config: &mut Config, inputs: &VarInputs) -> Result<BTreeMap<
             Some((v, source)) => match parse_cli_value(v, &ty) {
                 Ok(v) => Some((v, source.clone())),
                 Err(e) => {
-                    diags.push(Diagnostic::error(format!("variable \"{}\" from {source}: {e}", var.name), Some(var.span)));
+                    diags.push(Diagnostic::error(
+                        format!("variable \"{}\" from {source}: {e}", var.name),
+                        Some(var.span),
+                    ));
                     continue;
                 }
             },
@@ -167,19 +193,34 @@ fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
 
 /// Reads a `.tfvars` (HCL attributes) or `.tfvars.json` file. Its text is
 /// added to the config's source map so errors point into it.
-fn read_var_file(config: &mut Config, path: &Path) -> Result<Vec<(String, Value)>, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Diagnostic::error(format!("cannot read variables file {}: {e}", path.display()), None)])?;
+fn read_var_file(
+    config: &mut Config,
+    path: &Path,
+) -> Result<Vec<(String, Value)>, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::error(
+            format!("cannot read variables file {}: {e}", path.display()),
+            None,
+        )]
+    })?;
     if path.extension().and_then(|e| e.to_str()) == Some("json") {
         let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             vec![Diagnostic::error(
-                format!("{}:{}:{}: invalid JSON: {e}", path.display(), e.line(), e.column()),
+                format!(
+                    "{}:{}:{}: invalid JSON: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
                 None,
             )]
         })?;
         return match Value::from_json(&json) {
             Value::Map(m) => Ok(m.into_iter().collect()),
-            _ => Err(vec![Diagnostic::error(format!("{} must hold a JSON object", path.display()), None)]),
+            _ => Err(vec![Diagnostic::error(
+                format!("{} must hold a JSON object", path.display()),
+                None,
+            )]),
         };
     }
     let file = config.sources.add(path.to_path_buf(), text.clone());

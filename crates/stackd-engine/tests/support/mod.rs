@@ -32,6 +32,8 @@ pub struct FakeCloud {
     pub fail_create: Mutex<HashSet<String>>,
     /// Addresses whose delete fails with DependencyViolation this many times first.
     pub transient_delete_failures: Mutex<BTreeMap<String, u32>>,
+    /// Answer refreshes with every object, as a cloud that ignores tag filters would.
+    pub ignore_tag_filter: std::sync::atomic::AtomicBool,
 }
 
 pub fn schemas() -> SchemaSet {
@@ -60,6 +62,7 @@ impl FakeCloud {
             delay,
             fail_create: Mutex::new(HashSet::new()),
             transient_delete_failures: Mutex::new(BTreeMap::new()),
+            ignore_tag_filter: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -68,11 +71,23 @@ impl FakeCloud {
     }
 
     pub fn calls_matching(&self, prefix: &str) -> Vec<String> {
-        self.calls.lock().unwrap().iter().filter(|c| c.starts_with(prefix)).cloned().collect()
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     pub fn ids_of_type(&self, t: &str) -> Vec<String> {
-        self.objects.lock().unwrap().iter().filter(|(_, (ty, _))| ty == t).map(|(id, _)| id.clone()).collect()
+        self.objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, (ty, _))| ty == t)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Changes an object behind stackd's back.
@@ -93,7 +108,9 @@ impl FakeCloud {
 }
 
 fn tag<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get("tags_all").and_then(|t| t.get(key)).and_then(Value::as_str)
+    v.get("tags_all")
+        .and_then(|t| t.get(key))
+        .and_then(Value::as_str)
 }
 
 #[async_trait]
@@ -106,9 +123,15 @@ impl Provider for FakeCloud {
         self.call(format!("refresh {}", req.type_name));
         let known: HashSet<&str> = req.known.iter().map(|k| k.id.as_str()).collect();
         let objects = self.objects.lock().unwrap();
+        let everything = self.ignore_tag_filter.load(Ordering::SeqCst);
         Ok(objects
             .iter()
-            .filter(|(id, (t, v))| t == &req.type_name && (known.contains(id.as_str()) || tag(v, STACK_TAG) == Some(&req.stack)))
+            .filter(|(id, (t, v))| {
+                t == &req.type_name
+                    && (everything
+                        || known.contains(id.as_str())
+                        || tag(v, STACK_TAG) == Some(&req.stack))
+            })
             .map(|(id, (_, v))| LiveResource {
                 id: id.clone(),
                 address: tag(v, ADDRESS_TAG).and_then(|a| a.parse().ok()),
@@ -123,12 +146,26 @@ impl Provider for FakeCloud {
 
     async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
         self.call(format!("create {}", req.address));
-        if self.fail_create.lock().unwrap().contains(&req.address.to_string()) {
+        if self
+            .fail_create
+            .lock()
+            .unwrap()
+            .contains(&req.address.to_string())
+        {
             return self
-                .busy(|| Err(ProviderError::new(ErrorKind::Permanent, "fake", "Create", "refused").with_code("Refused")))
+                .busy(|| {
+                    Err(
+                        ProviderError::new(ErrorKind::Permanent, "fake", "Create", "refused")
+                            .with_code("Refused"),
+                    )
+                })
                 .await;
         }
-        let id = format!("{}-{}", req.type_name, self.next_id.fetch_add(1, Ordering::SeqCst));
+        let id = format!(
+            "{}-{}",
+            req.type_name,
+            self.next_id.fetch_add(1, Ordering::SeqCst)
+        );
         let mut attrs = req.desired.clone();
         if let Value::Map(m) = &mut attrs {
             m.insert("id".into(), Value::from(id.as_str()));
@@ -138,7 +175,10 @@ impl Provider for FakeCloud {
         }
         let stored = attrs.clone();
         self.busy(|| {
-            self.objects.lock().unwrap().insert(id.clone(), (req.type_name.clone(), stored));
+            self.objects
+                .lock()
+                .unwrap()
+                .insert(id.clone(), (req.type_name.clone(), stored));
         })
         .await;
         Ok(attrs)
@@ -169,7 +209,13 @@ impl Provider for FakeCloud {
             if let Some(n) = failures.get_mut(&req.address.to_string()) {
                 if *n > 0 {
                     *n -= 1;
-                    return Err(ProviderError::new(ErrorKind::Transient, "fake", "Delete", "in use").with_code("DependencyViolation"));
+                    return Err(ProviderError::new(
+                        ErrorKind::Transient,
+                        "fake",
+                        "Delete",
+                        "in use",
+                    )
+                    .with_code("DependencyViolation"));
                 }
             }
         }
@@ -206,7 +252,10 @@ impl Harness {
     }
 
     pub fn set_spec(&mut self, src: &str) {
-        let (config, diags) = Config::from_sources(self.dir.path(), vec![(self.dir.path().join("main.tf"), src.to_string())]);
+        let (config, diags) = Config::from_sources(
+            self.dir.path(),
+            vec![(self.dir.path().join("main.tf"), src.to_string())],
+        );
         assert!(diags.is_empty(), "{diags:?}");
         let errs = stackd_spec::validate::validate(&config, &schemas(), &BTreeMap::new());
         assert!(errs.is_empty(), "{errs:?}");
@@ -214,7 +263,11 @@ impl Harness {
     }
 
     pub async fn state(&self) -> State {
-        self.backend.load().await.unwrap().unwrap_or_else(|| State::new("test"))
+        self.backend
+            .load()
+            .await
+            .unwrap()
+            .unwrap_or_else(|| State::new("test"))
     }
 
     pub async fn plan(&self, cloud: &Arc<FakeCloud>, mode: PlanMode) -> Result<Plan, PlanError> {

@@ -6,18 +6,28 @@ use std::path::Path;
 use super::validate;
 use crate::config::Config;
 use crate::diag::render_all;
-use crate::schema::{AttrSchema as A, AttrType as T, BlockSchema, Check, Nesting, ResourceSchema, SchemaSet};
+use crate::schema::{
+    AttrSchema as A, AttrType as T, BlockSchema, Check, Nesting, ResourceSchema, SchemaSet,
+};
 use crate::vars::{resolve_vars, VarInputs};
 
 fn schemas() -> SchemaSet {
     SchemaSet::new(vec![
         ResourceSchema::resource("aws_vpc")
-            .attr(A::required("cidr_block", T::String).force_new().check(Check::Ipv4Cidr))
+            .attr(
+                A::required("cidr_block", T::String)
+                    .force_new()
+                    .check(Check::Ipv4Cidr),
+            )
             .attr(A::optional("enable_dns_hostnames", T::Bool).default(false))
             .taggable(),
         ResourceSchema::resource("aws_subnet")
             .attr(A::required("vpc_id", T::String).force_new())
-            .attr(A::required("cidr_block", T::String).force_new().check(Check::Ipv4Cidr))
+            .attr(
+                A::required("cidr_block", T::String)
+                    .force_new()
+                    .check(Check::Ipv4Cidr),
+            )
             .attr(A::optional_computed("availability_zone", T::String))
             .taggable(),
         ResourceSchema::resource("aws_security_group")
@@ -29,12 +39,14 @@ fn schemas() -> SchemaSet {
                     .attr(A::required("to_port", T::Number))
                     .attr(A::optional("security_groups", T::set_of(T::String))),
             ),
-        ResourceSchema::data("aws_availability_zones").attr(A::computed("names", T::list_of(T::String))),
+        ResourceSchema::data("aws_availability_zones")
+            .attr(A::computed("names", T::list_of(T::String))),
     ])
 }
 
 fn check(src: &str) -> (String, usize) {
-    let (mut config, mut diags) = Config::from_sources(Path::new("spec"), vec![("spec/main.tf".into(), src.into())]);
+    let (mut config, mut diags) =
+        Config::from_sources(Path::new("spec"), vec![("spec/main.tf".into(), src.into())]);
     let vars = resolve_vars(&mut config, &VarInputs::default()).unwrap_or_else(|d| {
         diags.extend(d);
         BTreeMap::new()
