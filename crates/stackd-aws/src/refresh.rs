@@ -40,9 +40,42 @@ pub(crate) fn missing_ids(known: &[KnownResource], seen: &HashSet<String>) -> Ve
     out
 }
 
+/// SDK types that carry tags.
+pub(crate) trait Tagged {
+    fn tag_list(&self) -> &[Tag];
+}
+
+macro_rules! tagged {
+    ($($t:ty),*) => {
+        $(impl Tagged for $t {
+            fn tag_list(&self) -> &[Tag] {
+                self.tags()
+            }
+        })*
+    };
+}
+
+tagged!(
+    aws_sdk_ec2::types::Vpc,
+    aws_sdk_ec2::types::Subnet,
+    aws_sdk_ec2::types::InternetGateway,
+    aws_sdk_ec2::types::Address,
+    aws_sdk_ec2::types::NatGateway,
+    aws_sdk_ec2::types::SecurityGroup,
+    aws_sdk_ec2::types::RouteTable
+);
+
+/// True when an object's tags name `stack` as its owner.
+pub(crate) fn tagged_with_stack(tags: &[Tag], stack: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
+}
+
 /// Every object the stack owns: tagged with it, or known by ID.
 /// `describe` runs one paginated Describe chain with the given filters.
-pub(crate) async fn find_owned<T, F, Fut>(
+/// Ownership is checked on the answer too: a server that ignores a filter
+/// must not make another stack's objects look like ours.
+pub(crate) async fn find_owned<T: Tagged, F, Fut>(
     req: &RefreshRequest,
     id_filter: &str,
     id_of: fn(&T) -> Option<&str>,
@@ -58,6 +91,11 @@ where
     for chunk in missing.chunks(MAX_FILTER_VALUES) {
         found.extend(describe(vec![filter(id_filter, chunk.iter().cloned())]).await?);
     }
+    let known: HashSet<&str> = req.known.iter().map(|k| k.id.as_str()).collect();
+    found.retain(|obj| {
+        id_of(obj).is_some_and(|id| known.contains(id))
+            || tagged_with_stack(obj.tag_list(), &req.stack)
+    });
     Ok(found)
 }
 
@@ -101,6 +139,36 @@ mod tests {
             &seen,
         );
         assert_eq!(ids, vec!["vpc-2".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn objects_of_other_stacks_are_dropped_even_if_the_server_returns_them() {
+        use aws_sdk_ec2::types::Vpc;
+        let vpc = |id: &str, stack: &str| {
+            Vpc::builder()
+                .vpc_id(id)
+                .tags(Tag::builder().key(STACK_TAG).value(stack).build())
+                .build()
+        };
+        let req = RefreshRequest {
+            type_name: "aws_vpc".into(),
+            stack: "mine".into(),
+            known: vec![known("aws_vpc.untagged", "vpc-known")],
+        };
+        // A server ignoring the tag filter answers with everything.
+        let everything = vec![
+            vpc("vpc-1", "mine"),
+            vpc("vpc-2", "theirs"),
+            vpc("vpc-known", ""),
+        ];
+        let found = find_owned(&req, "vpc-id", Vpc::vpc_id, |_| {
+            let all = everything.clone();
+            async move { Ok(all) }
+        })
+        .await
+        .unwrap();
+        let ids: Vec<_> = found.iter().filter_map(Vpc::vpc_id).collect();
+        assert_eq!(ids, ["vpc-1", "vpc-known"]);
     }
 
     #[test]

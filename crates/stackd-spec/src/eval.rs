@@ -428,13 +428,15 @@ impl Evaluator<'_, '_> {
                     }
                     v => match v.to_template_string() {
                         Some(s) => out.push_str(&s),
-                        None => return Err(err(
-                            format!(
+                        None => {
+                            return Err(err(
+                                format!(
                                 "cannot include a {} in a string template; use jsonencode or join",
                                 v.type_name()
                             ),
-                            e.span,
-                        )),
+                                e.span,
+                            ))
+                        }
                     },
                 },
                 TemplatePart::If {
