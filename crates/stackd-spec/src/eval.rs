@@ -994,3 +994,6 @@ pub fn iterate(v: &Value, span: Span) -> Result<Option<Vec<(Value, Value)>>, Dia
         )),
     }
 }
+
+#[cfg(test)]
+mod tests;

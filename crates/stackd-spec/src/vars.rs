@@ -28,7 +28,9 @@ pub fn resolve_vars(
     config: &mut Config,
     inputs: &VarInputs,
 ) -> Result<BTreeMap<String, Value>, Vec<Diagnostic>> {
-    let mut raw: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    // name → (value, where it came from, whether it is raw command-line or
+    // environment text still to be parsed for its declared type).
+    let mut raw: BTreeMap<String, (Value, String, bool)> = BTreeMap::new();
     let mut diags = Vec::new();
 
     for (k, v) in &inputs.env {
@@ -38,6 +40,7 @@ pub fn resolve_vars(
                 (
                     Value::String(v.clone()),
                     format!("environment variable {k}"),
+                    true,
                 ),
             );
         }
@@ -60,7 +63,7 @@ pub fn resolve_vars(
         match read_var_file(config, file) {
             Ok(values) => {
                 for (k, v) in values {
-                    raw.insert(k, (v, file.display().to_string()));
+                    raw.insert(k, (v, file.display().to_string(), false));
                 }
             }
             Err(mut d) => diags.append(&mut d),
@@ -71,7 +74,7 @@ pub fn resolve_vars(
             Some((k, v)) => {
                 raw.insert(
                     k.trim().to_string(),
-                    (Value::String(v.to_string()), format!("--var {k}")),
+                    (Value::String(v.to_string()), format!("--var {k}"), true),
                 );
             }
             None => diags.push(Diagnostic::error(
@@ -82,7 +85,7 @@ pub fn resolve_vars(
     }
 
     let mut out = BTreeMap::new();
-    for (name, (_, source)) in raw.iter() {
+    for (name, (_, source, _)) in raw.iter() {
         if !config.variables.contains_key(name) && !source.starts_with("environment") {
             let mut d = Diagnostic::error(
                 format!("value given for undeclared variable \"{name}\" (from {source})"),
@@ -114,7 +117,11 @@ pub fn resolve_vars(
             None => TypeExpr::Any,
         };
         let value = match raw.get(&var.name) {
-            Some((v, source)) => match parse_cli_value(v, &ty) {
+            Some((v, source, is_raw)) => match if *is_raw {
+                parse_cli_value(v, &ty)
+            } else {
+                Ok(v.clone())
+            } {
                 Ok(v) => Some((v, source.clone())),
                 Err(e) => {
                     diags.push(Diagnostic::error(
@@ -165,12 +172,13 @@ pub fn resolve_vars(
 }
 
 /// A string from the command line or environment: used as it is for string
-/// types, parsed as an HCL expression for anything else (`["a","b"]`, `3`).
+/// and untyped variables (as Terraform does), parsed as an HCL expression for
+/// anything else (`["a","b"]`, `3`).
 fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
     let Value::String(s) = v else {
         return Ok(v.clone());
     };
-    if matches!(ty, TypeExpr::String) {
+    if matches!(ty, TypeExpr::String | TypeExpr::Any) {
         return Ok(v.clone());
     }
     match hcl_edit::parser::parse_expr(s) {
@@ -186,7 +194,6 @@ fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
                 .eval(&expr)
                 .map_err(|d| d.message)
         }
-        Err(_) if matches!(ty, TypeExpr::Any) => Ok(v.clone()),
         Err(e) => Err(format!("cannot parse {s:?}: {}", e.message())),
     }
 }
@@ -250,5 +257,89 @@ fn read_var_file(
         Ok(out)
     } else {
         Err(diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dir: &Path) -> Config {
+        let src = "variable \"a\" { default = \"default\" }\nvariable \"n\" { type = number }\nvariable \"l\" {\n  type    = list(string)\n  default = []\n}\n";
+        let (c, d) = Config::from_sources(dir, vec![(dir.join("main.tf"), src.into())]);
+        assert!(d.is_empty());
+        c
+    }
+
+    #[test]
+    fn later_sources_win_and_values_are_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("terraform.tfvars"),
+            "a = \"tfvars\"\nn = 1\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("extra.tfvars"), "n = 2\n").unwrap();
+        let mut c = spec(dir.path());
+        let inputs = VarInputs {
+            files: vec![dir.path().join("extra.tfvars")],
+            assignments: vec!["l=[\"x\", \"y\"]".into()],
+            env: vec![
+                ("STACKD_VAR_a".into(), "env".into()),
+                ("STACKD_VAR_n".into(), "0".into()),
+            ],
+        };
+        let vars = resolve_vars(&mut c, &inputs).expect("resolves");
+        assert_eq!(
+            vars["a"],
+            Value::from("tfvars"),
+            "a tfvars file beats the environment"
+        );
+        assert_eq!(
+            vars["n"],
+            Value::from(2),
+            "--var-file beats terraform.tfvars"
+        );
+        assert_eq!(
+            vars["l"],
+            Value::from(vec!["x", "y"]),
+            "--var values are parsed for non-string types"
+        );
+    }
+
+    #[test]
+    fn environment_and_cli_values_are_typed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = spec(dir.path());
+        let inputs = VarInputs {
+            files: vec![],
+            assignments: vec!["n=3".into()],
+            env: vec![("STACKD_VAR_a".into(), "from-env".into())],
+        };
+        let vars = resolve_vars(&mut c, &inputs).expect("resolves");
+        assert_eq!(vars["a"], Value::from("from-env"));
+        assert_eq!(vars["n"], Value::from(3));
+    }
+
+    #[test]
+    fn a_wrong_type_or_an_undeclared_name_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = spec(dir.path());
+        let inputs = VarInputs {
+            files: vec![],
+            assignments: vec!["n=three".into(), "nope=1".into()],
+            env: vec![],
+        };
+        let diags = resolve_vars(&mut c, &inputs).unwrap_err();
+        let text: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+        assert!(
+            text.iter()
+                .any(|m| m.contains("undeclared variable \"nope\"")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|m| m.contains("variable \"n\"")),
+            "{text:?}"
+        );
     }
 }
