@@ -8,8 +8,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::apply::{apply, ApplyInput, ApplyOutcome};
 use stackd_engine::plan::{plan, Plan, PlanError, PlanInput, PlanMode};
-use stackd_engine::provider::Provider;
+use stackd_engine::provider::{Provider, ProviderSet};
 use stackd_engine::state::{State, StateBackend, StateError};
+use stackd_local::LocalProvider;
 use stackd_spec::diag::render_all;
 use stackd_spec::validate::{config_dependencies, ConfigNode};
 
@@ -47,7 +48,7 @@ pub async fn run(cli: Cli) -> u8 {
 }
 
 fn validate(args: &SpecArgs) -> Result<u8> {
-    let ws = workspace::load(args, &AwsProvider::schema_set())?;
+    let ws = workspace::load(args, &schemas())?;
     workspace::print_warnings(&ws);
     println!(
         "The spec is valid: {} resource blocks, {} variables, {} outputs.",
@@ -58,14 +59,24 @@ fn validate(args: &SpecArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Every schema stackd serves: AWS and local resources.
+fn schemas() -> stackd_spec::SchemaSet {
+    let mut all = AwsProvider::schema_set();
+    all.schemas.extend(LocalProvider::schema_set().schemas);
+    all
+}
+
 async fn connect(ws: &Workspace) -> Result<Arc<dyn Provider>> {
-    let provider = AwsProvider::connect(AwsSettings {
+    let aws = AwsProvider::connect(AwsSettings {
         region: ws.region.clone(),
         profile: ws.profile.clone(),
     })
     .await
     .map_err(|e| anyhow!("cannot set up the AWS provider: {e}"))?;
-    Ok(Arc::new(provider))
+    Ok(Arc::new(ProviderSet::new(vec![
+        Arc::new(aws),
+        Arc::new(LocalProvider::default()),
+    ])))
 }
 
 async fn load_state(backend: &dyn StateBackend, stack: &str) -> Result<State> {
@@ -108,7 +119,7 @@ async fn make_plan(
 }
 
 async fn diff(args: &DiffArgs) -> Result<u8> {
-    let ws = workspace::load(&args.spec, &AwsProvider::schema_set())?;
+    let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
     let backend = workspace::backend(&args.spec.common);
     let state = load_state(&backend, &ws.settings.stack).await?;
@@ -126,7 +137,7 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
 }
 
 async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
-    let ws = workspace::load(&args.spec, &AwsProvider::schema_set())?;
+    let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.auto_approve && !interactive {
@@ -271,7 +282,7 @@ async fn output(args: &OutputArgs) -> Result<u8> {
 }
 
 fn graph(args: &SpecArgs) -> Result<u8> {
-    let ws = workspace::load(args, &AwsProvider::schema_set())?;
+    let ws = workspace::load(args, &schemas())?;
     let deps = config_dependencies(&ws.config);
     let name = |n: &ConfigNode| format!("{n}");
     println!("digraph stackd {{\n  rankdir = \"RL\";\n  node [shape = box];");

@@ -156,6 +156,9 @@ impl Reporter for Progress {
                     elapsed.as_secs_f64()
                 );
             }
+            Event::Output { address, line } => {
+                eprintln!("{address} (local-exec): {line}");
+            }
             Event::Skipped { address, why } => {
                 i.done += 1;
                 eprintln!("{address}: {why}");

@@ -77,19 +77,75 @@ fn partition_of(region: &str) -> &'static str {
     }
 }
 
-/// The clients and location handlers use.
+/// The clients and location handlers use. Building a client makes no
+/// network call.
 #[derive(Clone, Debug)]
 pub(crate) struct Aws {
     pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub codebuild: aws_sdk_codebuild::Client,
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub loc: Location,
+    /// The caller's account ID, looked up once on first use (ARNs need it).
+    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+}
+
+/// Builds one service client from the shared SDK configuration, with the
+/// call log interceptor when `STACKD_AWS_CALL_LOG` is set.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $service:literal) => {{
+        let mut builder = $sdk::config::Builder::from($config);
+        if let Some(log) = crate::call_log::CallLog::from_env($service) {
+            builder = builder.interceptor(log);
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
 }
 
 impl Aws {
-    pub fn new(ec2: aws_sdk_ec2::Client, region: String) -> Aws {
+    pub fn new(config: &aws_config::SdkConfig, region: String) -> Aws {
         Aws {
-            ec2,
+            ec2: client!(aws_sdk_ec2, config, "ec2"),
+            ecs: client!(aws_sdk_ecs, config, "ecs"),
+            elbv2: client!(
+                aws_sdk_elasticloadbalancingv2,
+                config,
+                "elasticloadbalancing"
+            ),
+            ecr: client!(aws_sdk_ecr, config, "ecr"),
+            iam: client!(aws_sdk_iam, config, "iam"),
+            sts: client!(aws_sdk_sts, config, "sts"),
+            logs: client!(aws_sdk_cloudwatchlogs, config, "logs"),
+            s3: client!(aws_sdk_s3, config, "s3"),
+            codebuild: client!(aws_sdk_codebuild, config, "codebuild"),
+            codepipeline: client!(aws_sdk_codepipeline, config, "codepipeline"),
+            ssm: client!(aws_sdk_ssm, config, "ssm"),
             loc: Location::new(region),
+            account: std::sync::Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// The account ID of the caller (STS GetCallerIdentity, once).
+    pub async fn account_id(&self) -> Result<String, stackd_engine::provider::ProviderError> {
+        self.account
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| crate::error::from_sdk("sts", "GetCallerIdentity", e))?;
+                Ok(out.account().unwrap_or_default().to_string())
+            })
+            .await
+            .cloned()
     }
 }
 

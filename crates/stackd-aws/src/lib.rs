@@ -78,13 +78,8 @@ impl AwsProvider {
                  AWS_REGION in the environment, or a region in the AWS profile",
             )
         })?;
-        let mut ec2_config = aws_sdk_ec2::config::Builder::from(&sdk_config);
-        if let Some(log) = call_log::CallLog::from_env("ec2") {
-            ec2_config = ec2_config.interceptor(log);
-        }
-        let ec2 = aws_sdk_ec2::Client::from_conf(ec2_config.build());
         Ok(AwsProvider {
-            aws: Aws::new(ec2, region),
+            aws: Aws::new(&sdk_config, region),
             schemas: Self::schema_set(),
         })
     }

@@ -85,6 +85,11 @@ pub enum Event {
         address: Address,
         why: String,
     },
+    /// A line a provisioner printed.
+    Output {
+        address: Address,
+        line: String,
+    },
 }
 
 /// Receives progress events.
@@ -105,12 +110,17 @@ pub enum StepError {
     Provider(ProviderError),
     /// The configuration could not be evaluated with the values now known.
     Spec(Vec<Diagnostic>),
+    /// The object was created but a provisioner failed; it is tainted.
+    Provisioner(String),
 }
 
 impl std::fmt::Display for StepError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StepError::Provider(e) => write!(f, "{e}"),
+            StepError::Provisioner(e) => {
+                write!(f, "{e} (the resource is tainted and will be replaced)")
+            }
             StepError::Spec(d) => write!(
                 f,
                 "{}",
@@ -253,6 +263,11 @@ struct Done {
     started: Instant,
     result: Result<Option<(String, Value)>, StepError>,
     desired: Option<InstanceConfig>,
+    /// Lines provisioners printed.
+    output: Vec<String>,
+    /// A provisioner failed after the object was created: it is recorded
+    /// as tainted and the step counts as failed.
+    provision_error: Option<String>,
 }
 
 /// Runs the plan. Returns what happened; `Err` only when the state could
@@ -344,6 +359,47 @@ pub async fn apply(
         };
         let addr = step_address(plan, graph[done.node]).clone();
         let elapsed = done.started.elapsed();
+        for line in &done.output {
+            input.reporter.event(&Event::Output {
+                address: addr.clone(),
+                line: line.clone(),
+            });
+        }
+        if let (Ok(Some(created)), Some(error)) = (&done.result, &done.provision_error) {
+            // Created, but its provisioner failed: keep it, tainted.
+            let step = graph[done.node];
+            record(
+                plan,
+                state,
+                step,
+                Some(created.clone()),
+                done.desired.as_ref(),
+                &mut values,
+            );
+            if let Some(r) = state.resources.get_mut(&addr) {
+                r.tainted = true;
+            }
+            if let Err(e) = input.backend.save(state).await {
+                save_error.get_or_insert(e);
+            }
+            let err = StepError::Provisioner(error.clone());
+            input.reporter.event(&Event::Failed {
+                address: addr.clone(),
+                op: done.op,
+                elapsed,
+                error: err.to_string(),
+            });
+            outcome.failed.push((addr, done.op, err));
+            block_dependents(
+                plan,
+                &graph,
+                done.node,
+                &mut blocked,
+                &mut outcome,
+                input.reporter,
+            );
+            continue;
+        }
         match done.result {
             Ok(result) => {
                 record(
@@ -540,6 +596,8 @@ async fn start_step(
                     started,
                     result,
                     desired: None,
+                    output: Vec::new(),
+                    provision_error: None,
                 }
             }
             .instrument(span);
@@ -578,6 +636,8 @@ async fn start_step(
                         started,
                         result,
                         desired: Some(cfg),
+                        output: Vec::new(),
+                        provision_error: None,
                     }
                 };
                 return Ok(Started::Spawned(Box::pin(fut)));
@@ -628,6 +688,11 @@ async fn start_step(
                 token
             } else {
                 String::new()
+            };
+            let provisioners = if op == Op::Create {
+                provisioners_for(e, &cfg, values, input)?
+            } else {
+                Vec::new()
             };
             let timeout = if op == Op::Create {
                 cfg.timeouts.create
@@ -681,12 +746,31 @@ async fn start_step(
                     Some((id, attrs))
                 })
                 .map_err(StepError::Provider);
+                let mut output = Vec::new();
+                let mut provision_error = None;
+                if result.is_ok() {
+                    for p in &provisioners {
+                        let ran = crate::provision::run(p, |l| output.push(l.to_string())).await;
+                        match ran {
+                            Ok(()) => {}
+                            Err(e) if p.continue_on_failure => {
+                                output.push(format!("(continuing) {e}"))
+                            }
+                            Err(e) => {
+                                provision_error = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                }
                 Done {
                     node,
                     op,
                     started,
                     result,
                     desired: Some(cfg),
+                    output,
+                    provision_error,
                 }
             }
             .instrument(span);
@@ -758,6 +842,38 @@ fn evaluate_now(
         )]));
     }
     Ok(cfg)
+}
+
+/// Evaluates an instance's local-exec provisioners, with `self` bound to
+/// its arguments (its computed attributes are not known before create).
+fn provisioners_for(
+    e: &PlanEntry,
+    cfg: &InstanceConfig,
+    values: &Values,
+    input: &ApplyInput<'_>,
+) -> Result<Vec<crate::provision::LocalExec>, StepError> {
+    let Some(block) = input.config.resource(
+        e.address.block.mode,
+        &e.address.block.type_name,
+        &e.address.block.name,
+    ) else {
+        return Ok(Vec::new());
+    };
+    if block.provisioners.is_empty() {
+        return Ok(Vec::new());
+    }
+    let locals = LocalCache::default();
+    let scope = Scope::new(input.config, input.vars, values, &locals);
+    let (_, slots) = instance::expand(block, &scope).map_err(|d| StepError::Spec(vec![d]))?;
+    let slot = slots.into_iter().find(|s| s.key == e.address.key);
+    let (each, count_index) = slot.map(|s| (s.each, s.count_index)).unwrap_or_default();
+    let mut inst = scope.for_instance(each, count_index);
+    let mut self_value = cfg.desired.clone();
+    if let Value::Map(m) = &mut self_value {
+        m.entry("id".to_string()).or_insert(Value::Unknown);
+    }
+    inst.self_value = Some(self_value);
+    crate::provision::evaluate(block, &inst).map_err(StepError::Spec)
 }
 
 /// Calls an operation, retrying throttling and eventual-consistency
@@ -844,6 +960,7 @@ fn record_object(
             attrs,
             dependencies: e.dependencies.clone(),
             create_before_destroy: cfg.is_some_and(|c| c.lifecycle.create_before_destroy),
+            tainted: false,
         },
     );
 }

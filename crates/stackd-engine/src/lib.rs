@@ -12,6 +12,7 @@ pub mod diff;
 pub mod instance;
 pub mod plan;
 pub mod provider;
+pub mod provision;
 pub mod retry;
 pub mod state;
 pub mod values;

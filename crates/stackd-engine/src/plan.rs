@@ -70,6 +70,8 @@ pub enum Reason {
     DestroyRequested,
     /// A data source whose arguments depend on values known after apply.
     DataDeferred,
+    /// A provisioner failed when it was created.
+    Tainted,
 }
 
 impl std::fmt::Display for Reason {
@@ -84,6 +86,7 @@ impl std::fmt::Display for Reason {
             Reason::Untracked => write!(f, "tagged as this stack's in the cloud but tracked nowhere"),
             Reason::DestroyRequested => write!(f, "destroy requested"),
             Reason::DataDeferred => write!(f, "arguments known only after apply"),
+            Reason::Tainted => write!(f, "tainted: a provisioner failed when it was created"),
         }
     }
 }
@@ -645,7 +648,10 @@ fn plan_instance(
         .filter(|c| c.forces_replacement)
         .map(|c| c.name.clone())
         .collect();
-    let action = if !forced.is_empty() {
+    let action = if in_state.is_some_and(|s| s.tainted) {
+        reasons.push(Reason::Tainted);
+        Action::Replace
+    } else if !forced.is_empty() {
         reasons.push(Reason::ForcedBy(forced));
         Action::Replace
     } else if !changes.is_empty() {

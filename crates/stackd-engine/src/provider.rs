@@ -194,3 +194,73 @@ impl fmt::Display for ProviderError {
 }
 
 impl std::error::Error for ProviderError {}
+
+/// Several providers as one: schemas merged, each call routed to the
+/// provider that serves the type.
+pub struct ProviderSet {
+    providers: Vec<std::sync::Arc<dyn Provider>>,
+    schemas: SchemaSet,
+}
+
+impl ProviderSet {
+    pub fn new(providers: Vec<std::sync::Arc<dyn Provider>>) -> ProviderSet {
+        let schemas = SchemaSet::new(
+            providers
+                .iter()
+                .flat_map(|p| p.schemas().schemas.iter().cloned())
+                .collect(),
+        );
+        ProviderSet { providers, schemas }
+    }
+
+    fn serving(
+        &self,
+        mode: stackd_spec::Mode,
+        type_name: &str,
+    ) -> Result<&dyn Provider, ProviderError> {
+        self.providers
+            .iter()
+            .find(|p| p.schemas().get(mode, type_name).is_some())
+            .map(|p| p.as_ref())
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorKind::Permanent,
+                    "stackd",
+                    "route",
+                    format!("no provider serves {type_name}"),
+                )
+            })
+    }
+}
+
+#[async_trait]
+impl Provider for ProviderSet {
+    fn schemas(&self) -> &SchemaSet {
+        &self.schemas
+    }
+    async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
+        self.serving(stackd_spec::Mode::Managed, &req.type_name)?
+            .refresh(req)
+            .await
+    }
+    async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError> {
+        self.serving(stackd_spec::Mode::Data, &req.type_name)?
+            .read_data(req)
+            .await
+    }
+    async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        self.serving(stackd_spec::Mode::Managed, &req.type_name)?
+            .create(req)
+            .await
+    }
+    async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        self.serving(stackd_spec::Mode::Managed, &req.type_name)?
+            .update(req)
+            .await
+    }
+    async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
+        self.serving(stackd_spec::Mode::Managed, &req.type_name)?
+            .delete(req)
+            .await
+    }
+}

@@ -59,6 +59,9 @@ pub struct ResourceState {
     pub dependencies: Vec<Address>,
     /// Whether a replacement creates the new object before destroying this.
     pub create_before_destroy: bool,
+    /// A creation-time provisioner failed: the object exists but is not
+    /// trusted, and the next plan replaces it (Terraform's "tainted").
+    pub tainted: bool,
 }
 
 /// One output value as last recorded.
@@ -133,6 +136,7 @@ impl ResourceState {
             attrs,
             dependencies: Vec::new(),
             create_before_destroy: false,
+            tainted: false,
         }
     }
 }

@@ -299,3 +299,55 @@ async fn another_stacks_objects_are_never_adopted_even_if_the_cloud_returns_them
     h.apply(&cloud, PlanMode::Normal).await;
     assert_eq!(cloud.objects.lock().unwrap().len(), 8);
 }
+
+#[tokio::test]
+async fn a_failing_provisioner_taints_and_the_next_plan_replaces() {
+    let cloud = FakeCloud::new(Duration::from_millis(1));
+    let mut h = Harness::new(
+        r#"
+resource "test_net" "n" {
+  cidr = "10.0.0.0/16"
+  provisioner "local-exec" {
+    command     = "echo configuring ${self.cidr}; test -n \"$OK\""
+    environment = { OK = "" }
+  }
+}
+resource "test_node" "after" { net_id = test_net.n.id }
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    assert_eq!(
+        outcome.skipped.len(),
+        1,
+        "the dependent waits for a healthy net"
+    );
+    let state = h.state().await;
+    let net = &state.resources[&"test_net.n".parse().unwrap()];
+    assert!(net.tainted, "created but tainted");
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    let e = plan.entry(&"test_net.n".parse().unwrap()).unwrap();
+    assert_eq!(e.action, Action::Replace);
+    assert_eq!(e.reasons, vec![Reason::Tainted]);
+    // Fixed: the replacement runs the provisioner again and succeeds.
+    h.set_spec(
+        r#"
+resource "test_net" "n" {
+  cidr = "10.0.0.0/16"
+  provisioner "local-exec" {
+    command     = "test -n \"$OK\""
+    environment = { OK = "yes" }
+  }
+}
+resource "test_node" "after" { net_id = test_net.n.id }
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert!(!h.state().await.resources[&"test_net.n".parse().unwrap()].tainted);
+    assert_eq!(
+        cloud.ids_of_type("test_net").len(),
+        1,
+        "the tainted object was replaced, not kept"
+    );
+}

@@ -98,6 +98,51 @@ fn check_resource_schema(r: &ResourceBlock, schemas: &SchemaSet, diags: &mut Vec
         return;
     };
     check_body(&r.body, &schema.body, &r.addr.to_string(), r.span, diags);
+    check_provisioners(r, diags);
+}
+
+/// The arguments a `local-exec` provisioner takes.
+const LOCAL_EXEC_ARGS: &[&str] = &[
+    "command",
+    "environment",
+    "working_dir",
+    "interpreter",
+    "when",
+    "on_failure",
+    "quiet",
+];
+
+fn check_provisioners(r: &ResourceBlock, diags: &mut Vec<Diagnostic>) {
+    for p in &r.provisioners {
+        if p.kind != "local-exec" {
+            diags.push(Diagnostic::error(
+                format!(
+                    "provisioner \"{}\" is not supported; stackd runs local-exec provisioners",
+                    p.kind
+                ),
+                Some(p.span),
+            ));
+            continue;
+        }
+        for a in &p.body.attrs {
+            if !LOCAL_EXEC_ARGS.contains(&a.name.as_str()) {
+                let mut d = Diagnostic::error(
+                    format!("unknown argument \"{}\" in local-exec provisioner", a.name),
+                    Some(a.name_span),
+                );
+                if let Some(s) = nearest(&a.name, LOCAL_EXEC_ARGS.iter().copied()) {
+                    d = d.note(format!("help: did you mean \"{s}\"?"));
+                }
+                diags.push(d);
+            }
+        }
+        if p.body.attr("command").is_none() {
+            diags.push(Diagnostic::error(
+                "missing required argument \"command\" in local-exec provisioner",
+                Some(p.span),
+            ));
+        }
+    }
 }
 
 fn check_body(

@@ -20,7 +20,8 @@
 //!       "id": "subnet-0abc",
 //!       "attributes": { "id": "subnet-0abc", "cidr_block": "10.0.1.0/24" },
 //!       "dependencies": ["aws_vpc.main"],
-//!       "create_before_destroy": false
+//!       "create_before_destroy": false,
+//!       "tainted": true            (only when set: a provisioner failed)
 //!     }
 //!   ],
 //!   "outputs": { "vpc_id": { "value": "vpc-0123", "sensitive": false } },
@@ -93,6 +94,8 @@ pub struct ResourceV1 {
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub create_before_destroy: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
 }
 
 /// `"managed"` or `"data"`.
@@ -155,6 +158,7 @@ impl StateFileV1 {
                     attributes: r.attrs.to_json(),
                     dependencies: r.dependencies.iter().map(Address::to_string).collect(),
                     create_before_destroy: r.create_before_destroy,
+                    tainted: r.tainted,
                 })
                 .collect(),
             outputs: state
@@ -221,6 +225,7 @@ impl StateFileV1 {
                 attrs: Value::from_json(&r.attributes),
                 dependencies,
                 create_before_destroy: r.create_before_destroy,
+                tainted: r.tainted,
             };
             if resources.insert(address.clone(), resource).is_some() {
                 return Err(invalid(format!("resource {address} is listed twice")));

@@ -42,6 +42,7 @@ fn sample() -> State {
                 attrs: Value::map([("id", Value::from(id)), ("az_index", Value::from(1.5))]),
                 dependencies: vec![addr("aws_vpc.main")],
                 create_before_destroy: true,
+                tainted: false,
             },
         );
     }
