@@ -271,3 +271,13 @@ pub async fn stack_nat_gateways(
         .cloned()
         .collect()
 }
+
+/// The shared SDK configuration for the emulator, for any service client.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
