@@ -66,6 +66,7 @@ pub fn diff(
         if d.is_null() && attr.presence == Presence::OptionalComputed {
             continue;
         }
+        let (d, l) = normalized(attr, d, l);
         if !attr_equal(&attr.ty, &d, &l) {
             changes.push(AttrChange {
                 name: attr.name.to_string(),
@@ -100,6 +101,16 @@ pub fn diff(
         }
     }
     changes
+}
+
+/// Both values through the attribute's normalizer, if it has one (an
+/// unknown desired value stays unknown).
+fn normalized(attr: &AttrSchema, d: Value, l: Value) -> (Value, Value) {
+    match attr.normalize {
+        Some(n) if d.is_wholly_known() => ((n.0)(&d), (n.0)(&l)),
+        Some(n) => (d, (n.0)(&l)),
+        None => (d, l),
+    }
 }
 
 fn block_forces_new(block: &BlockSchema) -> bool {
@@ -307,6 +318,7 @@ fn block_item_equal(schema: &BlockSchema, d: &Value, l: &Value) -> bool {
         .all(|a| {
             let dv = d.get(a.name).cloned().unwrap_or(Value::Null);
             let lv = l.get(a.name).cloned().unwrap_or(Value::Null);
+            let (dv, lv) = normalized(a, dv, lv);
             (dv.is_null() && a.presence == Presence::OptionalComputed)
                 || attr_equal(&a.ty, &dv, &lv)
         })
@@ -443,6 +455,22 @@ mod tests {
             names: vec!["tags".into()],
         };
         assert!(diff(&sg_schema(), &desired(), &l, &ignore).is_empty());
+    }
+
+    #[test]
+    fn a_normalizer_applies_to_both_sides() {
+        fn lower(v: &Value) -> Value {
+            v.as_str()
+                .map(|s| Value::from(s.to_lowercase()))
+                .unwrap_or_else(|| v.clone())
+        }
+        let schema =
+            ResourceSchema::resource("t").attr(A::required("mode", T::String).normalize(lower));
+        let d = Value::map([("mode", Value::from("FAST"))]);
+        let l = Value::map([("mode", Value::from("fast"))]);
+        assert!(diff(&schema, &d, &l, &IgnoreChanges::default()).is_empty());
+        let l = Value::map([("mode", Value::from("slow"))]);
+        assert_eq!(diff(&schema, &d, &l, &IgnoreChanges::default()).len(), 1);
     }
 
     #[test]

@@ -204,6 +204,7 @@ static SPECS: &[Spec] = &[
         .flags(NULLS | UNKNOWNS),
     Spec::new("min", &[], fn_min).variadic("numbers"),
     Spec::new("one", &["list"], fn_one).flags(UNKNOWNS),
+    Spec::new("pathexpand", &["path"], fn_pathexpand),
     Spec::new("pow", &["num", "power"], fn_pow),
     Spec::new("range", &["start", "limit", "step"], fn_range).optional(2),
     Spec::new("replace", &["str", "substr", "replace"], fn_replace),
@@ -2157,6 +2158,18 @@ fn fn_fileexists(a: &Args) -> FuncResult {
     }
 }
 
+/// `~` at the start of a path becomes the home directory; nothing else changes.
+fn fn_pathexpand(a: &Args) -> FuncResult {
+    let path = a.string(0)?;
+    let expanded = match (path.strip_prefix('~'), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{home}{rest}")
+        }
+        _ => path,
+    };
+    Ok(Value::String(expanded))
+}
+
 fn quoted_path(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
 }
@@ -2465,6 +2478,16 @@ mod tests {
     }
 
     // --- the table and dispatch
+
+    #[test]
+    fn pathexpand_replaces_only_a_leading_tilde() {
+        let home = std::env::var("HOME").unwrap_or_default();
+        assert_eq!(
+            ok("pathexpand", vec![s("~/.ssh/known_hosts")]),
+            Value::from(format!("{home}/.ssh/known_hosts"))
+        );
+        assert_eq!(ok("pathexpand", vec![s("/etc/~x")]), s("/etc/~x"));
+    }
 
     #[test]
     fn names_are_sorted_unique_and_known() {

@@ -63,6 +63,24 @@ pub enum Check {
     Range(i64, i64),
 }
 
+/// Puts a value into a canonical form before desired and live values are
+/// compared: e.g. a container definition with AWS's defaults filled in, or
+/// an IAM policy with single statements and actions turned into lists.
+#[derive(Clone, Copy)]
+pub struct Normalizer(pub fn(&Value) -> Value);
+
+impl std::fmt::Debug for Normalizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Normalizer")
+    }
+}
+
+impl PartialEq for Normalizer {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
 /// How an argument is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Presence {
@@ -89,6 +107,8 @@ pub struct AttrSchema {
     /// Value used when the user leaves it unset (Terraform's schema default).
     pub default: Option<Value>,
     pub checks: Vec<Check>,
+    /// Applied to both the desired and the live value before comparing.
+    pub normalize: Option<Normalizer>,
     /// One line for docs and `stackd validate` suggestions.
     pub doc: &'static str,
 }
@@ -103,6 +123,7 @@ impl AttrSchema {
             sensitive: false,
             default: None,
             checks: Vec::new(),
+            normalize: None,
             doc: "",
         }
     }
@@ -136,6 +157,11 @@ impl AttrSchema {
     }
     pub fn doc(mut self, d: &'static str) -> Self {
         self.doc = d;
+        self
+    }
+    /// Compares values after putting both through `f`.
+    pub fn normalize(mut self, f: fn(&Value) -> Value) -> Self {
+        self.normalize = Some(Normalizer(f));
         self
     }
     /// True when the user may write this argument.
