@@ -156,7 +156,8 @@ pub fn evaluate(
             m.insert("tags_all".into(), tags_all);
         }
     }
-    let lifecycle = lifecycle(block, scope, &mut diags);
+    let mut lifecycle = lifecycle(block, scope, &mut diags);
+    lifecycle.create_before_destroy |= schema.replace_creates_first;
     let timeouts = timeouts(block, schema, scope, &mut diags);
     if diags.is_empty() {
         Ok(InstanceConfig {

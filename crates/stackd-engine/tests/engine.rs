@@ -351,3 +351,30 @@ resource "test_node" "after" { net_id = test_net.n.id }
         "the tainted object was replaced, not kept"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_type_that_replaces_by_creating_first_moves_dependents_before_deleting() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let spec = r#"
+resource "test_revision" "r" { body = "v1" }
+resource "test_net" "user" {
+  cidr = "10.0.0.0/16"
+  name = test_revision.r.id
+}
+"#;
+    let mut h = Harness::new(spec);
+    h.apply(&cloud, PlanMode::Normal).await;
+    h.set_spec(&spec.replace("v1", "v2"));
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    let r = plan.entry(&"test_revision.r".parse().unwrap()).unwrap();
+    assert_eq!((r.action, r.create_before_destroy), (Action::Replace, true));
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    let calls = cloud.calls.lock().unwrap().clone();
+    let at = |c: &str| calls.iter().rposition(|x| x == c).unwrap();
+    assert!(at("create test_revision.r") < at("update test_net.user"));
+    assert!(
+        at("update test_net.user") < at("delete test_revision.r"),
+        "{calls:?}"
+    );
+}

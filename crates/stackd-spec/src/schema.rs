@@ -276,6 +276,11 @@ pub struct ResourceSchema {
     /// The resource carries `tags` / `tags_all` and the ownership tags.
     pub taggable: bool,
     pub timeouts: Timeouts,
+    /// Replacements create the new object before destroying the old one,
+    /// whatever `lifecycle` says: for types whose old and new objects can
+    /// coexist and whose dependents must move first (an ECS task
+    /// definition revision).
+    pub replace_creates_first: bool,
     pub doc: &'static str,
 }
 
@@ -296,6 +301,7 @@ impl ResourceSchema {
                 .attr(AttrSchema::computed("id", AttrType::String)),
             taggable: false,
             timeouts: Timeouts::default(),
+            replace_creates_first: false,
             doc: "",
         }
     }
@@ -319,6 +325,11 @@ impl ResourceSchema {
             "tags_all",
             AttrType::map_of(AttrType::String),
         ));
+        self
+    }
+    /// See [`ResourceSchema::replace_creates_first`].
+    pub fn replace_creates_first(mut self) -> Self {
+        self.replace_creates_first = true;
         self
     }
     pub fn timeouts(mut self, t: Timeouts) -> Self {

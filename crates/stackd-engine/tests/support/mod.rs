@@ -43,6 +43,9 @@ pub fn schemas() -> SchemaSet {
             .attr(A::optional("name", T::String))
             .attr(A::computed("arn", T::String))
             .taggable(),
+        ResourceSchema::resource("test_revision")
+            .attr(A::required("body", T::String).force_new())
+            .replace_creates_first(),
         ResourceSchema::resource("test_node")
             .attr(A::required("net_id", T::String).force_new())
             .attr(A::optional("size", T::Number).default(1))
