@@ -707,11 +707,13 @@ fn fn_replace(a: &Args) -> FuncResult {
     let s = a.string(0)?;
     let substr = a.string(1)?;
     let replacement = a.string(2)?;
+    // "/.../" is a regular expression, as in Terraform; `$1` and `${name}`
+    // in the replacement refer to its capture groups.
     if substr.len() > 1 && substr.starts_with('/') && substr.ends_with('/') {
-        return Err(a.arg_err(
-            1,
-            "regular expression patterns (\"/.../\") are not supported by stackd yet; \
-             use a plain substring",
+        let re = regex::Regex::new(&substr[1..substr.len() - 1])
+            .map_err(|e| a.arg_err(1, format!("invalid regular expression: {e}")))?;
+        return Ok(Value::String(
+            re.replace_all(&s, replacement.as_str()).into_owned(),
         ));
     }
     Ok(Value::String(s.replace(&substr, &replacement)))
@@ -2996,15 +2998,28 @@ mod tests {
     }
 
     #[test]
-    fn replace_handles_substrings_and_refuses_regexes_clearly() {
+    fn replace_handles_substrings_and_regexes() {
         assert_eq!(
             ok("replace", vec![s("1 + 2 + 3"), s("+"), s("-")]),
             s("1 - 2 - 3")
         );
         assert_eq!(ok("replace", vec![s("abc"), s("/"), s("x")]), s("abc"));
-        let e = err("replace", vec![s("hello"), s("/l+/"), s("L")]);
+        assert_eq!(
+            ok("replace", vec![s("hello"), s("/l+/"), s("L")]),
+            s("heLo")
+        );
+        assert_eq!(
+            ok(
+                "replace",
+                vec![s("app-v12"), s("/v(\\d+)/"), s("version-$1")]
+            ),
+            s("app-version-12")
+        );
+        let e = err("replace", vec![s("hello"), s("/(/"), s("L")]);
         assert!(
-            e.starts_with("replace: invalid value for \"substr\" parameter: regular expression"),
+            e.starts_with(
+                "replace: invalid value for \"substr\" parameter: invalid regular expression"
+            ),
             "{e}"
         );
     }
