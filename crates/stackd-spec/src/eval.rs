@@ -213,7 +213,12 @@ impl Evaluator<'_, '_> {
                 None => Err(err("count.index is only available in blocks with count", span)),
             },
             "path" => {
-                let dir = self.scope.config.dir.display().to_string();
+                // Absolute, so `file("${path.module}/x")`, templatefile and
+                // local-exec commands find the file from any working directory.
+                let dir = std::fs::canonicalize(&self.scope.config.dir)
+                    .unwrap_or_else(|_| self.scope.config.dir.clone())
+                    .display()
+                    .to_string();
                 let cwd = std::env::current_dir()
                     .map(|d| d.display().to_string())
                     .unwrap_or_else(|_| ".".into());

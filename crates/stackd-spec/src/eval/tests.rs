@@ -205,3 +205,22 @@ fn templatefile_renders_with_its_variables() {
         Ok(Value::from("host db:1,2,"))
     );
 }
+
+#[test]
+fn path_module_works_with_file_for_a_relative_spec_directory() {
+    // `stackd apply specs/x`: the spec directory is relative to the working directory.
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let rel = std::path::PathBuf::from(dir.path().file_name().unwrap());
+    std::fs::write(rel.join("settings.yaml"), "port: 8080\n").unwrap();
+    let (c, _) = Config::from_sources(
+        &rel,
+        vec![(
+            rel.join("main.tf"),
+            "locals {\n  x = yamldecode(file(\"${path.module}/settings.yaml\")).port\n}\n".into(),
+        )],
+    );
+    let vars = BTreeMap::new();
+    let locals = LocalCache::default();
+    let scope = Scope::new(&c, &vars, &Fixed, &locals);
+    assert_eq!(scope.eval(&c.locals["x"].expr), Ok(Value::from(8080)));
+}
