@@ -28,15 +28,17 @@ resource "aws_codebuild_project" "service" {
     }
   }
 
+  # AWS ignores source and artifact locations when the pipeline supplies
+  # them (type CODEPIPELINE); LocalStack's CodeBuild (moto) insists on
+  # both, so they are named here. Harmless on a real account.
   source {
     type      = "CODEPIPELINE"
+    location  = "codepipeline"
     buildspec = "specs/ecs-web-app/app/buildspec.yml"
   }
 
   artifacts {
-    type = "CODEPIPELINE"
-    # AWS ignores a location for CODEPIPELINE artifacts; LocalStack's
-    # CodeBuild (moto) insists on one, so the artifact bucket is named.
+    type     = "CODEPIPELINE"
     location = aws_s3_bucket.this["artifacts"].id
   }
 
