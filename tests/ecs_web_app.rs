@@ -30,7 +30,11 @@ async fn clients() -> Clients {
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&c),
         ecr: aws_sdk_ecr::Client::new(&c),
         iam: aws_sdk_iam::Client::new(&c),
-        s3: aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&c).force_path_style(true).build()),
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&c)
+                .force_path_style(true)
+                .build(),
+        ),
         logs: aws_sdk_cloudwatchlogs::Client::new(&c),
         codebuild: aws_sdk_codebuild::Client::new(&c),
         codepipeline: aws_sdk_codepipeline::Client::new(&c),
@@ -38,7 +42,9 @@ async fn clients() -> Clients {
     }
 }
 
-fn container_defs(td: &aws_sdk_ecs::types::TaskDefinition) -> Vec<&aws_sdk_ecs::types::ContainerDefinition> {
+fn container_defs(
+    td: &aws_sdk_ecs::types::TaskDefinition,
+) -> Vec<&aws_sdk_ecs::types::ContainerDefinition> {
     td.container_definitions().iter().collect()
 }
 
@@ -50,11 +56,20 @@ fn plan_changes(out: &std::process::Output) -> Vec<(String, String, Vec<String>)
         .iter()
         .filter(|c| c["action"] != "noop" && c["action"] != "read")
         .map(|c| {
-            let attrs = c["changes"]
+            let mut attrs: Vec<String> = c["changes"]
                 .as_array()
-                .map(|a| a.iter().map(|x| x["attribute"].as_str().unwrap_or("").to_string()).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|x| x["attribute"].as_str().unwrap_or("").to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
-            (c["address"].as_str().unwrap_or("").to_string(), c["action"].as_str().unwrap_or("").to_string(), attrs)
+            attrs.sort();
+            (
+                c["address"].as_str().unwrap_or("").to_string(),
+                c["action"].as_str().unwrap_or("").to_string(),
+                attrs,
+            )
         })
         .collect()
 }
@@ -108,9 +123,20 @@ async fn reference_architecture_round_trip() {
     call("diff", &["--detailed-exitcode"], 0);
 
     // Load balancer, listener, path rule, target groups.
-    let lbs = c.elb.describe_load_balancers().names(format!("{name}-alb")).send().await.unwrap();
+    let lbs = c
+        .elb
+        .describe_load_balancers()
+        .names(format!("{name}-alb"))
+        .send()
+        .await
+        .unwrap();
     let lb = &lbs.load_balancers()[0];
-    let tgs = c.elb.describe_target_groups().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await;
+    let tgs = c
+        .elb
+        .describe_target_groups()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await;
     let tgs = match tgs {
         Ok(t) if !t.target_groups().is_empty() => t,
         _ => c
@@ -133,7 +159,13 @@ async fn reference_architecture_round_trip() {
     assert_eq!(back_tg.health_check_path(), Some("/health"));
     assert_eq!(back_tg.target_type().map(|t| t.as_str()), Some("ip"));
     assert_eq!(back_tg.port(), Some(8080));
-    let listeners = c.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await.unwrap();
+    let listeners = c
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
     let listener = &listeners.listeners()[0];
     assert_eq!(listener.port(), Some(80));
     assert_eq!(
@@ -141,7 +173,13 @@ async fn reference_architecture_round_trip() {
         front_tg.target_group_arn(),
         "everything else goes to the front end"
     );
-    let rules = c.elb.describe_rules().listener_arn(listener.listener_arn().unwrap()).send().await.unwrap();
+    let rules = c
+        .elb
+        .describe_rules()
+        .listener_arn(listener.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
     let api = rules
         .rules()
         .iter()
@@ -157,34 +195,76 @@ async fn reference_architecture_round_trip() {
         })
         .collect();
     assert_eq!(patterns, ["/api/*"]);
-    assert_eq!(api.actions()[0].target_group_arn(), back_tg.target_group_arn());
+    assert_eq!(
+        api.actions()[0].target_group_arn(),
+        back_tg.target_group_arn()
+    );
 
     // ECS: cluster, capacity providers, services, task definitions with the sidecar.
-    let clusters = c.ecs.describe_clusters().clusters(&name).include(aws_sdk_ecs::types::ClusterField::Settings).send().await.unwrap();
+    let clusters = c
+        .ecs
+        .describe_clusters()
+        .clusters(&name)
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .send()
+        .await
+        .unwrap();
     let cluster = &clusters.clusters()[0];
     assert_eq!(cluster.status(), Some("ACTIVE"));
     assert!(cluster
         .settings()
         .iter()
-        .any(|s| s.name().map(|n| n.as_str()) == Some("containerInsights") && s.value() == Some("enabled")));
+        .any(
+            |s| s.name().map(|n| n.as_str()) == Some("containerInsights")
+                && s.value() == Some("enabled")
+        ));
     let mut providers = cluster.capacity_providers().to_vec();
     providers.sort();
     assert_eq!(providers, ["FARGATE", "FARGATE_SPOT"]);
-    let services = c.ecs.describe_services().cluster(&name).services("backend").services("frontend").send().await.unwrap();
+    let services = c
+        .ecs
+        .describe_services()
+        .cluster(&name)
+        .services("backend")
+        .services("frontend")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(services.services().len(), 2);
-    let backend = services.services().iter().find(|s| s.service_name() == Some("backend")).unwrap();
+    let backend = services
+        .services()
+        .iter()
+        .find(|s| s.service_name() == Some("backend"))
+        .unwrap();
     assert_eq!(backend.desired_count(), 2);
-    assert_eq!(backend.load_balancers()[0].target_group_arn(), back_tg.target_group_arn());
-    let td = c.ecs.describe_task_definition().task_definition(backend.task_definition().unwrap()).send().await.unwrap();
+    assert_eq!(
+        backend.load_balancers()[0].target_group_arn(),
+        back_tg.target_group_arn()
+    );
+    let td = c
+        .ecs
+        .describe_task_definition()
+        .task_definition(backend.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
     let td = td.task_definition().unwrap();
     assert_eq!(td.cpu(), Some("512"));
     assert_eq!(
-        td.runtime_platform().and_then(|r| r.cpu_architecture()).map(|a| a.as_str()),
+        td.runtime_platform()
+            .and_then(|r| r.cpu_architecture())
+            .map(|a| a.as_str()),
         Some("ARM64")
     );
     let defs = container_defs(td);
-    let app = defs.iter().find(|d| d.name() == Some("backend")).expect("app container");
-    let router = defs.iter().find(|d| d.name() == Some("log-router")).expect("sidecar");
+    let app = defs
+        .iter()
+        .find(|d| d.name() == Some("backend"))
+        .expect("app container");
+    let router = defs
+        .iter()
+        .find(|d| d.name() == Some("log-router"))
+        .expect("sidecar");
     assert_eq!(
         app.log_configuration().map(|l| l.log_driver().as_str()),
         Some("awsfirelens"),
@@ -197,7 +277,11 @@ async fn reference_architecture_round_trip() {
     assert!(app.image().unwrap().ends_with(":1.0.0"));
     assert_eq!(
         app.health_check().map(|h| h.command().to_vec()),
-        Some(vec!["CMD".to_string(), "node".into(), "healthcheck.js".into()])
+        Some(vec![
+            "CMD".to_string(),
+            "node".into(),
+            "healthcheck.js".into()
+        ])
     );
 
     // ECR repositories.
@@ -231,8 +315,20 @@ async fn reference_architecture_round_trip() {
     assert_eq!(env_type("frontend").as_deref(), Some("LINUX_CONTAINER"));
 
     // CodePipeline: source → build → deploy.
-    let pipeline = c.codepipeline.get_pipeline().name(format!("{name}-backend")).send().await.unwrap();
-    let stages: Vec<_> = pipeline.pipeline().unwrap().stages().iter().map(|s| s.name().to_string()).collect();
+    let pipeline = c
+        .codepipeline
+        .get_pipeline()
+        .name(format!("{name}-backend"))
+        .send()
+        .await
+        .unwrap();
+    let stages: Vec<_> = pipeline
+        .pipeline()
+        .unwrap()
+        .stages()
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
     assert_eq!(stages, ["Source", "Build", "Deploy"]);
 
     // The bastion: a public subnet, its EIP, SSH only from the admin CIDR.
@@ -240,16 +336,40 @@ async fn reference_architecture_round_trip() {
         .ec2
         .describe_instances()
         .filters(stack_filter(&stack))
-        .filters(aws_sdk_ec2::types::Filter::builder().name("instance-state-name").values("running").values("pending").build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-state-name")
+                .values("running")
+                .values("pending")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     let instance = &reservations.reservations()[0].instances()[0];
-    let subnet = c.ec2.describe_subnets().subnet_ids(instance.subnet_id().unwrap()).send().await.unwrap();
-    assert_eq!(subnet.subnets()[0].map_public_ip_on_launch(), Some(true), "bastion in a public subnet");
-    let eips = c.ec2.describe_addresses().filters(stack_filter(&stack)).send().await.unwrap();
+    let subnet = c
+        .ec2
+        .describe_subnets()
+        .subnet_ids(instance.subnet_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        subnet.subnets()[0].map_public_ip_on_launch(),
+        Some(true),
+        "bastion in a public subnet"
+    );
+    let eips = c
+        .ec2
+        .describe_addresses()
+        .filters(stack_filter(&stack))
+        .send()
+        .await
+        .unwrap();
     assert!(
-        eips.addresses().iter().any(|a| a.instance_id() == instance.instance_id()),
+        eips.addresses()
+            .iter()
+            .any(|a| a.instance_id() == instance.instance_id()),
         "the bastion has its EIP"
     );
     let bastion_sg = c
@@ -265,11 +385,35 @@ async fn reference_architecture_round_trip() {
     assert_eq!(rules[0].ip_ranges()[0].cidr_ip(), Some("203.0.113.10/32"));
 
     // IAM, S3, logs, SSM.
-    c.iam.get_role().role_name(format!("{name}-task-execution")).send().await.expect("execution role");
-    c.s3.head_bucket().bucket(format!("{name}-access-logs-{}", stack.to_lowercase())).send().await.expect("access log bucket");
-    let groups = c.logs.describe_log_groups().log_group_name_prefix(format!("/ecs/{name}/")).send().await.unwrap();
-    assert_eq!(groups.log_groups().len(), 3, "two error groups and the firelens group");
-    c.ssm.get_parameter().name(format!("/{project}/dev/vpc_id")).send().await.expect("published VPC ID");
+    c.iam
+        .get_role()
+        .role_name(format!("{name}-task-execution"))
+        .send()
+        .await
+        .expect("execution role");
+    c.s3.head_bucket()
+        .bucket(format!("{name}-access-logs-{}", stack.to_lowercase()))
+        .send()
+        .await
+        .expect("access log bucket");
+    let groups = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/ecs/{name}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        groups.log_groups().len(),
+        3,
+        "two error groups and the firelens group"
+    );
+    c.ssm
+        .get_parameter()
+        .name(format!("/{project}/dev/vpc_id"))
+        .send()
+        .await
+        .expect("published VPC ID");
 
     // Change the back end's desired count and image tag: exactly those updates.
     change_backend(spec.path());
@@ -279,16 +423,37 @@ async fn reference_architecture_round_trip() {
     assert_eq!(
         changes,
         vec![
-            ("aws_ecs_service.service[\"backend\"]".to_string(), "update".to_string(), vec!["desired_count".to_string(), "task_definition".to_string()]),
-            ("aws_ecs_task_definition.service[\"backend\"]".to_string(), "replace".to_string(), vec!["container_definitions".to_string()]),
+            (
+                "aws_ecs_service.service[\"backend\"]".to_string(),
+                "update".to_string(),
+                vec!["desired_count".to_string(), "task_definition".to_string()]
+            ),
+            (
+                "aws_ecs_task_definition.service[\"backend\"]".to_string(),
+                "replace".to_string(),
+                vec!["container_definitions".to_string()]
+            ),
         ]
     );
     call("apply", &["--auto-approve"], 0);
     call("diff", &["--detailed-exitcode"], 0);
-    let services = c.ecs.describe_services().cluster(&name).services("backend").send().await.unwrap();
+    let services = c
+        .ecs
+        .describe_services()
+        .cluster(&name)
+        .services("backend")
+        .send()
+        .await
+        .unwrap();
     let backend = &services.services()[0];
     assert_eq!(backend.desired_count(), 3);
-    let td = c.ecs.describe_task_definition().task_definition(backend.task_definition().unwrap()).send().await.unwrap();
+    let td = c
+        .ecs
+        .describe_task_definition()
+        .task_definition(backend.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
     let image = container_defs(td.task_definition().unwrap())
         .iter()
         .find(|d| d.name() == Some("backend"))
@@ -304,22 +469,94 @@ async fn reference_architecture_round_trip() {
         .ec2
         .describe_instances()
         .filters(stack_filter(&stack))
-        .filters(aws_sdk_ec2::types::Filter::builder().name("instance-state-name").values("running").values("pending").values("stopped").build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-state-name")
+                .values("running")
+                .values("pending")
+                .values("stopped")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
-    assert!(running.reservations().iter().all(|r| r.instances().is_empty()), "bastion terminated");
-    assert!(c.elb.describe_load_balancers().names(format!("{name}-alb")).send().await.map(|r| r.load_balancers().is_empty()).unwrap_or(true));
-    let clusters = c.ecs.describe_clusters().clusters(&name).send().await.unwrap();
-    assert!(clusters.clusters().iter().all(|c| c.status() == Some("INACTIVE")), "cluster gone");
+    assert!(
+        running
+            .reservations()
+            .iter()
+            .all(|r| r.instances().is_empty()),
+        "bastion terminated"
+    );
+    assert!(c
+        .elb
+        .describe_load_balancers()
+        .names(format!("{name}-alb"))
+        .send()
+        .await
+        .map(|r| r.load_balancers().is_empty())
+        .unwrap_or(true));
+    let clusters = c
+        .ecs
+        .describe_clusters()
+        .clusters(&name)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        clusters
+            .clusters()
+            .iter()
+            .all(|c| c.status() == Some("INACTIVE")),
+        "cluster gone"
+    );
     let repos = c.ecr.describe_repositories().send().await.unwrap();
-    assert!(!repos.repositories().iter().filter_map(|r| r.repository_name()).any(|n| n.starts_with(&format!("{name}/"))));
-    let projects = c.codebuild.batch_get_projects().names(format!("{name}-backend")).send().await.unwrap();
+    assert!(!repos
+        .repositories()
+        .iter()
+        .filter_map(|r| r.repository_name())
+        .any(|n| n.starts_with(&format!("{name}/"))));
+    let projects = c
+        .codebuild
+        .batch_get_projects()
+        .names(format!("{name}-backend"))
+        .send()
+        .await
+        .unwrap();
     assert!(projects.projects().is_empty());
-    assert!(c.codepipeline.get_pipeline().name(format!("{name}-backend")).send().await.is_err());
-    assert!(c.iam.get_role().role_name(format!("{name}-task-execution")).send().await.is_err());
-    assert!(c.s3.head_bucket().bucket(format!("{name}-access-logs-{}", stack.to_lowercase())).send().await.is_err());
-    let groups = c.logs.describe_log_groups().log_group_name_prefix(format!("/ecs/{name}/")).send().await.unwrap();
+    assert!(c
+        .codepipeline
+        .get_pipeline()
+        .name(format!("{name}-backend"))
+        .send()
+        .await
+        .is_err());
+    assert!(c
+        .iam
+        .get_role()
+        .role_name(format!("{name}-task-execution"))
+        .send()
+        .await
+        .is_err());
+    assert!(c
+        .s3
+        .head_bucket()
+        .bucket(format!("{name}-access-logs-{}", stack.to_lowercase()))
+        .send()
+        .await
+        .is_err());
+    let groups = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/ecs/{name}/"))
+        .send()
+        .await
+        .unwrap();
     assert!(groups.log_groups().is_empty());
-    assert!(c.ssm.get_parameter().name(format!("/{project}/dev/vpc_id")).send().await.is_err());
+    assert!(c
+        .ssm
+        .get_parameter()
+        .name(format!("/{project}/dev/vpc_id"))
+        .send()
+        .await
+        .is_err());
 }

@@ -20,7 +20,10 @@ pub mod call_log;
 pub mod error;
 
 mod args;
+mod cicd_util;
 mod context;
+mod elbv2_ecs_util;
+mod iam_util;
 mod ip_permissions;
 mod refresh;
 mod resources;

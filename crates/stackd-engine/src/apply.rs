@@ -916,14 +916,13 @@ fn record(
     match step {
         Step::Delete(i) => {
             let e = &plan.entries[i];
-            // With create_before_destroy the new object already owns the address.
+            // With create_before_destroy the old object's delete runs only
+            // after the new one was created and recorded, so the address
+            // belongs to the new object: keep it. (IDs cannot tell the two
+            // apart: a task definition's ID is its family, shared by its
+            // revisions.)
             let replaced_first = e.action == Action::Replace && e.create_before_destroy;
-            let still_old = state
-                .resources
-                .get(&e.address)
-                .zip(e.prior.as_ref())
-                .is_some_and(|(r, p)| r.id == p.id);
-            if !replaced_first || still_old {
+            if !replaced_first {
                 state.forget(&e.address);
                 if e.action == Action::Delete {
                     values.instances.remove(&e.address);

@@ -152,7 +152,7 @@ pub fn evaluate(
     };
     if schema.taggable {
         if let Value::Map(m) = &mut desired {
-            let tags_all = merged_tags(m.get("tags"), settings, &address.to_string());
+            let tags_all = merged_tags(m.get("tags"), settings, &address.to_tag_value());
             m.insert("tags_all".into(), tags_all);
         }
     }

@@ -359,7 +359,7 @@ async fn a_type_that_replaces_by_creating_first_moves_dependents_before_deleting
 resource "test_revision" "r" { body = "v1" }
 resource "test_net" "user" {
   cidr = "10.0.0.0/16"
-  name = test_revision.r.id
+  name = test_revision.r.arn
 }
 "#;
     let mut h = Harness::new(spec);
@@ -377,4 +377,11 @@ resource "test_net" "user" {
         at("update test_net.user") < at("delete test_revision.r"),
         "{calls:?}"
     );
+    // The new revision stays in state although it shares the old one's ID,
+    // and only the old revision was deleted.
+    let state = h.state().await;
+    let r = &state.resources[&"test_revision.r".parse().unwrap()];
+    assert_eq!(r.attrs.get("body"), Some(&Value::from("v2")));
+    assert_eq!(cloud.ids_of_type("test_revision").len(), 1);
+    assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
 }

@@ -80,6 +80,63 @@ impl fmt::Display for Address {
     }
 }
 
+impl Address {
+    /// The address as a tag value every AWS service accepts. ELBv2, ECS, S3
+    /// and others allow only letters, digits, spaces and `+ - = . _ : / @`,
+    /// so an instance key is written `/i:0` or `/s:KEY`, with any other
+    /// character of the key (and `@` itself) escaped as `@HH` per UTF-8
+    /// byte: `aws_subnet.public["us-east-1a"]` → `aws_subnet.public/s:us-east-1a`.
+    /// Addresses without a key are written as they are. [`Address::from_str`]
+    /// reads both forms.
+    pub fn to_tag_value(&self) -> String {
+        let mut out = self.block.to_string();
+        match &self.key {
+            None => {}
+            Some(InstanceKey::Int(i)) => out.push_str(&format!("/i:{i}")),
+            Some(InstanceKey::Str(s)) => {
+                out.push_str("/s:");
+                for b in s.bytes() {
+                    let c = b as char;
+                    if c.is_ascii_alphanumeric() || "+-=._:/".contains(c) {
+                        out.push(c);
+                    } else {
+                        out.push_str(&format!("@{b:02X}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn from_tag_value(input: &str) -> Option<Address> {
+        let (block, key) = input.split_once('/')?;
+        let key = if let Some(i) = key.strip_prefix("i:") {
+            InstanceKey::Int(i.parse().ok()?)
+        } else {
+            let escaped = key.strip_prefix("s:")?.as_bytes();
+            let mut bytes = Vec::with_capacity(escaped.len());
+            let mut i = 0;
+            while i < escaped.len() {
+                if escaped[i] == b'@' {
+                    let hex = std::str::from_utf8(escaped.get(i + 1..i + 3)?).ok()?;
+                    bytes.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 3;
+                } else {
+                    bytes.push(escaped[i]);
+                    i += 1;
+                }
+            }
+            InstanceKey::Str(String::from_utf8(bytes).ok()?)
+        };
+        let mut addr: Address = block.parse().ok()?;
+        if addr.key.is_some() {
+            return None;
+        }
+        addr.key = Some(key);
+        Some(addr)
+    }
+}
+
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{input:?} is not a resource address ({why}); addresses look like aws_vpc.main or aws_subnet.public[\"a\"]")]
@@ -96,6 +153,11 @@ impl FromStr for Address {
             input: input.to_string(),
             why,
         };
+        // Names never contain '/', so a '/' marks the tag-value form.
+        if input.contains('/') && !input.contains('[') {
+            return Address::from_tag_value(input)
+                .ok_or_else(|| err("malformed instance key in tag form"));
+        }
         let (path, key) = match input.find('[') {
             Some(i) => {
                 let raw = input[i..]
@@ -157,6 +219,39 @@ mod tests {
             let a: Address = s.parse().unwrap();
             assert_eq!(a.to_string(), s);
         }
+    }
+
+    #[test]
+    fn tag_values_use_only_characters_every_service_accepts_and_round_trip() {
+        for s in [
+            "aws_vpc.main",
+            "aws_subnet.public[\"us-east-1a\"]",
+            "aws_subnet.private[12]",
+            "aws_lb_listener_rule.r[\"/api/* (v2) @home\"]",
+            "aws_s3_bucket.b[\"ünïcode\"]",
+            "module.net.aws_subnet.x[\"0\"]",
+        ] {
+            let a: Address = s.parse().unwrap();
+            let tag = a.to_tag_value();
+            assert!(
+                tag.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(c)),
+                "{tag}"
+            );
+            assert_eq!(tag.parse::<Address>().unwrap(), a, "{tag}");
+        }
+        assert_eq!(
+            "aws_subnet.public[\"us-east-1a\"]"
+                .parse::<Address>()
+                .unwrap()
+                .to_tag_value(),
+            "aws_subnet.public/s:us-east-1a"
+        );
+        assert_ne!(
+            "x.y[0]".parse::<Address>().unwrap().to_tag_value(),
+            "x.y[\"0\"]".parse::<Address>().unwrap().to_tag_value()
+        );
+        assert!("aws_vpc.main/s:bad@Z".parse::<Address>().is_err());
     }
 
     #[test]

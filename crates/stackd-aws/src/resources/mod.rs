@@ -12,14 +12,43 @@ use crate::context::Aws;
 
 mod ami;
 mod availability_zones;
+mod caller_identity;
+mod cloudwatch_log_group;
+mod codebuild_project;
+mod codepipeline;
+mod ecr_lifecycle_policy;
+mod ecr_repository;
+mod ecs_cluster;
+mod ecs_cluster_capacity_providers;
+mod ecs_service;
+mod ecs_task_definition;
 mod eip;
+mod iam_instance_profile;
+mod iam_policy;
+mod iam_policy_document;
+mod iam_role;
+mod iam_role_policy;
+mod iam_role_policy_attachment;
+mod instance;
 mod internet_gateway;
+mod key_pair;
+mod lb;
+mod lb_listener;
+mod lb_listener_rule;
+mod lb_target_group;
 mod nat_gateway;
+mod region;
 mod route;
 mod route_table;
 mod route_table_association;
+mod s3_bucket;
+mod s3_bucket_lifecycle_configuration;
+mod s3_bucket_public_access_block;
+mod s3_bucket_versioning;
 mod security_group;
 mod security_group_rule;
+mod ssm_parameter;
+mod ssm_parameter_data;
 mod subnet;
 mod vpc;
 
@@ -59,6 +88,46 @@ pub(crate) struct DataSource {
 
 /// Every managed resource type.
 pub(crate) static RESOURCES: &[ResourceType] = &[
+    ResourceType {
+        name: "aws_lb",
+        schema: lb::schema,
+        handler: &lb::Lb,
+    },
+    ResourceType {
+        name: "aws_lb_target_group",
+        schema: lb_target_group::schema,
+        handler: &lb_target_group::LbTargetGroup,
+    },
+    ResourceType {
+        name: "aws_lb_listener",
+        schema: lb_listener::schema,
+        handler: &lb_listener::LbListener,
+    },
+    ResourceType {
+        name: "aws_lb_listener_rule",
+        schema: lb_listener_rule::schema,
+        handler: &lb_listener_rule::LbListenerRule,
+    },
+    ResourceType {
+        name: "aws_ecs_cluster",
+        schema: ecs_cluster::schema,
+        handler: &ecs_cluster::EcsCluster,
+    },
+    ResourceType {
+        name: "aws_ecs_cluster_capacity_providers",
+        schema: ecs_cluster_capacity_providers::schema,
+        handler: &ecs_cluster_capacity_providers::EcsClusterCapacityProviders,
+    },
+    ResourceType {
+        name: "aws_ecs_task_definition",
+        schema: ecs_task_definition::schema,
+        handler: &ecs_task_definition::EcsTaskDefinition,
+    },
+    ResourceType {
+        name: "aws_ecs_service",
+        schema: ecs_service::schema,
+        handler: &ecs_service::EcsService,
+    },
     ResourceType {
         name: "aws_vpc",
         schema: vpc::schema,
@@ -109,6 +178,91 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         schema: security_group_rule::schema,
         handler: &security_group_rule::SecurityGroupRule,
     },
+    ResourceType {
+        name: "aws_codebuild_project",
+        schema: codebuild_project::schema,
+        handler: &codebuild_project::CodebuildProject,
+    },
+    ResourceType {
+        name: "aws_iam_role",
+        schema: iam_role::schema,
+        handler: &iam_role::IamRole,
+    },
+    ResourceType {
+        name: "aws_iam_role_policy",
+        schema: iam_role_policy::schema,
+        handler: &iam_role_policy::IamRolePolicy,
+    },
+    ResourceType {
+        name: "aws_iam_role_policy_attachment",
+        schema: iam_role_policy_attachment::schema,
+        handler: &iam_role_policy_attachment::IamRolePolicyAttachment,
+    },
+    ResourceType {
+        name: "aws_iam_policy",
+        schema: iam_policy::schema,
+        handler: &iam_policy::IamPolicy,
+    },
+    ResourceType {
+        name: "aws_iam_instance_profile",
+        schema: iam_instance_profile::schema,
+        handler: &iam_instance_profile::IamInstanceProfile,
+    },
+    ResourceType {
+        name: "aws_codepipeline",
+        schema: codepipeline::schema,
+        handler: &codepipeline::Codepipeline,
+    },
+    ResourceType {
+        name: "aws_key_pair",
+        schema: key_pair::schema,
+        handler: &key_pair::KeyPair,
+    },
+    ResourceType {
+        name: "aws_instance",
+        schema: instance::schema,
+        handler: &instance::Instance,
+    },
+    ResourceType {
+        name: "aws_cloudwatch_log_group",
+        schema: cloudwatch_log_group::schema,
+        handler: &cloudwatch_log_group::CloudwatchLogGroup,
+    },
+    ResourceType {
+        name: "aws_s3_bucket",
+        schema: s3_bucket::schema,
+        handler: &s3_bucket::S3Bucket,
+    },
+    ResourceType {
+        name: "aws_s3_bucket_versioning",
+        schema: s3_bucket_versioning::schema,
+        handler: &s3_bucket_versioning::S3BucketVersioning,
+    },
+    ResourceType {
+        name: "aws_s3_bucket_lifecycle_configuration",
+        schema: s3_bucket_lifecycle_configuration::schema,
+        handler: &s3_bucket_lifecycle_configuration::S3BucketLifecycleConfiguration,
+    },
+    ResourceType {
+        name: "aws_s3_bucket_public_access_block",
+        schema: s3_bucket_public_access_block::schema,
+        handler: &s3_bucket_public_access_block::S3BucketPublicAccessBlock,
+    },
+    ResourceType {
+        name: "aws_ecr_repository",
+        schema: ecr_repository::schema,
+        handler: &ecr_repository::EcrRepository,
+    },
+    ResourceType {
+        name: "aws_ecr_lifecycle_policy",
+        schema: ecr_lifecycle_policy::schema,
+        handler: &ecr_lifecycle_policy::EcrLifecyclePolicy,
+    },
+    ResourceType {
+        name: "aws_ssm_parameter",
+        schema: ssm_parameter::schema,
+        handler: &ssm_parameter::SsmParameter,
+    },
 ];
 
 /// Every data source.
@@ -122,6 +276,26 @@ pub(crate) static DATA_SOURCES: &[DataSource] = &[
         name: "aws_ami",
         schema: ami::schema,
         handler: &ami::Ami,
+    },
+    DataSource {
+        name: "aws_iam_policy_document",
+        schema: iam_policy_document::schema,
+        handler: &iam_policy_document::IamPolicyDocument,
+    },
+    DataSource {
+        name: "aws_caller_identity",
+        schema: caller_identity::schema,
+        handler: &caller_identity::CallerIdentity,
+    },
+    DataSource {
+        name: "aws_region",
+        schema: region::schema,
+        handler: &region::Region,
+    },
+    DataSource {
+        name: "aws_ssm_parameter",
+        schema: ssm_parameter_data::schema,
+        handler: &ssm_parameter_data::SsmParameterData,
     },
 ];
 

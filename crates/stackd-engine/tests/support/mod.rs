@@ -45,6 +45,7 @@ pub fn schemas() -> SchemaSet {
             .taggable(),
         ResourceSchema::resource("test_revision")
             .attr(A::required("body", T::String).force_new())
+            .attr(A::computed("arn", T::String))
             .replace_creates_first(),
         ResourceSchema::resource("test_node")
             .attr(A::required("net_id", T::String).force_new())
@@ -129,14 +130,17 @@ impl Provider for FakeCloud {
         let everything = self.ignore_tag_filter.load(Ordering::SeqCst);
         Ok(objects
             .iter()
-            .filter(|(id, (t, v))| {
+            .filter(|(_, (t, v))| {
+                let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
                 t == &req.type_name
-                    && (everything
-                        || known.contains(id.as_str())
-                        || tag(v, STACK_TAG) == Some(&req.stack))
+                    && (everything || known.contains(id) || tag(v, STACK_TAG) == Some(&req.stack))
             })
-            .map(|(id, (_, v))| LiveResource {
-                id: id.clone(),
+            .map(|(_, (_, v))| LiveResource {
+                id: v
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 address: tag(v, ADDRESS_TAG).and_then(|a| a.parse().ok()),
                 attrs: v.clone(),
             })
@@ -164,16 +168,23 @@ impl Provider for FakeCloud {
                 })
                 .await;
         }
-        let id = format!(
+        // Objects are kept under a unique key, their `arn`. Revisions share
+        // their `id`, as ECS task definitions share their family.
+        let key = format!(
             "{}-{}",
             req.type_name,
             self.next_id.fetch_add(1, Ordering::SeqCst)
         );
+        let id = if req.type_name == "test_revision" {
+            "revision".to_string()
+        } else {
+            key.clone()
+        };
         let mut attrs = req.desired.clone();
         if let Value::Map(m) = &mut attrs {
             m.insert("id".into(), Value::from(id.as_str()));
-            if req.type_name == "test_net" {
-                m.insert("arn".into(), Value::from(format!("arn:fake:{id}")));
+            if req.type_name != "test_node" {
+                m.insert("arn".into(), Value::from(format!("arn:fake:{key}")));
             }
         }
         let stored = attrs.clone();
@@ -181,7 +192,7 @@ impl Provider for FakeCloud {
             self.objects
                 .lock()
                 .unwrap()
-                .insert(id.clone(), (req.type_name.clone(), stored));
+                .insert(key.clone(), (req.type_name.clone(), stored));
         })
         .await;
         Ok(attrs)
@@ -222,8 +233,16 @@ impl Provider for FakeCloud {
                 }
             }
         }
+        // Delete by the recorded ARN where there is one (IDs may be shared).
+        let key = req
+            .prior
+            .get("arn")
+            .and_then(Value::as_str)
+            .and_then(|a| a.strip_prefix("arn:fake:"))
+            .unwrap_or(&req.id)
+            .to_string();
         self.busy(|| {
-            self.objects.lock().unwrap().remove(&req.id);
+            self.objects.lock().unwrap().remove(&key);
         })
         .await;
         Ok(())

@@ -1,0 +1,654 @@
+//! Helpers shared by the IAM, S3, CloudWatch Logs, ECR and SSM resource
+//! modules: IAM policy documents (URL-decoding and the canonical form the
+//! diff compares), error classification for these services' codes, bounded
+//! concurrency for APIs without a batch read, tags as plain maps, and
+//! generated names.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use serde_json::{Map, Value as Json};
+use stackd_engine::provider::{ErrorKind, KnownResource, ProviderError, ADDRESS_TAG, STACK_TAG};
+use stackd_spec::{Address, Value};
+
+use crate::args::{hex_digest, opt_str, str_map};
+use crate::error::from_sdk;
+
+/// The service name IAM errors carry.
+pub(crate) const IAM: &str = "iam";
+
+/// How many per-object reads run at once where an API has no batch form.
+pub(crate) const CONCURRENCY: usize = 8;
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/// Codes these services use for an object that does not exist.
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchEntity",
+    "NoSuchBucket",
+    "NotFound",
+    "NoSuchLifecycleConfiguration",
+    "NoSuchPublicAccessBlockConfiguration",
+    "ResourceNotFoundException",
+    "RepositoryNotFoundException",
+    "LifecyclePolicyNotFoundException",
+    "ParameterNotFound",
+    "InvalidResourceId",
+];
+
+/// Codes meaning "another change is in progress; try again shortly".
+const TRANSIENT_CODES: &[&str] = &[
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+    "OperationAborted",
+    "OperationAbortedException",
+    "TooManyUpdates",
+    "ServiceFailure",
+    "ServerException",
+    "InternalError",
+];
+
+/// Operations that read or take away: "not found" means gone. For other
+/// operations it names something the request refers to, which right after
+/// its creation is eventual consistency (IAM's in particular).
+fn reads_or_removes(operation: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "Describe", "Get", "List", "Head", "Delete", "Detach", "Remove", "Untag",
+    ];
+    PREFIXES.iter().any(|p| operation.starts_with(p))
+}
+
+/// How an error of these services is to be treated, where the shared
+/// classification ([`crate::error::classify`]) does not know the code.
+pub(crate) fn reclassify(operation: &str, code: &str, message: &str) -> Option<ErrorKind> {
+    if NOT_FOUND_CODES.contains(&code) {
+        return Some(if reads_or_removes(operation) {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Transient
+        });
+    }
+    if TRANSIENT_CODES.contains(&code) {
+        return Some(ErrorKind::Transient);
+    }
+    // IAM refuses to delete an object still in use (a role with policies
+    // or an instance profile, a policy still attached) until the resources
+    // using it, deleted just before, are gone everywhere.
+    if code == "DeleteConflict" {
+        return Some(ErrorKind::Transient);
+    }
+    // A trust policy naming a role or user created a moment ago.
+    if code == "MalformedPolicyDocument" && message.contains("Invalid principal") {
+        return Some(ErrorKind::Transient);
+    }
+    None
+}
+
+/// Converts an SDK error of one of these services, classifying its codes.
+pub(crate) fn sdk_error<E>(
+    service: &str,
+    operation: &str,
+    err: SdkError<E, HttpResponse>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    let mut e = from_sdk(service, operation, err);
+    if let Some(kind) = e
+        .code
+        .as_deref()
+        .and_then(|code| reclassify(operation, code, &e.message))
+    {
+        e.kind = kind;
+    }
+    e
+}
+
+/// `.aws("iam", "CreateRole")?` on the result of an SDK call.
+pub(crate) trait AwsResult<T> {
+    fn aws(self, service: &str, operation: &str) -> Result<T, ProviderError>;
+}
+
+impl<T, E> AwsResult<T> for Result<T, SdkError<E, HttpResponse>>
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
+    fn aws(self, service: &str, operation: &str) -> Result<T, ProviderError> {
+        self.map_err(|e| sdk_error(service, operation, e))
+    }
+}
+
+/// An error found by the provider itself (a malformed argument, an
+/// unexpected answer).
+pub(crate) fn invalid(service: &str, operation: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::new(ErrorKind::Permanent, service, operation, message)
+}
+
+/// The object vanished in the middle of an operation.
+pub(crate) fn gone(service: &str, operation: &str, id: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::NotFound,
+        service,
+        operation,
+        format!("{id} no longer exists"),
+    )
+}
+
+/// A required argument, as a permanent error naming the operation it blocks.
+pub(crate) fn required<'a>(
+    v: &'a Value,
+    key: &str,
+    service: &str,
+    operation: &str,
+) -> Result<&'a str, ProviderError> {
+    opt_str(v, key)
+        .ok_or_else(|| invalid(service, operation, format!("argument {key:?} is required")))
+}
+
+/// The ID of an update, which the engine always passes.
+pub(crate) fn update_id<'a>(
+    id: Option<&'a str>,
+    service: &str,
+    operation: &str,
+) -> Result<&'a str, ProviderError> {
+    id.ok_or_else(|| invalid(service, operation, "update without an ID"))
+}
+
+/// `Ok(None)` for "not found", for reads where absence is an answer.
+pub(crate) fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Maps "already gone" to success, for deletes.
+pub(crate) fn ignore_gone<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    found(r).map(|_| ())
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency
+
+/// Runs the futures with at most [`CONCURRENCY`] in flight at once and
+/// returns their outputs in input order. For APIs that read one object per
+/// call; nothing is spawned, so the futures may borrow.
+pub(crate) async fn bounded_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut waiting: VecDeque<(usize, F)> = futures.into_iter().enumerate().collect();
+    let total = waiting.len();
+    let mut running: Vec<(usize, Pin<Box<F>>)> = Vec::new();
+    let mut done: Vec<Option<F::Output>> = (0..total).map(|_| None).collect();
+    std::future::poll_fn(|cx| loop {
+        while running.len() < CONCURRENCY {
+            match waiting.pop_front() {
+                Some((i, f)) => running.push((i, Box::pin(f))),
+                None => break,
+            }
+        }
+        let before = running.len();
+        let mut k = 0;
+        while k < running.len() {
+            if let Poll::Ready(out) = running[k].1.as_mut().poll(cx) {
+                done[running[k].0] = Some(out);
+                running.swap_remove(k);
+            } else {
+                k += 1;
+            }
+        }
+        if running.is_empty() && waiting.is_empty() {
+            return Poll::Ready(());
+        }
+        if running.len() == before {
+            return Poll::Pending;
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
+
+/// Reads every known object with `read` (at most [`CONCURRENCY`] at once);
+/// objects that are gone (`Ok(None)` or a not-found error) are left out.
+pub(crate) async fn read_each<'a, T, F, Fut>(
+    known: &'a [KnownResource],
+    read: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(&'a KnownResource) -> Fut,
+    Fut: Future<Output = Result<Option<T>, ProviderError>>,
+{
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<&KnownResource> = known
+        .iter()
+        .filter(|k| !k.id.is_empty() && seen.insert(k.id.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for r in bounded_all(unique.into_iter().map(read)).await {
+        if let Some(Some(v)) = found(r)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Tags and ownership
+
+/// Live tags as `tags_all`: every tag but AWS's reserved `aws:` ones.
+pub(crate) fn tags_attr<K: AsRef<str>, V: AsRef<str>>(
+    tags: impl IntoIterator<Item = (K, V)>,
+) -> Value {
+    Value::Map(
+        tags.into_iter()
+            .filter(|(k, _)| !k.as_ref().starts_with("aws:"))
+            .map(|(k, v)| (k.as_ref().to_string(), Value::from(v.as_ref())))
+            .collect(),
+    )
+}
+
+/// The tags of live attributes (`tags_all`).
+pub(crate) fn live_tags(attrs: &Value) -> BTreeMap<String, String> {
+    str_map(attrs, "tags_all")
+}
+
+/// True when live tags carry the ownership tags the desired `tags_all`
+/// asks for: the object was made by an earlier attempt of this create.
+pub(crate) fn ours(live: &BTreeMap<String, String>, desired: &Value) -> bool {
+    let want = str_map(desired, "tags_all");
+    [STACK_TAG, ADDRESS_TAG]
+        .iter()
+        .all(|k| want.contains_key(*k) && live.get(*k) == want.get(*k))
+}
+
+/// The address a live object belongs to: the known instance with its ID,
+/// else its ownership tag.
+pub(crate) fn address_of(
+    id: &str,
+    tags: &BTreeMap<String, String>,
+    known: &[KnownResource],
+) -> Option<Address> {
+    known
+        .iter()
+        .find(|k| k.id == id)
+        .map(|k| k.address.clone())
+        .or_else(|| tags.get(ADDRESS_TAG).and_then(|a| a.parse().ok()))
+}
+
+/// The message for a name already taken by an object this stack did not
+/// make.
+pub(crate) fn conflict(what: &str, name: &str) -> String {
+    format!(
+        "{what} {name:?} already exists and does not carry this resource's \
+         ownership tags ({STACK_TAG}, {ADDRESS_TAG}); choose another name or \
+         delete the existing one"
+    )
+}
+
+/// A prior attribute to echo back where the API does not return it.
+pub(crate) fn echo(prior: Option<&Value>, key: &str, default: Value) -> Value {
+    prior
+        .and_then(|p| p.get(key))
+        .filter(|v| !v.is_null())
+        .cloned()
+        .unwrap_or(default)
+}
+
+/// Tags for an IAM request.
+pub(crate) fn iam_tags(
+    tags: &BTreeMap<String, String>,
+    operation: &str,
+) -> Result<Vec<aws_sdk_iam::types::Tag>, ProviderError> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| invalid(IAM, operation, e.to_string()))
+        })
+        .collect()
+}
+
+/// IAM tags as a map.
+pub(crate) fn iam_tag_map(tags: &[aws_sdk_iam::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// An IAM timestamp as Terraform shows it (RFC 3339).
+pub(crate) fn iam_date(d: Option<&aws_smithy_types::DateTime>) -> Value {
+    d.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+        .map(Value::String)
+        .unwrap_or(Value::Null)
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+/// The name to create: `name` when set, else `name_prefix` (or `fallback`)
+/// followed by 26 characters derived from the create's idempotency token,
+/// so that a retried create after a crash picks the same name (Terraform
+/// uses a timestamp there, which a retry would not reproduce).
+pub(crate) fn name_or_generated(
+    desired: &Value,
+    name_key: &str,
+    prefix_key: &str,
+    token: &str,
+    fallback: &str,
+) -> String {
+    if let Some(name) = opt_str(desired, name_key) {
+        return name.to_string();
+    }
+    let prefix = opt_str(desired, prefix_key).unwrap_or(fallback);
+    format!("{prefix}{}", &hex_digest(token)[..26])
+}
+
+// ---------------------------------------------------------------------------
+// IAM policy documents
+
+/// Decodes a percent-encoded string (RFC 3986, as IAM encodes documents).
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A policy document as JSON text: IAM returns documents URL-encoded
+/// (`%7B%22Version%22...`); anything that already parses is kept as is.
+pub(crate) fn decode_policy(raw: &str) -> String {
+    if serde_json::from_str::<Json>(raw).is_ok() {
+        return raw.to_string();
+    }
+    match percent_decode(raw) {
+        Some(decoded) if serde_json::from_str::<Json>(&decoded).is_ok() => decoded,
+        _ => raw.to_string(),
+    }
+}
+
+/// A JSON string or list of strings as a sorted, de-duplicated list; other
+/// scalars (booleans and numbers in conditions) as their string form.
+fn string_set(v: &Json) -> Json {
+    let scalar = |x: &Json| match x {
+        Json::String(s) => Some(s.clone()),
+        Json::Bool(b) => Some(b.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut items: Vec<String> = match v {
+        Json::Array(xs) => match xs.iter().map(scalar).collect::<Option<Vec<_>>>() {
+            Some(items) => items,
+            None => return v.clone(),
+        },
+        other => match scalar(other) {
+            Some(s) => vec![s],
+            None => return v.clone(),
+        },
+    };
+    items.sort();
+    items.dedup();
+    Json::Array(items.into_iter().map(Json::String).collect())
+}
+
+/// `"*"` as `{"AWS": ["*"]}` (IAM's documented equivalent); each principal
+/// type's identifiers as a sorted list.
+fn canonical_principal(v: &Json) -> Json {
+    match v {
+        Json::String(s) if s == "*" => {
+            let mut m = Map::new();
+            m.insert("AWS".into(), Json::Array(vec![Json::String("*".into())]));
+            Json::Object(m)
+        }
+        Json::Object(m) => {
+            Json::Object(m.iter().map(|(k, v)| (k.clone(), string_set(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+fn canonical_statement(stmt: &mut Map<String, Json>) {
+    for key in ["Action", "NotAction", "Resource", "NotResource"] {
+        if let Some(v) = stmt.get_mut(key) {
+            *v = string_set(v);
+        }
+    }
+    for key in ["Principal", "NotPrincipal"] {
+        if let Some(v) = stmt.get_mut(key) {
+            *v = canonical_principal(v);
+        }
+    }
+    if let Some(Json::Object(ops)) = stmt.get_mut("Condition") {
+        for keys in ops.values_mut() {
+            if let Json::Object(keys) = keys {
+                for values in keys.values_mut() {
+                    *values = string_set(values);
+                }
+            }
+        }
+        ops.retain(|_, keys| !matches!(keys, Json::Object(k) if k.is_empty()));
+    }
+    if matches!(stmt.get("Condition"), Some(Json::Object(m)) if m.is_empty()) {
+        stmt.remove("Condition");
+    }
+    if matches!(stmt.get("Sid"), Some(Json::String(s)) if s.is_empty()) {
+        stmt.remove("Sid");
+    }
+}
+
+/// JSON with every object's keys in sorted order, so that canonical forms
+/// print the same whatever order they were written in.
+pub(crate) fn sorted_json(j: &Json) -> Json {
+    match j {
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Json::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted_json(&m[k])))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.iter().map(sorted_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The canonical form of a policy document, or `None` when it is not one.
+pub(crate) fn canonical_policy(text: &str) -> Option<String> {
+    let mut doc: Json = serde_json::from_str(&decode_policy(text)).ok()?;
+    let obj = doc.as_object_mut()?;
+    if let Some(statements) = obj.get_mut("Statement") {
+        if statements.is_object() {
+            *statements = Json::Array(vec![statements.take()]);
+        }
+        if let Json::Array(items) = statements {
+            for item in items.iter_mut() {
+                if let Json::Object(stmt) = item {
+                    canonical_statement(stmt);
+                }
+            }
+        }
+    }
+    serde_json::to_string(&sorted_json(&doc)).ok()
+}
+
+/// Normalizer of policy arguments: desired and live documents compare in
+/// their canonical form (URL-decoded; `Statement` always a list; actions,
+/// resources, principals and condition values as sorted lists).
+pub(crate) fn normalize_policy(v: &Value) -> Value {
+    v.as_str()
+        .and_then(canonical_policy)
+        .map(Value::String)
+        .unwrap_or_else(|| v.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn canon(s: &str) -> Json {
+        serde_json::from_str(&canonical_policy(s).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn url_encoded_documents_are_decoded() {
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(
+            decode_policy(encoded),
+            r#"{"Version":"2012-10-17","Statement":[]}"#
+        );
+        assert_eq!(decode_policy(r#"{"a":"50%"}"#), r#"{"a":"50%"}"#);
+        assert_eq!(decode_policy("not json %zz"), "not json %zz");
+    }
+
+    #[test]
+    fn single_statements_and_strings_become_sorted_lists() {
+        let a = canon(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject",
+               "Resource":["b","a","a"],"Principal":{"Service":"ecs-tasks.amazonaws.com"},"Sid":""}}"#,
+        );
+        let b = canon(
+            r#"{"Statement":[{"Action":["s3:GetObject"],"Effect":"Allow","Resource":["a","b"],
+               "Principal":{"Service":["ecs-tasks.amazonaws.com"]}}],"Version":"2012-10-17"}"#,
+        );
+        assert_eq!(a, b);
+        assert_eq!(a["Statement"][0]["Resource"], serde_json::json!(["a", "b"]));
+        assert!(a["Statement"][0].get("Sid").is_none());
+    }
+
+    #[test]
+    fn condition_values_and_star_principals_compare_by_meaning() {
+        let a = canon(
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*",
+               "Condition":{"Bool":{"aws:SecureTransport":false},"StringEquals":{"k":["y","x"]}}}]}"#,
+        );
+        let b = canon(
+            r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["*"],
+               "Condition":{"Bool":{"aws:SecureTransport":"false"},"StringEquals":{"k":["x","y"]}}}]}"#,
+        );
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_normalizer_keeps_what_is_not_a_policy() {
+        assert_eq!(normalize_policy(&Value::Null), Value::Null);
+        assert_eq!(normalize_policy(&Value::from("x")), Value::from("x"));
+        let v = normalize_policy(&Value::from(
+            "%7B%22Statement%22%3A%7B%22Action%22%3A%22a%22%7D%7D",
+        ));
+        assert_eq!(v, Value::from(r#"{"Statement":[{"Action":["a"]}]}"#));
+        let v = normalize_policy(&Value::from(
+            r#"{"Version":"1","Statement":[{"b":1,"a":2}]}"#,
+        ));
+        assert_eq!(
+            v,
+            Value::from(r#"{"Statement":[{"a":2,"b":1}],"Version":"1"}"#)
+        );
+    }
+
+    #[test]
+    fn service_codes_are_classified() {
+        assert_eq!(
+            reclassify("GetRole", "NoSuchEntity", ""),
+            Some(ErrorKind::NotFound)
+        );
+        assert_eq!(
+            reclassify("AttachRolePolicy", "NoSuchEntity", ""),
+            Some(ErrorKind::Transient)
+        );
+        assert_eq!(
+            reclassify("HeadBucket", "NotFound", ""),
+            Some(ErrorKind::NotFound)
+        );
+        assert_eq!(
+            reclassify("DeleteRole", "DeleteConflict", ""),
+            Some(ErrorKind::Transient)
+        );
+        assert_eq!(
+            reclassify(
+                "CreateRole",
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/x\""
+            ),
+            Some(ErrorKind::Transient)
+        );
+        assert_eq!(
+            reclassify("CreateRole", "MalformedPolicyDocument", "Syntax errors"),
+            None
+        );
+        assert_eq!(
+            reclassify("DescribeLogGroups", "ResourceNotFoundException", ""),
+            Some(ErrorKind::NotFound)
+        );
+    }
+
+    #[test]
+    fn ownership_needs_both_tags() {
+        let desired = Value::map([(
+            "tags_all",
+            Value::map([
+                (STACK_TAG, Value::from("s")),
+                (ADDRESS_TAG, Value::from("aws_iam_role.a")),
+            ]),
+        )]);
+        let mut live: BTreeMap<String, String> = BTreeMap::new();
+        live.insert(STACK_TAG.into(), "s".into());
+        assert!(!ours(&live, &desired));
+        live.insert(ADDRESS_TAG.into(), "aws_iam_role.a".into());
+        assert!(ours(&live, &desired));
+        assert!(!ours(&live, &Value::Null));
+    }
+
+    #[test]
+    fn generated_names_are_stable_per_token() {
+        let d = Value::map([("name_prefix", Value::from("app-"))]);
+        let a = name_or_generated(&d, "name", "name_prefix", "tok", "stackd-");
+        assert_eq!(a, name_or_generated(&d, "name", "name_prefix", "tok", "x"));
+        assert!(a.starts_with("app-") && a.len() == 30, "{a}");
+        let b = name_or_generated(&Value::Null, "name", "name_prefix", "tok", "stackd-");
+        assert!(b.starts_with("stackd-"));
+        let named = Value::map([("name", Value::from("fixed"))]);
+        assert_eq!(
+            name_or_generated(&named, "name", "name_prefix", "t", "x"),
+            "fixed"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bounded_all_keeps_order_and_limits_concurrency() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let futures = (0..20u64).map(|i| {
+            let (running, peak) = (&running, &peak);
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20 - i)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                i
+            }
+        });
+        let out = bounded_all(futures).await;
+        assert_eq!(out, (0..20).collect::<Vec<_>>());
+        assert_eq!(peak.load(Ordering::SeqCst), CONCURRENCY);
+    }
+}
