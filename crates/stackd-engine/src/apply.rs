@@ -136,7 +136,10 @@ impl std::fmt::Display for StepError {
 /// What happened, per instance.
 #[derive(Debug, Default)]
 pub struct ApplyOutcome {
+    /// Operations performed.
     pub done: Vec<(Address, Op)>,
+    /// Steps that found nothing to do.
+    pub unchanged: Vec<Address>,
     pub failed: Vec<(Address, Op, StepError)>,
     /// Not run because a dependency failed, or because the run was interrupted.
     pub skipped: Vec<(Address, String)>,
@@ -311,10 +314,11 @@ pub async fn apply(
                 Ok(Started::Spawned(fut)) => {
                     running.spawn(fut);
                 }
-                Ok(Started::Finished(op)) => {
+                Ok(Started::Finished(_)) => {
+                    // Nothing to do (unchanged, or adopted as it was).
                     outcome
-                        .done
-                        .push((step_address(plan, graph[node]).clone(), op));
+                        .unchanged
+                        .push(step_address(plan, graph[node]).clone());
                     release(&graph, node, &mut waiting, &blocked, &mut ready, &push);
                 }
                 Err(err) => {
@@ -444,7 +448,12 @@ pub async fn apply(
     if let Some(e) = save_error {
         return Err(ApplyError::State(e));
     }
-    let finished: HashSet<&Address> = outcome.done.iter().map(|(a, _)| a).collect();
+    let finished: HashSet<&Address> = outcome
+        .done
+        .iter()
+        .map(|(a, _)| a)
+        .chain(outcome.unchanged.iter())
+        .collect();
     let unstarted: Vec<NodeIndex> = graph
         .node_indices()
         .filter(|n| !blocked.contains(n) && !finished.contains(step_address(plan, graph[*n])))
