@@ -314,7 +314,7 @@ pub async fn apply(
                 Ok(Started::Spawned(fut)) => {
                     running.spawn(fut);
                 }
-                Ok(Started::Finished(_)) => {
+                Ok(Started::Unchanged) => {
                     // Nothing to do (unchanged, or adopted as it was).
                     outcome
                         .unchanged
@@ -551,7 +551,8 @@ fn seed_values(plan: &Plan, state: &State) -> Values {
 
 enum Started {
     Spawned(std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>),
-    Finished(Op),
+    /// Nothing to do: unchanged, adopted as it was, or already gone.
+    Unchanged,
 }
 
 /// Evaluates what a step must do with the values now known and either
@@ -571,7 +572,7 @@ async fn start_step(
         Step::Delete(i) => {
             let e = &plan.entries[i];
             let Some(prior) = e.prior.clone() else {
-                return Ok(Started::Finished(Op::Delete));
+                return Ok(Started::Unchanged);
             };
             let timeout = delete_timeout(input, e);
             let req = DeleteRequest {
@@ -682,7 +683,7 @@ async fn start_step(
                                 })?;
                             }
                         }
-                        return Ok(Started::Finished(Op::Update));
+                        return Ok(Started::Unchanged);
                     }
                     (Op::Update, changes.into_iter().map(|c| c.name).collect())
                 }
