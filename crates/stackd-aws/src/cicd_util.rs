@@ -5,13 +5,11 @@
 //! `aws_instance.user_data`.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use stackd_engine::provider::{ErrorKind, ProviderError};
-use tracing::Instrument;
 
 use crate::error::from_sdk;
 
@@ -19,9 +17,6 @@ use crate::error::from_sdk;
 pub(crate) const CODEBUILD: &str = "codebuild";
 /// The service name CodePipeline errors carry.
 pub(crate) const CODEPIPELINE: &str = "codepipeline";
-
-/// How many per-object reads run at once where an API has no batch form.
-pub(crate) const READ_CONCURRENCY: usize = 8;
 
 /// `.codebuild("CreateProject")?` / `.codepipeline("GetPipeline")?` on the
 /// result of an SDK call: [`from_sdk`] plus the codes these services use
@@ -92,45 +87,21 @@ pub(crate) fn reclassify(mut err: ProviderError) -> ProviderError {
     err
 }
 
-/// Runs `read` for every item, at most [`READ_CONCURRENCY`] at once, and
-/// returns the results in the items' order; the first error ends the run
-/// (reads still in flight are cancelled). For APIs with no batch read.
+/// Runs `read` for every item, at most
+/// [`crate::concurrent::MAX_CONCURRENT_READS`] at once, and returns the
+/// results in the items' order, or the first error. For APIs with no batch read.
 pub(crate) async fn read_concurrently<I, T, F, Fut>(
     items: Vec<I>,
     read: F,
 ) -> Result<Vec<T>, ProviderError>
 where
     F: Fn(I) -> Fut,
-    Fut: Future<Output = Result<T, ProviderError>> + Send + 'static,
-    T: Send + 'static,
+    Fut: Future<Output = Result<T, ProviderError>>,
 {
-    let permits = Arc::new(tokio::sync::Semaphore::new(READ_CONCURRENCY));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let read = read(item);
-        let permits = permits.clone();
-        tasks.spawn(
-            async move {
-                let _permit = permits.acquire_owned().await;
-                (index, read.await)
-            }
-            .in_current_span(),
-        );
-    }
-    let mut out = Vec::with_capacity(tasks.len());
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.map_err(|e| {
-            ProviderError::new(
-                ErrorKind::Permanent,
-                "stackd",
-                "read",
-                format!("a concurrent read failed: {e}"),
-            )
-        })?;
-        out.push((index, result?));
-    }
-    out.sort_by_key(|(index, _)| *index);
-    Ok(out.into_iter().map(|(_, value)| value).collect())
+    crate::concurrent::bounded_all(items.into_iter().map(read))
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The SHA-1 digest of `data` in lowercase hex (40 characters). SHA-1 is

@@ -36,9 +36,6 @@ pub(crate) const ELBV2: &str = "elasticloadbalancing";
 /// The service name ECS errors carry.
 pub(crate) const ECS: &str = "ecs";
 
-/// How many per-resource reads run at once where an API has no batch form.
-pub(crate) const MAX_CONCURRENT_READS: usize = 8;
-
 /// ELBv2's `DescribeTags` takes at most 20 ARNs.
 const ELBV2_TAGS_PER_CALL: usize = 20;
 
@@ -462,7 +459,8 @@ pub(crate) async fn ecs_reconcile_tags(
 // ---------------------------------------------------------------------------
 // Concurrent per-resource reads
 
-/// Runs `read` for every item, at most [`MAX_CONCURRENT_READS`] at once, for
+/// Runs `read` for every item, at most
+/// [`crate::concurrent::MAX_CONCURRENT_READS`] at once, for
 /// APIs that read one object per call. Results keep the items' order; the
 /// first error is returned (reads in flight are dropped: they change
 /// nothing).
@@ -472,38 +470,13 @@ pub(crate) async fn read_each<T, R, F, Fut>(
     read: F,
 ) -> Result<Vec<R>, ProviderError>
 where
-    T: Send + 'static,
-    R: Send + 'static,
-    F: Fn(Aws, T) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<R, ProviderError>> + Send + 'static,
+    F: Fn(Aws, T) -> Fut,
+    Fut: Future<Output = Result<R, ProviderError>>,
 {
-    use tracing::Instrument;
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_READS));
-    let mut tasks = tokio::task::JoinSet::new();
-    let count = items.len();
-    for (i, item) in items.into_iter().enumerate() {
-        let (aws, read, permits) = (aws.clone(), read.clone(), permits.clone());
-        tasks.spawn(
-            async move {
-                let _permit = permits.acquire_owned().await;
-                (i, read(aws, item).await)
-            }
-            .instrument(tracing::Span::current()),
-        );
-    }
-    let mut results: Vec<Option<R>> = (0..count).map(|_| None).collect();
-    while let Some(joined) = tasks.join_next().await {
-        let (i, result) = joined.map_err(|e| {
-            ProviderError::new(
-                ErrorKind::Permanent,
-                "stackd",
-                "read",
-                format!("a concurrent read failed: {e}"),
-            )
-        })?;
-        results[i] = Some(result?);
-    }
-    Ok(results.into_iter().flatten().collect())
+    crate::concurrent::bounded_all(items.into_iter().map(|item| read(aws.clone(), item)))
+        .await
+        .into_iter()
+        .collect()
 }
 
 // ---------------------------------------------------------------------------

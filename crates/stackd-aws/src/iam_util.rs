@@ -4,10 +4,8 @@
 //! concurrency for APIs without a batch read, tags as plain maps, and
 //! generated names.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::Poll;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
@@ -22,8 +20,7 @@ use crate::error::from_sdk;
 /// The service name IAM errors carry.
 pub(crate) const IAM: &str = "iam";
 
-/// How many per-object reads run at once where an API has no batch form.
-pub(crate) const CONCURRENCY: usize = 8;
+pub(crate) use crate::concurrent::bounded_all;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -177,43 +174,7 @@ pub(crate) fn ignore_gone<T>(r: Result<T, ProviderError>) -> Result<(), Provider
 // ---------------------------------------------------------------------------
 // Concurrency
 
-/// Runs the futures with at most [`CONCURRENCY`] in flight at once and
-/// returns their outputs in input order. For APIs that read one object per
-/// call; nothing is spawned, so the futures may borrow.
-pub(crate) async fn bounded_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut waiting: VecDeque<(usize, F)> = futures.into_iter().enumerate().collect();
-    let total = waiting.len();
-    let mut running: Vec<(usize, Pin<Box<F>>)> = Vec::new();
-    let mut done: Vec<Option<F::Output>> = (0..total).map(|_| None).collect();
-    std::future::poll_fn(|cx| loop {
-        while running.len() < CONCURRENCY {
-            match waiting.pop_front() {
-                Some((i, f)) => running.push((i, Box::pin(f))),
-                None => break,
-            }
-        }
-        let before = running.len();
-        let mut k = 0;
-        while k < running.len() {
-            if let Poll::Ready(out) = running[k].1.as_mut().poll(cx) {
-                done[running[k].0] = Some(out);
-                running.swap_remove(k);
-            } else {
-                k += 1;
-            }
-        }
-        if running.is_empty() && waiting.is_empty() {
-            return Poll::Ready(());
-        }
-        if running.len() == before {
-            return Poll::Pending;
-        }
-    })
-    .await;
-    done.into_iter().flatten().collect()
-}
-
-/// Reads every known object with `read` (at most [`CONCURRENCY`] at once);
+/// Reads every known object with `read` (at most [`crate::concurrent::MAX_CONCURRENT_READS`] at once);
 /// objects that are gone (`Ok(None)` or a not-found error) are left out.
 pub(crate) async fn read_each<'a, T, F, Fut>(
     known: &'a [KnownResource],
@@ -502,7 +463,6 @@ pub(crate) fn normalize_policy(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn canon(s: &str) -> Json {
         serde_json::from_str(&canonical_policy(s).unwrap()).unwrap()
@@ -630,25 +590,5 @@ mod tests {
             name_or_generated(&named, "name", "name_prefix", "t", "x"),
             "fixed"
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn bounded_all_keeps_order_and_limits_concurrency() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let running = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
-        let futures = (0..20u64).map(|i| {
-            let (running, peak) = (&running, &peak);
-            async move {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(20 - i)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
-                i
-            }
-        });
-        let out = bounded_all(futures).await;
-        assert_eq!(out, (0..20).collect::<Vec<_>>());
-        assert_eq!(peak.load(Ordering::SeqCst), CONCURRENCY);
     }
 }

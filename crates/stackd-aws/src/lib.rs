@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod call_log;
+mod concurrent;
 pub mod error;
 
 mod args;

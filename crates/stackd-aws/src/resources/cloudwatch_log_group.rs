@@ -4,7 +4,7 @@
 //! A refresh describes the known groups with as few `DescribeLogGroups`
 //! chains as their names allow (one per common name prefix, e.g. `/ecs/app-`),
 //! then reads each found group's tags with `ListTagsForResource` (Logs has
-//! no batch tag read), [`crate::iam_util::CONCURRENCY`] at once.
+//! no batch tag read), [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use std::collections::{BTreeMap, HashSet};
 

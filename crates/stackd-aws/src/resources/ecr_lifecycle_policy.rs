@@ -5,7 +5,7 @@
 //! sorted, empty descriptions and unknown fields dropped), as Terraform
 //! compares it. ECR has no batch read of lifecycle policies: a refresh calls
 //! `GetLifecyclePolicy` per known repository,
-//! [`crate::iam_util::CONCURRENCY`] at once.
+//! [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};

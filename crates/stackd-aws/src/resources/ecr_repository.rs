@@ -4,7 +4,7 @@
 //! call per 100 names; when one of them is gone (the call then fails as a
 //! whole) it lists the registry's repositories instead. Tags need
 //! `ListTagsForResource` per repository (no batch form),
-//! [`crate::iam_util::CONCURRENCY`] at once.
+//! [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use std::collections::{BTreeMap, HashSet};
 

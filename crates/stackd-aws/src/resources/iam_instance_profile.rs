@@ -2,7 +2,7 @@
 //! instances. Its ID is its name.
 //!
 //! IAM has no batch read that returns tags: a refresh reads each known
-//! profile with `GetInstanceProfile`, [`crate::iam_util::CONCURRENCY`] at
+//! profile with `GetInstanceProfile`, [`crate::concurrent::MAX_CONCURRENT_READS`] at
 //! once.
 
 use async_trait::async_trait;

@@ -3,7 +3,7 @@
 //! A change of the document creates a new default version (IAM keeps at
 //! most five: the oldest non-default one is deleted first). IAM has no
 //! batch read: a refresh reads each known policy and its default version,
-//! [`crate::iam_util::CONCURRENCY`] policies at once.
+//! [`crate::concurrent::MAX_CONCURRENT_READS`] policies at once.
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::{Policy, PolicyVersion};

@@ -1,7 +1,7 @@
 //! `aws_iam_role`: an IAM role with its trust (assume role) policy.
 //!
 //! IAM has no batch read that returns tags, so a refresh reads each known
-//! role with `GetRole`, [`crate::iam_util::CONCURRENCY`] at a time. Roles
+//! role with `GetRole`, [`crate::concurrent::MAX_CONCURRENT_READS`] at a time. Roles
 //! are found by name only: IAM cannot list roles by tag without a call per
 //! role, and a create that finds its name taken by a role carrying its own
 //! ownership tags adopts it (crash safety).

@@ -3,7 +3,7 @@
 //!
 //! `PutRolePolicy` creates or replaces, so creating again after a crash is
 //! harmless. IAM has no batch read of inline policies: a refresh reads each
-//! known one with `GetRolePolicy`, [`crate::iam_util::CONCURRENCY`] at once.
+//! known one with `GetRolePolicy`, [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use async_trait::async_trait;
 use stackd_engine::provider::{

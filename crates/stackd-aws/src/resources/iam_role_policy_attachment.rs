@@ -6,7 +6,7 @@
 //! `AttachRolePolicy` is idempotent, so creating again after a crash is
 //! harmless. A refresh lists the attached policies once per distinct role
 //! (`ListAttachedRolePolicies`; IAM has no batch form across roles),
-//! [`crate::iam_util::CONCURRENCY`] roles at once.
+//! [`crate::concurrent::MAX_CONCURRENT_READS`] roles at once.
 
 use std::collections::BTreeSet;
 

@@ -5,7 +5,7 @@
 //! attempt is adopted, anyone else's is a clear error. Outside us-east-1 the
 //! region goes into `LocationConstraint`. S3 has no batch read: a refresh
 //! reads each known bucket (`HeadBucket` for its region, `GetBucketTagging`)
-//! [`crate::iam_util::CONCURRENCY`] at once.
+//! [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 //!
 //! Terraform's deprecated inline arguments (`acl`, `versioning`,
 //! `lifecycle_rule`, ...) are not supported: use the separate

@@ -3,7 +3,7 @@
 //! name. The whole configuration is replaced on every change.
 //!
 //! S3 has no batch read: a refresh calls `GetBucketLifecycleConfiguration`
-//! per known bucket, [`crate::iam_util::CONCURRENCY`] at once.
+//! per known bucket, [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 //!
 //! Not supported from Terraform's schema: `transition_default_minimum_object_size`.
 

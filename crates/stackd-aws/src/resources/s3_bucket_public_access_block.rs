@@ -2,7 +2,7 @@
 //! Its ID is the bucket name.
 //!
 //! S3 has no batch read: a refresh calls `GetPublicAccessBlock` per known
-//! bucket, [`crate::iam_util::CONCURRENCY`] at once.
+//! bucket, [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;

@@ -3,7 +3,7 @@
 //! unversioned again).
 //!
 //! S3 has no batch read: a refresh calls `GetBucketVersioning` per known
-//! bucket, [`crate::iam_util::CONCURRENCY`] at once.
+//! bucket, [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, VersioningConfiguration};

@@ -4,7 +4,7 @@
 //! decrypted so SecureString values compare as plain text) and metadata in
 //! batches (`DescribeParameters` with a name filter, 50 names a call); tags
 //! need `ListTagsForResource` per parameter (no batch form),
-//! [`crate::iam_util::CONCURRENCY`] at once.
+//! [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use std::collections::BTreeMap;
 
