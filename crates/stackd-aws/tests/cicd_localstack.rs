@@ -18,8 +18,11 @@
 //! name its service as a single string; moto ignores RunInstances'
 //! `ClientToken`, so instance create idempotency is not checked here.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::use_localstack;
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::diff::{diff, IgnoreChanges};
@@ -344,30 +347,6 @@ fn action(
 
 fn stage(name: &str, action: Value) -> Value {
     Value::map([("name", v(name)), ("action", Value::List(vec![action]))])
-}
-
-/// Points the SDK at the emulator, or fails with instructions if it is down.
-fn use_localstack() -> String {
-    let endpoint =
-        std::env::var("STACKD_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let reachable = addr
-        .parse()
-        .ok()
-        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(3)).ok())
-        .is_some();
-    assert!(
-        reachable,
-        "LocalStack is not reachable at {endpoint}. Start it with `bash localstack/start.sh` \
-         (or run every test with `bash tests/run-all.sh`, which starts it)."
-    );
-    // This binary has only this test, so setting the environment races with nothing.
-    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
-    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    std::env::set_var("AWS_REGION", "us-east-1");
-    std::env::remove_var("AWS_PROFILE");
-    endpoint
 }
 
 /// Makes a role the service can assume, with the IAM client directly. The

@@ -11,8 +11,11 @@
 //! group rule; checks that a refresh reads back exactly what create
 //! returned (a no-op diff); updates a few things; and deletes everything.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use support::use_localstack;
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::provider::{
@@ -302,30 +305,6 @@ fn route(cidr: &str, target: &str, id: &str) -> Value {
     m.insert("cidr_block".into(), v(cidr));
     m.insert(target.into(), v(id));
     Value::Map(m)
-}
-
-/// Points the SDK at the emulator, or fails with instructions if it is down.
-fn use_localstack() {
-    let endpoint =
-        std::env::var("STACKD_TEST_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let reachable = addr
-        .parse()
-        .ok()
-        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(3)).ok())
-        .is_some();
-    assert!(
-        reachable,
-        "LocalStack is not reachable at {endpoint}. Start it with `bash localstack/start.sh` \
-         (or run every test with `bash tests/run-all.sh`, which starts it)."
-    );
-    // One test per process under nextest; under cargo test this binary has
-    // only this test, so setting the environment races with nothing.
-    std::env::set_var("AWS_ENDPOINT_URL", &endpoint);
-    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
-    std::env::set_var("AWS_REGION", "us-east-1");
-    std::env::remove_var("AWS_PROFILE");
 }
 
 #[tokio::test]
