@@ -2,9 +2,10 @@
 //!
 //! When the environment variable [`CALL_LOG_ENV`] names a file, each call
 //! attempt (retries included) appends one JSON line
-//! `{"service":"ec2","operation":"DescribeVpcs"}`. Tests count calls with it,
-//! and the service names are IAM action prefixes, so the log can feed a
-//! least-privilege policy generator.
+//! `{"service":"ec2","operation":"DescribeVpcs"}`; an EC2 call sent with
+//! `DryRun=true` (which changes nothing) carries `"dry_run":true` as well.
+//! Tests count calls with it, and the service names are IAM action
+//! prefixes, so the log can be checked against a least-privilege policy.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -50,8 +51,8 @@ impl CallLog {
 
     /// Appends one call. A log that cannot be written is reported, never
     /// allowed to fail the AWS call it describes.
-    pub fn record(&self, operation: &str) {
-        let line = log_line(self.service, operation);
+    pub fn record(&self, operation: &str, dry_run: bool) {
+        let line = log_line(self.service, operation, dry_run);
         let _guard = self
             .lock
             .lock()
@@ -63,8 +64,12 @@ impl CallLog {
 }
 
 /// One JSON line naming a call.
-fn log_line(service: &str, operation: &str) -> String {
-    let mut line = serde_json::json!({ "service": service, "operation": operation }).to_string();
+fn log_line(service: &str, operation: &str, dry_run: bool) -> String {
+    let mut entry = serde_json::json!({ "service": service, "operation": operation });
+    if dry_run {
+        entry["dry_run"] = serde_json::Value::Bool(true);
+    }
+    let mut line = entry.to_string();
     line.push('\n');
     line
 }
@@ -75,6 +80,11 @@ fn append(path: &Path, line: &str) -> std::io::Result<()> {
     file.write_all(line.as_bytes())
 }
 
+/// True when a query-protocol (EC2) request body asks for a dry run.
+fn is_dry_run(body: Option<&[u8]>) -> bool {
+    body.is_some_and(|b| b.split(|&c| c == b'&').any(|pair| pair == b"DryRun=true"))
+}
+
 impl Intercept for CallLog {
     fn name(&self) -> &'static str {
         "StackdCallLog"
@@ -82,7 +92,7 @@ impl Intercept for CallLog {
 
     fn read_before_attempt(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
@@ -90,7 +100,7 @@ impl Intercept for CallLog {
             .load::<Metadata>()
             .map(|m| m.name().to_string())
             .unwrap_or_else(|| "Unknown".to_string());
-        self.record(&operation);
+        self.record(&operation, is_dry_run(context.request().body().bytes()));
         Ok(())
     }
 }
@@ -111,8 +121,9 @@ mod tests {
         let path = temp_path("append");
         let _ = std::fs::remove_file(&path);
         let log = CallLog::to_file(path.clone(), "ec2");
-        log.record("DescribeVpcs");
-        log.record("CreateVpc");
+        log.record("DescribeVpcs", false);
+        log.record("CreateVpc", false);
+        log.record("CreateVpc", true);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<serde_json::Value> = text
             .lines()
@@ -123,6 +134,7 @@ mod tests {
             vec![
                 serde_json::json!({"service": "ec2", "operation": "DescribeVpcs"}),
                 serde_json::json!({"service": "ec2", "operation": "CreateVpc"}),
+                serde_json::json!({"service": "ec2", "operation": "CreateVpc", "dry_run": true}),
             ]
         );
         let _ = std::fs::remove_file(&path);
@@ -131,7 +143,7 @@ mod tests {
     #[test]
     fn an_unwritable_log_does_not_panic() {
         let log = CallLog::to_file(PathBuf::from("/nonexistent-dir/x/calls.jsonl"), "ec2");
-        log.record("DescribeVpcs");
+        log.record("DescribeVpcs", false);
     }
 
     #[tokio::test]
@@ -154,8 +166,21 @@ mod tests {
     #[test]
     fn log_line_keeps_service_before_operation() {
         assert_eq!(
-            log_line("ec2", "DescribeVpcs"),
+            log_line("ec2", "DescribeVpcs", false),
             "{\"service\":\"ec2\",\"operation\":\"DescribeVpcs\"}\n"
         );
+    }
+
+    #[test]
+    fn only_a_dry_run_parameter_marks_a_dry_run() {
+        assert!(is_dry_run(Some(
+            b"Action=CreateVpc&DryRun=true&Version=2016-11-15"
+        )));
+        assert!(is_dry_run(Some(b"DryRun=true")));
+        assert!(!is_dry_run(Some(b"Action=CreateVpc&DryRun=false")));
+        assert!(!is_dry_run(Some(
+            b"Action=CreateVpc&TagSpecification.1.Tag.1.Value=DryRun=true"
+        )));
+        assert!(!is_dry_run(None));
     }
 }

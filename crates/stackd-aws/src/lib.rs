@@ -36,8 +36,8 @@ mod wait;
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region};
 use stackd_engine::provider::{
-    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, LiveResource, Provider, ProviderError,
-    RefreshRequest,
+    ChangeRequest, CheckRequest, DataRequest, DeleteRequest, ErrorKind, Finding, LiveResource,
+    Provider, ProviderError, RefreshRequest,
 };
 use stackd_spec::{SchemaSet, Value};
 use tracing::Instrument;
@@ -148,5 +148,12 @@ impl Provider for AwsProvider {
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("delete", address = %req.address, id = %req.id);
         entry.handler.delete(&self.aws, req).instrument(span).await
+    }
+
+    async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let entry = resources::resource(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
+        let span = tracing::info_span!("check", address = %req.address);
+        entry.handler.check(&self.aws, req).instrument(span).await
     }
 }

@@ -41,6 +41,92 @@ pub trait Provider: Send + Sync + 'static {
     /// Deletes a resource and waits until it is gone. A resource that is
     /// already gone is success.
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError>;
+
+    /// Checks one planned change against the cloud without changing
+    /// anything (`stackd apply --dry-run`): names that must be unique and
+    /// are taken, referenced objects that do not exist, permissions the
+    /// change would need (where the API has a dry-run form). Only reads and
+    /// dry-run calls are allowed here. The default checks nothing.
+    async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let _ = req;
+        Ok(Vec::new())
+    }
+}
+
+/// The kind of change a [`CheckRequest`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckedChange {
+    Create,
+    Update,
+    Delete,
+}
+
+/// A planned change to check without making it.
+#[derive(Clone, Debug)]
+pub struct CheckRequest {
+    pub address: Address,
+    pub type_name: String,
+    pub stack: String,
+    pub change: CheckedChange,
+    /// The planned arguments in schema shape (create and update). Unlike in
+    /// a [`ChangeRequest`], values known only after apply are
+    /// [`Value::Unknown`]: a check that needs one must skip, not guess.
+    pub desired: Option<Value>,
+    /// The live attributes (update and delete).
+    pub prior: Option<Value>,
+    /// The resource ID (update and delete).
+    pub id: Option<String>,
+}
+
+/// How much a [`Finding`] matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The change would fail: the dry run fails.
+    Error,
+    /// Worth a reviewer's eye, but the change would go through.
+    Warning,
+}
+
+/// What a dry-run check found about one planned change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// A stable, machine-readable name for the check, e.g. `name_taken`,
+    /// `not_found`, `permission_denied`, `rejected`.
+    pub check: String,
+    /// The API call that showed it, e.g. `s3:HeadBucket`.
+    pub operation: String,
+    /// What is wrong, in words that name the object, e.g. `bucket
+    /// "assets" already exists and is not this stack's`.
+    pub message: String,
+}
+
+impl Finding {
+    /// A finding that fails the dry run.
+    pub fn error(
+        check: impl Into<String>,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            check: check.into(),
+            operation: operation.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A finding that does not fail the dry run.
+    pub fn warning(
+        check: impl Into<String>,
+        operation: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            severity: Severity::Warning,
+            ..Finding::error(check, operation, message)
+        }
+    }
 }
 
 /// What to refresh for one resource type.
@@ -261,6 +347,11 @@ impl Provider for ProviderSet {
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
         self.serving(stackd_spec::Mode::Managed, &req.type_name)?
             .delete(req)
+            .await
+    }
+    async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        self.serving(stackd_spec::Mode::Managed, &req.type_name)?
+            .check(req)
             .await
     }
 }

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use stackd_engine::provider::{
-    ChangeRequest, DataRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DataRequest, DeleteRequest, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::{ResourceSchema, SchemaSet, Value};
 
@@ -64,6 +65,12 @@ pub(crate) trait ResourceHandler: Send + Sync {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError>;
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError>;
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError>;
+    /// Checks a planned change without making it (`apply --dry-run`): only
+    /// reads and EC2 `DryRun=true` calls. The default checks nothing.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let _ = (aws, req);
+        Ok(Vec::new())
+    }
 }
 
 /// How one data source is read.
