@@ -54,7 +54,7 @@ fn plan_changes(out: &std::process::Output) -> Vec<(String, String, Vec<String>)
         .as_array()
         .expect("resource_changes")
         .iter()
-        .filter(|c| c["action"] != "noop" && c["action"] != "read")
+        .filter(|c| c["action"] != "no-op" && c["action"] != "read")
         .map(|c| {
             let mut attrs: Vec<String> = c["changes"]
                 .as_array()
@@ -98,14 +98,23 @@ async fn reference_architecture_round_trip() {
         format!("--var=bucket_suffix=-{}", stack.to_lowercase()),
         format!("--var=known_hosts_file={}", known_hosts.display()),
     ];
+    // Every AWS request stackd sends is recorded (an SDK interceptor), to
+    // check the generated IAM policy against at the end.
+    let call_log = spec.path().join("aws-calls.jsonl");
     let call = |cmd: &str, extra: &[&str], code: i32| {
         let mut argv = vec![cmd, dir.as_str(), "--stack", stack.as_str()];
         argv.extend(vars.iter().map(String::as_str));
         argv.extend_from_slice(extra);
-        run_ok(&argv, code)
+        let out = run_env(&argv, &[("STACKD_AWS_CALL_LOG", call_log.as_os_str())]);
+        assert_eq!(out.status.code(), Some(code), "stackd {}", argv.join(" "));
+        out
     };
     let name = format!("{project}-dev");
     let c = clients().await;
+
+    // The dry run of a fresh stack finds nothing wrong.
+    let out = call("apply", &["--dry-run"], 0);
+    assert!(stdout(&out).contains("The plan would go through"));
 
     // Apply prints the outputs.
     let out = call("apply", &["--auto-approve"], 0);
@@ -559,4 +568,78 @@ async fn reference_architecture_round_trip() {
         .send()
         .await
         .is_err());
+
+    // The generated least-privilege policy allows every operation stackd
+    // issued during the dry run, apply, diffs, update and destroy above.
+    policy_covers_every_recorded_call(&call("policy", &[], 0), &call_log);
+}
+
+/// Each recorded call's IAM actions (stackd's documented operation→action
+/// mapping, e.g. s3 HeadBucket → s3:ListBucket) must match an Allow
+/// statement's actions, by IAM's wildcard rules, checked here
+/// independently of stackd's own matcher.
+fn policy_covers_every_recorded_call(policy: &std::process::Output, call_log: &Path) {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&policy.stdout).expect("stackd policy prints JSON");
+    let allowed: Vec<String> = doc["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| match &s["Action"] {
+            serde_json::Value::String(a) => vec![a.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    assert!(
+        allowed.iter().all(|a| a != "*" && !a.ends_with(":*")),
+        "no blanket actions: {allowed:?}"
+    );
+    let text = std::fs::read_to_string(call_log).expect("the call log was written");
+    let mut operations = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let call: serde_json::Value = serde_json::from_str(line).expect("call log line");
+        operations.insert((
+            call["service"].as_str().unwrap_or_default().to_string(),
+            call["operation"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    assert!(operations.len() > 40, "{operations:?}");
+    let mut missing = Vec::new();
+    for (service, operation) in &operations {
+        for action in stackd_aws::policy::iam_actions(service, operation) {
+            if !allowed.iter().any(|pattern| iam_match(pattern, &action)) {
+                missing.push(format!("{service} {operation} needs {action}"));
+            }
+        }
+    }
+    eprintln!(
+        "{} distinct operations recorded; all allowed: {}",
+        operations.len(),
+        missing.is_empty()
+    );
+    assert!(
+        missing.is_empty(),
+        "not allowed by the policy: {missing:#?}"
+    );
+}
+
+/// IAM action matching: case-insensitive, `*` any run, `?` one character.
+fn iam_match(pattern: &str, action: &str) -> bool {
+    fn go(p: &[char], a: &[char]) -> bool {
+        match (p.first(), a.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], a) || (!a.is_empty() && go(p, &a[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &a[1..]),
+            (Some(x), Some(y)) => x.eq_ignore_ascii_case(y) && go(&p[1..], &a[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let a: Vec<char> = action.chars().collect();
+    go(&p, &a)
 }

@@ -23,7 +23,7 @@ fn changes(plan: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
         .as_array()
         .expect("resource_changes")
         .iter()
-        .filter(|c| c["action"] != "noop")
+        .filter(|c| c["action"] != "no-op")
         .map(|c| {
             (
                 c["address"].as_str().unwrap_or_default().to_string(),

@@ -2,23 +2,27 @@
 //! the outcome into output and an exit code.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::apply::{apply, ApplyInput, ApplyOutcome};
+use stackd_engine::check::check_plan;
 use stackd_engine::plan::{plan, Plan, PlanError, PlanInput, PlanMode};
+use stackd_engine::planfile::{self, PlanContext, PlanFileV1, PriorStateV1, SpecV1};
 use stackd_engine::provider::{Provider, ProviderSet};
-use stackd_engine::state::{State, StateBackend, StateError};
+use stackd_engine::state::{rfc3339_now, LockInfo, State, StateBackend, StateError};
 use stackd_local::LocalProvider;
 use stackd_spec::diag::render_all;
 use stackd_spec::validate::{config_dependencies, ConfigNode};
 
 use crate::progress::Progress;
-use crate::render;
 use crate::workspace::{self, Reported, Workspace};
+use crate::{backend, journal, render};
 use crate::{
-    ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, SpecArgs, StateCommand,
+    ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, PolicyArgs, SpecArgs,
+    StateCommand,
 };
 
 /// Runs a command; returns the process exit code.
@@ -34,7 +38,11 @@ pub async fn run(cli: Cli) -> u8 {
         Command::State(StateCommand::Show { address, common }) => {
             state_show(&common, &address).await
         }
+        Command::State(StateCommand::Pull(c)) => state_pull(&c).await,
+        Command::State(StateCommand::Push { file, common }) => state_push(&common, &file).await,
         Command::ForceUnlock(c) => force_unlock(&c).await,
+        Command::Log(a) => journal::log(&a).await,
+        Command::Policy(a) => policy(&a),
     };
     match result {
         Ok(code) => code,
@@ -66,30 +74,31 @@ fn schemas() -> stackd_spec::SchemaSet {
     all
 }
 
-async fn connect(ws: &Workspace) -> Result<Arc<dyn Provider>> {
-    let aws = AwsProvider::connect(AwsSettings {
-        region: ws.region.clone(),
-        profile: ws.profile.clone(),
-    })
-    .await
-    .map_err(|e| anyhow!("cannot set up the AWS provider: {e}"))?;
-    Ok(Arc::new(ProviderSet::new(vec![
-        Arc::new(aws),
-        Arc::new(LocalProvider::default()),
-    ])))
+/// The providers a spec is served by: AWS (kept apart too, for the caller
+/// identity) and local.
+struct Connected {
+    aws: Arc<AwsProvider>,
+    all: Arc<dyn Provider>,
 }
 
-async fn load_state(backend: &dyn StateBackend, stack: &str) -> Result<State> {
-    let state = backend.load().await?.unwrap_or_else(|| State::new(stack));
-    if state.stack != stack {
-        bail!(
-            "the state at {} belongs to stack \"{}\", not \"{stack}\"; pass --stack {} or another --state",
-            backend.describe(),
-            state.stack,
-            state.stack
-        );
+fn aws_settings(ws: &Workspace) -> AwsSettings {
+    AwsSettings {
+        region: ws.region.clone(),
+        profile: ws.profile.clone(),
     }
-    Ok(state)
+}
+
+async fn connect(ws: &Workspace) -> Result<Connected> {
+    let aws = Arc::new(
+        AwsProvider::connect(aws_settings(ws))
+            .await
+            .map_err(|e| anyhow!("cannot set up the AWS provider: {e}"))?,
+    );
+    let all: Arc<dyn Provider> = Arc::new(ProviderSet::new(vec![
+        aws.clone(),
+        Arc::new(LocalProvider::default()),
+    ]));
+    Ok(Connected { aws, all })
 }
 
 async fn make_plan(
@@ -118,16 +127,99 @@ async fn make_plan(
     }
 }
 
+fn operation_name(mode: PlanMode) -> &'static str {
+    match mode {
+        PlanMode::Normal => "apply",
+        PlanMode::Destroy => "destroy",
+    }
+}
+
+/// The plan as a document, bound to the state and spec it was made from.
+fn plan_document(
+    plan: &Plan,
+    schemas: &stackd_spec::SchemaSet,
+    ws: &Workspace,
+    spec_dir: &Path,
+    prior_state: PriorStateV1,
+    mode: PlanMode,
+) -> PlanFileV1 {
+    PlanFileV1::from_plan(
+        plan,
+        schemas,
+        PlanContext {
+            operation: operation_name(mode).to_string(),
+            stack: ws.settings.stack.clone(),
+            prior_state,
+            spec: SpecV1 {
+                dir: spec_dir.display().to_string(),
+                digest: workspace::spec_digest(ws),
+            },
+        },
+    )
+}
+
+/// What a plan records of the state it was made against; `stored` is
+/// false when no state had been saved yet.
+fn prior_state(backend: &dyn StateBackend, state: &State, stored: bool) -> PriorStateV1 {
+    PriorStateV1 {
+        backend: backend.describe(),
+        lineage: stored.then(|| state.lineage.clone()),
+        serial: state.serial,
+    }
+}
+
+/// Loads the state (without locking), remembering whether any was stored.
+async fn peek_state(backend: &dyn StateBackend, stack: &str) -> Result<(State, bool)> {
+    let stored = backend.load().await?;
+    let exists = stored.is_some();
+    let state = stored.unwrap_or_else(|| State::new(stack));
+    if state.stack != stack {
+        bail!(
+            "the state at {} belongs to stack \"{}\", not \"{stack}\"; pass --stack {} or another --state",
+            backend.describe(),
+            state.stack,
+            state.stack
+        );
+    }
+    Ok((state, exists))
+}
+
 async fn diff(args: &DiffArgs) -> Result<u8> {
     let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
-    let backend = workspace::backend(&args.spec.common);
-    let state = load_state(&backend, &ws.settings.stack).await?;
-    let provider = connect(&ws).await?;
-    let plan = make_plan(&ws, &state, provider.clone(), PlanMode::Normal).await?;
+    let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
+    let backend = choice.open(&aws_settings(&ws)).await;
+    let (state, stored) = peek_state(backend.as_ref(), &ws.settings.stack).await?;
+    let providers = connect(&ws).await?;
+    let mode = if args.destroy {
+        PlanMode::Destroy
+    } else {
+        PlanMode::Normal
+    };
+    let plan = make_plan(&ws, &state, providers.all.clone(), mode).await?;
+    let schemas = providers.all.schemas();
+    let doc = plan_document(
+        &plan,
+        schemas,
+        &ws,
+        &args.spec.common.dir,
+        prior_state(backend.as_ref(), &state, stored),
+        mode,
+    );
     match args.format {
-        Format::Text => print!("{}", render::plan_text(&plan, provider.schemas())),
-        Format::Json => println!("{}", render::plan_json(&plan, provider.schemas())),
+        Format::Text => print!("{}", render::plan_text(&plan, schemas)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
+        Format::Markdown => print!("{}", render::plan_markdown(&doc)),
+    }
+    if let Some(out) = &args.out {
+        write_plan(out, &doc)?;
+        if args.format == Format::Text {
+            println!(
+                "\nSaved the plan to {}; apply exactly it with `stackd apply {}`.",
+                out.display(),
+                out.display()
+            );
+        }
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         2
@@ -136,23 +228,191 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
     })
 }
 
+/// Writes a plan document atomically (a reader never sees half of it).
+fn write_plan(path: &Path, doc: &PlanFileV1) -> Result<()> {
+    let mut json = serde_json::to_vec_pretty(doc)?;
+    json.push(b'\n');
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plan".into()),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &json).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write the plan to {}", path.display())
+    })
+}
+
+/// Reads a plan saved by `stackd diff --out`.
+fn read_plan(path: &Path) -> Result<PlanFileV1> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    Ok(PlanFileV1::parse(&bytes, &path.display().to_string())?)
+}
+
 async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
-    let ws = workspace::load(&args.spec, &schemas())?;
+    let saved = if args.spec.common.dir.is_file() {
+        Some(read_plan(&args.spec.common.dir)?)
+    } else {
+        None
+    };
+    let (spec_args, mode) = match &saved {
+        Some(doc) => saved_plan_target(args, doc, mode)?,
+        None => (args.spec.clone(), mode),
+    };
+    let ws = workspace::load(&spec_args, &schemas())?;
     workspace::print_warnings(&ws);
+    if let Some(doc) = &saved {
+        if doc.spec.digest != workspace::spec_digest(&ws) {
+            bail!(
+                "the spec in {} or its variables changed since the plan {} was made; \
+                 nothing was applied. Make a new plan with `stackd diff --out`",
+                spec_args.common.dir.display(),
+                args.spec.common.dir.display()
+            );
+        }
+    }
+    let choice = backend::choose(&spec_args.common, Some(&ws.config))?;
+    let backend = choice.open(&aws_settings(&ws)).await;
+    if args.dry_run {
+        return dry_run(&ws, backend.as_ref(), mode).await;
+    }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    if !args.auto_approve && !interactive {
+    if saved.is_none() && !args.auto_approve && !interactive {
         bail!("not on a terminal, so stackd cannot ask for approval; review with `stackd diff` and pass --auto-approve");
     }
-    let backend = workspace::backend(&args.spec.common);
-    let operation = if mode == PlanMode::Destroy {
-        "destroy"
-    } else {
-        "apply"
+    let providers = connect(&ws).await?;
+    let identity = match providers.aws.caller_identity().await {
+        Ok(id) => Some(id.arn),
+        Err(e) => {
+            eprintln!("warning: cannot tell which AWS identity runs stackd ({e}); the lock and journal will say \"unknown\"");
+            None
+        }
     };
-    let _lock = backend.lock(operation).await?;
-    let mut state = load_state(&backend, &ws.settings.stack).await?;
-    let provider = connect(&ws).await?;
-    let plan = make_plan(&ws, &state, provider.clone(), mode).await?;
+    let holder = LockInfo::new(operation_name(mode)).with_identity(identity);
+    let lock = backend.lock(holder.clone()).await?;
+    let result = apply_locked(
+        args,
+        &ws,
+        &spec_args,
+        backend.as_ref(),
+        &providers,
+        mode,
+        saved.as_ref(),
+        &holder,
+    )
+    .await;
+    if let Err(e) = lock.release().await {
+        eprintln!(
+            "{} cannot release the state lock: {e}; once no stackd runs, `stackd force-unlock` clears it",
+            render::error_label()
+        );
+    }
+    result
+}
+
+/// For `stackd apply plan.json`: the spec, state and stack the plan was
+/// made with (variables come from this command line, and must match).
+fn saved_plan_target(
+    args: &ApplyArgs,
+    doc: &PlanFileV1,
+    mode: PlanMode,
+) -> Result<(SpecArgs, PlanMode)> {
+    let planned = match doc.operation.as_str() {
+        "apply" => PlanMode::Normal,
+        "destroy" => PlanMode::Destroy,
+        other => bail!("the plan's operation \"{other}\" is neither apply nor destroy"),
+    };
+    if mode == PlanMode::Destroy && planned != PlanMode::Destroy {
+        bail!(
+            "{} is a plan to apply, not to destroy; run `stackd apply {}`",
+            args.spec.common.dir.display(),
+            args.spec.common.dir.display()
+        );
+    }
+    if args.spec.common.state.is_some()
+        || args.spec.common.backend.is_some()
+        || args.spec.common.stack.is_some()
+    {
+        bail!("a saved plan records its state and stack; --state, --backend and --stack cannot change them");
+    }
+    let backend = &doc.prior_state.backend;
+    let common = CommonArgs {
+        dir: PathBuf::from(&doc.spec.dir),
+        state: None,
+        backend: Some(if backend.starts_with("s3://") {
+            backend.clone()
+        } else {
+            format!("file://{backend}")
+        }),
+        stack: Some(doc.stack.clone()),
+    };
+    Ok((
+        SpecArgs {
+            common,
+            vars: args.spec.vars.clone(),
+            var_files: args.spec.var_files.clone(),
+        },
+        planned,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_locked(
+    args: &ApplyArgs,
+    ws: &Workspace,
+    spec_args: &SpecArgs,
+    backend: &dyn StateBackend,
+    providers: &Connected,
+    mode: PlanMode,
+    saved: Option<&PlanFileV1>,
+    holder: &LockInfo,
+) -> Result<u8> {
+    let started = std::time::Instant::now();
+    let started_at = rfc3339_now();
+    let (mut state, stored) = peek_state(backend, &ws.settings.stack).await?;
+    if let Some(doc) = saved {
+        let now_lineage = stored.then(|| state.lineage.clone());
+        if doc.prior_state.lineage != now_lineage || doc.prior_state.serial != state.serial {
+            bail!(
+                "the state at {} changed since the plan was made (planned against serial {}, now serial {}{}); \
+                 nothing was applied. Make a new plan with `stackd diff --out`",
+                backend.describe(),
+                doc.prior_state.serial,
+                state.serial,
+                if doc.prior_state.lineage != now_lineage { ", another lineage" } else { "" }
+            );
+        }
+    }
+    let provider = providers.all.clone();
+    let plan = make_plan(ws, &state, provider.clone(), mode).await?;
+    let doc = plan_document(
+        &plan,
+        provider.schemas(),
+        ws,
+        &spec_args.common.dir,
+        prior_state(backend, &state, stored),
+        mode,
+    );
+    if let Some(saved) = saved {
+        if saved.plan_digest != doc.plan_digest {
+            let mut msg = String::from(
+                "the cloud no longer matches what the saved plan was made against; nothing was applied:\n",
+            );
+            for d in planfile::differences(saved, &doc) {
+                msg.push_str(&format!("  - {d}\n"));
+            }
+            msg.push_str("Make a new plan with `stackd diff --out` and review it.");
+            bail!(msg);
+        }
+    }
     print!("{}", render::plan_text(&plan, provider.schemas()));
     if plan.is_empty() {
         if mode == PlanMode::Normal {
@@ -160,7 +420,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
         }
         return Ok(0);
     }
-    if !args.auto_approve && !confirm(mode)? {
+    if saved.is_none() && !args.auto_approve && !confirm(mode)? {
         println!("Cancelled; nothing was changed.");
         return Ok(1);
     }
@@ -183,7 +443,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
             vars: &ws.vars,
             settings: &ws.settings,
             provider,
-            backend: &backend,
+            backend,
             parallelism: args.parallelism as usize,
             reporter: &progress,
             cancel: cancel_rx,
@@ -191,8 +451,42 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     )
     .await;
     progress.finish();
+    let entry = journal::entry(
+        journal::Run {
+            operation: operation_name(mode),
+            stack: &ws.settings.stack,
+            started_at,
+            duration: started.elapsed(),
+            holder,
+            plan_digest: &doc.plan_digest,
+            serial: state.serial,
+        },
+        &plan,
+        outcome.as_ref().ok(),
+    );
+    let journaled = backend.append_journal(&entry).await;
     let outcome = outcome.context("apply stopped")?;
-    Ok(summarise(&outcome, &state, mode))
+    let code = summarise(&outcome, &state, mode);
+    if let Err(e) = journaled {
+        eprintln!(
+            "{} the changes were made, but the journal entry could not be written: {e}",
+            render::error_label()
+        );
+        return Ok(1);
+    }
+    Ok(code)
+}
+
+/// `apply --dry-run`: plan, check every change against the cloud, change
+/// nothing. Exit 0 when the plan would go through, 2 when it would not.
+async fn dry_run(ws: &Workspace, backend: &dyn StateBackend, mode: PlanMode) -> Result<u8> {
+    let (state, _) = peek_state(backend, &ws.settings.stack).await?;
+    let providers = connect(ws).await?;
+    let plan = make_plan(ws, &state, providers.all.clone(), mode).await?;
+    print!("{}", render::plan_text(&plan, providers.all.schemas()));
+    let report = check_plan(&plan, providers.all.clone(), &ws.settings.stack).await;
+    print!("{}", render::check_report(&report));
+    Ok(if report.passes() { 0 } else { 2 })
 }
 
 fn confirm(mode: PlanMode) -> Result<bool> {
@@ -242,8 +536,14 @@ fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
     1
 }
 
+/// The backend of a command that reads no spec values.
+async fn backend_for(common: &CommonArgs) -> Result<Box<dyn StateBackend>> {
+    let choice = backend::choose_for_dir(common)?;
+    Ok(choice.open(&AwsSettings::default()).await)
+}
+
 async fn output(args: &OutputArgs) -> Result<u8> {
-    let backend = workspace::backend(&args.common);
+    let backend = backend_for(&args.common).await?;
     let Some(state) = backend.load().await? else {
         bail!(
             "no state at {}: nothing has been applied yet",
@@ -303,7 +603,7 @@ fn graph(args: &SpecArgs) -> Result<u8> {
 }
 
 async fn state_list(common: &CommonArgs) -> Result<u8> {
-    let backend = workspace::backend(common);
+    let backend = backend_for(common).await?;
     if let Some(state) = backend.load().await? {
         for addr in state.resources.keys() {
             println!("{addr}");
@@ -313,7 +613,7 @@ async fn state_list(common: &CommonArgs) -> Result<u8> {
 }
 
 async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
-    let backend = workspace::backend(common);
+    let backend = backend_for(common).await?;
     let addr: stackd_spec::Address = address.parse()?;
     let state = backend
         .load()
@@ -328,8 +628,84 @@ async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
     Ok(0)
 }
 
+async fn state_pull(common: &CommonArgs) -> Result<u8> {
+    let backend = backend_for(common).await?;
+    let state = backend
+        .load()
+        .await?
+        .ok_or_else(|| anyhow!("no state at {}", backend.describe()))?;
+    let place = PathBuf::from(backend.describe());
+    let json = stackd_engine::state::StateFileV1::from_state(&state).to_json(&place)?;
+    std::io::stdout().write_all(&json)?;
+    Ok(0)
+}
+
+async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
+    let bytes =
+        std::fs::read(file).with_context(|| format!("cannot read state {}", file.display()))?;
+    let mut state = stackd_engine::state::decode(&bytes, file)?;
+    let backend = backend_for(common).await?;
+    let lock = backend.lock(LockInfo::new("state push")).await?;
+    let pushed = backend.save(&mut state).await;
+    lock.release().await?;
+    pushed?;
+    println!(
+        "Pushed stack \"{}\" ({} resources) to {} as serial {}.",
+        state.stack,
+        state.resources.len(),
+        backend.describe(),
+        state.serial
+    );
+    Ok(0)
+}
+
+/// `stackd policy`: the IAM policy that applying, planning, checking and
+/// destroying this spec needs, from the resource types it uses (and the
+/// state bucket when the state lives in S3). Makes no network call.
+fn policy(args: &PolicyArgs) -> Result<u8> {
+    use stackd_aws::policy::{
+        policy_document, policy_size, split_document, PolicyContext, MANAGED_POLICY_MAX_CHARS,
+    };
+    let ws = workspace::load(&args.spec, &schemas())?;
+    workspace::print_warnings(&ws);
+    let types: std::collections::BTreeSet<String> = ws
+        .config
+        .resources
+        .iter()
+        .map(|r| match r.addr.mode {
+            stackd_spec::Mode::Data => format!("data.{}", r.addr.type_name),
+            stackd_spec::Mode::Managed => r.addr.type_name.clone(),
+        })
+        .collect();
+    let region = ws
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok());
+    let ctx = PolicyContext::new(region.as_deref(), args.account.as_deref());
+    let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
+    let state_bucket = choice
+        .s3_location()
+        .map(|l| (l.bucket.as_str(), l.key.as_str()));
+    let doc = policy_document(&types, &ctx, state_bucket);
+    let size = policy_size(&doc);
+    if args.split {
+        let docs = split_document(&doc, MANAGED_POLICY_MAX_CHARS);
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        if size > MANAGED_POLICY_MAX_CHARS {
+            eprintln!(
+                "note: this policy is {size} characters; one managed policy holds {MANAGED_POLICY_MAX_CHARS}. \
+                 `stackd policy --split` prints it as {} managed policies to attach together.",
+                split_document(&doc, MANAGED_POLICY_MAX_CHARS).len()
+            );
+        }
+    }
+    Ok(0)
+}
+
 async fn force_unlock(common: &CommonArgs) -> Result<u8> {
-    let backend = workspace::backend(common);
+    let backend = backend_for(common).await?;
     match backend.force_unlock().await {
         Ok(Some(holder)) => println!("Removed the lock held by {holder}."),
         Ok(None) => println!("{} is not locked.", backend.describe()),

@@ -1,6 +1,8 @@
 //! The `stackd` command line: the only place that knows clap.
 
+mod backend;
 mod commands;
+mod journal;
 mod progress;
 mod render;
 mod workspace;
@@ -25,9 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Check a spec without touching the cloud.
     Validate(SpecArgs),
-    /// Show what apply would change.
+    /// Show what apply would change; save it with --out.
     Diff(DiffArgs),
-    /// Make the cloud match the spec.
+    /// Make the cloud match the spec, or apply a plan saved by `stackd diff --out`.
     Apply(ApplyArgs),
     /// Delete everything the stack owns.
     Destroy(ApplyArgs),
@@ -40,6 +42,10 @@ pub enum Command {
     State(StateCommand),
     /// Remove a stale lock left by a stackd that no longer runs.
     ForceUnlock(CommonArgs),
+    /// Print the apply journal, newest first.
+    Log(LogArgs),
+    /// Print the least IAM policy that applying and destroying the spec needs.
+    Policy(PolicyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -53,17 +59,29 @@ pub enum StateCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Print the whole state document (to move it elsewhere with `state push`).
+    Pull(CommonArgs),
+    /// Replace the backend's state with a state document (e.g. one from `state pull`).
+    Push {
+        /// The state document to store.
+        file: PathBuf,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 /// Options every command that reads a spec or its state takes.
 #[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// The spec directory (every *.tf and *.hcl in it).
+    /// The spec directory (every *.tf and *.hcl in it); for apply, also a plan saved by `stackd diff --out`.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     /// The state file (default: stackd.state.json in the spec directory).
     #[arg(long, global = true)]
     pub state: Option<PathBuf>,
+    /// Keep the state elsewhere: s3://bucket/key (overrides the spec's backend block) or file://path.
+    #[arg(long, global = true, value_name = "URL")]
+    pub backend: Option<String>,
     /// The stack name carried in the stackd:stack tag (default: the spec directory's name).
     #[arg(long, global = true)]
     pub stack: Option<String>,
@@ -84,7 +102,10 @@ pub struct SpecArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
+    /// The versioned plan document (docs/plan-format.md).
     Json,
+    /// A pull-request comment.
+    Markdown,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -96,6 +117,12 @@ pub struct DiffArgs {
     pub detailed_exitcode: bool,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Also save the plan (JSON) here, for `stackd apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Plan the destruction of everything the stack owns.
+    #[arg(long)]
+    pub destroy: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,6 +135,33 @@ pub struct ApplyArgs {
     /// How many operations run at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// Plan and check every change against the cloud without making it; exit 2 if it would fail.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LogArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Print JSON lines, as stored.
+    #[arg(long)]
+    pub json: bool,
+    /// Show at most this many entries.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// The AWS account ID to put in resource ARNs (default: any account).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Print a JSON array of documents, each small enough for one managed policy.
+    #[arg(long)]
+    pub split: bool,
 }
 
 #[derive(Args, Debug, Clone)]

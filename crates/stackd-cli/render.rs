@@ -3,8 +3,11 @@
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
+use stackd_engine::check::CheckReport;
 use stackd_engine::diff::AttrChange;
 use stackd_engine::plan::{Action, Plan, PlanEntry};
+use stackd_engine::planfile::{PlanFileV1, ResourceChangeV1};
+use stackd_engine::provider::Severity;
 use stackd_engine::state::State;
 use stackd_spec::schema::Presence;
 use stackd_spec::{Mode, SchemaSet, Value};
@@ -222,76 +225,230 @@ fn change_text(out: &mut String, c: &AttrChange) {
     );
 }
 
-fn json_value(v: &Value, sensitive: bool) -> serde_json::Value {
-    if sensitive && !v.is_null() {
-        return serde_json::json!({"sensitive": true});
+/// The largest pull-request comment GitHub accepts is 65,536 characters;
+/// the Markdown plan stops adding sections well before that.
+const MARKDOWN_BUDGET: usize = 60_000;
+/// Longer values are cut in the Markdown plan (the JSON plan has them whole).
+const MARKDOWN_VALUE_CHARS: usize = 400;
+
+/// The plan as a pull-request comment: a summary table, then one collapsible
+/// section per changed resource, replacements and deletions first and
+/// flagged.
+pub fn plan_markdown(doc: &PlanFileV1) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### stackd {}: `{}`\n",
+        if doc.operation == "destroy" {
+            "destroy plan"
+        } else {
+            "plan"
+        },
+        doc.stack
+    );
+    let s = &doc.summary;
+    if !s.changes {
+        out.push_str("**No changes.** The cloud matches the spec.\n");
+        footer(&mut out, doc);
+        return out;
     }
-    match v {
-        Value::Unknown => serde_json::json!({"unknown": true}),
-        Value::List(items) if !v.is_wholly_known() => {
-            serde_json::Value::Array(items.iter().map(|i| json_value(i, false)).collect())
+    out.push_str("| Add | Change | Replace | Destroy |\n|---:|---:|---:|---:|\n");
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |\n",
+        s.add, s.change, s.replace, s.destroy
+    );
+    if s.replace + s.destroy > 0 {
+        let _ = writeln!(
+            out,
+            "> :warning: **{} to replace and {} to destroy**: review these first.\n",
+            s.replace, s.destroy
+        );
+    }
+    let rank = |a: &str| match a {
+        "replace" => 0,
+        "delete" => 1,
+        "update" => 2,
+        "create" => 3,
+        _ => 4,
+    };
+    let mut changes: Vec<_> = doc.actionable().collect();
+    changes.sort_by_key(|c| rank(&c.action));
+    for (shown, c) in changes.iter().enumerate() {
+        let section = markdown_section(c);
+        if out.len() + section.len() > MARKDOWN_BUDGET {
+            let _ = writeln!(
+                out,
+                "\n_{} more changes are not shown here (comment size limit); the JSON plan has them all._\n",
+                changes.len() - shown
+            );
+            break;
         }
-        Value::Map(m) if !v.is_wholly_known() => serde_json::Value::Object(
-            m.iter()
-                .map(|(k, i)| (k.clone(), json_value(i, false)))
-                .collect(),
-        ),
-        other => other.to_json(),
+        out.push_str(&section);
+    }
+    let outputs: Vec<_> = doc
+        .output_changes
+        .iter()
+        .filter(|(_, o)| o.before.as_ref() != Some(&o.after))
+        .collect();
+    if !outputs.is_empty() {
+        out.push_str("\n**Outputs**\n\n");
+        for (name, o) in outputs {
+            let _ = writeln!(
+                out,
+                "- `{name}` = `{}`",
+                cut(&compact(&o.after)).replace('`', "'")
+            );
+        }
+    }
+    footer(&mut out, doc);
+    out
+}
+
+fn markdown_section(c: &ResourceChangeV1) -> String {
+    let flag = match c.action.as_str() {
+        "replace" | "delete" => ":warning: ",
+        _ => "",
+    };
+    let verb = match c.action.as_str() {
+        "create" => "create",
+        "update" => "update in place",
+        "replace" if c.create_before_destroy => "replace (create before destroy)",
+        "replace" => "replace",
+        "delete" => "destroy",
+        "read" => "read during apply",
+        other => other,
+    };
+    let reasons: Vec<&str> = c.reasons.iter().map(|r| r.message.as_str()).collect();
+    let mut body = String::new();
+    for a in &c.changes {
+        let note = if a.forces_replacement {
+            "   # forces replacement"
+        } else {
+            ""
+        };
+        match c.action.as_str() {
+            "create" | "read" => {
+                let _ = writeln!(body, "+ {} = {}", a.attribute, cut(&compact(&a.after)));
+            }
+            _ => {
+                let _ = writeln!(
+                    body,
+                    "- {} = {}{note}\n+ {} = {}{note}",
+                    a.attribute,
+                    cut(&compact(&a.before)),
+                    a.attribute,
+                    cut(&compact(&a.after))
+                );
+            }
+        }
+    }
+    if c.action == "delete" {
+        let _ = writeln!(body, "- id = {}", c.id.as_deref().unwrap_or("?"));
+    }
+    let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
+    format!(
+        "<details><summary>{flag}<b>{verb}</b> <code>{}</code>: {}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
+        html_escape(&c.address),
+        html_escape(&reasons.join("; "))
+    )
+}
+
+fn footer(out: &mut String, doc: &PlanFileV1) {
+    let _ = writeln!(
+        out,
+        "\n<sub>stackd {} · plan `{}` · state serial {} at `{}`</sub>",
+        doc.stackd_version,
+        doc.plan_digest
+            .strip_prefix("sha256:")
+            .unwrap_or(&doc.plan_digest)
+            .chars()
+            .take(12)
+            .collect::<String>(),
+        doc.prior_state.serial,
+        doc.prior_state.backend
+    );
+}
+
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(m) if m.len() == 1 && m.get("unknown") == Some(&true.into()) => {
+            "(known after apply)".into()
+        }
+        serde_json::Value::Object(m)
+            if m.len() == 1 && m.get("sensitive") == Some(&true.into()) =>
+        {
+            "(sensitive value)".into()
+        }
+        other => other.to_string(),
     }
 }
 
-/// The plan as JSON: every change with its action, reasons and attribute
-/// before/after; unknown values as `{"unknown": true}`, sensitive ones as
-/// `{"sensitive": true}`.
-pub fn plan_json(plan: &Plan, schemas: &SchemaSet) -> String {
-    let (add, change, destroy) = plan.counts();
-    let changes: Vec<serde_json::Value> = plan
-        .entries
-        .iter()
-        .map(|e| {
-            let schema = schemas.get(e.address.block.mode, &e.address.block.type_name);
-            let sensitive = |n: &str| {
-                schema
-                    .and_then(|s| s.find_attr(n))
-                    .is_some_and(|a| a.sensitive)
-            };
-            serde_json::json!({
-                "address": e.address.to_string(),
-                "mode": if e.address.block.mode == Mode::Data { "data" } else { "managed" },
-                "type": e.address.block.type_name,
-                "name": e.address.block.name,
-                "action": format!("{:?}", e.action).to_lowercase(),
-                "reasons": e.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "id": e.prior.as_ref().map(|p| p.id.clone()),
-                "changes": e.changes.iter().map(|c| serde_json::json!({
-                    "attribute": c.name,
-                    "before": json_value(&c.before, c.sensitive || sensitive(&c.name)),
-                    "after": json_value(&c.after, c.sensitive || sensitive(&c.name)),
-                    "forces_replacement": c.forces_replacement,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let outputs: serde_json::Map<String, serde_json::Value> = plan
-        .outputs
-        .iter()
-        .map(|(k, o)| {
-            (
-                k.clone(),
-                serde_json::json!({
-                    "before": o.before.as_ref().map(|b| json_value(b, o.sensitive)),
-                    "after": json_value(&o.after, o.sensitive),
-                }),
-            )
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "format_version": 1,
-        "summary": {"add": add, "change": change, "destroy": destroy, "changes": !plan.is_empty()},
-        "resource_changes": changes,
-        "output_changes": outputs,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+fn cut(s: &str) -> String {
+    if s.chars().count() <= MARKDOWN_VALUE_CHARS {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(MARKDOWN_VALUE_CHARS).collect();
+    t.push_str("… (cut; see the JSON plan)");
+    t
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// What `apply --dry-run` found, per resource.
+pub fn check_report(report: &CheckReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nDry run: checked {} planned changes against the cloud; nothing was changed.",
+        report.checked
+    );
+    for (addr, f) in &report.findings {
+        let label = match f.severity {
+            Severity::Error => error_label(),
+            Severity::Warning => paint("1;33", "warning:"),
+        };
+        let _ = writeln!(
+            out,
+            "  {label} {addr}: {} ({}): {}",
+            f.check, f.operation, f.message
+        );
+    }
+    for (addr, e) in &report.failures {
+        let _ = writeln!(
+            out,
+            "  {} {addr}: the check itself failed: {e}",
+            error_label()
+        );
+    }
+    if report.incomplete {
+        let _ = writeln!(
+            out,
+            "  {} some checks ended without a result",
+            error_label()
+        );
+    }
+    if report.passes() {
+        out.push_str("The plan would go through.\n");
+    } else {
+        let errors = report
+            .findings
+            .iter()
+            .filter(|(_, f)| f.severity == Severity::Error)
+            .count()
+            + report.failures.len();
+        let _ = writeln!(out, "The plan would fail: {errors} problem(s) above.");
+    }
+    out
 }
 
 /// `name = value` lines for a state's outputs.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context, Result};
 use stackd_engine::instance::StackSettings;
-use stackd_engine::state::{LocalBackend, STATE_FILE_NAME};
+use stackd_engine::state::STATE_FILE_NAME;
 use stackd_spec::config::Config;
 use stackd_spec::diag::{render_all, Diagnostic};
 use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
@@ -63,8 +63,32 @@ pub fn state_path(common: &CommonArgs) -> PathBuf {
         .unwrap_or_else(|| common.dir.join(STATE_FILE_NAME))
 }
 
-pub fn backend(common: &CommonArgs) -> LocalBackend {
-    LocalBackend::new(state_path(common))
+/// `sha256:<hex>` over the spec's source files (by path relative to the
+/// spec directory) and its resolved variable values: what a saved plan was
+/// made from.
+pub fn spec_digest(ws: &Workspace) -> String {
+    let mut files: Vec<(String, &str)> = ws
+        .config
+        .sources
+        .files()
+        .map(|(_, f)| {
+            let rel = f
+                .path
+                .strip_prefix(&ws.config.dir)
+                .unwrap_or(&f.path)
+                .display()
+                .to_string();
+            (rel, f.text.as_str())
+        })
+        .collect();
+    files.sort();
+    let vars: serde_json::Map<String, serde_json::Value> = ws
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
+    let doc = serde_json::json!({"files": files, "vars": vars});
+    stackd_engine::planfile::sha256_hex(doc.to_string().as_bytes())
 }
 
 /// Loads, resolves and validates a spec, printing every problem found.

@@ -97,7 +97,16 @@ pub fn stackd(args: &[&str]) -> Command {
 
 /// Runs stackd and returns its output, printing it for the test log.
 pub fn run(args: &[&str]) -> Output {
-    let out = stackd(args).output().expect("run stackd");
+    run_env(args, &[])
+}
+
+/// [`run`] with more environment variables.
+pub fn run_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+    let mut cmd = stackd(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run stackd");
     eprintln!(
         "$ stackd {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         args.join(" "),
@@ -282,4 +291,64 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// An S3 client talking to the emulator, independent of stackd.
+pub async fn s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::new(&sdk_config().await)
+}
+
+/// Creates a bucket for a test (state buckets exist before stackd runs, as
+/// with Terraform's S3 backend).
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) {
+    s3.create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create bucket {name}: {e:?}"));
+}
+
+/// An object's bytes, or `None` when it does not exist.
+pub async fn get_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => Some(
+            out.body
+                .collect()
+                .await
+                .expect("read object body")
+                .into_bytes()
+                .to_vec(),
+        ),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => None,
+        Err(e) => panic!("get s3://{bucket}/{key}: {e:?}"),
+    }
+}
+
+/// Deletes every object in a bucket, then the bucket.
+pub async fn delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list objects");
+    for o in listed.contents() {
+        if let Some(key) = o.key() {
+            let _ = s3.delete_object().bucket(bucket).key(key).send().await;
+        }
+    }
+    let _ = s3.delete_bucket().bucket(bucket).send().await;
+}
+
+/// The ARN the emulator reports for the test credentials (STS, asked
+/// directly).
+pub async fn caller_arn() -> String {
+    aws_sdk_sts::Client::new(&sdk_config().await)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("sts get-caller-identity")
+        .arn()
+        .unwrap_or_default()
+        .to_string()
 }

@@ -26,8 +26,11 @@ mod context;
 mod elbv2_ecs_util;
 mod iam_util;
 mod ip_permissions;
+pub mod policy;
+mod preflight;
 mod refresh;
 mod resources;
+pub mod state_s3;
 mod tags;
 #[cfg(test)]
 mod test_support;
@@ -65,14 +68,7 @@ impl AwsProvider {
     /// Loads credentials and region through the SDK's standard chain and
     /// builds the service clients. Makes no network call.
     pub async fn connect(settings: AwsSettings) -> Result<AwsProvider, ProviderError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &settings.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
-        }
-        let sdk_config = loader.load().await;
+        let sdk_config = sdk_config(&settings).await;
         let region = sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
             ProviderError::new(
                 ErrorKind::Permanent,
@@ -98,6 +94,42 @@ impl AwsProvider {
     pub fn region(&self) -> &str {
         &self.aws.loc.region
     }
+
+    /// Who the provider acts as (STS GetCallerIdentity).
+    pub async fn caller_identity(&self) -> Result<CallerIdentity, ProviderError> {
+        let out = self
+            .aws
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| error::from_sdk("sts", "GetCallerIdentity", e))?;
+        Ok(CallerIdentity {
+            arn: out.arn().unwrap_or_default().to_string(),
+            account: out.account().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// The identity AWS sees for stackd's calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// e.g. `arn:aws:sts::123456789012:assumed-role/ci/session`.
+    pub arn: String,
+    pub account: String,
+}
+
+/// The SDK configuration for `settings`: explicit region and profile, then
+/// the SDK's standard chain. Makes no network call.
+pub(crate) async fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
 }
 
 fn unknown_type(type_name: &str, mode: &str) -> ProviderError {

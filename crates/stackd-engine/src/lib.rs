@@ -8,9 +8,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod apply;
+pub mod check;
 pub mod diff;
 pub mod instance;
 pub mod plan;
+pub mod planfile;
 pub mod provider;
 pub mod provision;
 pub mod retry;

@@ -76,6 +76,29 @@ pub struct CheckRequest {
     pub prior: Option<Value>,
     /// The resource ID (update and delete).
     pub id: Option<String>,
+    /// Everything the same plan creates (or re-creates), so that a check
+    /// does not report as missing an object the spec names by a known
+    /// value (a role name, a key pair name) that the plan will create.
+    pub planned: std::sync::Arc<[PlannedObject]>,
+}
+
+/// An object a plan creates, as [`CheckRequest::planned`] lists it.
+#[derive(Clone, Debug)]
+pub struct PlannedObject {
+    pub address: Address,
+    pub type_name: String,
+    /// Its planned arguments (unknowns where only known after apply).
+    pub desired: Value,
+}
+
+impl CheckRequest {
+    /// True when the plan creates an object of `type_name` whose argument
+    /// `attr` is `value`.
+    pub fn plans(&self, type_name: &str, attr: &str, value: &str) -> bool {
+        self.planned.iter().any(|p| {
+            p.type_name == type_name && p.desired.get(attr).and_then(Value::as_str) == Some(value)
+        })
+    }
 }
 
 /// How much a [`Finding`] matters.

@@ -8,6 +8,7 @@
 //! changing the format by accident.
 
 pub mod file;
+pub mod journal;
 mod local;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use stackd_spec::{Address, Value};
 
 pub use file::{decode, encode, StateFileV1, FORMAT_VERSION};
+pub use journal::{JournalEntry, JournalResource};
 pub use local::LocalBackend;
 
 /// The default name of the local state file.
@@ -179,20 +181,34 @@ pub trait StateBackend: Send + Sync {
     /// (saved by someone else since `state` was loaded).
     async fn save(&self, state: &mut State) -> Result<(), StateError>;
 
-    /// Takes the lock for `operation` (e.g. `"apply"`), failing at once with
-    /// [`StateError::Locked`] when someone else holds it. The lock is held
-    /// until the returned guard is dropped.
-    async fn lock(&self, operation: &str) -> Result<Box<dyn StateLock>, StateError>;
+    /// Takes the lock as `holder` (see [`LockInfo::new`]), failing at once
+    /// with [`StateError::Locked`] when someone else holds it. The lock is
+    /// held until [`StateLock::release`] (or, as a fallback, until the guard
+    /// is dropped).
+    async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError>;
 
     /// Removes the lock whoever holds it, returning the holder that was
     /// removed; `Ok(None)` when there was no lock.
     async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+
+    /// Appends one entry to the journal kept beside the state. Call it while
+    /// holding the lock.
+    async fn append_journal(&self, entry: &JournalEntry) -> Result<(), StateError>;
+
+    /// Every journal entry, oldest first; empty when there is no journal.
+    async fn read_journal(&self) -> Result<Vec<JournalEntry>, StateError>;
 }
 
-/// A held state lock; released when dropped.
+/// A held state lock.
+#[async_trait]
 pub trait StateLock: Send + Sync {
     /// Who holds the lock (this process).
     fn info(&self) -> &LockInfo;
+
+    /// Releases the lock. Backends whose release is a network call do it
+    /// here; dropping an unreleased guard releases it on a best-effort basis
+    /// only.
+    async fn release(self: Box<Self>) -> Result<(), StateError>;
 }
 
 /// Who holds a state lock, as written into the lock.
@@ -208,12 +224,16 @@ pub struct LockInfo {
     pub created_at: String,
     /// The user name from `$USER`, or `unknown`.
     pub who: String,
+    /// The cloud identity running stackd (an STS caller ARN), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 impl LockInfo {
     /// Lock info for this process, taken now.
     pub fn new(operation: &str) -> LockInfo {
         LockInfo {
+            identity: None,
             id: uuid::Uuid::new_v4().to_string(),
             pid: std::process::id(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
@@ -237,17 +257,28 @@ impl LockInfo {
             operation: unknown(),
             created_at: unknown(),
             who: unknown(),
+            identity: None,
         }
+    }
+
+    /// The same, naming the cloud identity that holds it.
+    pub fn with_identity(mut self, identity: Option<String>) -> LockInfo {
+        self.identity = identity;
+        self
     }
 }
 
 impl fmt::Display for LockInfo {
     /// `alice@build-1 (pid 4242) for apply since 2024-05-01T12:00:00Z, lock ID …`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{} (pid {})", self.who, self.host, self.pid)?;
+        if let Some(identity) = &self.identity {
+            write!(f, " as {identity}")?;
+        }
         write!(
             f,
-            "{}@{} (pid {}) for {} since {}, lock ID {}",
-            self.who, self.host, self.pid, self.operation, self.created_at, self.id
+            " for {} since {}, lock ID {}",
+            self.operation, self.created_at, self.id
         )
     }
 }
@@ -307,6 +338,15 @@ pub enum StateError {
     /// Saving would overwrite a different or newer state.
     #[error("refusing to overwrite state file {}: {reason}", path.display())]
     Conflict { path: PathBuf, reason: String },
+    /// A remote store (S3) refused or failed a request.
+    #[error("cannot {action} {url}: {message}")]
+    Remote {
+        /// What was being done, e.g. `read state`.
+        action: &'static str,
+        /// The object, e.g. `s3://bucket/key`.
+        url: String,
+        message: String,
+    },
     /// The state could not be serialized.
     #[error("cannot encode state for {}", path.display())]
     Encode {
@@ -324,6 +364,30 @@ impl StateError {
             source,
         }
     }
+}
+
+/// Refuses to replace `stored` with `state` when it is another lineage's
+/// state or has a newer serial (saved by someone else since `state` was
+/// loaded). `place` names where `stored` lives, for the message.
+pub fn check_replaceable(stored: &State, state: &State, place: &Path) -> Result<(), StateError> {
+    let conflict = |reason: String| StateError::Conflict {
+        path: place.to_path_buf(),
+        reason,
+    };
+    if stored.lineage != state.lineage {
+        return Err(conflict(format!(
+            "it holds state lineage {} of stack {:?}, not lineage {} of stack {:?}",
+            stored.lineage, stored.stack, state.lineage, state.stack
+        )));
+    }
+    if stored.serial > state.serial {
+        return Err(conflict(format!(
+            "it has serial {}, newer than serial {} of the state being saved; \
+             another run saved it since this state was loaded",
+            stored.serial, state.serial
+        )));
+    }
+    Ok(())
 }
 
 /// The current time as RFC 3339 UTC with seconds, e.g.

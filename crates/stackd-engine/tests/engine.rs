@@ -385,3 +385,41 @@ resource "test_net" "user" {
     assert_eq!(cloud.ids_of_type("test_revision").len(), 1);
     assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_reports_every_problem_and_changes_nothing() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(
+        r#"
+resource "test_net" "a" {
+  cidr = "10.0.0.0/16"
+  name = "taken"
+}
+resource "test_net" "b" {
+  cidr = "10.1.0.0/16"
+  name = "free"
+}
+resource "test_node" "n" {
+  net_id = test_net.b.id
+  size   = 13
+}
+"#,
+    );
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    let report = stackd_engine::check::check_plan(&plan, cloud.clone(), "stack").await;
+    assert_eq!(report.checked, 3);
+    assert!(!report.passes());
+    let found: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .map(|(a, f)| (a.to_string(), f.check.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![("test_net.a".to_string(), "name_taken".to_string())]
+    );
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].0.to_string(), "test_node.n");
+    assert!(cloud.calls_matching("create").is_empty());
+    assert!(cloud.ids_of_type("test_net").is_empty());
+}

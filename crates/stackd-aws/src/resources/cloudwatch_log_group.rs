@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashSet};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::{LogGroup, LogGroupClass};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::Check;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -24,6 +25,7 @@ use crate::iam_util::{
     address_of, bounded_all, conflict, echo, found, gone, ignore_gone, invalid, live_tags,
     name_or_generated, ours, tags_attr, update_id, AwsResult,
 };
+use crate::preflight::{creating, known_str, Findings};
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
@@ -348,6 +350,23 @@ impl ResourceHandler for CloudwatchLogGroup {
         }
         .await
         .map_err(|e| after_create(&name, e))
+    }
+
+    /// A log group of the same (known) name is looked up.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let Some(name) = known_str(d, "name") else {
+            return Ok(Vec::new());
+        };
+        const ACTION: &str = "logs:DescribeLogGroups";
+        let mut findings = Findings::new();
+        if let Some(Some(existing)) = findings.read(ACTION, read_one(aws, name, Some(d)).await)? {
+            let tags = live_tags(&existing);
+            findings.name_in_use(req, ACTION, "log group", name, &tags);
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

@@ -22,8 +22,8 @@ use aws_sdk_codebuild::types::{
     ProjectSource, RegistryCredential, S3LogsConfig, SourceType, VpcConfig,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, KnownResource, LiveResource, ProviderError,
-    RefreshRequest, ADDRESS_TAG, STACK_TAG,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest, ADDRESS_TAG, STACK_TAG,
 };
 use stackd_spec::schema::{Check, Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -33,6 +33,9 @@ use crate::args::{blocks, bool_or, num, opt_int, opt_str, req_str, s, set_or_nul
 use crate::cicd_util::{CicdResult, CODEBUILD};
 use crate::context::Aws;
 use crate::error::{has_code, ignore_not_found};
+use crate::preflight::{
+    check_ec2_refs, check_network, check_role_arn, creating, known_str, Ec2Ref, Findings,
+};
 use crate::refresh::known_attrs;
 use crate::tags::desired_tags;
 use crate::wait::{retry, Deadline};
@@ -888,6 +891,43 @@ impl ResourceHandler for CodebuildProject {
             Err(e) => return Err(e),
         };
         Ok(project_attrs(&project, Some(&req.desired)))
+    }
+
+    /// A project of the same (known) name is looked up, the service role,
+    /// and the VPC, subnets and security groups of `vpc_config`.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(name) = known_str(d, "name") {
+            const ACTION: &str = "codebuild:BatchGetProjects";
+            if let Some(Some(p)) = findings.read(ACTION, get_one(aws, name).await)? {
+                let tags = p
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect();
+                findings.name_in_use(req, ACTION, "CodeBuild project", name, &tags);
+            }
+        }
+        if let Some(role) = known_str(d, "service_role") {
+            check_role_arn(aws, &mut findings, role).await?;
+        }
+        if let Some(vpc_config) = first(d, "vpc_config") {
+            if let Some(vpc) = known_str(vpc_config, "vpc_id") {
+                check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
+            }
+            check_network(
+                aws,
+                &mut findings,
+                vpc_config,
+                "subnets",
+                "security_group_ids",
+            )
+            .await?;
+        }
+        Ok(findings.into_vec())
     }
 
     /// UpdateProject replaces every setting sent, tags included, in one call.

@@ -17,8 +17,8 @@ use aws_sdk_codepipeline::types::{
     PipelineDeclaration, PipelineType, StageDeclaration, Tag,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, KnownResource, LiveResource, ProviderError,
-    RefreshRequest, ADDRESS_TAG, STACK_TAG,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest, ADDRESS_TAG, STACK_TAG,
 };
 use stackd_spec::schema::{Check, Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -28,6 +28,7 @@ use crate::args::{blocks, list_or_null, num, opt_int, opt_str, req_str, s, str_l
 use crate::cicd_util::{read_concurrently, CicdResult, CODEPIPELINE};
 use crate::context::Aws;
 use crate::error::{after_create, has_code, ignore_not_found};
+use crate::preflight::{check_role_arn, creating, known_str, Findings};
 use crate::refresh::known_attrs;
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
@@ -660,6 +661,31 @@ impl ResourceHandler for Codepipeline {
         read_after_change(aws, &name, d, &deadline)
             .await
             .map_err(|e| after_create(&name, e))
+    }
+
+    /// A pipeline of the same (known) name is looked up, and the role.
+    /// Connection ARNs (CodeStar Connections) are not checked: this build
+    /// has no client for that service.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(name) = known_str(d, "name") {
+            const ACTION: &str = "codepipeline:GetPipeline";
+            if let Some(Some(live)) = findings.read(ACTION, read(aws, name).await)? {
+                let tags = live
+                    .tags
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                findings.name_in_use(req, ACTION, "pipeline", name, &tags);
+            }
+        }
+        if let Some(role) = known_str(d, "role_arn") {
+            check_role_arn(aws, &mut findings, role).await?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

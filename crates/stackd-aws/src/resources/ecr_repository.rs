@@ -14,7 +14,8 @@ use aws_sdk_ecr::types::{
     Repository, Tag,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::{Check, Nesting};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -27,6 +28,7 @@ use crate::iam_util::{
     address_of, bounded_all, conflict, echo, found, gone, ignore_gone, invalid, live_tags, ours,
     required, tags_attr, update_id, AwsResult,
 };
+use crate::preflight::{creating, known_str, Findings};
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
@@ -362,6 +364,23 @@ impl ResourceHandler for EcrRepository {
         )
         .await
         .map_err(|e| after_create(name, e))
+    }
+
+    /// A repository of the same (known) name is looked up.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let Some(name) = known_str(d, "name") else {
+            return Ok(Vec::new());
+        };
+        const ACTION: &str = "ecr:DescribeRepositories";
+        let mut findings = Findings::new();
+        if let Some(Some(existing)) = findings.read(ACTION, read(aws, name, Some(d)).await)? {
+            let tags = live_tags(&existing);
+            findings.name_in_use(req, ACTION, "ECR repository", name, &tags);
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

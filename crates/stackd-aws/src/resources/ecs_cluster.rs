@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{self as ecs, ClusterField, ClusterSetting, ClusterSettingName};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -21,6 +22,7 @@ use crate::elbv2_ecs_util::{
     is_owned, made_for, tags_value, SdkResultExt, ECS,
 };
 use crate::error::{after_create, ignore_not_found};
+use crate::preflight::{creating, known_str, Findings};
 use crate::wait::{retry, until, Deadline};
 
 /// `DescribeClusters` takes at most 100 clusters.
@@ -196,6 +198,25 @@ impl ResourceHandler for EcsCluster {
         })
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// An ACTIVE cluster of the same (known) name is looked up (CreateCluster
+    /// would answer with it rather than fail).
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(name) = creating(req).and_then(|d| known_str(d, "name")) else {
+            return Ok(Vec::new());
+        };
+        const ACTION: &str = "ecs:DescribeClusters";
+        let mut findings = Findings::new();
+        let clusters = findings.read(ACTION, describe_clusters(aws, &[name.to_string()]).await)?;
+        let active = clusters.unwrap_or_default().into_iter().find(|c| {
+            c.status() == Some("ACTIVE")
+                && (c.cluster_name() == Some(name) || c.cluster_arn() == Some(name))
+        });
+        if let Some(c) = active {
+            findings.name_in_use(req, ACTION, "ECS cluster", name, &ecs_tag_map(c.tags()));
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

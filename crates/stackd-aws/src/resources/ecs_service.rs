@@ -28,7 +28,8 @@ use aws_sdk_ecs::types::{
     PropagateTags, SchedulingStrategy, ServiceField,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -45,6 +46,7 @@ use crate::elbv2_ecs_util::{
     gone, in_service, invalid, made_for, read_each, tags_value, SdkResultExt, ECS,
 };
 use crate::error::after_create;
+use crate::preflight::{check_network, creating, Findings};
 use crate::wait::{retry, until, Deadline};
 
 /// `DescribeServices` takes at most 10 services.
@@ -765,6 +767,19 @@ impl ResourceHandler for EcsService {
         }
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// The subnets and security groups of `network_configuration` are
+    /// looked up.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(network) = blocks(d, "network_configuration").first() {
+            check_network(aws, &mut findings, network, "subnets", "security_groups").await?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

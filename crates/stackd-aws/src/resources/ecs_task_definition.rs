@@ -22,7 +22,8 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::Value as Json;
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -35,6 +36,7 @@ use crate::elbv2_ecs_util::{
     tags_value, with_container_definitions, CaptureBody, SdkResultExt, TagMap, ECS,
 };
 use crate::error::{after_create, ignore_not_found};
+use crate::preflight::{check_role_arn, creating, known_str, Findings};
 use crate::wait::{retry, Deadline};
 
 pub(crate) fn schema() -> ResourceSchema {
@@ -575,6 +577,20 @@ impl ResourceHandler for EcsTaskDefinition {
         }
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// The execution and task roles are looked up.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        for key in ["execution_role_arn", "task_role_arn"] {
+            if let Some(arn) = known_str(d, key) {
+                check_role_arn(aws, &mut findings, arn).await?;
+            }
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

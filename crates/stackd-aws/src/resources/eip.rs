@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self, DomainType, Filter, ResourceType};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Check, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -14,6 +15,7 @@ use super::ResourceHandler;
 use crate::args::{opt_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
+use crate::preflight::{all_known, creating, Findings};
 use crate::refresh::{address_for, filter, find_owned, known_attrs};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -204,6 +206,22 @@ async fn disassociate(
     )
 }
 
+/// The arguments `AllocateAddress` sends.
+const ALLOCATE_ARGS: &[&str] = &["domain", "public_ipv4_pool", "tags_all"];
+
+/// `AllocateAddress` for the spec (the create and its dry run send the
+/// same).
+fn allocate_call(
+    aws: &Aws,
+    d: &Value,
+) -> aws_sdk_ec2::operation::allocate_address::builders::AllocateAddressFluentBuilder {
+    aws.ec2
+        .allocate_address()
+        .set_domain(opt_str(d, "domain").map(DomainType::from))
+        .set_public_ipv4_pool(opt_str(d, "public_ipv4_pool").map(str::to_string))
+        .set_tag_specifications(tag_specification(ResourceType::ElasticIp, d).map(|t| vec![t]))
+}
+
 pub(crate) struct Eip;
 
 #[async_trait]
@@ -223,15 +241,7 @@ impl ResourceHandler for Eip {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let out = aws
-            .ec2
-            .allocate_address()
-            .set_domain(opt_str(d, "domain").map(DomainType::from))
-            .set_public_ipv4_pool(opt_str(d, "public_ipv4_pool").map(str::to_string))
-            .set_tag_specifications(tag_specification(ResourceType::ElasticIp, d).map(|t| vec![t]))
-            .send()
-            .await
-            .ec2("AllocateAddress")?;
+        let out = allocate_call(aws, d).send().await.ec2("AllocateAddress")?;
         let id = out
             .allocation_id()
             .ok_or_else(|| invalid("AllocateAddress", "the answer carries no allocation ID"))?
@@ -248,6 +258,26 @@ impl ResourceHandler for Eip {
         }
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    /// `AllocateAddress` with `DryRun=true`, once its arguments are known.
+    /// The association needs the allocation ID and is not tried.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if all_known(d, ALLOCATE_ARGS) {
+            let answer = allocate_call(aws, d)
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("AllocateAddress");
+            findings.dry_run("ec2:AllocateAddress", answer, |out| {
+                out.allocation_id().map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
@@ -20,6 +21,7 @@ use crate::iam_util::{
     address_of, conflict, echo, found, iam_date, iam_tag_map, iam_tags, ignore_gone, invalid,
     live_tags, name_or_generated, ours, read_each, tags_attr, update_id, AwsResult, IAM,
 };
+use crate::preflight::{check_role_name, creating, known_str, Findings};
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
@@ -228,6 +230,27 @@ impl ResourceHandler for IamInstanceProfile {
         }
         .await
         .map_err(|e| after_create(&name, e))
+    }
+
+    /// A profile of the same (known) name is looked up, and the role it
+    /// is to hold.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(name) = known_str(d, "name") {
+            const ACTION: &str = "iam:GetInstanceProfile";
+            if let Some(Some(p)) = findings.read(ACTION, found(get(aws, name).await))? {
+                let tags = iam_tag_map(p.tags());
+                findings.name_in_use(req, ACTION, "IAM instance profile", name, &tags);
+            }
+        }
+        // A role this plan creates does not exist yet.
+        if let Some(role) = known_str(d, "role").filter(|r| !req.plans("aws_iam_role", "name", r)) {
+            check_role_name(aws, &mut findings, role).await?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

@@ -8,7 +8,8 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::{Policy, PolicyVersion};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
@@ -21,6 +22,7 @@ use crate::iam_util::{
     invalid, live_tags, name_or_generated, normalize_policy, ours, read_each, required, tags_attr,
     update_id, AwsResult, IAM,
 };
+use crate::preflight::{creating, is_known, known_str, Findings};
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
@@ -270,6 +272,27 @@ impl ResourceHandler for IamPolicy {
         )
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// A policy of the same (known) name and path is looked up.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let (Some(name), true) = (known_str(d, "name"), is_known(d, "path")) else {
+            return Ok(Vec::new());
+        };
+        let path = known_str(d, "path").unwrap_or("/");
+        let account = aws.account_id().await?;
+        let arn = policy_arn(aws.loc.partition, &account, path, name);
+        let mut findings = Findings::new();
+        if let Some(Some(existing)) =
+            findings.read("iam:GetPolicy", found(read(aws, &arn, Some(d)).await))?
+        {
+            let what = "IAM policy";
+            findings.name_in_use(req, "iam:GetPolicy", what, name, &live_tags(&existing));
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

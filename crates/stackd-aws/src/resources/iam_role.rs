@@ -13,7 +13,8 @@
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
@@ -26,6 +27,7 @@ use crate::iam_util::{
     invalid, live_tags, name_or_generated, normalize_policy, ours, read_each, required, tags_attr,
     update_id, AwsResult, IAM,
 };
+use crate::preflight::{creating, known_str, Findings};
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
@@ -315,6 +317,19 @@ impl ResourceHandler for IamRole {
         .await
         .map(|role| role_attrs(&role, Some(d)))
         .map_err(|e| after_create(&name, e))
+    }
+
+    /// A role of the same (known) name is looked up.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(name) = creating(req).and_then(|d| known_str(d, "name")) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(Some(role)) = findings.read("iam:GetRole", found(get_role(aws, name).await))? {
+            let tags = iam_tag_map(role.tags());
+            findings.name_in_use(req, "iam:GetRole", "IAM role", name, &tags);
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

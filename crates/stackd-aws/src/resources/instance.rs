@@ -23,8 +23,8 @@ use aws_sdk_ec2::types::{
     ResourceType, VolumeType,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, KnownResource, LiveResource, ProviderError,
-    RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -36,6 +36,10 @@ use crate::args::{
 use crate::cicd_util::{read_concurrently, sha1_hex};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, has_code, invalid, Ec2Result, EC2};
+use crate::preflight::{
+    all_known, check_ec2_refs, check_instance_profile, creating, dry_run_token, find_image,
+    known_list, known_str, Ec2Ref, Findings,
+};
 use crate::refresh::{address_for, filter, find_owned, known_attrs, Tagged, MAX_FILTER_VALUES};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -581,11 +585,11 @@ async fn ami_root_device(aws: &Aws, ami: &str) -> Result<String, ProviderError> 
 /// returns the instance the first attempt launched.
 fn run_instances_input(
     aws: &Aws,
-    req: &ChangeRequest,
+    d: &Value,
+    token: String,
     root_device: Option<&str>,
 ) -> Result<aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder, ProviderError>
 {
-    let d = &req.desired;
     let subnet = opt_str(d, "subnet_id").map(str::to_string);
     let groups = str_list(d, "vpc_security_group_ids");
     let private_ip = opt_str(d, "private_ip").map(str::to_string);
@@ -603,7 +607,7 @@ fn run_instances_input(
         )?))
         .min_count(1)
         .max_count(1)
-        .client_token(client_token(&req.idempotency_token))
+        .client_token(token)
         .set_key_name(opt_str(d, "key_name").map(str::to_string))
         .set_user_data(opt_str(d, "user_data").map(user_data_input))
         .set_iam_instance_profile(opt_str(d, "iam_instance_profile").map(|name| {
@@ -646,6 +650,80 @@ fn run_instances_input(
             .set_private_ip_address(private_ip);
     }
     Ok(call)
+}
+
+/// The arguments `RunInstances` sends.
+const RUN_ARGS: &[&str] = &[
+    "ami",
+    "instance_type",
+    "subnet_id",
+    "vpc_security_group_ids",
+    "key_name",
+    "associate_public_ip_address",
+    "private_ip",
+    "availability_zone",
+    "user_data",
+    "iam_instance_profile",
+    "root_block_device",
+    "tags_all",
+];
+
+/// Looks up what the spec refers to (AMI, subnet, security groups, key
+/// pair, instance profile) and sends `RunInstances` with `DryRun=true`
+/// once its arguments are known.
+async fn check_create(
+    aws: &Aws,
+    req: &CheckRequest,
+    d: &Value,
+) -> Result<Vec<Finding>, ProviderError> {
+    let mut findings = Findings::new();
+    let image = match known_str(d, "ami") {
+        Some(ami) => find_image(aws, &mut findings, ami).await?,
+        None => None,
+    };
+    if let Some(subnet) = known_str(d, "subnet_id") {
+        check_ec2_refs(aws, &mut findings, Ec2Ref::Subnet, &[subnet.to_string()]).await?;
+    }
+    if let Some(groups) = known_list(d, "vpc_security_group_ids") {
+        check_ec2_refs(aws, &mut findings, Ec2Ref::SecurityGroup, &groups).await?;
+    }
+    // A key pair or instance profile this plan creates does not exist yet:
+    // neither it nor a launch naming it can be checked now.
+    let key = known_str(d, "key_name");
+    let key_planned = key.is_some_and(|k| req.plans("aws_key_pair", "key_name", k));
+    if let Some(key) = key.filter(|_| !key_planned) {
+        check_ec2_refs(aws, &mut findings, Ec2Ref::KeyPair, &[key.to_string()]).await?;
+    }
+    let profile = known_str(d, "iam_instance_profile");
+    let profile_planned = profile.is_some_and(|p| req.plans("aws_iam_instance_profile", "name", p));
+    if let Some(profile) = profile.filter(|_| !profile_planned) {
+        check_instance_profile(aws, &mut findings, profile).await?;
+    }
+    if !all_known(d, RUN_ARGS) || key_planned || profile_planned {
+        return Ok(findings.into_vec());
+    }
+    // The root volume is sized on the AMI's root device: without the AMI
+    // (reported above) there is no request to try.
+    let root_device = if blocks(d, "root_block_device").is_empty() {
+        None
+    } else {
+        match image.as_ref().and_then(|i| i.root_device_name()) {
+            Some(device) => Some(device.to_string()),
+            None => return Ok(findings.into_vec()),
+        }
+    };
+    let answer = run_instances_input(aws, d, dry_run_token(req), root_device.as_deref())?
+        .dry_run(true)
+        .send()
+        .await
+        .ec2("RunInstances");
+    findings.dry_run("ec2:RunInstances", answer, |out| {
+        out.instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .map(str::to_string)
+    })?;
+    Ok(findings.into_vec())
 }
 
 /// RunInstances errors worth retrying within the create: an instance
@@ -884,7 +962,12 @@ impl ResourceHandler for Instance {
         } else {
             Some(ami_root_device(aws, req_str(d, "ami", "RunInstances")?).await?)
         };
-        let call = run_instances_input(aws, req, root_device.as_deref())?;
+        let call = run_instances_input(
+            aws,
+            d,
+            client_token(&req.idempotency_token),
+            root_device.as_deref(),
+        )?;
         let out = retry(&deadline, || async {
             call.clone()
                 .send()
@@ -920,6 +1003,13 @@ impl ResourceHandler for Instance {
         }
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        match creating(req) {
+            Some(d) => check_create(aws, req, d).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
@@ -1026,6 +1116,135 @@ fn live(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+    use crate::preflight::fake;
+    use stackd_engine::provider::{CheckedChange, Severity};
+
+    const AMI: &str = "ami-0123456789abcdef0";
+
+    fn request(args: &[(&str, Value)]) -> CheckRequest {
+        let mut desired: std::collections::BTreeMap<String, Value> = RUN_ARGS
+            .iter()
+            .map(|k| (k.to_string(), Value::Null))
+            .collect();
+        desired.insert("ami".into(), Value::from(AMI));
+        desired.insert("instance_type".into(), Value::from("t3.micro"));
+        for (k, v) in args {
+            desired.insert(k.to_string(), v.clone());
+        }
+        CheckRequest {
+            address: "aws_instance.bastion".parse().unwrap(),
+            type_name: "aws_instance".into(),
+            stack: "prod".into(),
+            change: CheckedChange::Create,
+            desired: Some(Value::Map(desired)),
+            prior: None,
+            id: None,
+            planned: Default::default(),
+        }
+    }
+
+    fn missing_ami(r: &str) -> (u16, String) {
+        if r.contains("Action=DescribeImages") || r.contains("Action=RunInstances") {
+            (
+                400,
+                fake::ec2_error(
+                    "InvalidAMIID.NotFound",
+                    "The image id '[ami-0123456789abcdef0]' does not exist",
+                ),
+            )
+        } else {
+            (500, String::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_ami_is_reported_once_and_run_instances_is_only_a_dry_run() {
+        let (aws, requests) = fake::aws(missing_ami);
+        let findings = Instance.check(&aws, &request(&[])).await.unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].check, "not_found");
+        assert_eq!(findings[0].operation, "ec2:DescribeImages");
+        assert!(findings[0].message.contains(AMI));
+        let sent = fake::sent(&requests);
+        assert_eq!(sent.len(), 2, "{sent:#?}");
+        assert!(sent[1].contains("Action=RunInstances"), "{}", sent[1]);
+        assert!(sent[1].contains("DryRun=true"), "{}", sent[1]);
+    }
+
+    #[tokio::test]
+    async fn a_denied_launch_is_a_permission_finding() {
+        let (aws, requests) = fake::aws(|r| {
+            if r.contains("Action=DescribeImages") {
+                (
+                    200,
+                    "<DescribeImagesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                     <requestId>r</requestId><imagesSet><item>\
+                     <imageId>ami-0123456789abcdef0</imageId></item></imagesSet>\
+                     </DescribeImagesResponse>"
+                        .into(),
+                )
+            } else {
+                (
+                    403,
+                    fake::ec2_error(
+                        "UnauthorizedOperation",
+                        "You are not authorized to perform this operation.",
+                    ),
+                )
+            }
+        });
+        let findings = Instance.check(&aws, &request(&[])).await.unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].severity, Severity::Error);
+        assert_eq!(findings[0].check, "permission_denied");
+        assert_eq!(findings[0].operation, "ec2:RunInstances");
+        assert_eq!(fake::sent(&requests).len(), 2);
+    }
+
+    /// Regression: the reference architecture's bastion names its key pair
+    /// and instance profile, which the same plan creates; the dry run
+    /// reported both as missing.
+    #[tokio::test]
+    async fn a_key_pair_and_profile_this_plan_creates_are_not_looked_up() {
+        let (aws, requests) = fake::aws(missing_ami);
+        let mut req = request(&[
+            ("key_name", Value::from("bastion")),
+            ("iam_instance_profile", Value::from("bastion")),
+        ]);
+        let planned = |type_name: &str, attr: &str| stackd_engine::provider::PlannedObject {
+            address: format!("{type_name}.x").parse().unwrap(),
+            type_name: type_name.into(),
+            desired: Value::Map([(attr.to_string(), Value::from("bastion"))].into()),
+        };
+        req.planned = vec![
+            planned("aws_key_pair", "key_name"),
+            planned("aws_iam_instance_profile", "name"),
+        ]
+        .into();
+        let findings = Instance.check(&aws, &req).await.unwrap();
+        assert_eq!(findings.len(), 1, "only the AMI: {findings:#?}");
+        let sent = fake::sent(&requests);
+        assert_eq!(sent.len(), 1, "{sent:#?}");
+        assert!(sent[0].contains("Action=DescribeImages"));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_subnet_skips_the_dry_run_but_not_the_ami_look_up() {
+        let (aws, requests) = fake::aws(missing_ami);
+        let findings = Instance
+            .check(&aws, &request(&[("subnet_id", Value::Unknown)]))
+            .await
+            .unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let sent = fake::sent(&requests);
+        assert_eq!(sent.len(), 1, "{sent:#?}");
+        assert!(sent[0].contains("Action=DescribeImages"));
+    }
 }
 
 #[cfg(test)]

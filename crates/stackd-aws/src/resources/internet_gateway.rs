@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self, AttachmentStatus, Filter, ResourceType};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::Timeouts;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -13,6 +14,7 @@ use super::ResourceHandler;
 use crate::args::{opt_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, has_code, ignore_not_found, invalid, Ec2Result};
+use crate::preflight::{all_known, check_ec2_refs, creating, known_str, Ec2Ref, Findings};
 use crate::refresh::{address_for, filter, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -148,6 +150,17 @@ async fn detach(aws: &Aws, id: &str, vpc: &str, deadline: &Deadline) -> Result<(
 
 pub(crate) struct InternetGateway;
 
+/// `CreateInternetGateway` for the spec (the create and its dry run send
+/// the same).
+fn create_call(
+    aws: &Aws,
+    d: &Value,
+) -> aws_sdk_ec2::operation::create_internet_gateway::builders::CreateInternetGatewayFluentBuilder {
+    aws.ec2.create_internet_gateway().set_tag_specifications(
+        tag_specification(ResourceType::InternetGateway, d).map(|t| vec![t]),
+    )
+}
+
 #[async_trait]
 impl ResourceHandler for InternetGateway {
     async fn refresh(
@@ -168,12 +181,7 @@ impl ResourceHandler for InternetGateway {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let out = aws
-            .ec2
-            .create_internet_gateway()
-            .set_tag_specifications(
-                tag_specification(ResourceType::InternetGateway, d).map(|t| vec![t]),
-            )
+        let out = create_call(aws, d)
             .send()
             .await
             .ec2("CreateInternetGateway")?;
@@ -196,6 +204,32 @@ impl ResourceHandler for InternetGateway {
         }
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    /// The VPC is looked up; `CreateInternetGateway` is sent with
+    /// `DryRun=true` once the tags are known. The attachment needs the
+    /// gateway's ID and is not tried.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(vpc) = known_str(d, "vpc_id") {
+            check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
+        }
+        if all_known(d, &["tags_all"]) {
+            let answer = create_call(aws, d)
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("CreateInternetGateway");
+            findings.dry_run("ec2:CreateInternetGateway", answer, |out| {
+                out.internet_gateway()
+                    .and_then(types::InternetGateway::internet_gateway_id)
+                    .map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

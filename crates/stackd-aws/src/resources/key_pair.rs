@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{self, Filter, KeyPairInfo, ResourceType};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, KnownResource, LiveResource, ProviderError,
-    RefreshRequest, ADDRESS_TAG,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest, ADDRESS_TAG,
 };
 use stackd_spec::schema::Timeouts;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -18,6 +18,7 @@ use super::ResourceHandler;
 use crate::args::{hex_digest, opt_str, req_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, has_code, ignore_not_found, invalid, Ec2Result, EC2};
+use crate::preflight::{all_known, creating, dry_run_token, ec2_tag_map, known_str, Findings};
 use crate::refresh::{address_for, filter, find_owned, known_attrs, Tagged};
 use crate::tags::{owned_by, reconcile, tag, tag_specification, tags_value};
 use crate::wait::{until, Deadline};
@@ -203,6 +204,27 @@ async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<(), Provide
     .with_code("InvalidKeyPair.Duplicate"))
 }
 
+/// The arguments `ImportKeyPair` sends.
+const IMPORT_ARGS: &[&str] = &["key_name", "key_name_prefix", "public_key", "tags_all"];
+
+/// `ImportKeyPair` for the spec (the create and its dry run send the same).
+fn import_call(
+    aws: &Aws,
+    d: &Value,
+    name: &str,
+) -> Result<
+    aws_sdk_ec2::operation::import_key_pair::builders::ImportKeyPairFluentBuilder,
+    ProviderError,
+> {
+    let public_key = req_str(d, "public_key", "ImportKeyPair")?;
+    Ok(aws
+        .ec2
+        .import_key_pair()
+        .key_name(name)
+        .public_key_material(Blob::new(public_key.trim().as_bytes()))
+        .set_tag_specifications(tag_specification(ResourceType::KeyPair, d).map(|t| vec![t])))
+}
+
 pub(crate) struct KeyPair;
 
 #[async_trait]
@@ -228,13 +250,7 @@ impl ResourceHandler for KeyPair {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
         let name = key_name(d, &req.idempotency_token);
-        let public_key = req_str(d, "public_key", "ImportKeyPair")?;
-        let imported = aws
-            .ec2
-            .import_key_pair()
-            .key_name(&name)
-            .public_key_material(Blob::new(public_key.trim().as_bytes()))
-            .set_tag_specifications(tag_specification(ResourceType::KeyPair, d).map(|t| vec![t]))
+        let imported = import_call(aws, d, &name)?
             .send()
             .await
             .ec2("ImportKeyPair");
@@ -253,6 +269,34 @@ impl ResourceHandler for KeyPair {
         )
         .await
         .map_err(|e| after_create(&name, e))
+    }
+
+    /// A key pair of the same name is looked up; `ImportKeyPair` is sent
+    /// with `DryRun=true` once its arguments are known.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(name) = known_str(d, "key_name") {
+            let existing = findings.read("ec2:DescribeKeyPairs", describe_one(aws, name).await)?;
+            if let Some(Some(key)) = existing {
+                let tags = ec2_tag_map(key.tags());
+                findings.name_in_use(req, "ec2:DescribeKeyPairs", "key pair", name, &tags);
+            }
+        }
+        if all_known(d, IMPORT_ARGS) {
+            let name = key_name(d, &dry_run_token(req));
+            let answer = import_call(aws, d, &name)?
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("ImportKeyPair");
+            findings.dry_run("ec2:ImportKeyPair", answer, |out| {
+                out.key_name().map(|n| format!("key pair {n}"))
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     /// Everything but the tags forces a new key pair.

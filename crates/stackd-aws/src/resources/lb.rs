@@ -18,7 +18,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerStateEnum, LoadBalancerTypeEnum,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::Timeouts;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -32,6 +33,7 @@ use crate::elbv2_ecs_util::{
     SdkResultExt, TagMap, ELBV2,
 };
 use crate::error::{after_create, has_code, ignore_not_found};
+use crate::preflight::{check_network, creating, known_str, Findings};
 use crate::wait::{retry, until, Deadline};
 
 const IDLE_TIMEOUT: &str = "idle_timeout.timeout_seconds";
@@ -513,6 +515,27 @@ impl ResourceHandler for Lb {
         }
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// A load balancer of the same (known) name is looked up, and the
+    /// subnets and security groups.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(name) = known_str(d, "name") {
+            const ACTION: &str = "elasticloadbalancing:DescribeLoadBalancers";
+            let existing = findings.read(ACTION, describe_one(aws, None, Some(name)).await)?;
+            if let Some(arn) = existing.flatten().and_then(|lb| lb.load_balancer_arn) {
+                const TAGS: &str = "elasticloadbalancing:DescribeTags";
+                if let Some(tags) = findings.read(TAGS, elbv2_tags_of(aws, &arn).await)? {
+                    findings.name_in_use(req, ACTION, "load balancer", name, &tags);
+                }
+            }
+        }
+        check_network(aws, &mut findings, d, "subnets", "security_groups").await?;
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

@@ -15,7 +15,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     TargetTypeEnum,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -29,6 +30,7 @@ use crate::elbv2_ecs_util::{
     SdkResultExt, TagMap, ELBV2,
 };
 use crate::error::{after_create, has_code, ignore_not_found};
+use crate::preflight::{check_ec2_refs, creating, known_str, Ec2Ref, Findings};
 use crate::wait::{retry, Deadline};
 
 const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
@@ -539,6 +541,36 @@ impl ResourceHandler for LbTargetGroup {
         }
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// A target group of the same (known) name is looked up, and the VPC.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(name) = known_str(d, "name") {
+            const ACTION: &str = "elasticloadbalancing:DescribeTargetGroups";
+            let existing = findings.read(
+                ACTION,
+                describe(aws, None, Some(vec![name.to_string()])).await,
+            )?;
+            let arn = existing
+                .unwrap_or_default()
+                .into_iter()
+                .find(|tg| tg.target_group_name() == Some(name))
+                .and_then(|tg| tg.target_group_arn);
+            if let Some(arn) = arn {
+                const TAGS: &str = "elasticloadbalancing:DescribeTags";
+                if let Some(tags) = findings.read(TAGS, elbv2_tags_of(aws, &arn).await)? {
+                    findings.name_in_use(req, ACTION, "target group", name, &tags);
+                }
+            }
+        }
+        if let Some(vpc) = known_str(d, "vpc_id") {
+            check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

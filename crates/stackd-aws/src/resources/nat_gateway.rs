@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self, ConnectivityType, Filter, NatGatewayState, ResourceType};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Check, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -14,6 +15,9 @@ use super::ResourceHandler;
 use crate::args::{client_token, opt_str, req_str, s};
 use crate::context::Aws;
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
+use crate::preflight::{
+    all_known, check_ec2_refs, creating, dry_run_token, known_str, Ec2Ref, Findings,
+};
 use crate::refresh::{address_for, filter, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -160,6 +164,38 @@ fn availability(nat: &types::NatGateway) -> Result<Option<Value>, ProviderError>
     }
 }
 
+/// The arguments `CreateNatGateway` sends.
+const CREATE_ARGS: &[&str] = &[
+    "subnet_id",
+    "allocation_id",
+    "connectivity_type",
+    "private_ip",
+    "tags_all",
+];
+
+/// `CreateNatGateway` for the spec (the create and its dry run send the
+/// same).
+fn create_call(
+    aws: &Aws,
+    d: &Value,
+    token: String,
+) -> Result<
+    aws_sdk_ec2::operation::create_nat_gateway::builders::CreateNatGatewayFluentBuilder,
+    ProviderError,
+> {
+    Ok(aws
+        .ec2
+        .create_nat_gateway()
+        .subnet_id(req_str(d, "subnet_id", "CreateNatGateway")?)
+        .set_allocation_id(opt_str(d, "allocation_id").map(str::to_string))
+        .connectivity_type(ConnectivityType::from(
+            opt_str(d, "connectivity_type").unwrap_or("public"),
+        ))
+        .set_private_ip_address(opt_str(d, "private_ip").map(str::to_string))
+        .client_token(token)
+        .set_tag_specifications(tag_specification(ResourceType::Natgateway, d).map(|t| vec![t])))
+}
+
 pub(crate) struct NatGateway;
 
 #[async_trait]
@@ -182,19 +218,7 @@ impl ResourceHandler for NatGateway {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let call = aws
-            .ec2
-            .create_nat_gateway()
-            .subnet_id(req_str(d, "subnet_id", "CreateNatGateway")?)
-            .set_allocation_id(opt_str(d, "allocation_id").map(str::to_string))
-            .connectivity_type(ConnectivityType::from(
-                opt_str(d, "connectivity_type").unwrap_or("public"),
-            ))
-            .set_private_ip_address(opt_str(d, "private_ip").map(str::to_string))
-            .client_token(client_token(&req.idempotency_token))
-            .set_tag_specifications(
-                tag_specification(ResourceType::Natgateway, d).map(|t| vec![t]),
-            );
+        let call = create_call(aws, d, client_token(&req.idempotency_token))?;
         // The client token makes a repeated create return the same gateway,
         // so retrying (a new subnet or EIP not visible yet) is safe.
         let out = retry(&deadline, || async {
@@ -219,6 +243,36 @@ impl ResourceHandler for NatGateway {
         )
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    /// The subnet and the Elastic IP allocation are looked up;
+    /// `CreateNatGateway` is sent with `DryRun=true` once its arguments are
+    /// known.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(subnet) = known_str(d, "subnet_id") {
+            check_ec2_refs(aws, &mut findings, Ec2Ref::Subnet, &[subnet.to_string()]).await?;
+        }
+        if let Some(allocation) = known_str(d, "allocation_id") {
+            let ids = [allocation.to_string()];
+            check_ec2_refs(aws, &mut findings, Ec2Ref::ElasticIp, &ids).await?;
+        }
+        if all_known(d, CREATE_ARGS) {
+            let answer = create_call(aws, d, dry_run_token(req))?
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("CreateNatGateway");
+            findings.dry_run("ec2:CreateNatGateway", answer, |out| {
+                out.nat_gateway()
+                    .and_then(types::NatGateway::nat_gateway_id)
+                    .map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

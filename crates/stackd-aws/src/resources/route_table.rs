@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self, Filter, ResourceType, RouteOrigin};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -21,6 +22,9 @@ use super::ResourceHandler;
 use crate::args::{blocks, client_token, opt_str, req_str, s, set_or_null, sort_blocks, str_list};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
+use crate::preflight::{
+    all_known, check_ec2_refs, creating, dry_run_token, known_str, Ec2Ref, Findings,
+};
 use crate::refresh::{address_for, filter, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -458,6 +462,24 @@ async fn apply_route_changes(
     Ok(())
 }
 
+/// `CreateRouteTable` for the spec (the create and its dry run send the
+/// same).
+fn create_call(
+    aws: &Aws,
+    d: &Value,
+    token: String,
+) -> Result<
+    aws_sdk_ec2::operation::create_route_table::builders::CreateRouteTableFluentBuilder,
+    ProviderError,
+> {
+    Ok(aws
+        .ec2
+        .create_route_table()
+        .vpc_id(req_str(d, "vpc_id", "CreateRouteTable")?)
+        .client_token(token)
+        .set_tag_specifications(tag_specification(ResourceType::RouteTable, d).map(|t| vec![t])))
+}
+
 pub(crate) struct RouteTable;
 
 #[async_trait]
@@ -482,14 +504,7 @@ impl ResourceHandler for RouteTable {
         let d = &req.desired;
         // Validate the routes before anything exists.
         let changes = route_changes(&[], blocks(d, "route"))?;
-        let call = aws
-            .ec2
-            .create_route_table()
-            .vpc_id(req_str(d, "vpc_id", "CreateRouteTable")?)
-            .client_token(client_token(&req.idempotency_token))
-            .set_tag_specifications(
-                tag_specification(ResourceType::RouteTable, d).map(|t| vec![t]),
-            );
+        let call = create_call(aws, d, client_token(&req.idempotency_token))?;
         // Retrying is safe with the client token (a new VPC not visible yet).
         let out = retry(&deadline, || async {
             call.clone().send().await.ec2("CreateRouteTable")
@@ -518,6 +533,32 @@ impl ResourceHandler for RouteTable {
         }
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    /// The VPC is looked up; `CreateRouteTable` is sent with `DryRun=true`
+    /// once its arguments are known. The inline routes and gateway
+    /// propagations need the table's ID and are not tried.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(vpc) = known_str(d, "vpc_id") {
+            check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
+        }
+        if all_known(d, &["vpc_id", "tags_all"]) {
+            let answer = create_call(aws, d, dry_run_token(req))?
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("CreateRouteTable");
+            findings.dry_run("ec2:CreateRouteTable", answer, |out| {
+                out.route_table()
+                    .and_then(types::RouteTable::route_table_id)
+                    .map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

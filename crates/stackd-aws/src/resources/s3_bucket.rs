@@ -18,7 +18,8 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, ErrorKind, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
@@ -30,6 +31,7 @@ use crate::iam_util::{
     address_of, conflict, echo, found, ignore_gone, invalid, name_or_generated, ours, read_each,
     tags_attr, update_id, AwsResult,
 };
+use crate::preflight::{creating, known_str, Findings};
 use crate::tags::desired_tags;
 use crate::wait::{retry, until, Deadline};
 
@@ -137,36 +139,104 @@ fn bucket_attrs(
     ])
 }
 
+/// What `HeadBucket` says about a bucket name.
+#[derive(Debug)]
+pub(crate) enum BucketHead {
+    /// No bucket has the name.
+    Missing,
+    /// The bucket exists and these credentials can read it; its region.
+    Exists(String),
+    /// The bucket exists but answers 403: most likely another account's.
+    Forbidden(ProviderError),
+    /// The bucket exists in another region (S3 answers 301 and names it).
+    Elsewhere(Option<String>, ProviderError),
+}
+
+/// Asks `HeadBucket` about a bucket name. S3 answers a HEAD request
+/// without a body, so a 403 carries no error code: it is told by its status.
+pub(crate) async fn head_bucket(aws: &Aws, bucket: &str) -> Result<BucketHead, ProviderError> {
+    let answer = aws.s3.head_bucket().bucket(bucket).send().await;
+    let err = match answer {
+        Ok(out) => {
+            return Ok(BucketHead::Exists(
+                out.bucket_region()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| aws.loc.region.clone()),
+            ))
+        }
+        Err(err) => err,
+    };
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let moved_to = err
+        .raw_response()
+        .and_then(|r| r.headers().get("x-amz-bucket-region"))
+        .map(str::to_string);
+    let mut e = crate::iam_util::sdk_error(S3, "HeadBucket", err);
+    if e.kind == ErrorKind::NotFound {
+        Ok(BucketHead::Missing)
+    } else if status == Some(301) {
+        Ok(BucketHead::Elsewhere(moved_to, e))
+    } else if status == Some(403) || has_code(&e, "Forbidden") {
+        e.kind = ErrorKind::Permanent;
+        e.message = format!(
+            "bucket {bucket:?} exists but is not accessible to these credentials \
+             (bucket names are global: it may belong to another account)"
+        );
+        Ok(BucketHead::Forbidden(e))
+    } else {
+        Err(e)
+    }
+}
+
 /// The bucket's region, or `None` when there is no such bucket. A bucket
 /// of another account answers 403: a permanent error naming the conflict.
 pub(crate) async fn bucket_region(
     aws: &Aws,
     bucket: &str,
 ) -> Result<Option<String>, ProviderError> {
-    match aws
-        .s3
-        .head_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .aws(S3, "HeadBucket")
-    {
-        Ok(out) => Ok(Some(
-            out.bucket_region()
-                .map(str::to_string)
-                .unwrap_or_else(|| aws.loc.region.clone()),
-        )),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(mut e) if e.code.as_deref() == Some("Forbidden") => {
-            e.kind = ErrorKind::Permanent;
-            e.message = format!(
-                "bucket {bucket:?} exists but is not accessible to these credentials \
-                 (bucket names are global: it may belong to another account)"
-            );
-            Err(e)
-        }
-        Err(e) => Err(e),
+    match head_bucket(aws, bucket).await? {
+        BucketHead::Missing => Ok(None),
+        BucketHead::Exists(region) => Ok(Some(region)),
+        BucketHead::Forbidden(e) | BucketHead::Elsewhere(_, e) => Err(e),
     }
+}
+
+/// Reports a bucket that already has the name and is not this resource's:
+/// bucket names are global, so the create would fail.
+async fn check_name(
+    aws: &Aws,
+    req: &CheckRequest,
+    bucket: &str,
+) -> Result<Vec<Finding>, ProviderError> {
+    const HEAD: &str = "s3:HeadBucket";
+    let mut findings = Findings::new();
+    match findings.read(HEAD, head_bucket(aws, bucket).await)? {
+        None | Some(BucketHead::Missing) => {}
+        Some(BucketHead::Forbidden(_)) => findings.push(Finding::error(
+            "name_taken",
+            HEAD,
+            format!(
+                "bucket {bucket:?} already exists and is not this stack's (it is not \
+                 accessible to these credentials; bucket names are global, so it likely \
+                 belongs to another account)"
+            ),
+        )),
+        Some(BucketHead::Elsewhere(region, _)) => findings.push(Finding::error(
+            "name_taken",
+            HEAD,
+            format!(
+                "bucket {bucket:?} already exists in region {} (bucket names are global)",
+                region.as_deref().unwrap_or("another region")
+            ),
+        )),
+        Some(BucketHead::Exists(_)) => {
+            let tags = findings.read("s3:GetBucketTagging", bucket_tags(aws, bucket).await)?;
+            if let Some(tags) = tags {
+                findings.name_in_use(req, HEAD, "bucket", bucket, &tags);
+            }
+        }
+    }
+    Ok(findings.into_vec())
 }
 
 /// The bucket's tags (none when it has no tag set).
@@ -405,6 +475,15 @@ impl ResourceHandler for S3Bucket {
         .map_err(|e| after_create(&bucket, e))
     }
 
+    /// A bucket of the same (known) name is looked up: `HeadBucket`, then
+    /// its tags. A generated name (`bucket_prefix`) is not checked.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        match creating(req).and_then(|d| known_str(d, "bucket")) {
+            Some(bucket) => check_name(aws, req, bucket).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let bucket = update_id(req.id.as_deref(), S3, "PutBucketTagging")?;
@@ -483,6 +562,149 @@ mod tests {
         for a in &schema().body.attrs {
             if a.name != "tags" {
                 assert!(v.get(a.name).is_some(), "{} missing", a.name);
+            }
+        }
+    }
+
+    mod check {
+        use super::super::*;
+        use crate::preflight::fake;
+        use stackd_engine::provider::{CheckedChange, Severity, ADDRESS_TAG, STACK_TAG};
+
+        fn request(bucket: Value) -> CheckRequest {
+            CheckRequest {
+                address: "aws_s3_bucket.assets".parse().unwrap(),
+                type_name: "aws_s3_bucket".into(),
+                stack: "prod".into(),
+                change: CheckedChange::Create,
+                desired: Some(Value::map([
+                    ("bucket", bucket),
+                    ("bucket_prefix", Value::Null),
+                    ("force_destroy", Value::Bool(false)),
+                ])),
+                prior: None,
+                id: None,
+                planned: Default::default(),
+            }
+        }
+
+        fn tagging(stack: &str, address: &str) -> String {
+            format!(
+                "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>\
+                 <Tag><Key>{STACK_TAG}</Key><Value>{stack}</Value></Tag>\
+                 <Tag><Key>{ADDRESS_TAG}</Key><Value>{address}</Value></Tag>\
+                 </TagSet></Tagging>"
+            )
+        }
+
+        /// Every request is a read.
+        fn only_reads(sent: &[String]) {
+            for r in sent {
+                assert!(r.starts_with("HEAD ") || r.starts_with("GET "), "{r}");
+            }
+        }
+
+        async fn check(respond: fake::Respond, bucket: Value) -> (Vec<Finding>, Vec<String>) {
+            let (aws, requests) = fake::aws(respond);
+            let findings = S3Bucket.check(&aws, &request(bucket)).await.unwrap();
+            let sent = fake::sent(&requests);
+            only_reads(&sent);
+            (findings, sent)
+        }
+
+        #[tokio::test]
+        async fn a_free_name_finds_nothing() {
+            let (findings, sent) = check(|_| (404, String::new()), Value::from("free")).await;
+            assert!(findings.is_empty(), "{findings:?}");
+            assert_eq!(sent.len(), 1);
+        }
+
+        #[tokio::test]
+        async fn another_accounts_bucket_is_taken() {
+            let (findings, _) = check(|_| (403, String::new()), Value::from("theirs")).await;
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(findings[0].severity, Severity::Error);
+            assert_eq!(findings[0].check, "name_taken");
+            assert_eq!(findings[0].operation, "s3:HeadBucket");
+            assert!(
+                findings[0].message.contains("\"theirs\""),
+                "{}",
+                findings[0].message
+            );
+        }
+
+        #[tokio::test]
+        async fn an_untagged_bucket_of_this_account_is_taken() {
+            let (findings, sent) = check(
+                |r| {
+                    if r.starts_with("HEAD ") {
+                        (200, String::new())
+                    } else {
+                        (
+                            404,
+                            "<Error><Code>NoSuchTagSet</Code><Message>The TagSet does not \
+                             exist</Message></Error>"
+                                .into(),
+                        )
+                    }
+                },
+                Value::from("mine"),
+            )
+            .await;
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(
+                findings[0].message,
+                "bucket \"mine\" already exists and is not this stack's"
+            );
+            assert!(sent[1].contains("tagging"), "{}", sent[1]);
+        }
+
+        #[tokio::test]
+        async fn this_resources_own_bucket_is_adopted_not_reported() {
+            let (findings, _) = check(
+                |r| {
+                    if r.starts_with("HEAD ") {
+                        (200, String::new())
+                    } else {
+                        (200, tagging("prod", "aws_s3_bucket.assets"))
+                    }
+                },
+                Value::from("ours"),
+            )
+            .await;
+            assert!(findings.is_empty(), "{findings:?}");
+        }
+
+        #[tokio::test]
+        async fn another_stacks_bucket_is_taken() {
+            let (findings, _) = check(
+                |r| {
+                    if r.starts_with("HEAD ") {
+                        (200, String::new())
+                    } else {
+                        (200, tagging("dev", "aws_s3_bucket.assets"))
+                    }
+                },
+                Value::from("shared"),
+            )
+            .await;
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(findings[0].check, "name_taken");
+        }
+
+        #[tokio::test]
+        async fn a_bucket_in_another_region_is_taken() {
+            let (findings, _) = check(|_| (301, String::new()), Value::from("moved")).await;
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(findings[0].check, "name_taken");
+        }
+
+        #[tokio::test]
+        async fn an_unknown_or_generated_name_is_not_checked() {
+            for bucket in [Value::Unknown, Value::Null] {
+                let (findings, sent) = check(|_| (500, String::new()), bucket).await;
+                assert!(findings.is_empty());
+                assert!(sent.is_empty(), "{sent:?}");
             }
         }
     }

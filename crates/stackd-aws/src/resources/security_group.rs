@@ -10,7 +10,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self, Filter, IpPermission, ResourceType};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -20,6 +21,9 @@ use crate::args::{blocks, bool_or, hex_digest, opt_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, has_code, ignore_not_found, invalid, Ec2Result};
 use crate::ip_permissions::{permission_grants, read_rules, rule_changes, to_permissions, Grant};
+use crate::preflight::{
+    all_known, check_ec2_refs, creating, dry_run_token, ec2_tag_map, known_str, Ec2Ref, Findings,
+};
 use crate::refresh::{address_for, filter, find_owned, known_attrs};
 use crate::tags::{owned_by, reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -368,6 +372,46 @@ async fn revoke_all_rules(aws: &Aws, group: &types::SecurityGroup) -> Result<(),
     Ok(())
 }
 
+/// The arguments `CreateSecurityGroup` sends.
+const CREATE_ARGS: &[&str] = &["name", "name_prefix", "description", "vpc_id", "tags_all"];
+
+/// `CreateSecurityGroup` for the spec (the create and its dry run send the
+/// same).
+fn create_call(
+    aws: &Aws,
+    d: &Value,
+    name: &str,
+) -> aws_sdk_ec2::operation::create_security_group::builders::CreateSecurityGroupFluentBuilder {
+    aws.ec2
+        .create_security_group()
+        .group_name(name)
+        .description(opt_str(d, "description").unwrap_or(DEFAULT_DESCRIPTION))
+        .set_vpc_id(opt_str(d, "vpc_id").map(str::to_string))
+        .set_tag_specifications(tag_specification(ResourceType::SecurityGroup, d).map(|t| vec![t]))
+}
+
+/// Reports a group with the spec's (explicit) name already in its VPC.
+async fn check_name(
+    aws: &Aws,
+    req: &CheckRequest,
+    d: &Value,
+    findings: &mut Findings,
+) -> Result<(), ProviderError> {
+    let (Some(name), Some(vpc)) = (known_str(d, "name"), known_str(d, "vpc_id")) else {
+        return Ok(());
+    };
+    const ACTION: &str = "ec2:DescribeSecurityGroups";
+    let filters = vec![filter("group-name", [name]), filter("vpc-id", [vpc])];
+    let Some(groups) = findings.read(ACTION, describe_security_groups(aws, filters).await)? else {
+        return Ok(());
+    };
+    if let Some(g) = groups.first() {
+        let what = format!("security group (in {vpc})");
+        findings.name_in_use(req, ACTION, &what, name, &ec2_tag_map(g.tags()));
+    }
+    Ok(())
+}
+
 pub(crate) struct SecurityGroup;
 
 #[async_trait]
@@ -388,15 +432,7 @@ impl ResourceHandler for SecurityGroup {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
         let (name, generated) = group_name(d, &req.idempotency_token);
-        let call = aws
-            .ec2
-            .create_security_group()
-            .group_name(&name)
-            .description(opt_str(d, "description").unwrap_or(DEFAULT_DESCRIPTION))
-            .set_vpc_id(opt_str(d, "vpc_id").map(str::to_string))
-            .set_tag_specifications(
-                tag_specification(ResourceType::SecurityGroup, d).map(|t| vec![t]),
-            );
+        let call = create_call(aws, d, &name);
         // The name is unique per VPC, so retrying cannot make a second group.
         let id = match retry(&deadline, || async {
             call.clone().send().await.ec2("CreateSecurityGroup")
@@ -444,6 +480,32 @@ impl ResourceHandler for SecurityGroup {
         }
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    /// The VPC is looked up, and a group of the same name in it;
+    /// `CreateSecurityGroup` is sent with `DryRun=true` once its arguments
+    /// are known. The rules need the group's ID and are not tried.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(vpc) = known_str(d, "vpc_id") {
+            check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
+        }
+        check_name(aws, req, d, &mut findings).await?;
+        if all_known(d, CREATE_ARGS) {
+            let (name, _) = group_name(d, &dry_run_token(req));
+            let answer = create_call(aws, d, &name)
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("CreateSecurityGroup");
+            findings.dry_run("ec2:CreateSecurityGroup", answer, |out| {
+                out.group_id().map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

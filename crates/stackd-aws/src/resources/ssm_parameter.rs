@@ -14,7 +14,8 @@ use aws_sdk_ssm::types::{
     ResourceTypeForTagging, Tag,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
+    RefreshRequest,
 };
 use stackd_spec::schema::Check;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -27,6 +28,7 @@ use crate::iam_util::{
     address_of, bounded_all, conflict, echo, found, gone, ignore_gone, invalid, live_tags, ours,
     required, tags_attr, update_id, AwsResult,
 };
+use crate::preflight::{creating, is_known, known_str, Findings};
 use crate::tags::{desired_tags, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
@@ -418,6 +420,35 @@ impl ResourceHandler for SsmParameter {
         )
         .await
         .map_err(|e| after_create(name, e))
+    }
+
+    /// A parameter of the same (known) name is looked up, unless
+    /// `overwrite` lets the create take it over.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let Some(name) = known_str(d, "name") else {
+            return Ok(Vec::new());
+        };
+        if !is_known(d, "overwrite") || bool_or(d, "overwrite", false) {
+            return Ok(Vec::new());
+        }
+        const ACTION: &str = "ssm:DescribeParameters";
+        let mut findings = Findings::new();
+        let existing = findings.read(ACTION, describe(aws, &[name.to_string()]).await)?;
+        if existing
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p.name() == Some(name))
+        {
+            const TAGS: &str = "ssm:ListTagsForResource";
+            if let Some(tags) = findings.read(TAGS, found(tags_of(aws, name).await))? {
+                let tags = tags.unwrap_or_default();
+                findings.name_in_use(req, ACTION, "SSM parameter", name, &tags);
+            }
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

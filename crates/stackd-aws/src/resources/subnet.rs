@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{self, AttributeBooleanValue, Filter, ResourceType};
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Check, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -12,6 +13,7 @@ use super::ResourceHandler;
 use crate::args::{bool_or, opt_str, req_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
+use crate::preflight::{all_known, check_ec2_refs, creating, known_str, Ec2Ref, Findings};
 use crate::refresh::{address_for, filter, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -134,6 +136,31 @@ async fn set_map_public_ip(
     .map(|_| ())
 }
 
+/// The arguments `CreateSubnet` sends.
+const CREATE_ARGS: &[&str] = &[
+    "vpc_id",
+    "cidr_block",
+    "availability_zone",
+    "availability_zone_id",
+    "tags_all",
+];
+
+/// `CreateSubnet` for the spec (the create and its dry run send the same).
+fn create_call(
+    aws: &Aws,
+    d: &Value,
+) -> Result<aws_sdk_ec2::operation::create_subnet::builders::CreateSubnetFluentBuilder, ProviderError>
+{
+    Ok(aws
+        .ec2
+        .create_subnet()
+        .vpc_id(req_str(d, "vpc_id", "CreateSubnet")?)
+        .cidr_block(req_str(d, "cidr_block", "CreateSubnet")?)
+        .set_availability_zone(opt_str(d, "availability_zone").map(str::to_string))
+        .set_availability_zone_id(opt_str(d, "availability_zone_id").map(str::to_string))
+        .set_tag_specifications(tag_specification(ResourceType::Subnet, d).map(|t| vec![t])))
+}
+
 pub(crate) struct Subnet;
 
 #[async_trait]
@@ -153,14 +180,7 @@ impl ResourceHandler for Subnet {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let call = aws
-            .ec2
-            .create_subnet()
-            .vpc_id(req_str(d, "vpc_id", "CreateSubnet")?)
-            .cidr_block(req_str(d, "cidr_block", "CreateSubnet")?)
-            .set_availability_zone(opt_str(d, "availability_zone").map(str::to_string))
-            .set_availability_zone_id(opt_str(d, "availability_zone_id").map(str::to_string))
-            .set_tag_specifications(tag_specification(ResourceType::Subnet, d).map(|t| vec![t]));
+        let call = create_call(aws, d)?;
         // A VPC created a moment ago may not be visible yet.
         let out = retry(&deadline, || async {
             call.clone().send().await.ec2("CreateSubnet")
@@ -192,6 +212,31 @@ impl ResourceHandler for Subnet {
         }
         .await
         .map_err(|e| after_create(&id, e))
+    }
+
+    /// The VPC is looked up; `CreateSubnet` is sent with `DryRun=true` once
+    /// its arguments are known.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if let Some(vpc) = known_str(d, "vpc_id") {
+            check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
+        }
+        if all_known(d, CREATE_ARGS) {
+            let answer = create_call(aws, d)?
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("CreateSubnet");
+            findings.dry_run("ec2:CreateSubnet", answer, |out| {
+                out.subnet()
+                    .and_then(types::Subnet::subnet_id)
+                    .map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {

@@ -13,7 +13,8 @@ use aws_sdk_ec2::types::{
     self, AttributeBooleanValue, Filter, ResourceType, Tenancy, VpcAttributeName,
 };
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, KnownResource, LiveResource, ProviderError, RefreshRequest,
+    ChangeRequest, CheckRequest, DeleteRequest, Finding, KnownResource, LiveResource,
+    ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{Check, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
@@ -22,6 +23,7 @@ use super::ResourceHandler;
 use crate::args::{bool_or, opt_str, req_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
+use crate::preflight::{all_known, creating, Findings};
 use crate::refresh::{address_for, filter, find_owned, known_attrs, MAX_FILTER_VALUES};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
@@ -310,6 +312,24 @@ async fn set_dns_attribute(
     .map(|_| ())
 }
 
+/// The arguments `CreateVpc` sends.
+const CREATE_ARGS: &[&str] = &["cidr_block", "instance_tenancy", "tags_all"];
+
+/// `CreateVpc` for the spec (the create and its dry run send the same).
+fn create_call(
+    aws: &Aws,
+    d: &Value,
+) -> Result<aws_sdk_ec2::operation::create_vpc::builders::CreateVpcFluentBuilder, ProviderError> {
+    Ok(aws
+        .ec2
+        .create_vpc()
+        .cidr_block(req_str(d, "cidr_block", "CreateVpc")?)
+        .instance_tenancy(Tenancy::from(
+            opt_str(d, "instance_tenancy").unwrap_or("default"),
+        ))
+        .set_tag_specifications(tag_specification(ResourceType::Vpc, d).map(|t| vec![t])))
+}
+
 pub(crate) struct Vpc;
 
 #[async_trait]
@@ -326,17 +346,7 @@ impl ResourceHandler for Vpc {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let out = aws
-            .ec2
-            .create_vpc()
-            .cidr_block(req_str(d, "cidr_block", "CreateVpc")?)
-            .instance_tenancy(Tenancy::from(
-                opt_str(d, "instance_tenancy").unwrap_or("default"),
-            ))
-            .set_tag_specifications(tag_specification(ResourceType::Vpc, d).map(|t| vec![t]))
-            .send()
-            .await
-            .ec2("CreateVpc")?;
+        let out = create_call(aws, d)?.send().await.ec2("CreateVpc")?;
         let id = out
             .vpc()
             .and_then(types::Vpc::vpc_id)
@@ -390,6 +400,25 @@ impl ResourceHandler for Vpc {
         .map_err(|e| after_create(&id, e))
     }
 
+    /// `CreateVpc` with `DryRun=true`, once its arguments are known.
+    async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        let Some(d) = creating(req) else {
+            return Ok(Vec::new());
+        };
+        let mut findings = Findings::new();
+        if all_known(d, CREATE_ARGS) {
+            let answer = create_call(aws, d)?
+                .dry_run(true)
+                .send()
+                .await
+                .ec2("CreateVpc");
+            findings.dry_run("ec2:CreateVpc", answer, |out| {
+                out.vpc().and_then(types::Vpc::vpc_id).map(str::to_string)
+            })?;
+        }
+        Ok(findings.into_vec())
+    }
+
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let id = req
@@ -433,6 +462,62 @@ impl ResourceHandler for Vpc {
                 .ec2("DeleteVpc")
                 .map(|_| ()),
         )
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+    use crate::preflight::fake;
+    use stackd_engine::provider::CheckedChange;
+
+    fn request(cidr: Value, change: CheckedChange) -> CheckRequest {
+        CheckRequest {
+            address: "aws_vpc.main".parse().unwrap(),
+            type_name: "aws_vpc".into(),
+            stack: "prod".into(),
+            change,
+            desired: Some(Value::map([
+                ("cidr_block", cidr),
+                ("instance_tenancy", Value::from("default")),
+                ("tags_all", Value::map([("Name", Value::from("main"))])),
+            ])),
+            prior: None,
+            id: None,
+            planned: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_vpc_that_would_be_created_finds_nothing() {
+        let (aws, requests) = fake::aws(|_| {
+            (
+                412,
+                fake::ec2_error(
+                    "DryRunOperation",
+                    "Request would have succeeded, but DryRun flag is set.",
+                ),
+            )
+        });
+        let req = request(Value::from("10.0.0.0/16"), CheckedChange::Create);
+        assert!(Vpc.check(&aws, &req).await.unwrap().is_empty());
+        let sent = fake::sent(&requests);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].contains("Action=CreateVpc"), "{}", sent[0]);
+        assert!(sent[0].contains("DryRun=true"), "{}", sent[0]);
+    }
+
+    #[tokio::test]
+    async fn unknown_arguments_updates_and_deletes_send_nothing() {
+        let (aws, requests) = fake::aws(|_| (500, String::new()));
+        for req in [
+            request(Value::Unknown, CheckedChange::Create),
+            request(Value::from("10.0.0.0/16"), CheckedChange::Update),
+            request(Value::from("10.0.0.0/16"), CheckedChange::Delete),
+        ] {
+            assert!(Vpc.check(&aws, &req).await.unwrap().is_empty());
+        }
+        assert!(fake::sent(&requests).is_empty());
     }
 }
 

@@ -12,7 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    decode, LockInfo, State, StateBackend, StateError, StateFileV1, StateLock, STATE_FILE_NAME,
+    check_replaceable, decode, JournalEntry, LockInfo, State, StateBackend, StateError,
+    StateFileV1, StateLock, STATE_FILE_NAME,
 };
 
 /// State kept in a local file (by default [`STATE_FILE_NAME`]).
@@ -104,7 +105,39 @@ impl LocalBackend {
             .map_err(|e| StateError::io("sync directory", &dir, e))
     }
 
-    fn lock_blocking(&self, operation: &str) -> Result<LocalLock, StateError> {
+    /// `<path>.journal.jsonl`: one JSON line per apply and destroy.
+    pub fn journal_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".journal.jsonl")
+    }
+
+    fn append_journal_blocking(&self, entry: &JournalEntry) -> Result<(), StateError> {
+        let path = self.journal_path();
+        let line = entry.to_line().map_err(|source| StateError::Encode {
+            path: path.clone(),
+            source,
+        })?;
+        // One write of a whole line with O_APPEND: entries never interleave.
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| StateError::io("open journal", &path, e))?;
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| StateError::io("append to journal", &path, e))
+    }
+
+    fn read_journal_blocking(&self) -> Result<Vec<JournalEntry>, StateError> {
+        let path = self.journal_path();
+        match fs::read(&path) {
+            Ok(bytes) => JournalEntry::parse_lines(&bytes, &path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(StateError::io("read journal", &path, e)),
+        }
+    }
+
+    fn lock_blocking(&self, holder: LockInfo) -> Result<LocalLock, StateError> {
         let lock_path = self.lock_path();
         // The previous holder removes the file before unlocking; whoever
         // locked the removed file retries on the new one.
@@ -137,7 +170,7 @@ impl LocalBackend {
                 continue;
             }
             let lock = LocalLock {
-                info: LockInfo::new(operation),
+                info: holder,
                 file,
                 path: lock_path,
             };
@@ -181,12 +214,20 @@ impl StateBackend for LocalBackend {
         self.save_blocking(state)
     }
 
-    async fn lock(&self, operation: &str) -> Result<Box<dyn StateLock>, StateError> {
-        Ok(Box::new(self.lock_blocking(operation)?))
+    async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
+        Ok(Box::new(self.lock_blocking(holder)?))
     }
 
     async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
         self.force_unlock_blocking()
+    }
+
+    async fn append_journal(&self, entry: &JournalEntry) -> Result<(), StateError> {
+        self.append_journal_blocking(entry)
+    }
+
+    async fn read_journal(&self) -> Result<Vec<JournalEntry>, StateError> {
+        self.read_journal_blocking()
     }
 }
 
@@ -215,9 +256,15 @@ impl LocalLock {
     }
 }
 
+#[async_trait]
 impl StateLock for LocalLock {
     fn info(&self) -> &LockInfo {
         &self.info
+    }
+
+    async fn release(self: Box<Self>) -> Result<(), StateError> {
+        drop(self);
+        Ok(())
     }
 }
 
@@ -253,28 +300,6 @@ fn same_file(file: &File, path: &Path) -> bool {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
         _ => false,
     }
-}
-
-/// Refuses to replace a stored state of another lineage or a newer serial.
-fn check_replaceable(stored: &State, state: &State, path: &Path) -> Result<(), StateError> {
-    let conflict = |reason: String| StateError::Conflict {
-        path: path.to_path_buf(),
-        reason,
-    };
-    if stored.lineage != state.lineage {
-        return Err(conflict(format!(
-            "it holds state lineage {} of stack {:?}, not lineage {} of stack {:?}",
-            stored.lineage, stored.stack, state.lineage, state.stack
-        )));
-    }
-    if stored.serial > state.serial {
-        return Err(conflict(format!(
-            "it has serial {}, newer than serial {} of the state being saved; \
-             another run saved it since this state was loaded",
-            stored.serial, state.serial
-        )));
-    }
-    Ok(())
 }
 
 /// Writes `bytes` to a new 0600 temporary file next to `target` and fsyncs

@@ -413,7 +413,7 @@ async fn state_future_format_version_is_rejected_clearly() {
 async fn state_lock_conflict_fails_at_once_naming_the_holder() {
     let dir = tempfile::tempdir().unwrap();
     let backend = LocalBackend::in_dir(dir.path());
-    let guard = backend.lock("apply").await.unwrap();
+    let guard = backend.lock(LockInfo::new("apply")).await.unwrap();
     assert_eq!(guard.info().pid, std::process::id());
     assert_eq!(guard.info().operation, "apply");
     assert_eq!(mode_of(&backend.lock_path()), 0o600);
@@ -422,7 +422,7 @@ async fn state_lock_conflict_fails_at_once_naming_the_holder() {
     assert_eq!(&on_disk, guard.info());
 
     let started = Instant::now();
-    let err = backend.lock("plan").await.err().unwrap();
+    let err = backend.lock(LockInfo::new("plan")).await.err().unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
     let StateError::Locked { holder, path } = &err else {
         panic!("{err:?}")
@@ -444,7 +444,7 @@ async fn state_lock_conflict_fails_at_once_naming_the_holder() {
 
     drop(guard);
     assert!(!backend.lock_path().exists(), "lock file removed on drop");
-    let again = backend.lock("plan").await.unwrap();
+    let again = backend.lock(LockInfo::new("plan")).await.unwrap();
     assert_eq!(again.info().operation, "plan");
 }
 
@@ -470,7 +470,7 @@ async fn state_lock_left_by_a_dead_process_is_reclaimable() {
     info.host = "elsewhere".into();
     fs::write(backend.lock_path(), serde_json::to_vec(&info).unwrap()).unwrap();
 
-    let err = backend.lock("plan").await.err().unwrap();
+    let err = backend.lock(LockInfo::new("plan")).await.err().unwrap();
     assert!(matches!(&err, StateError::Locked { holder, .. } if holder.pid == 999_999));
     assert!(err.to_string().contains("pid 999999"), "{err}");
 
@@ -478,7 +478,7 @@ async fn state_lock_left_by_a_dead_process_is_reclaimable() {
     // flock, the file stays.
     drop(other);
     assert!(backend.lock_path().exists());
-    let guard = backend.lock("plan").await.unwrap();
+    let guard = backend.lock(LockInfo::new("plan")).await.unwrap();
     assert_eq!(guard.info().pid, std::process::id());
     let on_disk: LockInfo =
         serde_json::from_slice(&fs::read(backend.lock_path()).unwrap()).unwrap();
@@ -491,18 +491,18 @@ async fn state_force_unlock_returns_the_holder() {
     let backend = LocalBackend::in_dir(dir.path());
     assert_eq!(backend.force_unlock().await.unwrap(), None);
 
-    let stale = backend.lock("apply").await.unwrap();
+    let stale = backend.lock(LockInfo::new("apply")).await.unwrap();
     let removed = backend.force_unlock().await.unwrap();
     assert_eq!(removed.as_ref(), Some(stale.info()));
     assert!(!backend.lock_path().exists());
 
     // The next run can lock, and the stale guard going away later does not
     // remove the new holder's lock.
-    let fresh = backend.lock("plan").await.unwrap();
+    let fresh = backend.lock(LockInfo::new("plan")).await.unwrap();
     let fresh_ino = fs::metadata(backend.lock_path()).unwrap().ino();
     drop(stale);
     assert_eq!(fs::metadata(backend.lock_path()).unwrap().ino(), fresh_ino);
-    assert!(backend.lock("destroy").await.is_err());
+    assert!(backend.lock(LockInfo::new("destroy")).await.is_err());
     drop(fresh);
 
     // A lock file with no readable holder is still removed.
@@ -523,4 +523,44 @@ fn state_timestamps_are_rfc3339_utc() {
     let now = rfc3339_now();
     assert_eq!(now.len(), 20);
     assert!(now.starts_with("20") && now.ends_with('Z'), "{now}");
+}
+
+#[tokio::test]
+async fn the_local_journal_appends_one_private_line_per_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::in_dir(dir.path());
+    assert!(backend.read_journal().await.unwrap().is_empty());
+    let entry = |id: &str| JournalEntry {
+        format_version: 1,
+        id: id.into(),
+        operation: "apply".into(),
+        stack: "s".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:00:01Z".into(),
+        duration_ms: 1000,
+        caller_arn: "arn:aws:iam::000000000000:root".into(),
+        user: "u".into(),
+        host: "h".into(),
+        plan_digest: "sha256:00".into(),
+        outcome: "succeeded".into(),
+        serial: 1,
+        resources: Vec::new(),
+    };
+    backend.append_journal(&entry("first")).await.unwrap();
+    backend.append_journal(&entry("second")).await.unwrap();
+    let read = backend.read_journal().await.unwrap();
+    assert_eq!(read, vec![entry("first"), entry("second")]);
+    assert_eq!(mode_of(&backend.journal_path()), 0o600);
+    let text = fs::read_to_string(backend.journal_path()).unwrap();
+    assert_eq!(text.lines().count(), 2);
+}
+
+#[test]
+fn a_lock_held_by_a_cloud_identity_names_it() {
+    let info = LockInfo::new("apply").with_identity(Some("arn:aws:iam::1:user/ci".into()));
+    assert!(
+        info.to_string()
+            .contains("as arn:aws:iam::1:user/ci for apply"),
+        "{info}"
+    );
 }

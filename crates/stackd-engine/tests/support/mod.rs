@@ -123,6 +123,28 @@ impl Provider for FakeCloud {
         &self.schemas
     }
 
+    /// A net named "taken" exists elsewhere; a net whose name is still
+    /// unknown cannot be checked; a node of size 13 cannot be read.
+    async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        self.call(format!("check {}", req.address));
+        let arg = |k: &str| req.desired.as_ref().and_then(|d| d.get(k)).cloned();
+        match (req.type_name.as_str(), req.change) {
+            ("test_net", CheckedChange::Create) => Ok(match arg("name") {
+                Some(Value::String(n)) if n == "taken" => vec![Finding::error(
+                    "name_taken",
+                    "fake:GetNet",
+                    "net \"taken\" already exists and is not this stack's",
+                )],
+                _ => Vec::new(),
+            }),
+            ("test_node", CheckedChange::Create) if arg("size") == Some(Value::from(13)) => Err(
+                ProviderError::new(ErrorKind::Permanent, "fake", "GetNode", "access denied")
+                    .with_code("AccessDenied"),
+            ),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
         self.call(format!("refresh {}", req.type_name));
         let known: HashSet<&str> = req.known.iter().map(|k| k.id.as_str()).collect();

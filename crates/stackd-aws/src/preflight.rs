@@ -1,0 +1,1056 @@
+//! Dry-run checks of planned creates (`stackd apply --dry-run`): what the
+//! resource modules' `check` methods share.
+//!
+//! A check changes nothing: it only reads (Describe/Get/List/Head) and sends
+//! EC2 calls with `DryRun=true`. It skips whatever depends on an argument
+//! known only after apply ([`Value::Unknown`]) rather than guess. What it
+//! finds is collected in [`Findings`]: referenced objects that do not exist
+//! (`not_found`), names that must be unique and are taken outside the stack
+//! (`name_taken`), calls the credentials may not make (`permission_denied`)
+//! and calls EC2 would refuse (`rejected`).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::Image;
+use stackd_engine::provider::{
+    CheckRequest, CheckedChange, ErrorKind, Finding, ProviderError, ADDRESS_TAG, STACK_TAG,
+};
+use stackd_spec::Value;
+
+use crate::args::{opt_str, str_list};
+use crate::context::Aws;
+use crate::error::{is_not_found_code, Ec2Result};
+use crate::iam_util::{AwsResult, IAM};
+use crate::refresh::{filter, MAX_FILTER_VALUES};
+
+/// The code EC2 answers a dry run with when the call would have succeeded.
+const DRY_RUN_OK: &str = "DryRunOperation";
+
+/// Codes meaning the credentials may not make the call.
+const DENIED_CODES: &[&str] = &[
+    "UnauthorizedOperation",
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedAccess",
+];
+
+// ---------------------------------------------------------------------------
+// Arguments
+
+/// The planned arguments of a create (or of the create half of a replace);
+/// `None` for updates and deletes, which are not checked.
+pub(crate) fn creating(req: &CheckRequest) -> Option<&Value> {
+    match req.change {
+        CheckedChange::Create => req.desired.as_ref(),
+        CheckedChange::Update | CheckedChange::Delete => None,
+    }
+}
+
+/// True when the argument is known now: set to a wholly known value, null,
+/// or absent. False when it (or anything inside it) is known only after
+/// apply.
+pub(crate) fn is_known(d: &Value, key: &str) -> bool {
+    d.get(key).is_none_or(Value::is_wholly_known)
+}
+
+/// True when every one of the arguments is known now.
+pub(crate) fn all_known(d: &Value, keys: &[&str]) -> bool {
+    keys.iter().all(|k| is_known(d, k))
+}
+
+/// A known, non-empty string argument; `None` when it is absent, null,
+/// empty or known only after apply.
+pub(crate) fn known_str<'a>(d: &'a Value, key: &str) -> Option<&'a str> {
+    opt_str(d, key)
+}
+
+/// A list or set of strings, when wholly known (empty when unset); `None`
+/// when it, or one of its items, is known only after apply.
+pub(crate) fn known_list(d: &Value, key: &str) -> Option<Vec<String>> {
+    is_known(d, key).then(|| str_list(d, key))
+}
+
+/// The `ClientToken` a dry-run call sends where the create sends one: any
+/// token will do, since nothing is made, but one per address keeps it
+/// deterministic.
+pub(crate) fn dry_run_token(req: &CheckRequest) -> String {
+    crate::args::client_token(&format!("dry-run:{}:{}", req.stack, req.address))
+}
+
+// ---------------------------------------------------------------------------
+// Ownership of an existing name
+
+/// Whose an existing object with the name a create wants is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// Made for this address of this stack: the create adopts it (a create
+    /// retried after a crash, or a replacement's old object).
+    ThisResource,
+    /// Another resource of this stack, named by its address tag.
+    OtherResource(String),
+    /// Not this stack's.
+    Foreign,
+}
+
+/// EC2 tags as a map.
+pub(crate) fn ec2_tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+/// Decides whose an existing object is from its tags.
+pub(crate) fn owner(tags: &BTreeMap<String, String>, req: &CheckRequest) -> Owner {
+    if tags.get(STACK_TAG).map(String::as_str) != Some(req.stack.as_str()) {
+        return Owner::Foreign;
+    }
+    match tags.get(ADDRESS_TAG) {
+        Some(a) if *a == req.address.to_tag_value() => Owner::ThisResource,
+        Some(a) => Owner::OtherResource(a.clone()),
+        None => Owner::OtherResource("an unnamed resource".into()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Findings
+
+/// The findings of one resource's check, without the same missing object
+/// reported twice (once by a look-up, once by a dry run).
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    items: Vec<Finding>,
+    /// IDs and names already reported missing.
+    missing: Vec<String>,
+}
+
+impl Findings {
+    pub fn new() -> Findings {
+        Findings::default()
+    }
+
+    /// Adds a finding.
+    pub fn push(&mut self, finding: Finding) {
+        if !self.items.contains(&finding) {
+            self.items.push(finding);
+        }
+    }
+
+    /// Reports a referenced object that does not exist (once per ID).
+    pub fn missing(&mut self, operation: &str, what: &str, id: &str, detail: &str) {
+        if self.missing.iter().any(|m| m == id) {
+            return;
+        }
+        self.missing.push(id.to_string());
+        self.push(Finding::error(
+            "not_found",
+            operation,
+            format!("{what} {id} does not exist{detail}"),
+        ));
+    }
+
+    /// Reports an object that already has the unique `name` a create wants,
+    /// unless it is this resource's own (which the create adopts).
+    pub fn name_in_use(
+        &mut self,
+        req: &CheckRequest,
+        operation: &str,
+        what: &str,
+        name: &str,
+        tags: &BTreeMap<String, String>,
+    ) {
+        match owner(tags, req) {
+            Owner::ThisResource => {}
+            // Not someone else's, but the create adopts only an object made
+            // for its own address: this one is in the way unless the other
+            // resource is destroyed first.
+            Owner::OtherResource(other) => self.push(Finding::warning(
+                "name_taken",
+                operation,
+                format!(
+                    "{what} {name:?} already exists and belongs to {other} of this stack, \
+                     not to {}; the create fails unless that resource is destroyed first",
+                    req.address
+                ),
+            )),
+            Owner::Foreign => self.push(Finding::error(
+                "name_taken",
+                operation,
+                format!("{what} {name:?} already exists and is not this stack's"),
+            )),
+        }
+    }
+
+    /// The answer of a read a check makes: `None`, with a
+    /// `permission_denied` finding, when the credentials may not make it
+    /// (the apply would need that read as well). Other errors stop the
+    /// check.
+    pub fn read<T>(
+        &mut self,
+        action: &str,
+        result: Result<T, ProviderError>,
+    ) -> Result<Option<T>, ProviderError> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if is_denied(&e) => {
+                self.push(denied(action, &e));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records the answer of an EC2 call sent with `DryRun=true`
+    /// ([`classify_dry_run`]; `made` names what a call that ignored the flag
+    /// made, from its answer). A `not_found` answer about an object a
+    /// look-up already reported missing is not repeated.
+    pub fn dry_run<T>(
+        &mut self,
+        action: &str,
+        result: Result<T, ProviderError>,
+        made: impl FnOnce(&T) -> Option<String>,
+    ) -> Result<(), ProviderError> {
+        let Some(finding) = classify_dry_run(action, result, made)? else {
+            return Ok(());
+        };
+        let repeated = finding.check == "not_found"
+            && self.missing.iter().any(|id| finding.message.contains(id));
+        if !repeated {
+            self.push(finding);
+        }
+        Ok(())
+    }
+
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.items
+    }
+}
+
+fn is_denied(e: &ProviderError) -> bool {
+    e.code.as_deref().is_some_and(|c| DENIED_CODES.contains(&c))
+}
+
+fn denied(action: &str, e: &ProviderError) -> Finding {
+    Finding::error(
+        "permission_denied",
+        action,
+        format!("these credentials may not call {action}: {}", e.message),
+    )
+}
+
+/// What the answer to an EC2 call sent with `DryRun=true` means:
+/// `DryRunOperation` is "would succeed" (no finding); `UnauthorizedOperation`
+/// a `permission_denied` error; a "not found" code a `not_found` error; any
+/// other error code a `rejected` error with the code and message. Throttling,
+/// transient service errors and transport failures are returned as errors
+/// (the check can be retried). A call that succeeded was not a dry run at
+/// all: a warning says so, naming what `made` finds in the answer.
+pub(crate) fn classify_dry_run<T>(
+    action: &str,
+    result: Result<T, ProviderError>,
+    made: impl FnOnce(&T) -> Option<String>,
+) -> Result<Option<Finding>, ProviderError> {
+    let e = match result {
+        Ok(out) => {
+            let what = made(&out)
+                .map(|id| format!(" and made {id}; delete it"))
+                .unwrap_or_default();
+            return Ok(Some(Finding::warning(
+                "dry_run_ignored",
+                action,
+                format!("the service carried out {action} although DryRun=true was set{what}"),
+            )));
+        }
+        Err(e) => e,
+    };
+    let Some(code) = e.code.as_deref() else {
+        return match e.kind {
+            ErrorKind::Permanent => Ok(Some(rejected(action, &e))),
+            _ => Err(e),
+        };
+    };
+    if code == DRY_RUN_OK {
+        Ok(None)
+    } else if is_denied(&e) {
+        Ok(Some(denied(action, &e)))
+    } else if is_not_found_code(code) || code.starts_with("InvalidAMIID") {
+        Ok(Some(Finding::error(
+            "not_found",
+            action,
+            format!("{code}: {}", e.message),
+        )))
+    } else if matches!(
+        e.kind,
+        ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Timeout
+    ) {
+        Err(e)
+    } else {
+        Ok(Some(rejected(action, &e)))
+    }
+}
+
+fn rejected(action: &str, e: &ProviderError) -> Finding {
+    let code = e
+        .code
+        .as_deref()
+        .map(|c| format!("{c}: "))
+        .unwrap_or_default();
+    Finding::error(
+        "rejected",
+        action,
+        format!("{action} would fail: {code}{}", e.message),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Look-ups of referenced objects
+
+/// Kinds of EC2 objects a spec refers to by ID (or, for key pairs, name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ec2Ref {
+    Vpc,
+    Subnet,
+    SecurityGroup,
+    ElasticIp,
+    KeyPair,
+}
+
+impl Ec2Ref {
+    fn what(self) -> &'static str {
+        match self {
+            Ec2Ref::Vpc => "VPC",
+            Ec2Ref::Subnet => "subnet",
+            Ec2Ref::SecurityGroup => "security group",
+            Ec2Ref::ElasticIp => "Elastic IP allocation",
+            Ec2Ref::KeyPair => "key pair",
+        }
+    }
+
+    fn operation(self) -> &'static str {
+        match self {
+            Ec2Ref::Vpc => "DescribeVpcs",
+            Ec2Ref::Subnet => "DescribeSubnets",
+            Ec2Ref::SecurityGroup => "DescribeSecurityGroups",
+            Ec2Ref::ElasticIp => "DescribeAddresses",
+            Ec2Ref::KeyPair => "DescribeKeyPairs",
+        }
+    }
+
+    /// The Describe filter selecting objects by the referenced ID.
+    fn filter_name(self) -> &'static str {
+        match self {
+            Ec2Ref::Vpc => "vpc-id",
+            Ec2Ref::Subnet => "subnet-id",
+            Ec2Ref::SecurityGroup => "group-id",
+            Ec2Ref::ElasticIp => "allocation-id",
+            Ec2Ref::KeyPair => "key-name",
+        }
+    }
+}
+
+/// The IDs among `ids` that exist, by a Describe call with an ID *filter*
+/// (which, unlike `VpcIds=`-style parameters, does not fail the whole call
+/// for one missing ID).
+async fn existing_ec2(
+    aws: &Aws,
+    kind: Ec2Ref,
+    ids: &[String],
+) -> Result<Vec<String>, ProviderError> {
+    let op = kind.operation();
+    let mut found = Vec::new();
+    for chunk in ids.chunks(MAX_FILTER_VALUES) {
+        let filters = vec![filter(kind.filter_name(), chunk.iter().cloned())];
+        let ids: Vec<Option<String>> = match kind {
+            Ec2Ref::Vpc => aws
+                .ec2
+                .describe_vpcs()
+                .set_filters(Some(filters))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .ec2(op)?
+                .iter()
+                .map(|v| v.vpc_id().map(str::to_string))
+                .collect(),
+            Ec2Ref::Subnet => aws
+                .ec2
+                .describe_subnets()
+                .set_filters(Some(filters))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .ec2(op)?
+                .iter()
+                .map(|s| s.subnet_id().map(str::to_string))
+                .collect(),
+            Ec2Ref::SecurityGroup => aws
+                .ec2
+                .describe_security_groups()
+                .set_filters(Some(filters))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .ec2(op)?
+                .iter()
+                .map(|g| g.group_id().map(str::to_string))
+                .collect(),
+            Ec2Ref::ElasticIp => aws
+                .ec2
+                .describe_addresses()
+                .set_filters(Some(filters))
+                .send()
+                .await
+                .ec2(op)?
+                .addresses()
+                .iter()
+                .map(|a| a.allocation_id().map(str::to_string))
+                .collect(),
+            Ec2Ref::KeyPair => aws
+                .ec2
+                .describe_key_pairs()
+                .set_filters(Some(filters))
+                .send()
+                .await
+                .ec2(op)?
+                .key_pairs()
+                .iter()
+                .map(|k| k.key_name().map(str::to_string))
+                .collect(),
+        };
+        found.extend(ids.into_iter().flatten());
+    }
+    Ok(found)
+}
+
+/// Reports each of `ids` (known references of one kind) that does not
+/// exist. One Describe call for all of them.
+pub(crate) async fn check_ec2_refs(
+    aws: &Aws,
+    findings: &mut Findings,
+    kind: Ec2Ref,
+    ids: &[String],
+) -> Result<(), ProviderError> {
+    let mut wanted: Vec<String> = ids.iter().filter(|i| !i.is_empty()).cloned().collect();
+    wanted.sort();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let action = format!("ec2:{}", kind.operation());
+    let Some(found) = findings.read(&action, existing_ec2(aws, kind, &wanted).await)? else {
+        return Ok(());
+    };
+    for id in wanted.iter().filter(|id| !found.contains(id)) {
+        findings.missing(&action, kind.what(), id, "");
+    }
+    Ok(())
+}
+
+/// Looks the AMI up by ID; `None`, with a `not_found` finding, when it does
+/// not exist or is not visible to this account (EC2 answers `InvalidAMIID.*`
+/// or an empty list).
+pub(crate) async fn find_image(
+    aws: &Aws,
+    findings: &mut Findings,
+    ami: &str,
+) -> Result<Option<Image>, ProviderError> {
+    const ACTION: &str = "ec2:DescribeImages";
+    const DETAIL: &str = " (or is not shared with this account) in this region";
+    let answer = aws
+        .ec2
+        .describe_images()
+        .image_ids(ami)
+        .send()
+        .await
+        .ec2("DescribeImages");
+    let out = match answer {
+        Err(e)
+            if e.code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("InvalidAMIID")) =>
+        {
+            findings.missing(ACTION, "AMI", ami, DETAIL);
+            return Ok(None);
+        }
+        other => match findings.read(ACTION, other)? {
+            Some(out) => out,
+            None => return Ok(None),
+        },
+    };
+    match out.images().iter().find(|i| i.image_id() == Some(ami)) {
+        Some(image) => Ok(Some(image.clone())),
+        None => {
+            findings.missing(ACTION, "AMI", ami, DETAIL);
+            Ok(None)
+        }
+    }
+}
+
+/// The role name and account of an IAM role ARN
+/// (`arn:<partition>:iam::<account>:role/<path>/<name>`).
+pub(crate) fn role_arn_parts(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "iam" {
+        return None;
+    }
+    let path_and_name = resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    (!name.is_empty()).then_some((name, account))
+}
+
+/// Reports a role (by name) that does not exist; returns its ARN when it
+/// does.
+async fn role_exists(
+    aws: &Aws,
+    findings: &mut Findings,
+    name: &str,
+    shown_as: &str,
+) -> Result<Option<String>, ProviderError> {
+    const ACTION: &str = "iam:GetRole";
+    match aws
+        .iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .aws(IAM, "GetRole")
+    {
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            findings.missing(ACTION, "IAM role", shown_as, "");
+            Ok(None)
+        }
+        other => Ok(findings
+            .read(ACTION, other)?
+            .and_then(|out| out.role().map(|r| r.arn().to_string()))),
+    }
+}
+
+/// Reports an IAM role, referenced by ARN, that does not exist. A role of
+/// another account cannot be looked up and is not checked; neither is a
+/// value that is not a role ARN (the create reports that).
+pub(crate) async fn check_role_arn(
+    aws: &Aws,
+    findings: &mut Findings,
+    arn: &str,
+) -> Result<(), ProviderError> {
+    let Some((name, account)) = role_arn_parts(arn) else {
+        return Ok(());
+    };
+    if !account.is_empty() && account != aws.account_id().await? {
+        return Ok(());
+    }
+    if let Some(live) = role_exists(aws, findings, name, arn).await? {
+        if live != arn {
+            // A role of that name exists under another path.
+            findings.missing(
+                "iam:GetRole",
+                "IAM role",
+                arn,
+                &format!(" (the role named {name:?} is {live})"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reports an IAM role, referenced by name, that does not exist.
+pub(crate) async fn check_role_name(
+    aws: &Aws,
+    findings: &mut Findings,
+    name: &str,
+) -> Result<(), ProviderError> {
+    role_exists(aws, findings, name, name).await.map(|_| ())
+}
+
+/// Reports an IAM instance profile, referenced by name, that does not exist.
+pub(crate) async fn check_instance_profile(
+    aws: &Aws,
+    findings: &mut Findings,
+    name: &str,
+) -> Result<(), ProviderError> {
+    const ACTION: &str = "iam:GetInstanceProfile";
+    match aws
+        .iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .aws(IAM, "GetInstanceProfile")
+    {
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            findings.missing(ACTION, "IAM instance profile", name, "");
+            Ok(())
+        }
+        other => findings.read(ACTION, other).map(|_| ()),
+    }
+}
+
+/// Checks the subnets and security groups of a `network_configuration` or
+/// `vpc_config` style block (whichever of them are known).
+pub(crate) async fn check_network(
+    aws: &Aws,
+    findings: &mut Findings,
+    block: &Value,
+    subnets_key: &str,
+    groups_key: &str,
+) -> Result<(), ProviderError> {
+    if let Some(subnets) = known_list(block, subnets_key) {
+        check_ec2_refs(aws, findings, Ec2Ref::Subnet, &subnets).await?;
+    }
+    if let Some(groups) = known_list(block, groups_key) {
+        check_ec2_refs(aws, findings, Ec2Ref::SecurityGroup, &groups).await?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Test support
+
+/// Service clients answering from a function, for checks tested without a
+/// network: each request is described as `"<METHOD> <URI> <body>"` and
+/// recorded, and the function gives the status and body of the answer.
+#[cfg(test)]
+pub(crate) mod fake {
+    use std::sync::{Arc, Mutex};
+
+    use aws_smithy_runtime_api::client::http::{
+        http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_types::body::SdkBody;
+
+    use crate::context::Aws;
+
+    pub(crate) type Respond = fn(&str) -> (u16, String);
+
+    #[derive(Clone, Debug)]
+    struct Routed {
+        respond: Respond,
+        requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl HttpConnector for Routed {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body = request
+                .body()
+                .bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            let described = format!("{} {} {body}", request.method(), request.uri());
+            self.requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(described.clone());
+            let (status, answer) = (self.respond)(&described);
+            let mut response = HttpResponse::new(
+                status.try_into().expect("valid status"),
+                SdkBody::from(answer),
+            );
+            response
+                .headers_mut()
+                .insert("x-amzn-requestid", "req-fake");
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    /// Clients whose every call is answered by `respond`, and the requests
+    /// they sent.
+    pub(crate) fn aws(respond: Respond) -> (Aws, Arc<Mutex<Vec<String>>>) {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let connector = Routed {
+            respond,
+            requests: requests.clone(),
+        };
+        let client = http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone()));
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ec2::config::SharedCredentialsProvider::new(
+                aws_sdk_ec2::config::Credentials::for_tests(),
+            ))
+            .http_client(client)
+            .build();
+        (Aws::new(&config, "us-east-1".into()), requests)
+    }
+
+    /// EC2's error document.
+    pub(crate) fn ec2_error(code: &str, message: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
+             <Message>{message}</Message></Error></Errors><RequestID>req-fake</RequestID></Response>"
+        )
+    }
+
+    /// The requests sent so far.
+    pub(crate) fn sent(requests: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+        requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackd_engine::provider::Severity;
+    use stackd_spec::Address;
+
+    fn err(kind: ErrorKind, code: Option<&str>, message: &str) -> ProviderError {
+        let e = ProviderError::new(kind, "ec2", "CreateVpc", message);
+        match code {
+            Some(c) => e.with_code(c),
+            None => e,
+        }
+    }
+
+    fn classify(e: ProviderError) -> Result<Option<Finding>, ProviderError> {
+        classify_dry_run::<()>("ec2:CreateVpc", Err(e), |_| None)
+    }
+
+    fn request(desired: Value) -> CheckRequest {
+        CheckRequest {
+            address: "aws_s3_bucket.assets".parse::<Address>().unwrap(),
+            type_name: "aws_s3_bucket".into(),
+            stack: "prod".into(),
+            change: CheckedChange::Create,
+            desired: Some(desired),
+            prior: None,
+            id: None,
+            planned: Default::default(),
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_dry_run_that_would_succeed_finds_nothing() {
+        let e = err(
+            ErrorKind::Permanent,
+            Some("DryRunOperation"),
+            "Request would have succeeded, but DryRun flag is set.",
+        );
+        assert_eq!(classify(e).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unauthorized_dry_run_is_a_permission_error() {
+        let e = err(
+            ErrorKind::Permanent,
+            Some("UnauthorizedOperation"),
+            "You are not authorized to perform this operation.",
+        );
+        let f = classify(e).unwrap().unwrap();
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.check, "permission_denied");
+        assert_eq!(f.operation, "ec2:CreateVpc");
+        assert!(f.message.contains("not authorized"), "{}", f.message);
+    }
+
+    #[test]
+    fn other_dry_run_errors_are_rejections_or_missing_objects() {
+        let f = classify(err(
+            ErrorKind::Permanent,
+            Some("InvalidParameterValue"),
+            "bad CIDR",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(f.check, "rejected");
+        assert!(
+            f.message.contains("InvalidParameterValue: bad CIDR"),
+            "{}",
+            f.message
+        );
+        // EC2 classifies a missing referenced object as transient for a
+        // create (eventual consistency); in a dry run it is a finding.
+        let f = classify(err(
+            ErrorKind::Transient,
+            Some("InvalidVpcID.NotFound"),
+            "The vpc ID 'vpc-1' does not exist",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(f.check, "not_found");
+        let f = classify(err(
+            ErrorKind::Permanent,
+            Some("InvalidAMIID.Malformed"),
+            "Invalid id: \"ami-x\"",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(f.check, "not_found");
+    }
+
+    #[test]
+    fn throttling_and_transport_failures_are_errors_not_findings() {
+        for e in [
+            err(
+                ErrorKind::Throttled,
+                Some("RequestLimitExceeded"),
+                "slow down",
+            ),
+            err(ErrorKind::Transient, Some("InternalError"), "oops"),
+            err(ErrorKind::Transient, None, "connection reset"),
+        ] {
+            assert!(classify(e).is_err());
+        }
+    }
+
+    #[test]
+    fn a_call_that_ignored_dry_run_is_a_warning_naming_what_it_made() {
+        let f = classify_dry_run("ec2:CreateVpc", Ok("vpc-9"), |id| Some(id.to_string()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.check, "dry_run_ignored");
+        assert!(f.message.contains("made vpc-9"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_missing_object_is_reported_once() {
+        let mut f = Findings::new();
+        f.missing("ec2:DescribeImages", "AMI", "ami-1", "");
+        f.missing("ec2:DescribeImages", "AMI", "ami-1", "");
+        f.dry_run::<()>(
+            "ec2:RunInstances",
+            Err(err(
+                ErrorKind::Permanent,
+                Some("InvalidAMIID.NotFound"),
+                "The image id '[ami-1]' does not exist",
+            )),
+            |_| None,
+        )
+        .unwrap();
+        // A different missing object from the dry run is still reported.
+        f.dry_run::<()>(
+            "ec2:RunInstances",
+            Err(err(
+                ErrorKind::Transient,
+                Some("InvalidKeyPair.NotFound"),
+                "The key pair 'ops' does not exist",
+            )),
+            |_| None,
+        )
+        .unwrap();
+        let all = f.into_vec();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(all[0].message, "AMI ami-1 does not exist");
+        assert!(all[1].message.contains("'ops'"));
+    }
+
+    #[test]
+    fn denied_reads_become_findings_and_other_errors_stop_the_check() {
+        let mut f = Findings::new();
+        let r: Result<(), _> = Err(err(ErrorKind::Permanent, Some("AccessDenied"), "no"));
+        assert_eq!(f.read("iam:GetRole", r).unwrap(), None);
+        let r: Result<(), _> = Err(err(ErrorKind::Throttled, Some("Throttling"), "slow"));
+        assert!(f.read("iam:GetRole", r).is_err());
+        assert_eq!(f.read("iam:GetRole", Ok(3)).unwrap(), Some(3));
+        let all = f.into_vec();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].check, "permission_denied");
+        assert_eq!(all[0].operation, "iam:GetRole");
+    }
+
+    #[test]
+    fn an_existing_name_is_taken_unless_made_for_this_address() {
+        let req = request(Value::Null);
+        assert_eq!(owner(&tags(&[]), &req), Owner::Foreign);
+        assert_eq!(owner(&tags(&[(STACK_TAG, "dev")]), &req), Owner::Foreign);
+        assert_eq!(
+            owner(
+                &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.assets")]),
+                &req
+            ),
+            Owner::ThisResource
+        );
+        assert_eq!(
+            owner(
+                &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.logs")]),
+                &req
+            ),
+            Owner::OtherResource("aws_s3_bucket.logs".into())
+        );
+
+        let mut f = Findings::new();
+        f.name_in_use(&req, "s3:HeadBucket", "bucket", "x", &tags(&[]));
+        f.name_in_use(
+            &req,
+            "s3:HeadBucket",
+            "bucket",
+            "x",
+            &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.assets")]),
+        );
+        f.name_in_use(
+            &req,
+            "s3:HeadBucket",
+            "bucket",
+            "x",
+            &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.logs")]),
+        );
+        let all = f.into_vec();
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert_eq!(
+            all[0],
+            Finding::error(
+                "name_taken",
+                "s3:HeadBucket",
+                "bucket \"x\" already exists and is not this stack's"
+            )
+        );
+        assert_eq!(all[1].severity, Severity::Warning);
+        assert!(all[1].message.contains("aws_s3_bucket.logs"));
+    }
+
+    #[test]
+    fn unknown_arguments_are_not_known() {
+        let d = Value::map([
+            ("a", Value::from("x")),
+            ("e", Value::from("")),
+            ("n", Value::Null),
+            ("u", Value::Unknown),
+            ("l", Value::from(vec!["s-1", "s-2"])),
+            ("lu", Value::List(vec![Value::from("s-1"), Value::Unknown])),
+        ]);
+        assert_eq!(known_str(&d, "a"), Some("x"));
+        assert_eq!(known_str(&d, "e"), None);
+        assert_eq!(known_str(&d, "n"), None);
+        assert_eq!(known_str(&d, "u"), None);
+        assert!(is_known(&d, "n") && is_known(&d, "missing"));
+        assert!(!is_known(&d, "u") && !is_known(&d, "lu"));
+        assert!(all_known(&d, &["a", "n", "l"]));
+        assert!(!all_known(&d, &["a", "u"]));
+        assert_eq!(
+            known_list(&d, "l"),
+            Some(vec!["s-1".to_string(), "s-2".to_string()])
+        );
+        assert_eq!(known_list(&d, "n"), Some(vec![]));
+        assert_eq!(known_list(&d, "lu"), None);
+    }
+
+    #[test]
+    fn only_creates_are_checked() {
+        let mut req = request(Value::Null);
+        assert!(creating(&req).is_some());
+        req.change = CheckedChange::Update;
+        assert!(creating(&req).is_none());
+    }
+
+    #[test]
+    fn role_arns_give_name_and_account() {
+        assert_eq!(
+            role_arn_parts("arn:aws:iam::123456789012:role/ecs/task-exec"),
+            Some(("task-exec", "123456789012"))
+        );
+        assert_eq!(
+            role_arn_parts("arn:aws-cn:iam::1:role/app"),
+            Some(("app", "1"))
+        );
+        assert_eq!(role_arn_parts("arn:aws:iam::1:policy/app"), None);
+        assert_eq!(role_arn_parts("arn:aws:s3:::bucket"), None);
+        assert_eq!(role_arn_parts("app-role"), None);
+    }
+
+    #[tokio::test]
+    async fn a_missing_ami_is_one_not_found_finding() {
+        let (aws, requests) = fake::aws(|_| {
+            (
+                400,
+                fake::ec2_error(
+                    "InvalidAMIID.NotFound",
+                    "The image id '[ami-0123456789abcdef0]' does not exist",
+                ),
+            )
+        });
+        let mut f = Findings::new();
+        let image = find_image(&aws, &mut f, "ami-0123456789abcdef0")
+            .await
+            .unwrap();
+        assert!(image.is_none());
+        let all = f.into_vec();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].check, "not_found");
+        assert_eq!(all[0].operation, "ec2:DescribeImages");
+        assert!(
+            all[0]
+                .message
+                .starts_with("AMI ami-0123456789abcdef0 does not exist"),
+            "{}",
+            all[0].message
+        );
+        let sent = fake::sent(&requests);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].contains("Action=DescribeImages"), "{}", sent[0]);
+    }
+
+    #[tokio::test]
+    async fn an_ami_missing_from_an_empty_answer_is_not_found_and_a_present_one_is_returned() {
+        let (aws, _) = fake::aws(|_| {
+            (
+                200,
+                "<DescribeImagesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                 <requestId>r</requestId><imagesSet/></DescribeImagesResponse>"
+                    .into(),
+            )
+        });
+        let mut f = Findings::new();
+        assert!(find_image(&aws, &mut f, "ami-1").await.unwrap().is_none());
+        assert_eq!(f.into_vec()[0].check, "not_found");
+
+        let (aws, _) = fake::aws(|_| {
+            (
+                200,
+                "<DescribeImagesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                 <requestId>r</requestId><imagesSet><item><imageId>ami-1</imageId>\
+                 <rootDeviceName>/dev/xvda</rootDeviceName></item></imagesSet>\
+                 </DescribeImagesResponse>"
+                    .into(),
+            )
+        });
+        let mut f = Findings::new();
+        let image = find_image(&aws, &mut f, "ami-1").await.unwrap().unwrap();
+        assert_eq!(image.root_device_name(), Some("/dev/xvda"));
+        assert!(f.into_vec().is_empty());
+    }
+
+    #[tokio::test]
+    async fn missing_subnets_are_found_with_one_filtered_describe() {
+        let (aws, requests) = fake::aws(|_| {
+            (
+                200,
+                "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                 <requestId>r</requestId><subnetSet><item><subnetId>subnet-a</subnetId></item>\
+                 </subnetSet></DescribeSubnetsResponse>"
+                    .into(),
+            )
+        });
+        let mut f = Findings::new();
+        let ids = vec!["subnet-b".to_string(), "subnet-a".into(), "subnet-b".into()];
+        check_ec2_refs(&aws, &mut f, Ec2Ref::Subnet, &ids)
+            .await
+            .unwrap();
+        let all = f.into_vec();
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert_eq!(all[0].message, "subnet subnet-b does not exist");
+        assert_eq!(all[0].operation, "ec2:DescribeSubnets");
+        let sent = fake::sent(&requests);
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].contains("Filter.1.Name=subnet-id"), "{}", sent[0]);
+    }
+}

@@ -1,0 +1,470 @@
+//! The S3 state backend: the state, its lock and its journal as three
+//! objects in one bucket, made safe for concurrent runners with S3
+//! conditional writes alone (no DynamoDB table).
+//!
+//! - `<key>`: the state document ([`stackd_engine::state::StateFileV1`]).
+//!   Every save is a `PutObject` with `If-Match: <ETag read>` (or
+//!   `If-None-Match: *` when there was none), so a writer that lost its lock
+//!   (it was force-unlocked, or paused past someone else's run) can never
+//!   overwrite newer state: S3 answers 412 and nothing is written.
+//! - `<key>.lock`: created with `If-None-Match: *`; it holds the holder's
+//!   [`LockInfo`] (caller identity, host, pid, operation, time). A second
+//!   runner's create fails with 412; it reads the object and fails at once
+//!   naming the holder. Release deletes it if it is still ours.
+//! - `<key>.journal.jsonl`: the apply journal, appended by read, append and
+//!   conditional write (under the lock, retried on a lost race).
+//!
+//! Versioning on the bucket is recommended (it keeps every previous state);
+//! stackd does not require it.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use stackd_engine::state::{
+    check_replaceable, decode, JournalEntry, LockInfo, State, StateBackend, StateError,
+    StateFileV1, StateLock,
+};
+use tokio::sync::Mutex;
+
+use crate::AwsSettings;
+
+/// Where a state lives in S3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Location {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Location {
+    /// Parses `s3://bucket/key/with/slashes`.
+    pub fn parse(url: &str) -> Result<S3Location, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("{url:?} is not an S3 URL: expected s3://bucket/key"))?;
+        let (bucket, key) = rest
+            .split_once('/')
+            .ok_or_else(|| format!("{url:?} names no key: expected s3://bucket/key"))?;
+        if bucket.is_empty() || key.is_empty() || key.ends_with('/') {
+            return Err(format!(
+                "{url:?} needs a bucket and an object key: expected s3://bucket/key"
+            ));
+        }
+        Ok(S3Location {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    fn lock_key(&self) -> String {
+        format!("{}.lock", self.key)
+    }
+
+    fn journal_key(&self) -> String {
+        format!("{}.journal.jsonl", self.key)
+    }
+}
+
+/// State kept in S3 (see the module documentation for the protocol).
+pub struct S3Backend {
+    location: S3Location,
+    s3: aws_sdk_s3::Client,
+    /// The ETag of the state object as last read or written by this backend
+    /// (`None`: not read yet, or no object existed).
+    etag: Mutex<Option<String>>,
+    /// Whether `load` ran (so `etag == None` means "no object").
+    loaded: Mutex<bool>,
+}
+
+impl S3Backend {
+    /// A backend for `location`, with credentials and region from
+    /// `settings` and the SDK's standard chain. Makes no network call.
+    pub async fn connect(settings: &AwsSettings, location: S3Location) -> S3Backend {
+        let config = crate::sdk_config(settings).await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&config);
+        if let Some(log) = crate::call_log::CallLog::from_env("s3") {
+            builder = builder.interceptor(log);
+        }
+        S3Backend::new(aws_sdk_s3::Client::from_conf(builder.build()), location)
+    }
+
+    /// A backend using an existing client.
+    pub fn new(s3: aws_sdk_s3::Client, location: S3Location) -> S3Backend {
+        S3Backend {
+            location,
+            s3,
+            etag: Mutex::new(None),
+            loaded: Mutex::new(false),
+        }
+    }
+
+    pub fn location(&self) -> &S3Location {
+        &self.location
+    }
+
+    fn place(&self) -> PathBuf {
+        PathBuf::from(self.location.url())
+    }
+
+    fn remote(&self, action: &'static str, key: &str, message: impl Into<String>) -> StateError {
+        StateError::Remote {
+            action,
+            url: format!("s3://{}/{key}", self.location.bucket),
+            message: message.into(),
+        }
+    }
+
+    /// Reads an object: its bytes and ETag, or `None` when it does not
+    /// exist.
+    async fn get(
+        &self,
+        key: &str,
+        action: &'static str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, StateError> {
+        let out = match self
+            .s3
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(self.remote(action, key, sdk_message(&e))),
+        };
+        let etag = out.e_tag().map(str::to_string);
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.remote(action, key, e.to_string()))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some((bytes, etag)))
+    }
+
+    /// Writes an object only if its current ETag is `if_match`, or only if
+    /// it does not exist when `if_match` is `None`. `Ok(None)` when the
+    /// condition failed (someone else wrote first); else the new ETag.
+    async fn put_conditional(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        if_match: Option<&str>,
+        action: &'static str,
+    ) -> Result<Option<Option<String>>, StateError> {
+        let mut req = self
+            .s3
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        req = match if_match {
+            Some(etag) => req.if_match(etag),
+            None => req.if_none_match("*"),
+        };
+        match req.send().await {
+            Ok(out) => Ok(Some(out.e_tag().map(str::to_string))),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(self.remote(action, key, sdk_message(&e))),
+        }
+    }
+
+    async fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError> {
+        let key = self.location.lock_key();
+        Ok(self.get(&key, "read lock").await?.map(|(bytes, etag)| {
+            (
+                serde_json::from_slice(&bytes).unwrap_or_else(|_| LockInfo::unknown()),
+                etag,
+            )
+        }))
+    }
+
+    async fn delete_lock(&self) -> Result<(), StateError> {
+        let key = self.location.lock_key();
+        self.s3
+            .delete_object()
+            .bucket(&self.location.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.remote("remove lock", &key, sdk_message(&e)))
+    }
+
+    /// Explains a failed conditional state write: someone else's state is
+    /// there now, or (after a retried request whose first attempt did
+    /// land) our own.
+    async fn explain_lost_write(&self, state: &State, body: &[u8]) -> Result<String, StateError> {
+        let key = &self.location.key;
+        let Some((bytes, etag)) = self.get(key, "read state").await? else {
+            return Err(StateError::Conflict {
+                path: self.place(),
+                reason: "the state object was deleted since it was read".into(),
+            });
+        };
+        if bytes == body {
+            return Ok(etag.unwrap_or_default());
+        }
+        let stored = decode(&bytes, &self.place())?;
+        check_replaceable(&stored, state, &self.place())?;
+        Err(StateError::Conflict {
+            path: self.place(),
+            reason: format!(
+                "it was rewritten since this run read it (now serial {}); another run changed it",
+                stored.serial
+            ),
+        })
+    }
+}
+
+#[async_trait]
+impl StateBackend for S3Backend {
+    fn describe(&self) -> String {
+        self.location.url()
+    }
+
+    async fn load(&self) -> Result<Option<State>, StateError> {
+        let found = self.get(&self.location.key, "read state").await?;
+        let mut etag = self.etag.lock().await;
+        *self.loaded.lock().await = true;
+        match found {
+            Some((bytes, tag)) => {
+                *etag = tag;
+                decode(&bytes, &self.place()).map(Some)
+            }
+            None => {
+                *etag = None;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn save(&self, state: &mut State) -> Result<(), StateError> {
+        let mut etag = self.etag.lock().await;
+        let mut loaded = self.loaded.lock().await;
+        if !*loaded {
+            // Saving without loading (state push): check what is there.
+            if let Some((bytes, tag)) = self.get(&self.location.key, "read state").await? {
+                check_replaceable(&decode(&bytes, &self.place())?, state, &self.place())?;
+                *etag = tag;
+            }
+            *loaded = true;
+        }
+        let serial = state.serial + 1;
+        let mut file = StateFileV1::from_state(state);
+        file.serial = serial;
+        let body = file.to_json(&self.place())?;
+        let written = self
+            .put_conditional(
+                &self.location.key,
+                body.clone(),
+                etag.as_deref(),
+                "write state",
+            )
+            .await?;
+        let new_tag = match written {
+            Some(tag) => tag,
+            None => Some(self.explain_lost_write(state, &body).await?),
+        };
+        *etag = new_tag;
+        state.serial = serial;
+        Ok(())
+    }
+
+    async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
+        let key = self.location.lock_key();
+        let body = serde_json::to_vec_pretty(&holder).map_err(|source| StateError::Encode {
+            path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+            source,
+        })?;
+        // A lock deleted between our failed create and our read is retried.
+        for _ in 0..3 {
+            if self
+                .put_conditional(&key, body.clone(), None, "take lock")
+                .await?
+                .is_some()
+            {
+                return Ok(Box::new(S3Lock::new(self, holder)));
+            }
+            if let Some((current, _)) = self.read_lock().await? {
+                if current.id == holder.id {
+                    // Our own create landed and its response was lost; the
+                    // SDK's retry then found the object.
+                    return Ok(Box::new(S3Lock::new(self, holder)));
+                }
+                return Err(StateError::Locked {
+                    holder: Box::new(current),
+                    path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+                });
+            }
+        }
+        Err(self.remote(
+            "take lock",
+            &key,
+            "the lock object kept appearing and disappearing; try again",
+        ))
+    }
+
+    async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        let Some((holder, _)) = self.read_lock().await? else {
+            return Ok(None);
+        };
+        self.delete_lock().await?;
+        Ok(Some(holder))
+    }
+
+    async fn append_journal(&self, entry: &JournalEntry) -> Result<(), StateError> {
+        let key = self.location.journal_key();
+        let line = entry.to_line().map_err(|source| StateError::Encode {
+            path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+            source,
+        })?;
+        // S3 has no append: read, append, write back on the ETag read. Runs
+        // hold the state lock, so a lost race means a force-unlocked run
+        // wrote meanwhile; read again and retry.
+        for _ in 0..5 {
+            let (mut bytes, etag) = self
+                .get(&key, "read journal")
+                .await?
+                .unwrap_or((Vec::new(), None));
+            bytes.extend_from_slice(line.as_bytes());
+            if self
+                .put_conditional(&key, bytes, etag.as_deref(), "append to journal")
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
+        }
+        Err(self.remote(
+            "append to journal",
+            &key,
+            "it kept changing while being appended to",
+        ))
+    }
+
+    async fn read_journal(&self) -> Result<Vec<JournalEntry>, StateError> {
+        let key = self.location.journal_key();
+        match self.get(&key, "read journal").await? {
+            Some((bytes, _)) => JournalEntry::parse_lines(
+                &bytes,
+                &PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+            ),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// A held S3 lock. [`StateLock::release`] deletes the lock object if it is
+/// still ours (a force-unlock may have replaced it).
+struct S3Lock {
+    info: LockInfo,
+    location: S3Location,
+    s3: aws_sdk_s3::Client,
+    released: bool,
+}
+
+impl S3Lock {
+    fn new(backend: &S3Backend, info: LockInfo) -> S3Lock {
+        S3Lock {
+            info,
+            location: backend.location.clone(),
+            s3: backend.s3.clone(),
+            released: false,
+        }
+    }
+}
+
+#[async_trait]
+impl StateLock for S3Lock {
+    fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    async fn release(mut self: Box<Self>) -> Result<(), StateError> {
+        self.released = true;
+        let backend = S3Backend::new(self.s3.clone(), self.location.clone());
+        match backend.read_lock().await? {
+            Some((holder, _)) if holder.id == self.info.id => backend.delete_lock().await,
+            Some((holder, _)) => {
+                tracing::warn!(%holder, "the state lock was taken over by someone else; leaving theirs");
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for S3Lock {
+    fn drop(&mut self) {
+        if !self.released {
+            tracing::warn!(
+                lock = %format!("s3://{}/{}", self.location.bucket, self.location.lock_key()),
+                lock_id = %self.info.id,
+                "the state lock was not released; run `stackd force-unlock` once no stackd runs"
+            );
+        }
+    }
+}
+
+fn is_missing<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    matches!(e.code(), Some("NoSuchKey" | "NotFound"))
+        || e.raw_response().map(|r| r.status().as_u16()) == Some(404)
+}
+
+fn is_condition_failed<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    // 412: the condition did not hold. 409 ConditionalRequestConflict: a
+    // concurrent conditional write to the same key won.
+    matches!(
+        e.code(),
+        Some("PreconditionFailed" | "ConditionalRequestConflict")
+    ) || matches!(
+        e.raw_response().map(|r| r.status().as_u16()),
+        Some(412 | 409)
+    )
+}
+
+fn sdk_message<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String {
+    match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_need_a_bucket_and_a_key() {
+        assert_eq!(
+            S3Location::parse("s3://b/env/prod/stackd.state.json").unwrap(),
+            S3Location {
+                bucket: "b".into(),
+                key: "env/prod/stackd.state.json".into()
+            }
+        );
+        for bad in ["b/k", "s3://b", "s3:///k", "s3://b/", "s3://b/dir/"] {
+            assert!(S3Location::parse(bad).is_err(), "{bad}");
+        }
+        let loc = S3Location::parse("s3://b/k").unwrap();
+        assert_eq!(loc.lock_key(), "k.lock");
+        assert_eq!(loc.journal_key(), "k.journal.jsonl");
+        assert_eq!(loc.url(), "s3://b/k");
+    }
+}
