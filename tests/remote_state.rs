@@ -264,7 +264,7 @@ async fn a_saved_plan_is_applied_exactly_and_refused_once_state_or_spec_moved() 
     call(&["diff", d, "--out", &p1], 0);
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&p1).expect("plan written")).expect("plan JSON");
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["format_version"], 2);
     assert_eq!(doc["summary"]["add"], 5);
     assert_eq!(doc["prior_state"]["backend"], backend.as_str());
     run_ok(&["apply", &p1], 0);
@@ -395,6 +395,70 @@ async fn a_saved_plan_is_applied_exactly_and_refused_once_state_or_spec_moved() 
 
     call(&["destroy", d, "--auto-approve"], 0);
     assert_eq!(stack_subnets(&stack).await, 0);
+    assert_eq!(stack_vpcs(&stack).await, 0);
+    delete_bucket(&s3, &bucket).await;
+}
+
+/// Regression: a CI runner cancelling a job (SIGTERM) used to kill stackd
+/// with its S3 lock still in place, blocking every later run. Now the
+/// operations in flight finish, the state and journal are written and the
+/// lock is released.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_run_releases_its_s3_lock() {
+    require_localstack();
+    let s3 = s3().await;
+    let stack = unique_stack("term");
+    let bucket = format!("{stack}-state");
+    let key = "stackd.state.json";
+    create_bucket(&s3, &bucket).await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("spec");
+    std::fs::create_dir(&dir).expect("spec dir");
+    spec(&dir, Some((&bucket, key)), "");
+    let d = dir.to_str().expect("utf-8 path");
+
+    let child = stackd(&["apply", d, "--stack", &stack, "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start stackd");
+    // Well inside the 4-second provisioner, after the lock was taken.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        get_object(&s3, &bucket, &format!("{key}.lock"))
+            .await
+            .is_some(),
+        "the run holds the lock"
+    );
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("send SIGTERM");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait for stackd");
+    eprintln!(
+        "--- exit {:?}\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("Interrupted"), "{}", stderr(&out));
+    assert!(
+        get_object(&s3, &bucket, &format!("{key}.lock"))
+            .await
+            .is_none(),
+        "the lock was released"
+    );
+    let journal = journal_lines(&s3, &bucket, key).await;
+    assert_eq!(journal.len(), 1, "{journal:#?}");
+    let state = state_doc(&s3, &bucket, key).await;
+    assert_eq!(journal[0]["serial"], state["serial"]);
+
+    // The next run picks up where it stopped and leaves nothing behind.
+    run_ok(&["apply", d, "--stack", &stack, "--auto-approve"], 0);
+    assert_eq!(stack_vpcs(&stack).await, 1);
+    run_ok(&["destroy", d, "--stack", &stack, "--auto-approve"], 0);
     assert_eq!(stack_vpcs(&stack).await, 0);
     delete_bucket(&s3, &bucket).await;
 }

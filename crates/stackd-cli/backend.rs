@@ -48,6 +48,14 @@ impl BackendChoice {
         }
     }
 
+    /// Where the state lives, as the backend describes itself.
+    pub fn describe(&self) -> String {
+        match self {
+            BackendChoice::Local(path) => path.display().to_string(),
+            BackendChoice::S3 { location, .. } => location.url(),
+        }
+    }
+
     /// The state bucket and key, for an S3 backend.
     pub fn s3_location(&self) -> Option<&S3Location> {
         match self {
@@ -186,15 +194,45 @@ fn from_config(config: &Config) -> Result<Option<BackendChoice>> {
     Ok(choice)
 }
 
-/// The backend for a command that reads no spec values: the spec directory
-/// is parsed only for its backend block (when it has one).
-pub fn choose_for_dir(common: &CommonArgs) -> Result<BackendChoice> {
-    if common.backend.is_some() || !common.dir.is_dir() {
-        return choose(common, None);
+/// The backend for a command that reads no spec values (`output`, `state`,
+/// `log`, `force-unlock`): the spec directory is parsed only for its
+/// backend block and the provider's literal region and profile, which the
+/// backend falls back on as `apply` does.
+pub fn choose_for_dir(common: &CommonArgs) -> Result<(BackendChoice, AwsSettings)> {
+    if !common.dir.is_dir() {
+        return Ok((choose(common, None)?, AwsSettings::default()));
     }
-    let config = match Config::load_dir(&common.dir) {
-        Ok((config, _)) => config,
-        Err(_) => return choose(common, None),
+    let (config, _) = Config::load_dir(&common.dir).map_err(|e| {
+        anyhow!(
+            "cannot read spec directory {} for its backend block: {e}",
+            common.dir.display()
+        )
+    })?;
+    Ok((
+        choose(common, Some(&config))?,
+        literal_provider_settings(&config),
+    ))
+}
+
+/// `provider "aws" { region profile }` when they are literals (variables
+/// are not resolved here).
+fn literal_provider_settings(config: &Config) -> AwsSettings {
+    let vars = Default::default();
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, &vars, &NothingKnown, &locals);
+    let literal = |name: &str| {
+        config
+            .providers
+            .iter()
+            .filter(|p| p.name == "aws")
+            .find_map(|p| p.body.attr(name))
+            .and_then(|a| match scope.eval(&a.expr) {
+                Ok(Value::String(s)) => Some(s),
+                _ => None,
+            })
     };
-    choose(common, Some(&config))
+    AwsSettings {
+        region: literal("region"),
+        profile: literal("profile"),
+    }
 }

@@ -10,7 +10,7 @@ use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::apply::{apply, ApplyInput, ApplyOutcome};
 use stackd_engine::check::check_plan;
 use stackd_engine::plan::{plan, Plan, PlanError, PlanInput, PlanMode};
-use stackd_engine::planfile::{self, PlanContext, PlanFileV1, PriorStateV1, SpecV1};
+use stackd_engine::planfile::{self, PlanContext, PlanFileV2, PriorStateV1, Secrets, SpecV1};
 use stackd_engine::provider::{Provider, ProviderSet};
 use stackd_engine::state::{rfc3339_now, LockInfo, State, StateBackend, StateError};
 use stackd_local::LocalProvider;
@@ -142,20 +142,33 @@ fn plan_document(
     spec_dir: &Path,
     prior_state: PriorStateV1,
     mode: PlanMode,
-) -> PlanFileV1 {
-    PlanFileV1::from_plan(
+) -> PlanFileV2 {
+    PlanFileV2::from_plan(
         plan,
         schemas,
         PlanContext {
             operation: operation_name(mode).to_string(),
             stack: ws.settings.stack.clone(),
             prior_state,
+            secrets: secrets(plan, schemas, ws),
             spec: SpecV1 {
                 dir: spec_dir.display().to_string(),
                 digest: workspace::spec_digest(ws),
             },
         },
     )
+}
+
+/// The values a plan must not show: sensitive variables' values and the
+/// sensitive attributes of data sources read while planning.
+fn secrets(plan: &Plan, schemas: &stackd_spec::SchemaSet, ws: &Workspace) -> Secrets {
+    let sensitive_vars = ws
+        .config
+        .variables
+        .iter()
+        .filter(|(_, v)| v.sensitive)
+        .filter_map(|(name, _)| ws.vars.get(name));
+    Secrets::new(plan, schemas, sensitive_vars)
 }
 
 /// What a plan records of the state it was made against; `stored` is
@@ -207,7 +220,10 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
         mode,
     );
     match args.format {
-        Format::Text => print!("{}", render::plan_text(&plan, schemas)),
+        Format::Text => print!(
+            "{}",
+            render::plan_text(&plan, schemas, &secrets(&plan, schemas, &ws))
+        ),
         Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
         Format::Markdown => print!("{}", render::plan_markdown(&doc)),
     }
@@ -229,7 +245,7 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
 }
 
 /// Writes a plan document atomically (a reader never sees half of it).
-fn write_plan(path: &Path, doc: &PlanFileV1) -> Result<()> {
+fn write_plan(path: &Path, doc: &PlanFileV2) -> Result<()> {
     let mut json = serde_json::to_vec_pretty(doc)?;
     json.push(b'\n');
     let dir = match path.parent() {
@@ -251,14 +267,19 @@ fn write_plan(path: &Path, doc: &PlanFileV1) -> Result<()> {
 }
 
 /// Reads a plan saved by `stackd diff --out`.
-fn read_plan(path: &Path) -> Result<PlanFileV1> {
+fn read_plan(path: &Path) -> Result<PlanFileV2> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
-    Ok(PlanFileV1::parse(&bytes, &path.display().to_string())?)
+    Ok(PlanFileV2::parse(&bytes, &path.display().to_string())?)
 }
 
 async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     let saved = if args.spec.common.dir.is_file() {
+        if args.dry_run {
+            bail!(
+                "--dry-run checks a fresh plan, not a saved one; run `stackd apply --dry-run DIR`"
+            );
+        }
         Some(read_plan(&args.spec.common.dir)?)
     } else {
         None
@@ -279,7 +300,10 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
             );
         }
     }
-    let choice = backend::choose(&spec_args.common, Some(&ws.config))?;
+    let choice = match &saved {
+        Some(doc) => saved_plan_backend(&spec_args.common, &ws, doc)?,
+        None => backend::choose(&spec_args.common, Some(&ws.config))?,
+    };
     let backend = choice.open(&aws_settings(&ws)).await;
     if args.dry_run {
         return dry_run(&ws, backend.as_ref(), mode).await;
@@ -298,17 +322,24 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     };
     let holder = LockInfo::new(operation_name(mode)).with_identity(identity);
     let lock = backend.lock(holder.clone()).await?;
-    let result = apply_locked(
+    // From here on an interrupt (Ctrl-C, or the SIGTERM a CI runner sends
+    // on cancel) must still release the lock: it stops planning or the
+    // prompt at once, and lets operations in flight finish during apply.
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let signals = tokio::spawn(watch_signals(cancel_tx, backend.describe()));
+    let result = apply_locked(LockedRun {
         args,
-        &ws,
-        &spec_args,
-        backend.as_ref(),
-        &providers,
+        ws: &ws,
+        spec_args: &spec_args,
+        backend: backend.as_ref(),
+        providers: &providers,
         mode,
-        saved.as_ref(),
-        &holder,
-    )
+        saved: saved.as_ref(),
+        holder: &holder,
+        cancel: cancel_rx,
+    })
     .await;
+    signals.abort();
     if let Err(e) = lock.release().await {
         eprintln!(
             "{} cannot release the state lock: {e}; once no stackd runs, `stackd force-unlock` clears it",
@@ -318,11 +349,83 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     result
 }
 
+/// Turns the first SIGINT or SIGTERM into a cancel request; a second one
+/// abandons the run at once (the lock may then be left behind).
+async fn watch_signals(cancel: tokio::sync::watch::Sender<bool>, state: String) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return;
+    };
+    let mut next = async || {
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.is_ok(),
+            r = term.recv() => r.is_some(),
+        }
+    };
+    if !next().await {
+        return;
+    }
+    eprintln!("\nInterrupted: finishing the operations in flight, saving state and releasing the lock; interrupt again to abandon them.");
+    let _ = cancel.send(true);
+    if next().await {
+        eprintln!("Abandoned. If the lock on {state} is still there once no stackd runs, `stackd force-unlock` removes it.");
+        std::process::exit(130);
+    }
+}
+
+/// Resolves once a cancel is requested (never, if the sender is gone).
+async fn cancelled(mut cancel: tokio::sync::watch::Receiver<bool>) {
+    if cancel.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Where a saved plan's state lives: the spec's own backend when it is the
+/// one recorded in the plan (keeping its region and profile), else the
+/// recorded location itself (the plan was made with `--backend` or
+/// `--state`).
+fn saved_plan_backend(
+    common: &CommonArgs,
+    ws: &Workspace,
+    doc: &PlanFileV2,
+) -> Result<backend::BackendChoice> {
+    let recorded = &doc.prior_state.backend;
+    let from_spec = backend::choose(common, Some(&ws.config))?;
+    if &from_spec.describe() == recorded {
+        return Ok(from_spec);
+    }
+    let url = if recorded.starts_with("s3://") {
+        recorded.clone()
+    } else {
+        format!("file://{recorded}")
+    };
+    backend::choose(
+        &CommonArgs {
+            backend: Some(url),
+            ..common.clone()
+        },
+        None,
+    )
+}
+
+/// Everything an apply does while holding the state lock.
+struct LockedRun<'a> {
+    args: &'a ApplyArgs,
+    ws: &'a Workspace,
+    spec_args: &'a SpecArgs,
+    backend: &'a dyn StateBackend,
+    providers: &'a Connected,
+    mode: PlanMode,
+    saved: Option<&'a PlanFileV2>,
+    holder: &'a LockInfo,
+    cancel: tokio::sync::watch::Receiver<bool>,
+}
+
 /// For `stackd apply plan.json`: the spec, state and stack the plan was
 /// made with (variables come from this command line, and must match).
 fn saved_plan_target(
     args: &ApplyArgs,
-    doc: &PlanFileV1,
+    doc: &PlanFileV2,
     mode: PlanMode,
 ) -> Result<(SpecArgs, PlanMode)> {
     let planned = match doc.operation.as_str() {
@@ -343,15 +446,13 @@ fn saved_plan_target(
     {
         bail!("a saved plan records its state and stack; --state, --backend and --stack cannot change them");
     }
-    let backend = &doc.prior_state.backend;
+    // The backend is chosen again from the spec (so a backend block's
+    // region and profile still apply) and must be the recorded one; see
+    // `saved_plan_backend`.
     let common = CommonArgs {
         dir: PathBuf::from(&doc.spec.dir),
         state: None,
-        backend: Some(if backend.starts_with("s3://") {
-            backend.clone()
-        } else {
-            format!("file://{backend}")
-        }),
+        backend: None,
         stack: Some(doc.stack.clone()),
     };
     Ok((
@@ -364,17 +465,19 @@ fn saved_plan_target(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn apply_locked(
-    args: &ApplyArgs,
-    ws: &Workspace,
-    spec_args: &SpecArgs,
-    backend: &dyn StateBackend,
-    providers: &Connected,
-    mode: PlanMode,
-    saved: Option<&PlanFileV1>,
-    holder: &LockInfo,
-) -> Result<u8> {
+async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
+    let LockedRun {
+        args,
+        ws,
+        spec_args,
+        backend,
+        providers,
+        mode,
+        saved,
+        holder,
+        cancel,
+    } = run;
+    const STOPPED: &str = "interrupted before any change was made";
     let started = std::time::Instant::now();
     let started_at = rfc3339_now();
     let (mut state, stored) = peek_state(backend, &ws.settings.stack).await?;
@@ -392,7 +495,10 @@ async fn apply_locked(
         }
     }
     let provider = providers.all.clone();
-    let plan = make_plan(ws, &state, provider.clone(), mode).await?;
+    let plan = tokio::select! {
+        plan = make_plan(ws, &state, provider.clone(), mode) => plan?,
+        () = cancelled(cancel.clone()) => bail!(STOPPED),
+    };
     let doc = plan_document(
         &plan,
         provider.schemas(),
@@ -413,27 +519,35 @@ async fn apply_locked(
             bail!(msg);
         }
     }
-    print!("{}", render::plan_text(&plan, provider.schemas()));
+    print!(
+        "{}",
+        render::plan_text(
+            &plan,
+            provider.schemas(),
+            &secrets(&plan, provider.schemas(), ws)
+        )
+    );
     if plan.is_empty() {
         if mode == PlanMode::Normal {
             print!("{}", render::outputs_text(&state));
         }
         return Ok(0);
     }
-    if saved.is_none() && !args.auto_approve && !confirm(mode)? {
-        println!("Cancelled; nothing was changed.");
-        return Ok(1);
-    }
-    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nInterrupted: finishing the operations in flight and saving state; press Ctrl-C again to abandon them.");
-            let _ = cancel_tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
+    if saved.is_none() && !args.auto_approve {
+        // The prompt blocks on stdin, so it runs on a blocking thread that
+        // an interrupt can leave behind.
+        let answer = tokio::select! {
+            a = tokio::task::spawn_blocking(move || confirm(mode)) => a??,
+            () = cancelled(cancel.clone()) => bail!(STOPPED),
+        };
+        if !answer {
+            println!("Cancelled; nothing was changed.");
+            return Ok(1);
         }
-    });
+    }
+    if *cancel.borrow() {
+        bail!(STOPPED);
+    }
     let progress = Progress::new(plan.entries.len());
     let outcome = apply(
         &plan,
@@ -446,7 +560,7 @@ async fn apply_locked(
             backend,
             parallelism: args.parallelism as usize,
             reporter: &progress,
-            cancel: cancel_rx,
+            cancel,
         },
     )
     .await;
@@ -465,16 +579,15 @@ async fn apply_locked(
         outcome.as_ref().ok(),
     );
     let journaled = backend.append_journal(&entry).await;
-    let outcome = outcome.context("apply stopped")?;
-    let code = summarise(&outcome, &state, mode);
-    if let Err(e) = journaled {
+    if let Err(e) = &journaled {
         eprintln!(
-            "{} the changes were made, but the journal entry could not be written: {e}",
+            "{} the journal entry for this run could not be written: {e}",
             render::error_label()
         );
-        return Ok(1);
     }
-    Ok(code)
+    let outcome = outcome.context("apply stopped")?;
+    let code = summarise(&outcome, &state, mode);
+    Ok(if journaled.is_err() { 1 } else { code })
 }
 
 /// `apply --dry-run`: plan, check every change against the cloud, change
@@ -483,7 +596,11 @@ async fn dry_run(ws: &Workspace, backend: &dyn StateBackend, mode: PlanMode) -> 
     let (state, _) = peek_state(backend, &ws.settings.stack).await?;
     let providers = connect(ws).await?;
     let plan = make_plan(ws, &state, providers.all.clone(), mode).await?;
-    print!("{}", render::plan_text(&plan, providers.all.schemas()));
+    let schemas = providers.all.schemas();
+    print!(
+        "{}",
+        render::plan_text(&plan, schemas, &secrets(&plan, schemas, ws))
+    );
     let report = check_plan(&plan, providers.all.clone(), &ws.settings.stack).await;
     print!("{}", render::check_report(&report));
     Ok(if report.passes() { 0 } else { 2 })
@@ -538,8 +655,8 @@ fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
 
 /// The backend of a command that reads no spec values.
 async fn backend_for(common: &CommonArgs) -> Result<Box<dyn StateBackend>> {
-    let choice = backend::choose_for_dir(common)?;
-    Ok(choice.open(&AwsSettings::default()).await)
+    let (choice, settings) = backend::choose_for_dir(common)?;
+    Ok(choice.open(&settings).await)
 }
 
 async fn output(args: &OutputArgs) -> Result<u8> {
@@ -647,8 +764,9 @@ async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
     let backend = backend_for(common).await?;
     let lock = backend.lock(LockInfo::new("state push")).await?;
     let pushed = backend.save(&mut state).await;
-    lock.release().await?;
+    let released = lock.release().await;
     pushed?;
+    released.context("the state was pushed, but its lock could not be released")?;
     println!(
         "Pushed stack \"{}\" ({} resources) to {} as serial {}.",
         state.stack,

@@ -98,8 +98,8 @@ pub fn entry(run: Run<'_>, plan: &Plan, outcome: Option<&ApplyOutcome>) -> Journ
 
 /// `stackd log`.
 pub async fn log(args: &LogArgs) -> Result<u8> {
-    let choice = crate::backend::choose_for_dir(&args.common)?;
-    let backend = choice.open(&stackd_aws::AwsSettings::default()).await;
+    let (choice, settings) = crate::backend::choose_for_dir(&args.common)?;
+    let backend = choice.open(&settings).await;
     let mut entries = backend.read_journal().await?;
     entries.reverse();
     if let Some(limit) = args.limit {

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use stackd_engine::check::CheckReport;
 use stackd_engine::diff::AttrChange;
 use stackd_engine::plan::{Action, Plan, PlanEntry};
-use stackd_engine::planfile::{PlanFileV1, ResourceChangeV1};
+use stackd_engine::planfile::{PlanFileV2, ResourceChangeV1, Secrets};
 use stackd_engine::provider::Severity;
 use stackd_engine::state::State;
 use stackd_spec::schema::Presence;
@@ -63,7 +63,7 @@ fn shown(v: &Value, sensitive: bool) -> String {
 }
 
 /// The plan in the form a reviewer expects.
-pub fn plan_text(plan: &Plan, schemas: &SchemaSet) -> String {
+pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets) -> String {
     let mut out = String::new();
     let interesting: Vec<&PlanEntry> = plan
         .entries
@@ -75,7 +75,7 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet) -> String {
     } else {
         out.push_str("stackd will perform the following actions:\n\n");
         for e in interesting {
-            entry_text(&mut out, e, schemas);
+            entry_text(&mut out, e, schemas, secrets);
         }
     }
     let outputs: Vec<_> = plan
@@ -87,7 +87,11 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet) -> String {
         out.push_str("Changes to outputs:\n");
         for (name, o) in outputs {
             let sign = if o.before.is_none() { "+" } else { "~" };
-            let _ = writeln!(out, "  {sign} {name} = {}", shown(&o.after, o.sensitive));
+            let _ = writeln!(
+                out,
+                "  {sign} {name} = {}",
+                shown(&o.after, o.sensitive || secrets.hides(&o.after))
+            );
         }
         out.push('\n');
     }
@@ -101,7 +105,7 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet) -> String {
     out
 }
 
-fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
+fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet, secrets: &Secrets) {
     let colour = action_colour(e.action);
     let _ = writeln!(out, "  {}", paint("1", &headline(e)));
     let kind = if e.address.block.mode == Mode::Data {
@@ -135,7 +139,7 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
                         out,
                         "      {} {k:width$} = {}",
                         paint(colour, "+"),
-                        shown(v, sensitive(k))
+                        shown(v, sensitive(k) || secrets.hides(v))
                     );
                 }
                 if let Some(s) = schema {
@@ -160,7 +164,7 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
                 let _ = writeln!(out, "        id = {:?}", p.id);
             }
             for c in &e.changes {
-                change_text(out, c);
+                change_text(out, c, secrets);
             }
         }
         Action::Delete => {
@@ -173,12 +177,21 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet) {
     let _ = writeln!(out, "    }}\n");
 }
 
-fn change_text(out: &mut String, c: &AttrChange) {
+fn change_text(out: &mut String, c: &AttrChange, secrets: &Secrets) {
     let note = if c.forces_replacement {
         paint("35", " # forces replacement")
     } else {
         String::new()
     };
+    if c.sensitive || secrets.hides(&c.before) || secrets.hides(&c.after) {
+        let _ = writeln!(
+            out,
+            "      {} {} = (sensitive value){note}",
+            paint("33", "~"),
+            c.name
+        );
+        return;
+    }
     // Blocks and collections: show what was added and removed.
     if let (Value::List(before), Value::List(after)) = (&c.before, &c.after) {
         if before
@@ -234,7 +247,7 @@ const MARKDOWN_VALUE_CHARS: usize = 400;
 /// The plan as a pull-request comment: a summary table, then one collapsible
 /// section per changed resource, replacements and deletions first and
 /// flagged.
-pub fn plan_markdown(doc: &PlanFileV1) -> String {
+pub fn plan_markdown(doc: &PlanFileV2) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -354,7 +367,7 @@ fn markdown_section(c: &ResourceChangeV1) -> String {
     )
 }
 
-fn footer(out: &mut String, doc: &PlanFileV1) {
+fn footer(out: &mut String, doc: &PlanFileV2) {
     let _ = writeln!(
         out,
         "\n<sub>stackd {} · plan `{}` · state serial {} at `{}`</sub>",

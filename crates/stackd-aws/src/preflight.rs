@@ -254,7 +254,9 @@ pub(crate) fn classify_dry_run<T>(
             let what = made(&out)
                 .map(|id| format!(" and made {id}; delete it"))
                 .unwrap_or_default();
-            return Ok(Some(Finding::warning(
+            // Something was changed by a run that promised to change
+            // nothing: that fails the dry run, loudly.
+            return Ok(Some(Finding::error(
                 "dry_run_ignored",
                 action,
                 format!("the service carried out {action} although DryRun=true was set{what}"),
@@ -540,15 +542,20 @@ async fn role_exists(
 
 /// Reports an IAM role, referenced by ARN, that does not exist. A role of
 /// another account cannot be looked up and is not checked; neither is a
-/// value that is not a role ARN (the create reports that).
+/// value that is not a role ARN (the create reports that), nor a role the
+/// same plan creates (an ARN written out by hand from its name).
 pub(crate) async fn check_role_arn(
     aws: &Aws,
+    req: &CheckRequest,
     findings: &mut Findings,
     arn: &str,
 ) -> Result<(), ProviderError> {
     let Some((name, account)) = role_arn_parts(arn) else {
         return Ok(());
     };
+    if req.plans("aws_iam_role", "name", name) {
+        return Ok(());
+    }
     if !account.is_empty() && account != aws.account_id().await? {
         return Ok(());
     }
@@ -813,11 +820,11 @@ mod tests {
     }
 
     #[test]
-    fn a_call_that_ignored_dry_run_is_a_warning_naming_what_it_made() {
+    fn a_call_that_ignored_dry_run_is_an_error_naming_what_it_made() {
         let f = classify_dry_run("ec2:CreateVpc", Ok("vpc-9"), |id| Some(id.to_string()))
             .unwrap()
             .unwrap();
-        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.check, "dry_run_ignored");
         assert!(f.message.contains("made vpc-9"), "{}", f.message);
     }

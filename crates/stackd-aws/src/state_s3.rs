@@ -415,11 +415,13 @@ impl Drop for S3Lock {
     }
 }
 
+/// Only a missing object (`NoSuchKey`) means "nothing stored yet": a
+/// missing bucket (`NoSuchBucket`, also a 404) is an error, or a typo in the
+/// bucket name would look like an empty state.
 fn is_missing<E: ProvideErrorMetadata>(
     e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
-    matches!(e.code(), Some("NoSuchKey" | "NotFound"))
-        || e.raw_response().map(|r| r.status().as_u16()) == Some(404)
+    e.code() == Some("NoSuchKey")
 }
 
 fn is_condition_failed<E: ProvideErrorMetadata>(

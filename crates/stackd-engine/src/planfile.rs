@@ -3,7 +3,7 @@
 //! FILE` checks before applying. Documented for users in
 //! `docs/plan-format.md`; this module is the schema.
 //!
-//! Like the state file, the document is its own type ([`PlanFileV1`]),
+//! Like the state file, the document is its own type ([`PlanFileV2`]),
 //! converted explicitly from the in-memory [`Plan`], so the model can change
 //! without changing the format by accident.
 //!
@@ -16,16 +16,22 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use stackd_spec::{Mode, SchemaSet, Value};
+use stackd_spec::schema::{AttrType, Nesting};
+use stackd_spec::{Mode, ResourceSchema, SchemaSet, Value};
 
+use crate::diff::canonical_json;
 use crate::plan::{Action, Plan, PlanEntry, Reason};
 
 /// The plan format this stackd writes and reads.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+///
+/// Version 1 was the undocumented preview `diff --format json` printed
+/// before plans could be saved (`action` `noop`, reasons as plain strings);
+/// version 2 is the first documented one.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
-/// A plan document, format version 1.
+/// A plan document, format version 2.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlanFileV1 {
+pub struct PlanFileV2 {
     pub format_version: u32,
     /// The stackd that made it.
     pub stackd_version: String,
@@ -143,13 +149,85 @@ pub struct PlanContext {
     pub stack: String,
     pub prior_state: PriorStateV1,
     pub spec: SpecV1,
+    /// Values that must not be shown (see [`Secrets`]).
+    pub secrets: Secrets,
 }
 
-impl PlanFileV1 {
+/// Secret values a plan must not show wherever they end up: the values of
+/// variables declared `sensitive` and of data sources' sensitive attributes
+/// (an SSM parameter's value). An attribute is hidden when its value
+/// contains one, whole or inside a string (a JSON document, user data), so a
+/// secret passed through an expression into another attribute stays hidden.
+/// Strings shorter than [`Secrets::MIN_LEN`] are not matched: they would
+/// hide half the plan and say little.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    strings: Vec<String>,
+}
+
+impl Secrets {
+    pub const MIN_LEN: usize = 4;
+
+    /// The secrets among `values` (sensitive variables' values) and the
+    /// sensitive attributes of the data sources `plan` read.
+    pub fn new<'a>(
+        plan: &Plan,
+        schemas: &SchemaSet,
+        values: impl IntoIterator<Item = &'a Value>,
+    ) -> Secrets {
+        let mut secrets = Secrets::default();
+        for v in values {
+            secrets.add(v);
+        }
+        for (address, value) in &plan.data {
+            let Some(schema) = schemas.get(Mode::Data, &address.block.type_name) else {
+                continue;
+            };
+            for attr in schema.body.attrs.iter().filter(|a| a.sensitive) {
+                if let Some(v) = value.get(attr.name) {
+                    secrets.add(v);
+                }
+            }
+        }
+        secrets
+    }
+
+    fn add(&mut self, v: &Value) {
+        match v {
+            Value::List(items) => items.iter().for_each(|i| self.add(i)),
+            Value::Map(m) => m.values().for_each(|i| self.add(i)),
+            other => {
+                if let Some(s) = other.to_template_string() {
+                    if s.chars().count() >= Self::MIN_LEN && !self.strings.contains(&s) {
+                        self.strings.push(s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// True when `v` contains a secret.
+    pub fn hides(&self, v: &Value) -> bool {
+        if self.strings.is_empty() {
+            return false;
+        }
+        match v {
+            Value::List(items) => items.iter().any(|i| self.hides(i)),
+            Value::Map(m) => m.values().any(|i| self.hides(i)),
+            other => other.to_template_string().is_some_and(|s| {
+                self.strings
+                    .iter()
+                    .any(|secret| s.contains(secret.as_str()))
+            }),
+        }
+    }
+}
+
+impl PlanFileV2 {
     /// The document for `plan`; `schemas` say which attributes are
     /// sensitive.
-    pub fn from_plan(plan: &Plan, schemas: &SchemaSet, ctx: PlanContext) -> PlanFileV1 {
-        PlanFileV1 {
+    pub fn from_plan(plan: &Plan, schemas: &SchemaSet, ctx: PlanContext) -> PlanFileV2 {
+        PlanFileV2 {
             format_version: PLAN_FORMAT_VERSION,
             stackd_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at: crate::state::rfc3339_now(),
@@ -159,30 +237,32 @@ impl PlanFileV1 {
             resource_changes: plan
                 .entries
                 .iter()
-                .map(|e| resource_change(e, schemas))
+                .map(|e| resource_change(e, schemas, &ctx.secrets))
                 .collect(),
             output_changes: plan
                 .outputs
                 .iter()
                 .map(|(k, o)| {
-                    (
-                        k.clone(),
+                    (k.clone(), {
+                        let sensitive = o.sensitive
+                            || ctx.secrets.hides(&o.after)
+                            || o.before.as_ref().is_some_and(|b| ctx.secrets.hides(b));
                         OutputChangeV1 {
-                            before: o.before.as_ref().map(|b| redacted(b, o.sensitive)),
-                            after: redacted(&o.after, o.sensitive),
-                            sensitive: o.sensitive,
-                        },
-                    )
+                            before: o.before.as_ref().map(|b| redacted(b, sensitive)),
+                            after: redacted(&o.after, sensitive),
+                            sensitive,
+                        }
+                    })
                 })
                 .collect(),
             prior_state: ctx.prior_state,
             spec: ctx.spec,
-            plan_digest: plan_digest(plan),
+            plan_digest: plan_digest(plan, schemas),
         }
     }
 
     /// Parses a saved plan; `place` names it in errors.
-    pub fn parse(bytes: &[u8], place: &str) -> Result<PlanFileV1, PlanFileError> {
+    pub fn parse(bytes: &[u8], place: &str) -> Result<PlanFileV2, PlanFileError> {
         #[derive(Deserialize)]
         struct Version {
             format_version: Option<u64>,
@@ -284,7 +364,7 @@ fn summary(plan: &Plan) -> SummaryV1 {
     s
 }
 
-fn resource_change(e: &PlanEntry, schemas: &SchemaSet) -> ResourceChangeV1 {
+fn resource_change(e: &PlanEntry, schemas: &SchemaSet, secrets: &Secrets) -> ResourceChangeV1 {
     let schema = schemas.get(e.address.block.mode, &e.address.block.type_name);
     let schema_sensitive = |name: &str| {
         schema
@@ -297,7 +377,7 @@ fn resource_change(e: &PlanEntry, schemas: &SchemaSet) -> ResourceChangeV1 {
                 .iter()
                 .filter(|(_, v)| !v.is_null())
                 .map(|(k, v)| {
-                    let sensitive = schema_sensitive(k);
+                    let sensitive = schema_sensitive(k) || secrets.hides(v);
                     AttributeChangeV1 {
                         attribute: k.clone(),
                         before: serde_json::Value::Null,
@@ -313,7 +393,10 @@ fn resource_change(e: &PlanEntry, schemas: &SchemaSet) -> ResourceChangeV1 {
             .changes
             .iter()
             .map(|c| {
-                let sensitive = c.sensitive || schema_sensitive(&c.name);
+                let sensitive = c.sensitive
+                    || schema_sensitive(&c.name)
+                    || secrets.hides(&c.before)
+                    || secrets.hides(&c.after);
                 AttributeChangeV1 {
                     attribute: c.name.clone(),
                     before: redacted(&c.before, sensitive),
@@ -370,19 +453,35 @@ fn unredacted(v: &Value) -> serde_json::Value {
 /// instance's action, reasons, prior ID, planned arguments and attribute
 /// changes, and the output changes, with sensitive values included (only
 /// the hash is ever shown). Two plans with equal digests do the same.
-pub fn plan_digest(plan: &Plan) -> String {
+///
+/// Values are hashed in a canonical form (object keys sorted, JSON
+/// documents parsed, unordered sets and set blocks sorted), so the order in
+/// which a cloud happens to list a set's members does not change the
+/// digest of an otherwise equal plan.
+pub fn plan_digest(plan: &Plan, schemas: &SchemaSet) -> String {
     let entries: Vec<serde_json::Value> = plan
         .entries
         .iter()
         .map(|e| {
+            let schema = schemas.get(e.address.block.mode, &e.address.block.type_name);
+            let form = |name: &str, v: &Value| digest_form(schema, name, v);
+            let desired = match &e.desired {
+                Some(Value::Map(m)) => serde_json::Value::Object(
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(form(k, v))))
+                        .collect(),
+                ),
+                Some(other) => serde_json::Value::String(canonical_json(&unredacted(other))),
+                None => serde_json::Value::Null,
+            };
             serde_json::json!({
                 "address": e.address.to_string(),
                 "action": action_name(e.action),
                 "reasons": e.reasons.iter().map(|r| reason(r).code).collect::<Vec<_>>(),
                 "id": e.prior.as_ref().map(|p| p.id.clone()),
-                "desired": e.desired.as_ref().map(unredacted),
+                "desired": desired,
                 "changes": e.changes.iter().map(|c| serde_json::json!([
-                    c.name, unredacted(&c.before), unredacted(&c.after), c.forces_replacement
+                    c.name, form(&c.name, &c.before), form(&c.name, &c.after), c.forces_replacement
                 ])).collect::<Vec<_>>(),
                 "create_before_destroy": e.create_before_destroy,
             })
@@ -394,14 +493,37 @@ pub fn plan_digest(plan: &Plan) -> String {
         .map(|(k, o)| {
             (
                 k,
-                serde_json::json!([o.before.as_ref().map(unredacted), unredacted(&o.after)]),
+                serde_json::json!([
+                    o.before.as_ref().map(|b| canonical_json(&unredacted(b))),
+                    canonical_json(&unredacted(&o.after))
+                ]),
             )
         })
         .collect();
-    // serde_json maps are ordered (no preserve_order feature), so the text
-    // is canonical.
-    let text = serde_json::json!({"entries": entries, "outputs": outputs}).to_string();
+    let text = canonical_json(&serde_json::json!({"entries": entries, "outputs": outputs}));
     sha256_hex(text.as_bytes())
+}
+
+/// One attribute's value in the canonical form the digest hashes.
+fn digest_form(schema: Option<&ResourceSchema>, name: &str, v: &Value) -> String {
+    let attr = schema.and_then(|s| s.find_attr(name));
+    let block = schema.and_then(|s| s.body.find_block(name));
+    let json = match (attr.map(|a| &a.ty), v) {
+        (Some(AttrType::Json), Value::String(text)) => {
+            serde_json::from_str(text).unwrap_or_else(|_| unredacted(v))
+        }
+        _ => unredacted(v),
+    };
+    let unordered = matches!(attr.map(|a| &a.ty), Some(AttrType::Set(_)))
+        || block.is_some_and(|b| b.nesting == Nesting::Set);
+    match json {
+        serde_json::Value::Array(items) if unordered => {
+            let mut forms: Vec<String> = items.iter().map(canonical_json).collect();
+            forms.sort();
+            format!("[{}]", forms.join(","))
+        }
+        other => canonical_json(&other),
+    }
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -417,8 +539,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Where two plans differ, address by address (for the message when a
 /// saved plan no longer matches what applying would do).
-pub fn differences(saved: &PlanFileV1, now: &PlanFileV1) -> Vec<String> {
-    let index = |p: &PlanFileV1| -> BTreeMap<String, ResourceChangeV1> {
+pub fn differences(saved: &PlanFileV2, now: &PlanFileV2) -> Vec<String> {
+    let index = |p: &PlanFileV2| -> BTreeMap<String, ResourceChangeV1> {
         p.resource_changes
             .iter()
             .map(|c| (c.address.clone(), c.clone()))

@@ -1,9 +1,9 @@
 //! Stack state: what stackd has created, how it is written to disk, and the
 //! backends that store it under a lock.
 //!
-//! The engine works on [`State`]; backends ([`StateBackend`], today only
-//! [`LocalBackend`]) load and save it. On disk (and, later, in S3) state is
-//! the versioned JSON document described in [`file`](mod@file): the model is converted
+//! The engine works on [`State`]; backends ([`StateBackend`]: [`LocalBackend`]
+//! here, the S3 backend in `stackd-aws`) load and save it. On disk and in S3
+//! state is the versioned JSON document described in [`file`](mod@file): the model is converted
 //! explicitly to and from [`StateFileV1`], so the model can change without
 //! changing the format by accident.
 
@@ -165,7 +165,7 @@ impl Default for PendingCreate {
 /// the lock guard. Backends are object-safe (`Box<dyn StateBackend>`).
 #[async_trait]
 pub trait StateBackend: Send + Sync {
-    /// Where the state lives, for messages (a file path, later an S3 URL).
+    /// Where the state lives, for messages (a file path or an S3 URL).
     fn describe(&self) -> String;
 
     /// Reads the state; `Ok(None)` when none has been saved yet.

@@ -23,7 +23,7 @@ pub struct Config {
     pub resources: Vec<ResourceBlock>,
     pub outputs: BTreeMap<String, Output>,
     pub providers: Vec<ProviderBlock>,
-    /// `terraform {}` settings, kept for later features (backends).
+    /// `terraform {}` settings (the CLI reads the `backend` block).
     pub terraform: Vec<Body>,
 }
 

@@ -912,7 +912,7 @@ impl ResourceHandler for CodebuildProject {
             }
         }
         if let Some(role) = known_str(d, "service_role") {
-            check_role_arn(aws, &mut findings, role).await?;
+            check_role_arn(aws, req, &mut findings, role).await?;
         }
         if let Some(vpc_config) = first(d, "vpc_config") {
             if let Some(vpc) = known_str(vpc_config, "vpc_id") {

@@ -683,7 +683,7 @@ impl ResourceHandler for Codepipeline {
             }
         }
         if let Some(role) = known_str(d, "role_arn") {
-            check_role_arn(aws, &mut findings, role).await?;
+            check_role_arn(aws, req, &mut findings, role).await?;
         }
         Ok(findings.into_vec())
     }

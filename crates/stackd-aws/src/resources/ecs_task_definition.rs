@@ -587,7 +587,7 @@ impl ResourceHandler for EcsTaskDefinition {
         let mut findings = Findings::new();
         for key in ["execution_role_arn", "task_role_arn"] {
             if let Some(arn) = known_str(d, key) {
-                check_role_arn(aws, &mut findings, arn).await?;
+                check_role_arn(aws, req, &mut findings, arn).await?;
             }
         }
         Ok(findings.into_vec())

@@ -8,7 +8,12 @@ use crate::plan::{PlannedOutput, Prior};
 fn schemas() -> SchemaSet {
     SchemaSet::new(vec![ResourceSchema::resource("test_db")
         .attr(AttrSchema::required("name", AttrType::String))
-        .attr(AttrSchema::optional("password", AttrType::String).sensitive())])
+        .attr(AttrSchema::optional("password", AttrType::String).sensitive())
+        .attr(AttrSchema::optional(
+            "cidrs",
+            AttrType::Set(Box::new(AttrType::String)),
+        ))
+        .attr(AttrSchema::optional("policy", AttrType::Json))])
 }
 
 fn map(pairs: &[(&str, Value)]) -> Value {
@@ -85,12 +90,13 @@ fn context() -> PlanContext {
             dir: ".".into(),
             digest: "sha256:00".into(),
         },
+        secrets: Secrets::default(),
     }
 }
 
 #[test]
 fn a_plan_document_marks_unknown_and_hides_sensitive_values() {
-    let doc = PlanFileV1::from_plan(&plan_with_password("hunter2"), &schemas(), context());
+    let doc = PlanFileV2::from_plan(&plan_with_password("hunter2"), &schemas(), context());
     let text = serde_json::to_string(&doc).unwrap();
     assert!(!text.contains("hunter2"), "{text}");
     let create = &doc.resource_changes[0];
@@ -127,35 +133,35 @@ fn a_plan_document_marks_unknown_and_hides_sensitive_values() {
 
 #[test]
 fn the_digest_changes_with_a_sensitive_value_but_never_shows_it() {
-    let a = plan_digest(&plan_with_password("one"));
-    let b = plan_digest(&plan_with_password("two"));
+    let a = plan_digest(&plan_with_password("one"), &schemas());
+    let b = plan_digest(&plan_with_password("two"), &schemas());
     assert_ne!(a, b);
-    assert_eq!(a, plan_digest(&plan_with_password("one")));
+    assert_eq!(a, plan_digest(&plan_with_password("one"), &schemas()));
     assert!(a.starts_with("sha256:") && a.len() == 7 + 64, "{a}");
 }
 
 #[test]
 fn a_saved_plan_round_trips_and_other_versions_are_refused() {
-    let doc = PlanFileV1::from_plan(&plan_with_password("x"), &schemas(), context());
+    let doc = PlanFileV2::from_plan(&plan_with_password("x"), &schemas(), context());
     let bytes = serde_json::to_vec(&doc).unwrap();
-    assert_eq!(PlanFileV1::parse(&bytes, "plan.json").unwrap(), doc);
+    assert_eq!(PlanFileV2::parse(&bytes, "plan.json").unwrap(), doc);
 
     let mut v = serde_json::to_value(&doc).unwrap();
-    v["format_version"] = serde_json::json!(2);
-    let err = PlanFileV1::parse(&serde_json::to_vec(&v).unwrap(), "plan.json").unwrap_err();
-    assert!(err.to_string().contains("format_version 2"), "{err}");
+    v["format_version"] = serde_json::json!(3);
+    let err = PlanFileV2::parse(&serde_json::to_vec(&v).unwrap(), "plan.json").unwrap_err();
+    assert!(err.to_string().contains("format_version 3"), "{err}");
 
-    let err = PlanFileV1::parse(b"{\"resource_changes\": 3}", "plan.json").unwrap_err();
+    let err = PlanFileV2::parse(b"{\"resource_changes\": 3}", "plan.json").unwrap_err();
     assert!(err.to_string().contains("plan.json"), "{err}");
 }
 
 #[test]
 fn differences_name_each_address_that_moved() {
-    let saved = PlanFileV1::from_plan(&plan_with_password("x"), &schemas(), context());
+    let saved = PlanFileV2::from_plan(&plan_with_password("x"), &schemas(), context());
     let mut plan = plan_with_password("x");
     plan.entries[1].action = Action::Update;
     plan.entries.remove(0);
-    let now = PlanFileV1::from_plan(&plan, &schemas(), context());
+    let now = PlanFileV2::from_plan(&plan, &schemas(), context());
     assert_eq!(
         differences(&saved, &now),
         vec![
@@ -163,4 +169,74 @@ fn differences_name_each_address_that_moved() {
             "test_db.old: planned replace, now update".to_string(),
         ]
     );
+}
+
+/// Regression guard: a saved plan must not be refused because the cloud
+/// listed a set's members, or a JSON document's keys, in another order.
+#[test]
+fn the_digest_ignores_set_order_and_json_layout() {
+    let plan = |cidrs: &[&str], policy: &str| {
+        let mut update = entry("test_db.old", Action::Update, vec![Reason::Changed]);
+        update.changes = vec![
+            AttrChange {
+                name: "cidrs".into(),
+                before: Value::List(cidrs.iter().map(|c| Value::String(c.to_string())).collect()),
+                after: Value::List(vec![Value::String("10.0.0.0/8".into())]),
+                forces_replacement: false,
+                sensitive: false,
+            },
+            AttrChange {
+                name: "policy".into(),
+                before: Value::String(policy.into()),
+                after: Value::String("{}".into()),
+                forces_replacement: false,
+                sensitive: false,
+            },
+        ];
+        Plan {
+            entries: vec![update],
+            ..Plan::default()
+        }
+    };
+    let a = plan_digest(
+        &plan(&["1.0.0.0/8", "2.0.0.0/8"], r#"{"a":1,"b":2}"#),
+        &schemas(),
+    );
+    let b = plan_digest(
+        &plan(&["2.0.0.0/8", "1.0.0.0/8"], r#"{ "b": 2, "a": 1 }"#),
+        &schemas(),
+    );
+    assert_eq!(a, b);
+    let c = plan_digest(
+        &plan(&["3.0.0.0/8", "1.0.0.0/8"], r#"{"a":1,"b":2}"#),
+        &schemas(),
+    );
+    assert_ne!(a, c);
+}
+
+/// A sensitive variable's value that flows into a non-sensitive attribute
+/// (here inside a JSON document) is still hidden.
+#[test]
+fn a_secret_inside_another_attribute_is_hidden() {
+    let mut plan = plan_with_password("hunter2");
+    if let Some(Value::Map(d)) = &mut plan.entries[0].desired {
+        d.insert(
+            "name".into(),
+            Value::String(r#"{"env":[{"name":"DB_PASSWORD","value":"s3cr3t-value"}]}"#.into()),
+        );
+    }
+    let mut ctx = context();
+    ctx.secrets = Secrets::new(&plan, &schemas(), [&Value::String("s3cr3t-value".into())]);
+    let doc = PlanFileV2::from_plan(&plan, &schemas(), ctx);
+    let text = serde_json::to_string(&doc).unwrap();
+    assert!(!text.contains("s3cr3t-value"), "{text}");
+    let name = doc.resource_changes[0]
+        .changes
+        .iter()
+        .find(|c| c.attribute == "name")
+        .unwrap();
+    assert!(name.sensitive);
+    // Too short to match: not hidden everywhere it might appear.
+    let short = Secrets::new(&plan, &schemas(), [&Value::String("abc".into())]);
+    assert!(!short.hides(&Value::String("abcdef".into())));
 }

@@ -49,7 +49,9 @@ pub struct JournalResource {
     pub address: String,
     /// The planned action: `create`, `update`, `replace`, `delete`, `read`.
     pub action: String,
-    /// `done`, `failed` or `skipped`.
+    /// `done`, `failed`, `skipped` (a dependency failed, or the run was
+    /// interrupted), `unchanged` (the step found nothing to do) or `unknown`
+    /// (apply stopped because state could not be saved).
     pub outcome: String,
     /// Why it failed or was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
