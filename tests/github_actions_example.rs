@@ -17,13 +17,8 @@ fn job(mode: &str, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new("bash");
     cmd.arg(&script)
         .arg(mode)
-        .env("STACKD", env!("CARGO_BIN_EXE_stackd"))
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", REGION)
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE");
+        .env("STACKD", env!("CARGO_BIN_EXE_stackd"));
+    for_localstack(&mut cmd);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -92,14 +87,11 @@ async fn pull_request_then_merge_then_pull_request_against_localstack() {
         "{body}"
     );
     assert!(read(&outputs).contains("changes=true"));
-    let vpcs = ec2()
-        .await
-        .describe_vpcs()
-        .filters(stack_filter(&stack))
-        .send()
-        .await
-        .expect("describe vpcs");
-    assert!(vpcs.vpcs().is_empty(), "the pull request changed nothing");
+    assert_eq!(
+        stack_vpcs(&stack).await,
+        0,
+        "the pull request changed nothing"
+    );
     assert!(
         get_object(&s3, &bucket, "network/stackd.state.json")
             .await
@@ -110,14 +102,7 @@ async fn pull_request_then_merge_then_pull_request_against_localstack() {
     // The merge: applied, state in S3.
     let out = job("main", &env);
     assert_eq!(out.status.code(), Some(0));
-    let vpcs = ec2()
-        .await
-        .describe_vpcs()
-        .filters(stack_filter(&stack))
-        .send()
-        .await
-        .expect("describe vpcs");
-    assert_eq!(vpcs.vpcs().len(), 1);
+    assert_eq!(stack_vpcs(&stack).await, 1);
     assert!(get_object(&s3, &bucket, "network/stackd.state.json")
         .await
         .is_some());

@@ -46,28 +46,13 @@ resource "null_resource" "hold" {{
     .expect("write spec");
 }
 
-async fn stack_vpcs(stack: &str) -> usize {
-    ec2()
-        .await
-        .describe_vpcs()
-        .filters(stack_filter(stack))
-        .send()
-        .await
-        .expect("describe vpcs")
-        .vpcs()
-        .len()
-}
-
-async fn stack_subnets(stack: &str) -> usize {
-    ec2()
-        .await
-        .describe_subnets()
-        .filters(stack_filter(stack))
-        .send()
-        .await
-        .expect("describe subnets")
-        .subnets()
-        .len()
+/// Starts stackd without waiting, its output captured.
+fn spawn_stackd(args: &[&str]) -> std::process::Child {
+    stackd(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start stackd")
 }
 
 fn stderr(o: &Output) -> String {
@@ -109,14 +94,7 @@ async fn two_applies_on_one_s3_stack_one_proceeds_the_other_fails_naming_the_hol
     // Both started at the same moment.
     let args = ["apply", d, "--stack", &stack, "--auto-approve"];
     let start = Instant::now();
-    let spawn = || {
-        stackd(&args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start stackd")
-    };
-    let (a, b) = (spawn(), spawn());
+    let (a, b) = (spawn_stackd(&args), spawn_stackd(&args));
     let wait = |c: std::process::Child| {
         let out = c.wait_with_output().expect("wait for stackd");
         (out, start.elapsed())
@@ -417,11 +395,7 @@ async fn a_cancelled_run_releases_its_s3_lock() {
     spec(&dir, Some((&bucket, key)), "");
     let d = dir.to_str().expect("utf-8 path");
 
-    let child = stackd(&["apply", d, "--stack", &stack, "--auto-approve"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start stackd");
+    let child = spawn_stackd(&["apply", d, "--stack", &stack, "--auto-approve"]);
     // Well inside the 4-second provisioner, after the lock was taken.
     std::thread::sleep(Duration::from_secs(2));
     assert!(

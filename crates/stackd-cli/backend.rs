@@ -214,6 +214,12 @@ pub fn choose_for_dir(common: &CommonArgs) -> Result<(BackendChoice, AwsSettings
     ))
 }
 
+/// The opened backend of a command that reads no spec values.
+pub async fn open_for_dir(common: &CommonArgs) -> Result<Box<dyn StateBackend>> {
+    let (choice, settings) = choose_for_dir(common)?;
+    Ok(choice.open(&settings).await)
+}
+
 /// `provider "aws" { region profile }` when they are literals (variables
 /// are not resolved here).
 fn literal_provider_settings(config: &Config) -> AwsSettings {

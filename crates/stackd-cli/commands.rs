@@ -141,6 +141,7 @@ fn plan_document(
     ws: &Workspace,
     spec_dir: &Path,
     prior_state: PriorStateV1,
+    secrets: Secrets,
     mode: PlanMode,
 ) -> PlanFileV2 {
     PlanFileV2::from_plan(
@@ -150,7 +151,7 @@ fn plan_document(
             operation: operation_name(mode).to_string(),
             stack: ws.settings.stack.clone(),
             prior_state,
-            secrets: secrets(plan, schemas, ws),
+            secrets,
             spec: SpecV1 {
                 dir: spec_dir.display().to_string(),
                 digest: workspace::spec_digest(ws),
@@ -211,19 +212,19 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
     };
     let plan = make_plan(&ws, &state, providers.all.clone(), mode).await?;
     let schemas = providers.all.schemas();
+    let hidden = secrets(&plan, schemas, &ws);
+    let text = (args.format == Format::Text).then(|| render::plan_text(&plan, schemas, &hidden));
     let doc = plan_document(
         &plan,
         schemas,
         &ws,
         &args.spec.common.dir,
         prior_state(backend.as_ref(), &state, stored),
+        hidden,
         mode,
     );
     match args.format {
-        Format::Text => print!(
-            "{}",
-            render::plan_text(&plan, schemas, &secrets(&plan, schemas, &ws))
-        ),
+        Format::Text => print!("{}", text.unwrap_or_default()),
         Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
         Format::Markdown => print!("{}", render::plan_markdown(&doc)),
     }
@@ -499,12 +500,15 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
         plan = make_plan(ws, &state, provider.clone(), mode) => plan?,
         () = cancelled(cancel.clone()) => bail!(STOPPED),
     };
+    let hidden = secrets(&plan, provider.schemas(), ws);
+    let text = render::plan_text(&plan, provider.schemas(), &hidden);
     let doc = plan_document(
         &plan,
         provider.schemas(),
         ws,
         &spec_args.common.dir,
         prior_state(backend, &state, stored),
+        hidden,
         mode,
     );
     if let Some(saved) = saved {
@@ -519,14 +523,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
             bail!(msg);
         }
     }
-    print!(
-        "{}",
-        render::plan_text(
-            &plan,
-            provider.schemas(),
-            &secrets(&plan, provider.schemas(), ws)
-        )
-    );
+    print!("{text}");
     if plan.is_empty() {
         if mode == PlanMode::Normal {
             print!("{}", render::outputs_text(&state));
@@ -653,14 +650,8 @@ fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
     1
 }
 
-/// The backend of a command that reads no spec values.
-async fn backend_for(common: &CommonArgs) -> Result<Box<dyn StateBackend>> {
-    let (choice, settings) = backend::choose_for_dir(common)?;
-    Ok(choice.open(&settings).await)
-}
-
 async fn output(args: &OutputArgs) -> Result<u8> {
-    let backend = backend_for(&args.common).await?;
+    let backend = backend::open_for_dir(&args.common).await?;
     let Some(state) = backend.load().await? else {
         bail!(
             "no state at {}: nothing has been applied yet",
@@ -720,7 +711,7 @@ fn graph(args: &SpecArgs) -> Result<u8> {
 }
 
 async fn state_list(common: &CommonArgs) -> Result<u8> {
-    let backend = backend_for(common).await?;
+    let backend = backend::open_for_dir(common).await?;
     if let Some(state) = backend.load().await? {
         for addr in state.resources.keys() {
             println!("{addr}");
@@ -730,7 +721,7 @@ async fn state_list(common: &CommonArgs) -> Result<u8> {
 }
 
 async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
-    let backend = backend_for(common).await?;
+    let backend = backend::open_for_dir(common).await?;
     let addr: stackd_spec::Address = address.parse()?;
     let state = backend
         .load()
@@ -746,7 +737,7 @@ async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
 }
 
 async fn state_pull(common: &CommonArgs) -> Result<u8> {
-    let backend = backend_for(common).await?;
+    let backend = backend::open_for_dir(common).await?;
     let state = backend
         .load()
         .await?
@@ -761,7 +752,7 @@ async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
     let bytes =
         std::fs::read(file).with_context(|| format!("cannot read state {}", file.display()))?;
     let mut state = stackd_engine::state::decode(&bytes, file)?;
-    let backend = backend_for(common).await?;
+    let backend = backend::open_for_dir(common).await?;
     let lock = backend.lock(LockInfo::new("state push")).await?;
     let pushed = backend.save(&mut state).await;
     let released = lock.release().await;
@@ -823,7 +814,7 @@ fn policy(args: &PolicyArgs) -> Result<u8> {
 }
 
 async fn force_unlock(common: &CommonArgs) -> Result<u8> {
-    let backend = backend_for(common).await?;
+    let backend = backend::open_for_dir(common).await?;
     match backend.force_unlock().await {
         Ok(Some(holder)) => println!("Removed the lock held by {holder}."),
         Ok(None) => println!("{} is not locked.", backend.describe()),

@@ -98,8 +98,7 @@ pub fn entry(run: Run<'_>, plan: &Plan, outcome: Option<&ApplyOutcome>) -> Journ
 
 /// `stackd log`.
 pub async fn log(args: &LogArgs) -> Result<u8> {
-    let (choice, settings) = crate::backend::choose_for_dir(&args.common)?;
-    let backend = choice.open(&settings).await;
+    let backend = crate::backend::open_for_dir(&args.common).await?;
     let mut entries = backend.read_journal().await?;
     entries.reverse();
     if let Some(limit) = args.limit {

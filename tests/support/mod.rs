@@ -85,14 +85,19 @@ pub fn copy_spec(src: &Path) -> tempfile::TempDir {
 /// `stackd` configured for the emulator.
 pub fn stackd(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackd"));
-    cmd.args(args)
-        .env("AWS_ENDPOINT_URL", endpoint())
+    cmd.args(args);
+    for_localstack(&mut cmd);
+    cmd
+}
+
+/// Points a command's AWS clients at the emulator, with its dummy keys.
+pub fn for_localstack(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_ENDPOINT_URL", endpoint())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", REGION)
         .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE");
-    cmd
+        .env_remove("AWS_PROFILE")
 }
 
 /// Runs stackd and returns its output, printing it for the test log.
@@ -145,6 +150,32 @@ pub async fn ec2() -> aws_sdk_ec2::Client {
         .load()
         .await;
     aws_sdk_ec2::Client::new(&config)
+}
+
+/// How many VPCs carry the stack's tag.
+pub async fn stack_vpcs(stack: &str) -> usize {
+    ec2()
+        .await
+        .describe_vpcs()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .expect("describe vpcs")
+        .vpcs()
+        .len()
+}
+
+/// How many subnets carry the stack's tag.
+pub async fn stack_subnets(stack: &str) -> usize {
+    ec2()
+        .await
+        .describe_subnets()
+        .filters(stack_filter(stack))
+        .send()
+        .await
+        .expect("describe subnets")
+        .subnets()
+        .len()
 }
 
 /// EC2 filter on the stack's ownership tag.

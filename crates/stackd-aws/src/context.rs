@@ -93,8 +93,9 @@ pub(crate) struct Aws {
     pub codepipeline: aws_sdk_codepipeline::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub loc: Location,
-    /// The caller's account ID, looked up once on first use (ARNs need it).
-    account: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// The caller's identity (ARN, account ID), looked up once on first use
+    /// (ARNs need the account; the lock and journal name the caller).
+    identity: std::sync::Arc<tokio::sync::OnceCell<crate::CallerIdentity>>,
 }
 
 /// Builds one service client from the shared SDK configuration, with the
@@ -128,13 +129,15 @@ impl Aws {
             codepipeline: client!(aws_sdk_codepipeline, config, "codepipeline"),
             ssm: client!(aws_sdk_ssm, config, "ssm"),
             loc: Location::new(region),
-            account: std::sync::Arc::new(tokio::sync::OnceCell::new()),
+            identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
-    /// The account ID of the caller (STS GetCallerIdentity, once).
-    pub async fn account_id(&self) -> Result<String, stackd_engine::provider::ProviderError> {
-        self.account
+    /// Who the caller is (STS GetCallerIdentity, once per process).
+    pub async fn identity(
+        &self,
+    ) -> Result<&crate::CallerIdentity, stackd_engine::provider::ProviderError> {
+        self.identity
             .get_or_try_init(|| async {
                 let out = self
                     .sts
@@ -142,10 +145,17 @@ impl Aws {
                     .send()
                     .await
                     .map_err(|e| crate::error::from_sdk("sts", "GetCallerIdentity", e))?;
-                Ok(out.account().unwrap_or_default().to_string())
+                Ok(crate::CallerIdentity {
+                    arn: out.arn().unwrap_or_default().to_string(),
+                    account: out.account().unwrap_or_default().to_string(),
+                })
             })
             .await
-            .cloned()
+    }
+
+    /// The account ID of the caller.
+    pub async fn account_id(&self) -> Result<String, stackd_engine::provider::ProviderError> {
+        Ok(self.identity().await?.account.clone())
     }
 }
 

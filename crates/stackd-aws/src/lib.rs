@@ -95,19 +95,10 @@ impl AwsProvider {
         &self.aws.loc.region
     }
 
-    /// Who the provider acts as (STS GetCallerIdentity).
+    /// Who the provider acts as (STS GetCallerIdentity, shared with the
+    /// account ID that ARNs need: one call per process).
     pub async fn caller_identity(&self) -> Result<CallerIdentity, ProviderError> {
-        let out = self
-            .aws
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| error::from_sdk("sts", "GetCallerIdentity", e))?;
-        Ok(CallerIdentity {
-            arn: out.arn().unwrap_or_default().to_string(),
-            account: out.account().unwrap_or_default().to_string(),
-        })
+        self.aws.identity().await.cloned()
     }
 }
 

@@ -22,6 +22,7 @@ use crate::context::Aws;
 use crate::error::{is_not_found_code, Ec2Result};
 use crate::iam_util::{AwsResult, IAM};
 use crate::refresh::{filter, MAX_FILTER_VALUES};
+use crate::resources::{eip, key_pair, security_group, subnet, vpc};
 
 /// The code EC2 answers a dry run with when the call would have succeeded.
 const DRY_RUN_OK: &str = "DryRunOperation";
@@ -357,69 +358,33 @@ async fn existing_ec2(
     kind: Ec2Ref,
     ids: &[String],
 ) -> Result<Vec<String>, ProviderError> {
-    let op = kind.operation();
     let mut found = Vec::new();
     for chunk in ids.chunks(MAX_FILTER_VALUES) {
         let filters = vec![filter(kind.filter_name(), chunk.iter().cloned())];
+        // The resource modules' own Describe helpers, as refresh uses them.
         let ids: Vec<Option<String>> = match kind {
-            Ec2Ref::Vpc => aws
-                .ec2
-                .describe_vpcs()
-                .set_filters(Some(filters))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .ec2(op)?
+            Ec2Ref::Vpc => vpc::describe_vpcs(aws, filters)
+                .await?
                 .iter()
                 .map(|v| v.vpc_id().map(str::to_string))
                 .collect(),
-            Ec2Ref::Subnet => aws
-                .ec2
-                .describe_subnets()
-                .set_filters(Some(filters))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .ec2(op)?
+            Ec2Ref::Subnet => subnet::describe_subnets(aws, filters)
+                .await?
                 .iter()
                 .map(|s| s.subnet_id().map(str::to_string))
                 .collect(),
-            Ec2Ref::SecurityGroup => aws
-                .ec2
-                .describe_security_groups()
-                .set_filters(Some(filters))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .ec2(op)?
+            Ec2Ref::SecurityGroup => security_group::describe_security_groups(aws, filters)
+                .await?
                 .iter()
                 .map(|g| g.group_id().map(str::to_string))
                 .collect(),
-            Ec2Ref::ElasticIp => aws
-                .ec2
-                .describe_addresses()
-                .set_filters(Some(filters))
-                .send()
-                .await
-                .ec2(op)?
-                .addresses()
+            Ec2Ref::ElasticIp => eip::describe_addresses(aws, filters)
+                .await?
                 .iter()
                 .map(|a| a.allocation_id().map(str::to_string))
                 .collect(),
-            Ec2Ref::KeyPair => aws
-                .ec2
-                .describe_key_pairs()
-                .set_filters(Some(filters))
-                .send()
-                .await
-                .ec2(op)?
-                .key_pairs()
+            Ec2Ref::KeyPair => key_pair::describe_key_pairs(aws, filters)
+                .await?
                 .iter()
                 .map(|k| k.key_name().map(str::to_string))
                 .collect(),

@@ -61,6 +61,11 @@ impl S3Location {
         format!("s3://{}/{}", self.bucket, self.key)
     }
 
+    /// Another object in the same bucket, as a path for error messages.
+    fn object_url(&self, key: &str) -> PathBuf {
+        PathBuf::from(format!("s3://{}/{key}", self.bucket))
+    }
+
     fn lock_key(&self) -> String {
         format!("{}.lock", self.key)
     }
@@ -108,13 +113,13 @@ impl S3Backend {
     }
 
     fn place(&self) -> PathBuf {
-        PathBuf::from(self.location.url())
+        self.location.object_url(&self.location.key)
     }
 
     fn remote(&self, action: &'static str, key: &str, message: impl Into<String>) -> StateError {
         StateError::Remote {
             action,
-            url: format!("s3://{}/{key}", self.location.bucket),
+            url: self.location.object_url(key).display().to_string(),
             message: message.into(),
         }
     }
@@ -282,7 +287,7 @@ impl StateBackend for S3Backend {
     async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let key = self.location.lock_key();
         let body = serde_json::to_vec_pretty(&holder).map_err(|source| StateError::Encode {
-            path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+            path: self.location.object_url(&key),
             source,
         })?;
         // A lock deleted between our failed create and our read is retried.
@@ -302,7 +307,7 @@ impl StateBackend for S3Backend {
                 }
                 return Err(StateError::Locked {
                     holder: Box::new(current),
-                    path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+                    path: self.location.object_url(&key),
                 });
             }
         }
@@ -324,7 +329,7 @@ impl StateBackend for S3Backend {
     async fn append_journal(&self, entry: &JournalEntry) -> Result<(), StateError> {
         let key = self.location.journal_key();
         let line = entry.to_line().map_err(|source| StateError::Encode {
-            path: PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
+            path: self.location.object_url(&key),
             source,
         })?;
         // S3 has no append: read, append, write back on the ETag read. Runs
@@ -354,10 +359,7 @@ impl StateBackend for S3Backend {
     async fn read_journal(&self) -> Result<Vec<JournalEntry>, StateError> {
         let key = self.location.journal_key();
         match self.get(&key, "read journal").await? {
-            Some((bytes, _)) => JournalEntry::parse_lines(
-                &bytes,
-                &PathBuf::from(format!("s3://{}/{key}", self.location.bucket)),
-            ),
+            Some((bytes, _)) => JournalEntry::parse_lines(&bytes, &self.location.object_url(&key)),
             None => Ok(Vec::new()),
         }
     }

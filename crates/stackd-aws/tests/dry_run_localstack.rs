@@ -10,16 +10,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use stackd_aws::{AwsProvider, AwsSettings};
-use stackd_engine::provider::{
-    CheckRequest, CheckedChange, Finding, Provider, Severity, ADDRESS_TAG, STACK_TAG,
-};
-use stackd_spec::{Address, Mode, Value};
-use support::use_localstack;
+use stackd_engine::provider::{CheckRequest, CheckedChange, Finding, Provider, Severity};
+use stackd_spec::{Address, Value};
+use support::{desired_args, use_localstack};
 
 /// A create check of `addr` with `args`, in schema shape: every argument
 /// present (its default or null), `tags_all` carrying the ownership tags.
@@ -30,32 +27,13 @@ fn create_check(
     args: &[(&str, Value)],
 ) -> CheckRequest {
     let address: Address = addr.parse().expect("address");
-    let schema = provider
-        .schemas()
-        .get(Mode::Managed, &address.block.type_name)
-        .expect("known type");
-    let mut m: BTreeMap<String, Value> = BTreeMap::new();
-    for a in schema.body.attrs.iter().filter(|a| a.is_argument()) {
-        m.insert(a.name.to_string(), a.default.clone().unwrap_or(Value::Null));
-    }
-    for (k, v) in args {
-        m.insert(k.to_string(), v.clone());
-    }
-    if schema.taggable {
-        m.insert(
-            "tags_all".into(),
-            Value::map([
-                (STACK_TAG, Value::from(stack)),
-                (ADDRESS_TAG, Value::from(address.to_string())),
-            ]),
-        );
-    }
+    let desired = desired_args(provider, stack, &address, args);
     CheckRequest {
         type_name: address.block.type_name.clone(),
         address,
         stack: stack.to_string(),
         change: CheckedChange::Create,
-        desired: Some(Value::Map(m)),
+        desired: Some(desired),
         prior: None,
         id: None,
         planned: Default::default(),

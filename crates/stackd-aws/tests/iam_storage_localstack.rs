@@ -15,13 +15,13 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::use_localstack;
+use support::{desired_args, use_localstack};
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::diff::{diff, IgnoreChanges};
 use stackd_engine::provider::{
     ChangeRequest, DataRequest, DeleteRequest, ErrorKind, KnownResource, LiveResource, Provider,
-    RefreshRequest, ADDRESS_TAG, STACK_TAG,
+    RefreshRequest,
 };
 use stackd_spec::{Address, Mode, Value};
 
@@ -53,40 +53,12 @@ fn block(pairs: Vec<(&str, Value)>) -> Value {
 }
 
 impl Harness {
-    /// Desired arguments in schema shape: every argument present, with its
-    /// default or null, and `tags_all` with the ownership tags.
-    fn desired_for(&self, stack: &str, addr: &Address, args: &[(&str, Value)]) -> Value {
-        let schema = self
-            .provider
-            .schemas()
-            .get(Mode::Managed, &addr.block.type_name)
-            .expect("known type");
-        let mut m: BTreeMap<String, Value> = BTreeMap::new();
-        for a in schema.body.attrs.iter().filter(|a| a.is_argument()) {
-            m.insert(a.name.to_string(), a.default.clone().unwrap_or(Value::Null));
-        }
-        for (k, v) in args {
-            m.insert(k.to_string(), v.clone());
-        }
-        if schema.taggable {
-            let mut tags: BTreeMap<String, Value> = m
-                .get("tags")
-                .and_then(Value::as_map)
-                .cloned()
-                .unwrap_or_default();
-            tags.insert(STACK_TAG.into(), Value::from(stack));
-            tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_string()));
-            m.insert("tags_all".into(), Value::Map(tags));
-        }
-        Value::Map(m)
-    }
-
     fn request(&self, addr: &str, args: &[(&str, Value)]) -> ChangeRequest {
         let address: Address = addr.parse().unwrap();
         ChangeRequest {
             type_name: address.block.type_name.clone(),
             stack: self.stack.clone(),
-            desired: self.desired_for(&self.stack, &address, args),
+            desired: desired_args(&self.provider, &self.stack, &address, args),
             prior: None,
             id: None,
             changed: Vec::new(),
@@ -125,7 +97,7 @@ impl Harness {
             .position(|(a, _, _)| *a == address)
             .expect("created");
         let (_, id, prior) = self.created[slot].clone();
-        let desired = self.desired_for(&self.stack, &address, args);
+        let desired = desired_args(&self.provider, &self.stack, &address, args);
         let schema = self
             .provider
             .schemas()
@@ -244,7 +216,7 @@ impl Harness {
         assert_eq!(again.get("arn"), attrs.get("arn"));
         let mut theirs = self.request(addr, args);
         theirs.stack = "someone-else".into();
-        theirs.desired = self.desired_for("someone-else", &theirs.address, args);
+        theirs.desired = desired_args(&self.provider, "someone-else", &theirs.address, args);
         let err = self
             .provider
             .create(&theirs)

@@ -15,12 +15,11 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::use_localstack;
+use support::{desired_args, use_localstack};
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::provider::{
     ChangeRequest, DataRequest, DeleteRequest, KnownResource, Provider, RefreshRequest,
-    ADDRESS_TAG, STACK_TAG,
 };
 use stackd_spec::{Address, Mode, Value};
 
@@ -34,40 +33,12 @@ struct Harness {
 }
 
 impl Harness {
-    /// Desired arguments in schema shape: every argument present, with its
-    /// default or null, and `tags_all` with the ownership tags.
-    fn desired(&self, addr: &Address, args: &[(&str, Value)]) -> Value {
-        let schema = self
-            .provider
-            .schemas()
-            .get(Mode::Managed, &addr.block.type_name)
-            .expect("known type");
-        let mut m: BTreeMap<String, Value> = BTreeMap::new();
-        for a in schema.body.attrs.iter().filter(|a| a.is_argument()) {
-            m.insert(a.name.to_string(), a.default.clone().unwrap_or(Value::Null));
-        }
-        for (k, v) in args {
-            m.insert(k.to_string(), v.clone());
-        }
-        if schema.taggable {
-            let mut tags: BTreeMap<String, Value> = m
-                .get("tags")
-                .and_then(Value::as_map)
-                .cloned()
-                .unwrap_or_default();
-            tags.insert(STACK_TAG.into(), Value::from(self.stack.as_str()));
-            tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_string()));
-            m.insert("tags_all".into(), Value::Map(tags));
-        }
-        Value::Map(m)
-    }
-
     async fn create(&mut self, addr: &str, args: &[(&str, Value)]) -> (String, Value) {
         let address: Address = addr.parse().unwrap();
         let req = ChangeRequest {
             type_name: address.block.type_name.clone(),
             stack: self.stack.clone(),
-            desired: self.desired(&address, args),
+            desired: desired_args(&self.provider, &self.stack, &address, args),
             prior: None,
             id: None,
             changed: Vec::new(),
@@ -102,7 +73,7 @@ impl Harness {
         let req = ChangeRequest {
             type_name: address.block.type_name.clone(),
             stack: self.stack.clone(),
-            desired: self.desired(&address, args),
+            desired: desired_args(&self.provider, &self.stack, &address, args),
             prior: Some(prior),
             id: Some(id),
             changed: changed.iter().map(|c| c.to_string()).collect(),

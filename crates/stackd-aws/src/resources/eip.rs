@@ -114,7 +114,7 @@ fn eip_attrs(loc: &Location, address: &types::Address, recorded: Option<&Value>)
 }
 
 /// `DescribeAddresses` is not paginated: it returns every match at once.
-async fn describe_addresses(
+pub(crate) async fn describe_addresses(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<Vec<types::Address>, ProviderError> {

@@ -113,7 +113,7 @@ fn key_pair_attrs(
 
 /// `DescribeKeyPairs` is not paginated. Filters, not `KeyNames=`: a name
 /// that does not exist fails the whole call.
-async fn describe_key_pairs(
+pub(crate) async fn describe_key_pairs(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<Vec<KeyPairInfo>, ProviderError> {

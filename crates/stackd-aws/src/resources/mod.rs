@@ -23,7 +23,7 @@ mod ecs_cluster;
 mod ecs_cluster_capacity_providers;
 mod ecs_service;
 mod ecs_task_definition;
-mod eip;
+pub(crate) mod eip;
 mod iam_instance_profile;
 mod iam_policy;
 mod iam_policy_document;
@@ -32,7 +32,7 @@ mod iam_role_policy;
 mod iam_role_policy_attachment;
 mod instance;
 mod internet_gateway;
-mod key_pair;
+pub(crate) mod key_pair;
 mod lb;
 mod lb_listener;
 mod lb_listener_rule;
@@ -46,12 +46,12 @@ mod s3_bucket;
 mod s3_bucket_lifecycle_configuration;
 mod s3_bucket_public_access_block;
 mod s3_bucket_versioning;
-mod security_group;
+pub(crate) mod security_group;
 mod security_group_rule;
 mod ssm_parameter;
 mod ssm_parameter_data;
-mod subnet;
-mod vpc;
+pub(crate) mod subnet;
+pub(crate) mod vpc;
 
 /// How one managed resource type is read and changed. Mirrors the engine's
 /// [`stackd_engine::provider::Provider`] methods for a single type.

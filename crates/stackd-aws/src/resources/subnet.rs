@@ -79,7 +79,7 @@ fn subnet_attrs(loc: &Location, subnet: &types::Subnet) -> Value {
     ])
 }
 
-async fn describe_subnets(
+pub(crate) async fn describe_subnets(
     aws: &Aws,
     filters: Vec<Filter>,
 ) -> Result<Vec<types::Subnet>, ProviderError> {

@@ -126,7 +126,10 @@ fn vpc_attrs(loc: &Location, vpc: &types::Vpc, extras: &VpcExtras) -> Value {
     ])
 }
 
-async fn describe_vpcs(aws: &Aws, filters: Vec<Filter>) -> Result<Vec<types::Vpc>, ProviderError> {
+pub(crate) async fn describe_vpcs(
+    aws: &Aws,
+    filters: Vec<Filter>,
+) -> Result<Vec<types::Vpc>, ProviderError> {
     aws.ec2
         .describe_vpcs()
         .set_filters(Some(filters))

@@ -1,7 +1,13 @@
 //! What the LocalStack tests of this crate share: pointing the SDK at the
-//! emulator, failing loudly (with instructions) when it is not there.
+//! emulator, failing loudly (with instructions) when it is not there, and
+//! desired arguments in schema shape.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use stackd_aws::AwsProvider;
+use stackd_engine::provider::{Provider, ADDRESS_TAG, STACK_TAG};
+use stackd_spec::{Address, Mode, Value};
 
 /// Points the SDK at LocalStack (`STACKD_TEST_ENDPOINT`, default
 /// `http://127.0.0.1:4566`) and returns the endpoint; panics saying how to
@@ -28,4 +34,40 @@ pub fn use_localstack() -> String {
     std::env::set_var("AWS_REGION", "us-east-1");
     std::env::remove_var("AWS_PROFILE");
     endpoint
+}
+
+/// Desired arguments in schema shape, as the engine hands them to a
+/// provider: every argument present (its default or null), `args` on top,
+/// and for taggable types `tags_all` = `tags` plus the ownership tags of
+/// `stack`. (The CI/CD and ELBv2/ECS tests fill nested blocks too and keep
+/// their own.)
+#[allow(dead_code)] // not every test binary uses it
+pub fn desired_args(
+    provider: &AwsProvider,
+    stack: &str,
+    addr: &Address,
+    args: &[(&str, Value)],
+) -> Value {
+    let schema = provider
+        .schemas()
+        .get(Mode::Managed, &addr.block.type_name)
+        .expect("known type");
+    let mut m: BTreeMap<String, Value> = BTreeMap::new();
+    for a in schema.body.attrs.iter().filter(|a| a.is_argument()) {
+        m.insert(a.name.to_string(), a.default.clone().unwrap_or(Value::Null));
+    }
+    for (k, v) in args {
+        m.insert(k.to_string(), v.clone());
+    }
+    if schema.taggable {
+        let mut tags: BTreeMap<String, Value> = m
+            .get("tags")
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        tags.insert(STACK_TAG.into(), Value::from(stack));
+        tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_string()));
+        m.insert("tags_all".into(), Value::Map(tags));
+    }
+    Value::Map(m)
 }
