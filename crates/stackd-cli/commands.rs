@@ -116,7 +116,12 @@ async fn make_plan(
         mode,
     };
     match plan(&input).await {
-        Ok(p) => Ok(p),
+        Ok(p) => {
+            if !p.warnings.is_empty() {
+                eprint!("{}", render_all(&p.warnings, &ws.config.sources));
+            }
+            Ok(p)
+        }
         Err(PlanError::Spec(diags)) => {
             eprint!("{}", render_all(&diags, &ws.config.sources));
             Err(Reported.into())
@@ -482,6 +487,11 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
     let started = std::time::Instant::now();
     let started_at = rfc3339_now();
     let (mut state, stored) = peek_state(backend, &ws.settings.stack).await?;
+    if let Some(doc) = saved.filter(|d| !stored && !d.stack_id.is_empty()) {
+        // A first apply of a saved plan: the new state takes the identity
+        // the plan's ownership tags were planned with.
+        state.lineage = doc.stack_id.clone();
+    }
     if let Some(doc) = saved {
         let now_lineage = stored.then(|| state.lineage.clone());
         if doc.prior_state.lineage != now_lineage || doc.prior_state.serial != state.serial {
@@ -598,7 +608,7 @@ async fn dry_run(ws: &Workspace, backend: &dyn StateBackend, mode: PlanMode) -> 
         "{}",
         render::plan_text(&plan, schemas, &secrets(&plan, schemas, ws))
     );
-    let report = check_plan(&plan, providers.all.clone(), &ws.settings.stack).await;
+    let report = check_plan(&plan, providers.all.clone()).await;
     print!("{}", render::check_report(&report));
     Ok(if report.passes() { 0 } else { 2 })
 }

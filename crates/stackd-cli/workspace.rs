@@ -126,6 +126,7 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     Ok(Workspace {
         settings: StackSettings {
             stack,
+            explicit_stack: args.common.stack.is_some(),
             default_tags,
         },
         config,

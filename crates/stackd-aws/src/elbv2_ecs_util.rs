@@ -22,7 +22,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
-use stackd_engine::provider::{ErrorKind, KnownResource, ProviderError, ADDRESS_TAG, STACK_TAG};
+use stackd_engine::provider::{ErrorKind, KnownResource, Owner, ProviderError, ADDRESS_TAG};
 use stackd_spec::{Address, BlockSchema, Value};
 
 use crate::args::str_map;
@@ -171,14 +171,18 @@ pub(crate) fn conflict(
     operation: &str,
     what: &str,
     address: &Address,
-    stack: &str,
+    owner: &Owner,
+    tags: &TagMap,
 ) -> ProviderError {
+    let why = owner
+        .foreign_reason(|k| tags.get(k).map(String::as_str))
+        .unwrap_or_else(|| format!("its {ADDRESS_TAG} tag names another resource"));
     invalid(
         service,
         operation,
         format!(
-            "{what} already exists and is not owned by {address} of stack {stack:?} \
-             (its {STACK_TAG}/{ADDRESS_TAG} tags differ); import it, remove it, or choose another name"
+            "{what} already exists and is not owned by {address} of stack {owner}: {why}; \
+             import it, remove it, or choose another name"
         ),
     )
 }
@@ -251,14 +255,14 @@ pub(crate) fn tags_value(tags: &TagMap) -> Value {
 }
 
 /// True when the tags name `stack` as the owner.
-pub(crate) fn owned_by(tags: &TagMap, stack: &str) -> bool {
-    tags.get(STACK_TAG).map(String::as_str) == Some(stack)
+pub(crate) fn owned_by(tags: &TagMap, owner: &Owner) -> bool {
+    owner.owns(|k| tags.get(k).map(String::as_str))
 }
 
 /// True when the tags say this object was made for `address` of `stack`:
 /// what a create retried after a crash adopts.
-pub(crate) fn made_for(tags: &TagMap, stack: &str, address: &Address) -> bool {
-    owned_by(tags, stack) && tags.get(ADDRESS_TAG) == Some(&address.to_tag_value())
+pub(crate) fn made_for(tags: &TagMap, owner: &Owner, address: &Address) -> bool {
+    owner.made(|k| tags.get(k).map(String::as_str), address)
 }
 
 /// The address a live object belongs to: the known instance with its ID
@@ -273,8 +277,8 @@ pub(crate) fn address_for(id: &str, tags: &TagMap, known: &[KnownResource]) -> O
 
 /// True when refresh must return the object: known by ID or tagged as the
 /// stack's.
-pub(crate) fn is_owned(id: &str, tags: &TagMap, known: &[KnownResource], stack: &str) -> bool {
-    known.iter().any(|k| k.id == id) || owned_by(tags, stack)
+pub(crate) fn is_owned(id: &str, tags: &TagMap, known: &[KnownResource], owner: &Owner) -> bool {
+    known.iter().any(|k| k.id == id) || owned_by(tags, owner)
 }
 
 /// The tags to apply at creation (`tags_all`), in ELBv2's shape.
@@ -655,17 +659,22 @@ mod tests {
     #[test]
     fn ownership_and_adoption_read_the_tags() {
         let addr: Address = "aws_lb.main".parse().unwrap();
+        use stackd_engine::provider::{STACK_ID_TAG, STACK_TAG};
         let tags: TagMap = [
             (STACK_TAG.to_string(), "prod".to_string()),
+            (STACK_ID_TAG.to_string(), "id-prod".to_string()),
             (ADDRESS_TAG.to_string(), "aws_lb.main".to_string()),
             ("aws:cloudformation:x".to_string(), "y".to_string()),
         ]
         .into();
-        assert!(owned_by(&tags, "prod"));
-        assert!(made_for(&tags, "prod", &addr));
-        assert!(!made_for(&tags, "prod", &"aws_lb.other".parse().unwrap()));
-        assert!(!made_for(&tags, "dev", &addr));
-        assert_eq!(tags_value(&tags).as_map().map(|m| m.len()), Some(2));
+        let prod = Owner::new("prod", "id-prod");
+        assert!(owned_by(&tags, &prod));
+        assert!(made_for(&tags, &prod, &addr));
+        assert!(!made_for(&tags, &prod, &"aws_lb.other".parse().unwrap()));
+        assert!(!made_for(&tags, &Owner::new("dev", "id-dev"), &addr));
+        // Same name, another identity: another copy of the spec.
+        assert!(!made_for(&tags, &Owner::new("prod", "id-other"), &addr));
+        assert_eq!(tags_value(&tags).as_map().map(|m| m.len()), Some(3));
         assert_eq!(address_for("arn", &tags, &[]), Some(addr));
     }
 

@@ -11,7 +11,7 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use serde_json::{Map, Value as Json};
-use stackd_engine::provider::{ErrorKind, KnownResource, ProviderError, ADDRESS_TAG, STACK_TAG};
+use stackd_engine::provider::{ErrorKind, KnownResource, Owner, ProviderError, ADDRESS_TAG};
 use stackd_spec::{Address, Value};
 
 use crate::args::{hex_digest, opt_str, str_map};
@@ -220,11 +220,8 @@ pub(crate) fn live_tags(attrs: &Value) -> BTreeMap<String, String> {
 
 /// True when live tags carry the ownership tags the desired `tags_all`
 /// asks for: the object was made by an earlier attempt of this create.
-pub(crate) fn ours(live: &BTreeMap<String, String>, desired: &Value) -> bool {
-    let want = str_map(desired, "tags_all");
-    [STACK_TAG, ADDRESS_TAG]
-        .iter()
-        .all(|k| want.contains_key(*k) && live.get(*k) == want.get(*k))
+pub(crate) fn ours(live: &BTreeMap<String, String>, owner: &Owner, address: &Address) -> bool {
+    owner.made(|k| live.get(k).map(String::as_str), address)
 }
 
 /// The address a live object belongs to: the known instance with its ID,
@@ -243,11 +240,18 @@ pub(crate) fn address_of(
 
 /// The message for a name already taken by an object this stack did not
 /// make.
-pub(crate) fn conflict(what: &str, name: &str) -> String {
+pub(crate) fn conflict(
+    what: &str,
+    name: &str,
+    live: &BTreeMap<String, String>,
+    owner: &Owner,
+) -> String {
+    let why = owner
+        .foreign_reason(|k| live.get(k).map(String::as_str))
+        .unwrap_or_else(|| format!("its {ADDRESS_TAG} tag names another resource"));
     format!(
-        "{what} {name:?} already exists and does not carry this resource's \
-         ownership tags ({STACK_TAG}, {ADDRESS_TAG}); choose another name or \
-         delete the existing one"
+        "{what} {name:?} already exists and is not this resource's: {why}; \
+         choose another name, or delete or import the existing one"
     )
 }
 
@@ -561,20 +565,22 @@ mod tests {
     }
 
     #[test]
-    fn ownership_needs_both_tags() {
-        let desired = Value::map([(
-            "tags_all",
-            Value::map([
-                (STACK_TAG, Value::from("s")),
-                (ADDRESS_TAG, Value::from("aws_iam_role.a")),
-            ]),
-        )]);
+    fn ownership_needs_the_stack_identity_and_the_address() {
+        use stackd_engine::provider::{STACK_ID_TAG, STACK_TAG};
+        let owner = Owner::new("s", "id-1");
+        let address: Address = "aws_iam_role.a".parse().unwrap();
         let mut live: BTreeMap<String, String> = BTreeMap::new();
         live.insert(STACK_TAG.into(), "s".into());
-        assert!(!ours(&live, &desired));
         live.insert(ADDRESS_TAG.into(), "aws_iam_role.a".into());
-        assert!(ours(&live, &desired));
-        assert!(!ours(&live, &Value::Null));
+        // Same name, no identity: another copy of the spec, or a lost state.
+        assert!(!ours(&live, &owner, &address));
+        live.insert(STACK_ID_TAG.into(), "id-2".into());
+        assert!(!ours(&live, &owner, &address));
+        let msg = conflict("IAM role", "r", &live, &owner);
+        assert!(msg.contains("another stack identity (id-2)"), "{msg}");
+        live.insert(STACK_ID_TAG.into(), "id-1".into());
+        assert!(ours(&live, &owner, &address));
+        assert!(!ours(&live, &owner, &"aws_iam_role.b".parse().unwrap()));
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl Provider for AwsProvider {
     async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
         let entry = resources::resource(&req.type_name)
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
-        let span = tracing::info_span!("refresh", type_name = %req.type_name, stack = %req.stack, known = req.known.len());
+        let span = tracing::info_span!("refresh", type_name = %req.type_name, stack = %req.owner, known = req.known.len());
         entry.handler.refresh(&self.aws, req).instrument(span).await
     }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::Image;
 use stackd_engine::provider::{
-    CheckRequest, CheckedChange, ErrorKind, Finding, ProviderError, ADDRESS_TAG, STACK_TAG,
+    CheckRequest, CheckedChange, ErrorKind, Finding, ProviderError, ADDRESS_TAG,
 };
 use stackd_spec::Value;
 
@@ -75,7 +75,7 @@ pub(crate) fn known_list(d: &Value, key: &str) -> Option<Vec<String>> {
 /// token will do, since nothing is made, but one per address keeps it
 /// deterministic.
 pub(crate) fn dry_run_token(req: &CheckRequest) -> String {
-    crate::args::client_token(&format!("dry-run:{}:{}", req.stack, req.address))
+    crate::args::client_token(&format!("dry-run:{}:{}", req.owner.id, req.address))
 }
 
 // ---------------------------------------------------------------------------
@@ -83,7 +83,7 @@ pub(crate) fn dry_run_token(req: &CheckRequest) -> String {
 
 /// Whose an existing object with the name a create wants is.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Owner {
+pub(crate) enum NameOwner {
     /// Made for this address of this stack: the create adopts it (a create
     /// retried after a crash, or a replacement's old object).
     ThisResource,
@@ -101,14 +101,14 @@ pub(crate) fn ec2_tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, 
 }
 
 /// Decides whose an existing object is from its tags.
-pub(crate) fn owner(tags: &BTreeMap<String, String>, req: &CheckRequest) -> Owner {
-    if tags.get(STACK_TAG).map(String::as_str) != Some(req.stack.as_str()) {
-        return Owner::Foreign;
+pub(crate) fn owner(tags: &BTreeMap<String, String>, req: &CheckRequest) -> NameOwner {
+    if !req.owner.owns(|k| tags.get(k).map(String::as_str)) {
+        return NameOwner::Foreign;
     }
     match tags.get(ADDRESS_TAG) {
-        Some(a) if *a == req.address.to_tag_value() => Owner::ThisResource,
-        Some(a) => Owner::OtherResource(a.clone()),
-        None => Owner::OtherResource("an unnamed resource".into()),
+        Some(a) if *a == req.address.to_tag_value() => NameOwner::ThisResource,
+        Some(a) => NameOwner::OtherResource(a.clone()),
+        None => NameOwner::OtherResource("an unnamed resource".into()),
     }
 }
 
@@ -160,11 +160,11 @@ impl Findings {
         tags: &BTreeMap<String, String>,
     ) {
         match owner(tags, req) {
-            Owner::ThisResource => {}
+            NameOwner::ThisResource => {}
             // Not someone else's, but the create adopts only an object made
             // for its own address: this one is in the way unless the other
             // resource is destroyed first.
-            Owner::OtherResource(other) => self.push(Finding::warning(
+            NameOwner::OtherResource(other) => self.push(Finding::warning(
                 "name_taken",
                 operation,
                 format!(
@@ -173,7 +173,7 @@ impl Findings {
                     req.address
                 ),
             )),
-            Owner::Foreign => self.push(Finding::error(
+            NameOwner::Foreign => self.push(Finding::error(
                 "name_taken",
                 operation,
                 format!("{what} {name:?} already exists and is not this stack's"),
@@ -676,6 +676,7 @@ pub(crate) mod fake {
 mod tests {
     use super::*;
     use stackd_engine::provider::Severity;
+    use stackd_engine::provider::STACK_ID_TAG;
     use stackd_spec::Address;
 
     fn err(kind: ErrorKind, code: Option<&str>, message: &str) -> ProviderError {
@@ -694,7 +695,7 @@ mod tests {
         CheckRequest {
             address: "aws_s3_bucket.assets".parse::<Address>().unwrap(),
             type_name: "aws_s3_bucket".into(),
-            stack: "prod".into(),
+            owner: stackd_engine::provider::Owner::new("prod", "prod"),
             change: CheckedChange::Create,
             desired: Some(desired),
             prior: None,
@@ -843,21 +844,27 @@ mod tests {
     #[test]
     fn an_existing_name_is_taken_unless_made_for_this_address() {
         let req = request(Value::Null);
-        assert_eq!(owner(&tags(&[]), &req), Owner::Foreign);
-        assert_eq!(owner(&tags(&[(STACK_TAG, "dev")]), &req), Owner::Foreign);
+        assert_eq!(owner(&tags(&[]), &req), NameOwner::Foreign);
         assert_eq!(
-            owner(
-                &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.assets")]),
-                &req
-            ),
-            Owner::ThisResource
+            owner(&tags(&[(STACK_ID_TAG, "dev")]), &req),
+            NameOwner::Foreign
         );
         assert_eq!(
             owner(
-                &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.logs")]),
+                &tags(&[
+                    (STACK_ID_TAG, "prod"),
+                    (ADDRESS_TAG, "aws_s3_bucket.assets")
+                ]),
                 &req
             ),
-            Owner::OtherResource("aws_s3_bucket.logs".into())
+            NameOwner::ThisResource
+        );
+        assert_eq!(
+            owner(
+                &tags(&[(STACK_ID_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.logs")]),
+                &req
+            ),
+            NameOwner::OtherResource("aws_s3_bucket.logs".into())
         );
 
         let mut f = Findings::new();
@@ -867,14 +874,17 @@ mod tests {
             "s3:HeadBucket",
             "bucket",
             "x",
-            &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.assets")]),
+            &tags(&[
+                (STACK_ID_TAG, "prod"),
+                (ADDRESS_TAG, "aws_s3_bucket.assets"),
+            ]),
         );
         f.name_in_use(
             &req,
             "s3:HeadBucket",
             "bucket",
             "x",
-            &tags(&[(STACK_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.logs")]),
+            &tags(&[(STACK_ID_TAG, "prod"), (ADDRESS_TAG, "aws_s3_bucket.logs")]),
         );
         let all = f.into_vec();
         assert_eq!(all.len(), 2, "{all:?}");

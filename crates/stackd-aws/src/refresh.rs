@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, Tag};
-use stackd_engine::provider::{KnownResource, ProviderError, RefreshRequest, STACK_TAG};
+use stackd_engine::provider::{KnownResource, Owner, ProviderError, RefreshRequest};
 use stackd_spec::{Address, Value};
 
 use crate::tags::tagged_address;
@@ -24,9 +24,10 @@ pub(crate) fn filter<S: Into<String>>(name: &str, values: impl IntoIterator<Item
         .build()
 }
 
-/// The filter selecting objects tagged as owned by `stack`.
-pub(crate) fn stack_filter(stack: &str) -> Filter {
-    filter(&format!("tag:{STACK_TAG}"), [stack])
+/// The filter selecting objects tagged as `owner`'s.
+pub(crate) fn stack_filter(owner: &Owner) -> Filter {
+    let (key, value) = owner.filter_tag();
+    filter(&format!("tag:{key}"), [value])
 }
 
 /// Known IDs absent from `seen`, de-duplicated, in state order.
@@ -65,10 +66,9 @@ tagged!(
     aws_sdk_ec2::types::RouteTable
 );
 
-/// True when an object's tags name `stack` as its owner.
-pub(crate) fn tagged_with_stack(tags: &[Tag], stack: &str) -> bool {
-    tags.iter()
-        .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
+/// True when an object's tags say it is `owner`'s.
+pub(crate) fn tagged_with_stack(tags: &[Tag], owner: &Owner) -> bool {
+    crate::tags::owned_by(tags, owner)
 }
 
 /// Every object the stack owns: tagged with it, or known by ID.
@@ -85,7 +85,7 @@ where
     F: Fn(Vec<Filter>) -> Fut,
     Fut: Future<Output = Result<Vec<T>, ProviderError>>,
 {
-    let mut found = describe(vec![stack_filter(&req.stack)]).await?;
+    let mut found = describe(vec![stack_filter(&req.owner)]).await?;
     let seen: HashSet<String> = found.iter().filter_map(id_of).map(str::to_string).collect();
     let missing = missing_ids(&req.known, &seen);
     for chunk in missing.chunks(MAX_FILTER_VALUES) {
@@ -94,7 +94,7 @@ where
     let known: HashSet<&str> = req.known.iter().map(|k| k.id.as_str()).collect();
     found.retain(|obj| {
         id_of(obj).is_some_and(|id| known.contains(id))
-            || tagged_with_stack(obj.tag_list(), &req.stack)
+            || tagged_with_stack(obj.tag_list(), &req.owner)
     });
     Ok(found)
 }
@@ -144,15 +144,17 @@ mod tests {
     #[tokio::test]
     async fn objects_of_other_stacks_are_dropped_even_if_the_server_returns_them() {
         use aws_sdk_ec2::types::Vpc;
-        let vpc = |id: &str, stack: &str| {
+        use stackd_engine::provider::{STACK_ID_TAG, STACK_TAG};
+        let vpc = |id: &str, stack_id: &str| {
             Vpc::builder()
                 .vpc_id(id)
-                .tags(Tag::builder().key(STACK_TAG).value(stack).build())
+                .tags(Tag::builder().key(STACK_TAG).value("mine").build())
+                .tags(Tag::builder().key(STACK_ID_TAG).value(stack_id).build())
                 .build()
         };
         let req = RefreshRequest {
             type_name: "aws_vpc".into(),
-            stack: "mine".into(),
+            owner: Owner::new("mine", "mine"),
             known: vec![known("aws_vpc.untagged", "vpc-known")],
         };
         // A server ignoring the tag filter answers with everything.
@@ -188,8 +190,15 @@ mod tests {
 
     #[test]
     fn the_stack_filter_names_the_ownership_tag() {
-        let f = stack_filter("prod");
+        let f = stack_filter(&Owner::new("prod", "id-1"));
+        assert_eq!(f.name(), Some("tag:stackd:stack-id"));
+        assert_eq!(f.values(), &["id-1".to_string()]);
+        let lost = Owner {
+            by_name: true,
+            ..Owner::new("prod", "id-1")
+        };
+        let f = stack_filter(&lost);
         assert_eq!(f.name(), Some("tag:stackd:stack"));
-        assert_eq!(f.values(), &["prod".to_string()]);
+        assert_eq!(f.values(), &["prod".to_string()])
     }
 }

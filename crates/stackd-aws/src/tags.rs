@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-use stackd_engine::provider::{ProviderError, ADDRESS_TAG, STACK_TAG};
+use stackd_engine::provider::{Owner, ProviderError, ADDRESS_TAG};
 use stackd_spec::{Address, Value};
 
 use crate::args::str_map;
@@ -63,9 +63,9 @@ pub(crate) fn tagged_address(tags: &[Tag]) -> Option<Address> {
     tag(tags, ADDRESS_TAG).and_then(|a| a.parse().ok())
 }
 
-/// True when the object carries this stack's ownership tag.
-pub(crate) fn owned_by(tags: &[Tag], stack: &str) -> bool {
-    tag(tags, STACK_TAG) == Some(stack)
+/// True when the object's tags say it is `owner`'s.
+pub(crate) fn owned_by(tags: &[Tag], owner: &Owner) -> bool {
+    owner.owns(|k| tag(tags, k))
 }
 
 /// Tags to set (added or changed) and keys to remove, from `prior` to
@@ -162,12 +162,20 @@ mod tests {
 
     #[test]
     fn ownership_tags_give_the_address() {
+        use stackd_engine::provider::{STACK_ID_TAG, STACK_TAG};
         let tags = [
             t(STACK_TAG, "prod"),
+            t(STACK_ID_TAG, "id-prod"),
             t(ADDRESS_TAG, "aws_subnet.public[\"a\"]"),
         ];
-        assert!(owned_by(&tags, "prod"));
-        assert!(!owned_by(&tags, "dev"));
+        assert!(owned_by(&tags, &Owner::new("prod", "id-prod")));
+        assert!(!owned_by(&tags, &Owner::new("prod", "id-copy")));
+        assert!(!owned_by(&tags, &Owner::new("dev", "id-dev")));
+        let lost = Owner {
+            by_name: true,
+            ..Owner::new("prod", "id-new")
+        };
+        assert!(owned_by(&tags, &lost), "a lost state adopts by name");
         assert_eq!(
             tagged_address(&tags).map(|a| a.to_string()).as_deref(),
             Some("aws_subnet.public[\"a\"]")

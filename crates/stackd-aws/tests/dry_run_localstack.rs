@@ -31,7 +31,7 @@ fn create_check(
     CheckRequest {
         type_name: address.block.type_name.clone(),
         address,
-        stack: stack.to_string(),
+        owner: support::owner(stack),
         change: CheckedChange::Create,
         desired: Some(desired),
         prior: None,

@@ -57,7 +57,7 @@ impl Harness {
         let address: Address = addr.parse().unwrap();
         ChangeRequest {
             type_name: address.block.type_name.clone(),
-            stack: self.stack.clone(),
+            owner: support::owner(&self.stack),
             desired: desired_args(&self.provider, &self.stack, &address, args),
             prior: None,
             id: None,
@@ -111,7 +111,7 @@ impl Harness {
         );
         let req = ChangeRequest {
             type_name: address.block.type_name.clone(),
-            stack: self.stack.clone(),
+            owner: support::owner(&self.stack),
             desired,
             prior: Some(prior),
             id: Some(id),
@@ -140,7 +140,7 @@ impl Harness {
         self.provider
             .refresh(&RefreshRequest {
                 type_name: type_name.to_string(),
-                stack: self.stack.clone(),
+                owner: support::owner(&self.stack),
                 known,
             })
             .await
@@ -215,7 +215,7 @@ impl Harness {
         assert_eq!(again.get("id").and_then(Value::as_str), Some(id.as_str()));
         assert_eq!(again.get("arn"), attrs.get("arn"));
         let mut theirs = self.request(addr, args);
-        theirs.stack = "someone-else".into();
+        theirs.owner = support::owner("someone-else");
         theirs.desired = desired_args(&self.provider, "someone-else", &theirs.address, args);
         let err = self
             .provider
@@ -223,6 +223,21 @@ impl Harness {
             .await
             .expect_err("the name belongs to another stack");
         assert_eq!(err.kind, ErrorKind::Permanent, "{addr}: {err}");
+        // A copy of this spec elsewhere: the same stack name, another
+        // identity. It must not adopt this stack's object either.
+        let mut copy = self.request(addr, args);
+        copy.owner = stackd_engine::provider::Owner::new(&self.stack, "another-identity");
+        copy.desired = support::desired_args_for(&self.provider, &copy.owner, &copy.address, args);
+        let err = self
+            .provider
+            .create(&copy)
+            .await
+            .expect_err("the name belongs to the other copy");
+        assert_eq!(err.kind, ErrorKind::Permanent, "{addr}: {err}");
+        assert!(
+            err.message.contains("another stack identity"),
+            "{addr}: {err}"
+        );
         assert!(err.message.contains("already exists"), "{addr}: {err}");
         println!("{addr}: a repeated create adopts, another stack is refused");
     }

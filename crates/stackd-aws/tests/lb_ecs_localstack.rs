@@ -18,7 +18,7 @@ use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::diff::{diff, IgnoreChanges};
 use stackd_engine::provider::{
     ChangeRequest, DataRequest, DeleteRequest, KnownResource, Provider, RefreshRequest,
-    ADDRESS_TAG, STACK_TAG,
+    ADDRESS_TAG, STACK_ID_TAG, STACK_TAG,
 };
 use stackd_spec::{Address, Mode, Value};
 
@@ -68,7 +68,11 @@ impl Harness {
                 .cloned()
                 .unwrap_or_default();
             tags.insert(STACK_TAG.into(), Value::from(self.stack.as_str()));
-            tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_string()));
+            tags.insert(
+                STACK_ID_TAG.into(),
+                Value::from(support::owner(&self.stack).id.as_str()),
+            );
+            tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_tag_value()));
             m.insert("tags_all".into(), Value::Map(tags));
         }
         Value::Map(m)
@@ -78,7 +82,7 @@ impl Harness {
         let address: Address = addr.parse().unwrap();
         ChangeRequest {
             type_name: address.block.type_name.clone(),
-            stack: self.stack.clone(),
+            owner: support::owner(&self.stack),
             desired: self.desired(&address, args),
             prior: None,
             id: None,
@@ -153,7 +157,7 @@ impl Harness {
         );
         let req = ChangeRequest {
             type_name: address.block.type_name.clone(),
-            stack: self.stack.clone(),
+            owner: support::owner(&self.stack),
             desired,
             prior: Some(prior),
             id: Some(id),
@@ -258,7 +262,7 @@ impl Harness {
         self.provider
             .refresh(&RefreshRequest {
                 type_name: type_name.to_string(),
-                stack: self.stack.clone(),
+                owner: support::owner(&self.stack),
                 known,
             })
             .await

@@ -37,7 +37,7 @@ impl Harness {
         let address: Address = addr.parse().unwrap();
         let req = ChangeRequest {
             type_name: address.block.type_name.clone(),
-            stack: self.stack.clone(),
+            owner: support::owner(&self.stack),
             desired: desired_args(&self.provider, &self.stack, &address, args),
             prior: None,
             id: None,
@@ -72,7 +72,7 @@ impl Harness {
         let (_, id, prior) = self.created[slot].clone();
         let req = ChangeRequest {
             type_name: address.block.type_name.clone(),
-            stack: self.stack.clone(),
+            owner: support::owner(&self.stack),
             desired: desired_args(&self.provider, &self.stack, &address, args),
             prior: Some(prior),
             id: Some(id),
@@ -169,7 +169,7 @@ impl Harness {
                 .provider
                 .refresh(&RefreshRequest {
                     type_name: t.to_string(),
-                    stack: self.stack.clone(),
+                    owner: support::owner(&self.stack),
                     known: known.clone(),
                 })
                 .await
@@ -465,7 +465,7 @@ async fn network_tier_round_trip() {
         .provider
         .refresh(&RefreshRequest {
             type_name: "aws_security_group".into(),
-            stack: h.stack.clone(),
+            owner: support::owner(&h.stack),
             known: Vec::new(),
         })
         .await
@@ -559,7 +559,7 @@ async fn network_tier_round_trip() {
         .provider
         .refresh(&RefreshRequest {
             type_name: "aws_subnet".into(),
-            stack: h.stack.clone(),
+            owner: support::owner(&h.stack),
             known: Vec::new(),
         })
         .await
@@ -588,7 +588,7 @@ async fn network_tier_round_trip() {
             .provider
             .refresh(&RefreshRequest {
                 type_name: t.into(),
-                stack: h.stack.clone(),
+                owner: support::owner(&h.stack),
                 known: Vec::new(),
             })
             .await

@@ -21,7 +21,7 @@ use crate::diff::diff;
 use crate::instance::{self, InstanceConfig, StackSettings};
 use crate::plan::{Action, Plan, PlanEntry};
 use crate::provider::{
-    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Provider, ProviderError,
+    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Owner, Provider, ProviderError,
 };
 use crate::retry::{decide, RetryDecision};
 use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
@@ -161,6 +161,9 @@ pub enum ApplyError {
     /// The plan's steps depend on each other in a circle.
     #[error("the plan's changes depend on each other in a cycle: {0}")]
     Cycle(String),
+    /// The plan was made for another state than the one given to apply.
+    #[error("the plan was made for stack identity {planned:?}, but the state's is {state:?}; nothing was applied")]
+    OtherStack { planned: String, state: String },
 }
 
 /// Everything apply needs besides the plan and the state.
@@ -280,6 +283,12 @@ pub async fn apply(
     state: &mut State,
     input: ApplyInput<'_>,
 ) -> Result<ApplyOutcome, ApplyError> {
+    if plan.owner.id != state.lineage {
+        return Err(ApplyError::OtherStack {
+            planned: plan.owner.id.clone(),
+            state: state.lineage.clone(),
+        });
+    }
     let graph = build_graph(plan)?;
     let priority = chain_lengths(&graph);
     let mut waiting: HashMap<NodeIndex, usize> = graph
@@ -615,7 +624,7 @@ async fn start_step(
         }
         Step::Apply(i) => {
             let e = &plan.entries[i];
-            let cfg = evaluate_now(e, values, input)?;
+            let cfg = evaluate_now(e, &plan.owner, values, input)?;
             if e.address.block.mode == Mode::Data {
                 let req = DataRequest {
                     address: e.address.clone(),
@@ -712,7 +721,7 @@ async fn start_step(
             let req = ChangeRequest {
                 address: e.address.clone(),
                 type_name: e.address.block.type_name.clone(),
-                stack: input.settings.stack.clone(),
+                owner: plan.owner.clone(),
                 desired: cfg.desired.clone(),
                 prior: if op == Op::Update {
                     e.prior.as_ref().map(|p| p.attrs.clone())
@@ -801,6 +810,7 @@ fn delete_timeout(input: &ApplyInput<'_>, e: &PlanEntry) -> Duration {
 /// Re-evaluates an instance's configuration now that its dependencies are applied.
 fn evaluate_now(
     e: &PlanEntry,
+    owner: &Owner,
     values: &Values,
     input: &ApplyInput<'_>,
 ) -> Result<InstanceConfig, StepError> {
@@ -840,8 +850,15 @@ fn evaluate_now(
             )])
         })?;
     let inst_scope = scope.for_instance(slot.each, slot.count_index);
-    let cfg = instance::evaluate(block, schema, &inst_scope, &e.address, input.settings)
-        .map_err(StepError::Spec)?;
+    let cfg = instance::evaluate(
+        block,
+        schema,
+        &inst_scope,
+        &e.address,
+        input.settings,
+        owner,
+    )
+    .map_err(StepError::Spec)?;
     if !cfg.desired.is_wholly_known() {
         return Err(StepError::Spec(vec![Diagnostic::error(
             format!(

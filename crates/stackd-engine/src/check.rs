@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 
 use crate::plan::{Action, Plan};
 use crate::provider::{
-    CheckRequest, CheckedChange, Finding, PlannedObject, Provider, ProviderError, Severity,
+    CheckRequest, CheckedChange, Finding, Owner, PlannedObject, Provider, ProviderError, Severity,
 };
 
 /// How many checks run at once.
@@ -47,7 +47,7 @@ impl CheckReport {
 /// with (its delete half touches an object stackd already owns).
 fn request(
     plan_entry: &crate::plan::PlanEntry,
-    stack: &str,
+    owner: &Owner,
     planned: &Arc<[PlannedObject]>,
 ) -> Option<CheckRequest> {
     let change = match plan_entry.action {
@@ -62,7 +62,7 @@ fn request(
     Some(CheckRequest {
         address: plan_entry.address.clone(),
         type_name: plan_entry.address.block.type_name.clone(),
-        stack: stack.to_string(),
+        owner: owner.clone(),
         change,
         desired: plan_entry.desired.clone(),
         prior: plan_entry.prior.as_ref().map(|p| p.attrs.clone()),
@@ -88,14 +88,14 @@ fn planned_objects(plan: &Plan) -> Arc<[PlannedObject]> {
 }
 
 /// Checks every change in `plan`.
-pub async fn check_plan(plan: &Plan, provider: Arc<dyn Provider>, stack: &str) -> CheckReport {
+pub async fn check_plan(plan: &Plan, provider: Arc<dyn Provider>) -> CheckReport {
     let limit = Arc::new(Semaphore::new(CHECK_CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     let planned = planned_objects(plan);
     let requests: Vec<CheckRequest> = plan
         .entries
         .iter()
-        .filter_map(|e| request(e, stack, &planned))
+        .filter_map(|e| request(e, &plan.owner, &planned))
         .collect();
     let checked = requests.len();
     for (index, req) in requests.into_iter().enumerate() {

@@ -12,7 +12,8 @@ use stackd_spec::eval::{iterate, Scope};
 use stackd_spec::{InstanceKey, ResourceSchema, Value};
 
 use crate::diff::IgnoreChanges;
-use crate::provider::{ADDRESS_TAG, STACK_TAG};
+use crate::provider::{Owner, ADDRESS_TAG, STACK_ID_TAG, STACK_TAG};
+use crate::state::State;
 use crate::values::Expansion;
 
 /// What every instance evaluation needs besides its scope.
@@ -20,8 +21,25 @@ use crate::values::Expansion;
 pub struct StackSettings {
     /// The stack name, carried in the ownership tag.
     pub stack: String,
+    /// The user named the stack (`--stack`) rather than leaving it to the
+    /// spec directory's name: with no state, objects tagged with the name
+    /// alone are then adopted (see [`Owner::by_name`]).
+    pub explicit_stack: bool,
     /// The provider's `default_tags { tags = {...} }`.
     pub default_tags: BTreeMap<String, String>,
+}
+
+impl StackSettings {
+    /// Who owns the stack's objects, given its state: the state's lineage is
+    /// the stack's identity. A state never saved (serial 0) with an explicit
+    /// stack name recognises objects by that name (the state was lost).
+    pub fn owner(&self, state: &State) -> Owner {
+        Owner {
+            name: self.stack.clone(),
+            id: state.lineage.clone(),
+            by_name: self.explicit_stack && state.serial == 0 && state.resources.is_empty(),
+        }
+    }
 }
 
 /// One instance to evaluate: its key and what `each`/`count` mean for it.
@@ -141,6 +159,7 @@ pub fn evaluate(
     scope: &Scope,
     address: &stackd_spec::Address,
     settings: &StackSettings,
+    owner: &Owner,
 ) -> Result<InstanceConfig, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut desired = match scope.eval_body(&block.body, &schema.body) {
@@ -152,7 +171,7 @@ pub fn evaluate(
     };
     if schema.taggable {
         if let Value::Map(m) = &mut desired {
-            let tags_all = merged_tags(m.get("tags"), settings, &address.to_tag_value());
+            let tags_all = merged_tags(m.get("tags"), settings, owner, &address.to_tag_value());
             m.insert("tags_all".into(), tags_all);
         }
     }
@@ -171,7 +190,12 @@ pub fn evaluate(
 }
 
 /// Default tags, then the user's, then the ownership tags (which always win).
-pub fn merged_tags(user: Option<&Value>, settings: &StackSettings, address: &str) -> Value {
+pub fn merged_tags(
+    user: Option<&Value>,
+    settings: &StackSettings,
+    owner: &Owner,
+    address: &str,
+) -> Value {
     let mut tags: BTreeMap<String, Value> = settings
         .default_tags
         .iter()
@@ -182,7 +206,8 @@ pub fn merged_tags(user: Option<&Value>, settings: &StackSettings, address: &str
         Some(Value::Map(m)) => tags.extend(m.iter().map(|(k, v)| (k.clone(), v.clone()))),
         _ => {}
     }
-    tags.insert(STACK_TAG.into(), Value::from(settings.stack.as_str()));
+    tags.insert(STACK_TAG.into(), Value::from(owner.name.as_str()));
+    tags.insert(STACK_ID_TAG.into(), Value::from(owner.id.as_str()));
     tags.insert(ADDRESS_TAG.into(), Value::from(address));
     Value::Map(tags)
 }
@@ -308,14 +333,18 @@ mod tests {
     fn ownership_tags_win_over_user_tags() {
         let settings = StackSettings {
             stack: "prod".into(),
+            explicit_stack: false,
             default_tags: [("Team".to_string(), "web".to_string())].into(),
         };
         let user = Value::map([
             ("stackd:stack", Value::from("evil")),
+            ("stackd:stack-id", Value::from("evil-id")),
             ("Name", Value::from("x")),
         ]);
-        let tags = merged_tags(Some(&user), &settings, "aws_vpc.main");
+        let owner = Owner::new("prod", "id-1");
+        let tags = merged_tags(Some(&user), &settings, &owner, "aws_vpc.main");
         assert_eq!(tags.get("stackd:stack"), Some(&Value::from("prod")));
+        assert_eq!(tags.get("stackd:stack-id"), Some(&Value::from("id-1")));
         assert_eq!(tags.get("Team"), Some(&Value::from("web")));
         assert_eq!(tags.get("Name"), Some(&Value::from("x")));
         assert_eq!(

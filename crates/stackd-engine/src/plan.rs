@@ -16,7 +16,8 @@ use stackd_spec::{Address, BlockAddress, Mode, ResourceSchema, Value};
 use crate::diff::{diff, AttrChange};
 use crate::instance::{self, InstanceConfig, StackSettings};
 use crate::provider::{
-    DataRequest, KnownResource, LiveResource, Provider, ProviderError, RefreshRequest,
+    DataRequest, KnownResource, LiveResource, Owner, Provider, ProviderError, RefreshRequest,
+    STACK_ID_TAG, STACK_TAG,
 };
 use crate::state::State;
 use crate::values::{Expansion, Values};
@@ -137,6 +138,8 @@ pub struct Plan {
     pub expansions: HashMap<BlockAddress, Expansion>,
     /// Resource types refreshed, for reports.
     pub refreshed_types: Vec<String>,
+    /// Whose objects the plan was made for; apply tags and adopts as this.
+    pub owner: Owner,
 }
 
 impl Plan {
@@ -202,6 +205,13 @@ pub struct PlanInput<'a> {
     pub mode: PlanMode,
 }
 
+impl PlanInput<'_> {
+    /// Whose objects this plan is about (see [`StackSettings::owner`]).
+    pub fn owner(&self) -> Owner {
+        self.settings.owner(self.state)
+    }
+}
+
 /// The live objects found by refresh.
 #[derive(Debug, Default)]
 pub struct Refreshed {
@@ -247,7 +257,7 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
             .collect();
         let req = RefreshRequest {
             type_name: t.clone(),
-            stack: input.settings.stack.clone(),
+            owner: input.owner(),
             known,
         };
         let provider = input.provider.clone();
@@ -288,7 +298,7 @@ fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, out: &mut Refreshed)
             // tags say so. A provider's server-side tag filter is not
             // trusted: adopting or deleting another stack's object would be
             // the worst mistake stackd could make.
-            None if owned_by(&obj, &req.stack) => out.untracked.push((req.type_name.clone(), obj)),
+            None if owned_by(&obj, &req.owner) => out.untracked.push((req.type_name.clone(), obj)),
             None => tracing::warn!(
                 type_name = %req.type_name,
                 id = %obj.id,
@@ -298,19 +308,17 @@ fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, out: &mut Refreshed)
     }
 }
 
-/// True when the object's tags name `stack` as its owner.
-fn owned_by(obj: &LiveResource, stack: &str) -> bool {
-    obj.attrs
-        .get("tags_all")
-        .and_then(|t| t.get(crate::provider::STACK_TAG))
-        .and_then(Value::as_str)
-        == Some(stack)
+/// True when the object's own tags say it is `owner`'s.
+fn owned_by(obj: &LiveResource, owner: &Owner) -> bool {
+    let tags = obj.attrs.get("tags_all");
+    owner.owns(|key| tags.and_then(|t| t.get(key)).and_then(Value::as_str))
 }
 
 /// Makes the plan.
 pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut refreshed = refresh(input).await?;
     let mut plan = Plan {
+        owner: input.owner(),
         refreshed_types: {
             let mut t: Vec<String> = refreshed
                 .tracked
@@ -330,6 +338,24 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     }
     plan_deletions(input, &mut refreshed, &mut plan, &planned);
     plan.entries.sort_by(|a, b| a.address.cmp(&b.address));
+    if plan.owner.by_name {
+        let adopted = plan
+            .entries
+            .iter()
+            .filter(|e| e.reasons.contains(&Reason::Adopted))
+            .count();
+        if adopted > 0 {
+            plan.warnings.push(Diagnostic::warning(
+                format!(
+                    "no state was found and --stack {name} was given: adopting {adopted} \
+                     object(s) tagged {STACK_TAG}={name} into a new state (their \
+                     {STACK_ID_TAG} tag is rewritten to this state's identity on apply)",
+                    name = plan.owner.name,
+                ),
+                None,
+            ));
+        }
+    }
     let blocked: Vec<Diagnostic> = plan
         .entries
         .iter()
@@ -484,8 +510,14 @@ async fn plan_spec(
                 .map(|slot| {
                     let address = block.addr.instance(slot.key.clone());
                     let inst_scope = scope.for_instance(slot.each.clone(), slot.count_index);
-                    let cfg =
-                        instance::evaluate(block, schema, &inst_scope, &address, input.settings);
+                    let cfg = instance::evaluate(
+                        block,
+                        schema,
+                        &inst_scope,
+                        &address,
+                        input.settings,
+                        &input.owner(),
+                    );
                     (address, cfg)
                 })
                 .collect()
@@ -763,8 +795,31 @@ fn plan_deletions(
     }
     // Objects that carry this stack's tags but that neither state nor the
     // spec accounts for: leftovers of an interrupted run. Deleting them is
-    // what keeps "nothing of the stack remains" true.
-    for (type_name, live) in std::mem::take(&mut refreshed.untracked) {
+    // what keeps "nothing of the stack remains" true. Only when their
+    // identity tag proves them this state's: objects recognised by the stack
+    // name alone (a lost state) are adopted where the spec names them, and
+    // otherwise left alone.
+    let untracked = std::mem::take(&mut refreshed.untracked);
+    if input.owner().by_name {
+        if !untracked.is_empty() {
+            plan.warnings.push(Diagnostic::warning(
+                format!(
+                    "{} object(s) tagged {STACK_TAG}={} match no resource of the spec and are \
+                     left alone: {}",
+                    untracked.len(),
+                    input.settings.stack,
+                    untracked
+                        .iter()
+                        .map(|(t, l)| format!("{t} {}", l.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None,
+            ));
+        }
+        return;
+    }
+    for (type_name, live) in untracked {
         let address = live.address.clone().unwrap_or_else(|| {
             BlockAddress::new(
                 Mode::Managed,

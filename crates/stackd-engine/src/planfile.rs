@@ -40,6 +40,10 @@ pub struct PlanFileV2 {
     /// `apply` or `destroy`.
     pub operation: String,
     pub stack: String,
+    /// The stack identity the plan's ownership tags carry: the state's
+    /// lineage, or the one a first apply of this plan gives the new state.
+    #[serde(default)]
+    pub stack_id: String,
     pub summary: SummaryV1,
     /// Every instance in the spec or state, sorted by address (`no-op`
     /// entries included).
@@ -233,6 +237,7 @@ impl PlanFileV2 {
             created_at: crate::state::rfc3339_now(),
             operation: ctx.operation,
             stack: ctx.stack,
+            stack_id: plan.owner.id.clone(),
             summary: summary(plan),
             resource_changes: plan
                 .entries

@@ -10,10 +10,95 @@ use std::time::Duration;
 use async_trait::async_trait;
 use stackd_spec::{Address, SchemaSet, Value};
 
-/// Tag naming the stack that owns a resource.
+/// Tag naming the stack that owns a resource (for people: the stack name).
 pub const STACK_TAG: &str = "stackd:stack";
+/// Tag carrying the identity of the stack that owns a resource: the lineage
+/// of its state, fixed at the state's first write (before its first create).
+/// Two copies of one spec share a name but never an identity.
+pub const STACK_ID_TAG: &str = "stackd:stack-id";
 /// Tag naming the resource address within its stack.
 pub const ADDRESS_TAG: &str = "stackd:address";
+
+/// Which cloud objects belong to the stack: the test every provider applies
+/// before adopting or deleting an object that state does not record.
+/// The default (empty identity) owns nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owner {
+    /// The stack name, carried in [`STACK_TAG`].
+    pub name: String,
+    /// The stack identity, carried in [`STACK_ID_TAG`].
+    pub id: String,
+    /// Recognise objects by [`STACK_TAG`] alone. Only when the user named
+    /// the stack explicitly (`--stack`) and no state exists (it was lost):
+    /// the plan then says how many objects it adopts.
+    pub by_name: bool,
+}
+
+impl Owner {
+    /// The owner of a stack whose state has identity `id`.
+    pub fn new(name: impl Into<String>, id: impl Into<String>) -> Owner {
+        Owner {
+            name: name.into(),
+            id: id.into(),
+            by_name: false,
+        }
+    }
+
+    /// True when an object whose tags are looked up by `tag` belongs to the
+    /// stack. An empty identity owns nothing.
+    pub fn owns<'a>(&self, tag: impl Fn(&str) -> Option<&'a str>) -> bool {
+        if self.by_name {
+            tag(STACK_TAG) == Some(self.name.as_str())
+        } else {
+            !self.id.is_empty() && tag(STACK_ID_TAG) == Some(self.id.as_str())
+        }
+    }
+
+    /// True when an object belongs to the stack and was made for `address`
+    /// (its [`ADDRESS_TAG`]): what a create adopts after a lost answer or a
+    /// crash.
+    pub fn made<'a>(&self, tag: impl Fn(&str) -> Option<&'a str>, address: &Address) -> bool {
+        self.owns(&tag) && tag(ADDRESS_TAG) == Some(address.to_tag_value().as_str())
+    }
+
+    /// The tag key and value a server-side filter selects the stack's
+    /// objects by (a filter is only a pre-selection: check [`Owner::owns`]
+    /// on every answer).
+    pub fn filter_tag(&self) -> (&'static str, &str) {
+        if self.by_name {
+            (STACK_TAG, &self.name)
+        } else {
+            (STACK_ID_TAG, &self.id)
+        }
+    }
+
+    /// Why an object whose tags are looked up by `tag` is not the stack's, for
+    /// a conflict message; `None` when it is.
+    pub fn foreign_reason<'a>(&self, tag: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+        if self.owns(&tag) {
+            return None;
+        }
+        Some(match (tag(STACK_TAG), tag(STACK_ID_TAG)) {
+            (Some(name), Some(id)) if name == self.name => format!(
+                "it carries this stack's name \"{name}\" but another stack identity ({id}): \
+                 another copy of this spec, or this stack's own objects from a state that was lost \
+                 (then run with an explicit --stack {name} and no state to adopt them)"
+            ),
+            (Some(name), _) if name == self.name => format!(
+                "it carries this stack's name \"{name}\" but no stack identity tag; \
+                 run with an explicit --stack {name} and no state to adopt it"
+            ),
+            (Some(name), _) => format!("it belongs to stack \"{name}\""),
+            (None, _) => "it does not carry stackd's ownership tags".to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
 
 /// Reads and changes resources of the types in [`Provider::schemas`].
 #[async_trait]
@@ -66,7 +151,7 @@ pub enum CheckedChange {
 pub struct CheckRequest {
     pub address: Address,
     pub type_name: String,
-    pub stack: String,
+    pub owner: Owner,
     pub change: CheckedChange,
     /// The planned arguments in schema shape (create and update). Unlike in
     /// a [`ChangeRequest`], values known only after apply are
@@ -156,8 +241,8 @@ impl Finding {
 #[derive(Clone, Debug)]
 pub struct RefreshRequest {
     pub type_name: String,
-    /// The stack name, as carried in [`STACK_TAG`].
-    pub stack: String,
+    /// Whose objects to return.
+    pub owner: Owner,
     /// Instances recorded in state.
     pub known: Vec<KnownResource>,
 }
@@ -199,7 +284,7 @@ pub struct DataRequest {
 pub struct ChangeRequest {
     pub address: Address,
     pub type_name: String,
-    pub stack: String,
+    pub owner: Owner,
     /// The desired arguments in schema shape, wholly known. For taggable
     /// types `tags_all` holds the merged tags to apply (user, default and
     /// ownership tags).

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use stackd_engine::plan::{Action, PlanMode, Reason};
+use stackd_engine::state::StateBackend;
 use stackd_spec::Value;
 use support::{FakeCloud, Harness};
 
@@ -134,8 +135,11 @@ async fn an_object_created_but_not_recorded_is_adopted_not_duplicated() {
     let cloud = FakeCloud::new(Duration::from_millis(10));
     let h = Harness::new(NET_AND_NODES);
     h.apply(&cloud, PlanMode::Normal).await;
-    // Lose the state, as a crash between create and save would.
-    std::fs::remove_file(h.dir.path().join("stackd.state.json")).unwrap();
+    // Forget the objects but keep the state's identity, as a crash between
+    // a create and the save recording it would.
+    let mut state = h.state().await;
+    state.resources.clear();
+    h.backend.save(&mut state).await.unwrap();
     let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
     assert_eq!(plan.counts(), (0, 0, 0));
     assert!(plan
@@ -406,7 +410,7 @@ resource "test_node" "n" {
 "#,
     );
     let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
-    let report = stackd_engine::check::check_plan(&plan, cloud.clone(), "stack").await;
+    let report = stackd_engine::check::check_plan(&plan, cloud.clone()).await;
     assert_eq!(report.checked, 3);
     assert!(!report.passes());
     let found: Vec<(String, String)> = report
@@ -422,4 +426,128 @@ resource "test_node" "n" {
     assert_eq!(report.failures[0].0.to_string(), "test_node.n");
     assert!(cloud.calls_matching("create").is_empty());
     assert!(cloud.ids_of_type("test_net").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_of_the_spec_under_the_same_stack_name_never_touches_the_first_copys_objects() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    // Two spec directories with the same base name: the same stack name,
+    // two states, two identities.
+    let first = Harness::new(NET_AND_NODES);
+    let second = Harness::new(NET_AND_NODES);
+    assert_eq!(first.settings.stack, second.settings.stack);
+    first.apply(&cloud, PlanMode::Normal).await;
+    let first_ids = cloud.ids_of_type("test_net");
+
+    let plan = second.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert_eq!(plan.counts(), (4, 0, 0), "{:#?}", plan.entries);
+    assert!(
+        plan.entries.iter().all(|e| e.reasons == vec![Reason::New]),
+        "the second copy neither adopts nor deletes the first's objects: {:#?}",
+        plan.entries
+    );
+    second.apply(&cloud, PlanMode::Normal).await;
+    assert_eq!(cloud.objects.lock().unwrap().len(), 8);
+
+    // The first copy sees nothing of the second's.
+    assert!(first
+        .plan(&cloud, PlanMode::Normal)
+        .await
+        .unwrap()
+        .is_empty());
+    // Destroying the second leaves the first's objects in place.
+    let (_, outcome) = second.apply(&cloud, PlanMode::Destroy).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(cloud.objects.lock().unwrap().len(), 4);
+    assert_eq!(cloud.ids_of_type("test_net"), first_ids);
+    assert!(first
+        .plan(&cloud, PlanMode::Normal)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_state_is_adopted_only_with_an_explicit_stack_name_and_says_how_many() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    std::fs::remove_file(h.dir.path().join("stackd.state.json")).unwrap();
+
+    // With the name derived from the directory, another identity: nothing
+    // of the old objects is adopted or deleted.
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert_eq!(plan.counts(), (4, 0, 0));
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+
+    // Named explicitly, with no state: adopted, and the plan says how many.
+    h.settings.explicit_stack = true;
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    // Adopted in place: only the identity tag changes.
+    assert_eq!(plan.counts(), (0, 4, 0), "{:#?}", plan.entries);
+    assert!(plan
+        .entries
+        .iter()
+        .all(|e| e.reasons.contains(&Reason::Adopted)
+            && e.changes
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                == ["tags_all"]));
+    assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].message.contains("adopting 4 object(s)"),
+        "{}",
+        plan.warnings[0].message
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(cloud.objects.lock().unwrap().len(), 4);
+    // Adopted objects now carry the new state's identity: the next plan, by
+    // identity, is empty.
+    assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
+    let lineage = h.state().await.lineage;
+    for (_, (_, v)) in cloud.objects.lock().unwrap().iter() {
+        assert_eq!(
+            v.get("tags_all")
+                .and_then(|t| t.get("stackd:stack-id"))
+                .and_then(Value::as_str),
+            Some(lineage.as_str())
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn untracked_objects_found_by_name_alone_are_never_planned_for_deletion() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new(NET_AND_NODES);
+    h.apply(&cloud, PlanMode::Normal).await;
+    std::fs::remove_file(h.dir.path().join("stackd.state.json")).unwrap();
+    h.settings.explicit_stack = true;
+    h.set_spec(
+        r#"
+resource "test_net" "main" {
+  cidr = "10.0.0.0/16"
+  name = "main"
+}
+resource "test_node" "n" {
+  count  = 1
+  net_id = test_net.main.id
+  size   = 1
+}
+"#,
+    );
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert!(
+        plan.entries.iter().all(|e| e.action != Action::Delete),
+        "{:#?}",
+        plan.entries
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.message.contains("2 object(s)") && w.message.contains("left alone")),
+        "{:?}",
+        plan.warnings
+    );
 }

@@ -98,7 +98,7 @@ mod tests {
         let req = ChangeRequest {
             address: "null_resource.x".parse().unwrap(),
             type_name: "null_resource".into(),
-            stack: "s".into(),
+            owner: Default::default(),
             desired: Value::map([("triggers", Value::map([("ip", Value::from("1.2.3.4"))]))]),
             prior: None,
             id: None,

@@ -324,11 +324,12 @@ impl ResourceHandler for CloudwatchLogGroup {
             Ok(_) => {}
             Err(e) if has_code(&e, "ResourceAlreadyExistsException") => {
                 let existing = read_one(aws, &name, Some(d)).await?.ok_or(e)?;
-                if !ours(&live_tags(&existing), d) {
+                let live = live_tags(&existing);
+                if !ours(&live, &req.owner, &req.address) {
                     return Err(invalid(
                         LOGS,
                         "CreateLogGroup",
-                        conflict("log group", &name),
+                        conflict("log group", &name, &live, &req.owner),
                     ));
                 }
                 tracing::info!(log_group = %name, "adopting the log group an earlier attempt created");

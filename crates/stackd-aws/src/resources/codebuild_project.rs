@@ -23,7 +23,7 @@ use aws_sdk_codebuild::types::{
 };
 use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, KnownResource, LiveResource,
-    ProviderError, RefreshRequest, ADDRESS_TAG, STACK_TAG,
+    Owner, ProviderError, RefreshRequest, ADDRESS_TAG,
 };
 use stackd_spec::schema::{Check, Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -798,10 +798,7 @@ async fn list_names(aws: &Aws) -> Result<Vec<String>, ProviderError> {
 async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<Project, ProviderError> {
     let existing = get_one(aws, name).await?;
     match existing {
-        Some(p)
-            if tag(p.tags(), STACK_TAG) == Some(req.stack.as_str())
-                && tag(p.tags(), ADDRESS_TAG) == Some(req.address.to_tag_value().as_str()) =>
-        {
+        Some(p) if req.owner.made(|k| tag(p.tags(), k), &req.address) => {
             tracing::info!(
                 name,
                 "adopting the CodeBuild project an earlier attempt created"
@@ -815,7 +812,7 @@ async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<Project, Pr
             format!(
                 "a CodeBuild project named {name:?} already exists and is not {} of stack {:?}; \
                  rename the project or import it",
-                req.address, req.stack
+                req.address, req.owner.name
             ),
         )
         .with_code("ResourceAlreadyExistsException")),
@@ -846,7 +843,7 @@ impl ResourceHandler for CodebuildProject {
                 .filter(|n| !known_names.contains(n)),
         );
         let projects = batch_get(aws, &names).await?;
-        Ok(live(projects, &req.known, &req.stack))
+        Ok(live(projects, &req.known, &req.owner))
     }
 
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
@@ -998,7 +995,7 @@ impl ResourceHandler for CodebuildProject {
     }
 }
 
-fn live(projects: Vec<Project>, known: &[KnownResource], stack: &str) -> Vec<LiveResource> {
+fn live(projects: Vec<Project>, known: &[KnownResource], owner: &Owner) -> Vec<LiveResource> {
     let mut seen = HashSet::new();
     projects
         .into_iter()
@@ -1009,7 +1006,7 @@ fn live(projects: Vec<Project>, known: &[KnownResource], stack: &str) -> Vec<Liv
                 .iter()
                 .find(|k| k.id == arn || name_of(&k.id) == p.name().unwrap_or_default())
                 .map(|k| k.address.clone());
-            if known_address.is_none() && tag(p.tags(), STACK_TAG) != Some(stack) {
+            if known_address.is_none() && !owner.owns(|k| tag(p.tags(), k)) {
                 return None;
             }
             if !seen.insert(arn.clone()) {
@@ -1030,6 +1027,7 @@ fn live(projects: Vec<Project>, known: &[KnownResource], stack: &str) -> Vec<Liv
 mod tests {
     use super::*;
     use stackd_engine::diff::{diff, IgnoreChanges};
+    use stackd_engine::provider::STACK_ID_TAG;
 
     fn env_var(name: &str, value: &str) -> Value {
         Value::map([
@@ -1117,7 +1115,7 @@ mod tests {
             (
                 "tags_all",
                 Value::map([
-                    (STACK_TAG, Value::from("prod")),
+                    (STACK_ID_TAG, Value::from("prod")),
                     (ADDRESS_TAG, Value::from("aws_codebuild_project.app")),
                 ]),
             ),
@@ -1255,7 +1253,12 @@ mod tests {
                     )
                     .build(),
             )
-            .tags(types::Tag::builder().key(STACK_TAG).value("prod").build())
+            .tags(
+                types::Tag::builder()
+                    .key(STACK_ID_TAG)
+                    .value("prod")
+                    .build(),
+            )
             .tags(
                 types::Tag::builder()
                     .key(ADDRESS_TAG)
@@ -1355,9 +1358,9 @@ mod tests {
         let theirs = Project::builder()
             .name("other")
             .arn("arn:aws:codebuild:eu-west-1:123:project/other")
-            .tags(types::Tag::builder().key(STACK_TAG).value("dev").build())
+            .tags(types::Tag::builder().key(STACK_ID_TAG).value("dev").build())
             .build();
-        let found = live(vec![mine, theirs], &[], "prod");
+        let found = live(vec![mine, theirs], &[], &Owner::new("prod", "prod"));
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].address.as_ref().map(|a| a.to_string()).as_deref(),

@@ -18,7 +18,7 @@ use aws_sdk_codepipeline::types::{
 };
 use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, KnownResource, LiveResource,
-    ProviderError, RefreshRequest, ADDRESS_TAG, STACK_TAG,
+    ProviderError, RefreshRequest, ADDRESS_TAG,
 };
 use stackd_spec::schema::{Check, Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
@@ -545,15 +545,11 @@ fn name_taken(e: &ProviderError) -> bool {
         || (has_code(e, "InvalidStructureException") && e.message.contains("already exists"))
 }
 
-fn owned_by(tags: &[Tag], stack: &str, address: &str) -> bool {
-    tag(tags, STACK_TAG) == Some(stack) && tag(tags, ADDRESS_TAG) == Some(address)
-}
-
 /// A pipeline an earlier attempt of this create made (its tags name this
 /// stack and address) is adopted; any other is a conflict.
 async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<(), ProviderError> {
     let tags = list_tags(aws, &arn_of(aws, name).await?).await?;
-    if owned_by(&tags, &req.stack, &req.address.to_tag_value()) {
+    if req.owner.made(|k| tag(&tags, k), &req.address) {
         tracing::info!(name, "adopting the pipeline an earlier attempt created");
         return Ok(());
     }
@@ -562,7 +558,7 @@ async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<(), Provide
         format!(
             "a pipeline named {name:?} already exists and is not {} of stack {:?}; \
              rename the pipeline or import it",
-            req.address, req.stack
+            req.address, req.owner.name
         ),
     )
     .with_code("PipelineNameInUseException"))
@@ -625,7 +621,7 @@ impl ResourceHandler for Codepipeline {
                 .zip(other_tags)
                 .filter(|(_, tags)| {
                     tags.as_deref()
-                        .is_some_and(|t| tag(t, STACK_TAG) == Some(req.stack.as_str()))
+                        .is_some_and(|t| req.owner.owns(|k| tag(t, k)))
                 })
                 .map(|(name, _)| name),
         );
@@ -773,6 +769,7 @@ fn live(pipelines: Vec<LivePipeline>, known: &[KnownResource]) -> Vec<LiveResour
 mod tests {
     use super::*;
     use stackd_engine::diff::{diff, IgnoreChanges};
+    use stackd_engine::provider::STACK_ID_TAG;
 
     fn action(
         name: &str,
@@ -889,7 +886,7 @@ mod tests {
             (
                 "tags_all",
                 Value::map([
-                    (STACK_TAG, Value::from("prod")),
+                    (STACK_ID_TAG, Value::from("prod")),
                     (ADDRESS_TAG, Value::from("aws_codepipeline.app")),
                 ]),
             ),
@@ -949,7 +946,11 @@ mod tests {
             pipeline: declaration,
             arn: "arn:aws:codepipeline:eu-west-1:123:app".into(),
             tags: vec![
-                Tag::builder().key(STACK_TAG).value("prod").build().unwrap(),
+                Tag::builder()
+                    .key(STACK_ID_TAG)
+                    .value("prod")
+                    .build()
+                    .unwrap(),
                 Tag::builder()
                     .key(ADDRESS_TAG)
                     .value("aws_codepipeline.app")

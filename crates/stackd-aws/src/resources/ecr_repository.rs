@@ -341,11 +341,12 @@ impl ResourceHandler for EcrRepository {
             Ok(_) => {}
             Err(e) if has_code(&e, "RepositoryAlreadyExistsException") => {
                 let existing = read(aws, name, Some(d)).await?.ok_or(e)?;
-                if !ours(&live_tags(&existing), d) {
+                let live = live_tags(&existing);
+                if !ours(&live, &req.owner, &req.address) {
                     return Err(invalid(
                         ECR,
                         "CreateRepository",
-                        conflict("ECR repository", name),
+                        conflict("ECR repository", name, &live, &req.owner),
                     ));
                 }
                 tracing::info!(

@@ -147,7 +147,7 @@ impl ResourceHandler for EcsCluster {
             .filter_map(|c| {
                 let id = c.cluster_arn()?.to_string();
                 let tags = ecs_tag_map(c.tags());
-                is_owned(&id, &tags, &req.known, &req.stack).then(|| LiveResource {
+                is_owned(&id, &tags, &req.known, &req.owner).then(|| LiveResource {
                     address: address_for(&id, &tags, &req.known),
                     attrs: cluster_attrs(&c),
                     id,
@@ -163,13 +163,15 @@ impl ResourceHandler for EcsCluster {
         // CreateCluster answers with an existing cluster of the same name
         // rather than failing: check whose it is first.
         if let Some(existing) = describe_one(aws, name).await? {
-            if !made_for(&ecs_tag_map(existing.tags()), &req.stack, &req.address) {
+            let tags = ecs_tag_map(existing.tags());
+            if !made_for(&tags, &req.owner, &req.address) {
                 return Err(conflict(
                     ECS,
                     "CreateCluster",
                     &format!("ECS cluster {name:?}"),
                     &req.address,
-                    &req.stack,
+                    &req.owner,
+                    &tags,
                 ));
             }
         }

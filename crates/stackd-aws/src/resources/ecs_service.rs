@@ -667,7 +667,8 @@ async fn adoptable(
             format!("{arn} is still draining after a delete"),
         ));
     }
-    if made_for(&ecs_tag_map(svc.tags()), &req.stack, &req.address) {
+    let tags = ecs_tag_map(svc.tags());
+    if made_for(&tags, &req.owner, &req.address) {
         let live = service_attrs(&svc, &req.desired);
         let what = format!("ECS service {name:?}");
         check_adoptable(&schema(), &req.desired, &live, "CreateService", &what)?;
@@ -678,7 +679,8 @@ async fn adoptable(
             "CreateService",
             &format!("ECS service {name:?} in cluster {cluster:?}"),
             &req.address,
-            &req.stack,
+            &req.owner,
+            &tags,
         ))
     }
 }

@@ -492,7 +492,7 @@ async fn adoptable(aws: &Aws, req: &ChangeRequest) -> Result<Option<Described>, 
     let Some(found) = read_active(aws, latest).await? else {
         return Ok(None);
     };
-    if !made_for(&found.tags, &req.stack, &req.address) {
+    if !made_for(&found.tags, &req.owner, &req.address) {
         return Ok(None);
     }
     let live = td_attrs(&found);

@@ -206,11 +206,12 @@ impl ResourceHandler for IamInstanceProfile {
             Ok(_) => Vec::new(),
             Err(e) if has_code(&e, "EntityAlreadyExists") => {
                 let existing = get(aws, &name).await?;
-                if !ours(&iam_tag_map(existing.tags()), d) {
+                let live = iam_tag_map(existing.tags());
+                if !ours(&live, &req.owner, &req.address) {
                     return Err(invalid(
                         IAM,
                         "CreateInstanceProfile",
-                        conflict("IAM instance profile", &name),
+                        conflict("IAM instance profile", &name, &live, &req.owner),
                     ));
                 }
                 tracing::info!(profile = %name, "adopting the profile an earlier attempt created");

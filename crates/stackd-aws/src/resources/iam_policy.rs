@@ -256,8 +256,13 @@ impl ResourceHandler for IamPolicy {
                 let account = aws.account_id().await?;
                 let arn = policy_arn(aws.loc.partition, &account, path, &name);
                 let existing = read(aws, &arn, Some(d)).await?;
-                if !ours(&live_tags(&existing), d) {
-                    return Err(invalid(IAM, "CreatePolicy", conflict("IAM policy", &name)));
+                let live = live_tags(&existing);
+                if !ours(&live, &req.owner, &req.address) {
+                    return Err(invalid(
+                        IAM,
+                        "CreatePolicy",
+                        conflict("IAM policy", &name, &live, &req.owner),
+                    ));
                 }
                 tracing::info!(policy = %arn, "adopting the policy an earlier attempt created");
                 return Ok(existing);

@@ -299,8 +299,13 @@ impl ResourceHandler for IamRole {
             Ok(()) => {}
             Err(e) if has_code(&e, "EntityAlreadyExists") => {
                 let role = get_role(aws, &name).await?;
-                if !ours(&iam_tag_map(role.tags()), d) {
-                    return Err(invalid(IAM, "CreateRole", conflict("IAM role", &name)));
+                let live = iam_tag_map(role.tags());
+                if !ours(&live, &req.owner, &req.address) {
+                    return Err(invalid(
+                        IAM,
+                        "CreateRole",
+                        conflict("IAM role", &name, &live, &req.owner),
+                    ));
                 }
                 tracing::info!(role = %name, "adopting the role an earlier attempt created");
                 return Ok(role_attrs(&role, Some(d)));

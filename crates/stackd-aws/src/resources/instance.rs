@@ -1139,7 +1139,7 @@ mod check_tests {
         CheckRequest {
             address: "aws_instance.bastion".parse().unwrap(),
             type_name: "aws_instance".into(),
-            stack: "prod".into(),
+            owner: stackd_engine::provider::Owner::new("prod", "prod"),
             change: CheckedChange::Create,
             desired: Some(Value::Map(desired)),
             prior: None,
@@ -1251,7 +1251,7 @@ mod check_tests {
 mod tests {
     use super::*;
     use stackd_engine::diff::{diff, IgnoreChanges};
-    use stackd_engine::provider::{ADDRESS_TAG, STACK_TAG};
+    use stackd_engine::provider::{ADDRESS_TAG, STACK_ID_TAG};
 
     const USER_DATA: &str = "#!/bin/bash\nyum install -y nc\n";
 
@@ -1282,7 +1282,7 @@ mod tests {
             (
                 "tags_all",
                 Value::map([
-                    (STACK_TAG, Value::from("prod")),
+                    (STACK_ID_TAG, Value::from("prod")),
                     (ADDRESS_TAG, Value::from("aws_instance.bastion")),
                 ]),
             ),
@@ -1336,7 +1336,12 @@ mod tests {
                     .name(InstanceStateName::Running)
                     .build(),
             )
-            .tags(types::Tag::builder().key(STACK_TAG).value("prod").build())
+            .tags(
+                types::Tag::builder()
+                    .key(STACK_ID_TAG)
+                    .value("prod")
+                    .build(),
+            )
             .tags(
                 types::Tag::builder()
                     .key(ADDRESS_TAG)

@@ -184,7 +184,7 @@ fn key_name(desired: &Value, idempotency_token: &str) -> String {
 async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<(), ProviderError> {
     let existing = describe_one(aws, name).await?;
     let ours = existing.as_ref().is_some_and(|k| {
-        owned_by(k.tags(), &req.stack)
+        owned_by(k.tags(), &req.owner)
             && tag(k.tags(), ADDRESS_TAG) == Some(req.address.to_tag_value().as_str())
     });
     if ours {
@@ -198,7 +198,7 @@ async fn adopt(aws: &Aws, req: &ChangeRequest, name: &str) -> Result<(), Provide
         format!(
             "a key pair named {name:?} already exists and is not {} of stack {:?}; \
              choose another key_name or import it",
-            req.address, req.stack
+            req.address, req.owner.name
         ),
     )
     .with_code("InvalidKeyPair.Duplicate"))
@@ -346,7 +346,7 @@ fn with_name(desired: &Value, name: &str) -> Value {
 mod tests {
     use super::*;
     use stackd_engine::diff::{diff, IgnoreChanges};
-    use stackd_engine::provider::STACK_TAG;
+    use stackd_engine::provider::STACK_ID_TAG;
 
     const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGd2hSj4t6lYQ0 admin@laptop";
 
@@ -358,7 +358,7 @@ mod tests {
             (
                 "tags_all",
                 Value::map([
-                    (STACK_TAG, Value::from("prod")),
+                    (STACK_ID_TAG, Value::from("prod")),
                     (ADDRESS_TAG, Value::from("aws_key_pair.bastion")),
                 ]),
             ),
@@ -372,7 +372,12 @@ mod tests {
             .key_fingerprint("Kq3r...=")
             .key_type(types::KeyType::Ed25519)
             .set_public_key(public_key.map(str::to_string))
-            .tags(types::Tag::builder().key(STACK_TAG).value("prod").build())
+            .tags(
+                types::Tag::builder()
+                    .key(STACK_ID_TAG)
+                    .value("prod")
+                    .build(),
+            )
             .tags(
                 types::Tag::builder()
                     .key(ADDRESS_TAG)

@@ -329,7 +329,7 @@ async fn adoptable(
     };
     let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
     let tags = elbv2_tags_of(aws, &arn).await?;
-    if made_for(&tags, &req.stack, &req.address) {
+    if made_for(&tags, &req.owner, &req.address) {
         let attributes = describe_attributes(aws, &arn).await?;
         let live = with_name_prefix(lb_attrs(&lb, &attributes, &tags), Some(&req.desired));
         let what = format!("load balancer {name:?}");
@@ -341,7 +341,8 @@ async fn adoptable(
             "CreateLoadBalancer",
             &format!("load balancer {name:?}"),
             &req.address,
-            &req.stack,
+            &req.owner,
+            &tags,
         ))
     }
 }
@@ -448,7 +449,7 @@ impl ResourceHandler for Lb {
             .filter_map(|lb| {
                 let arn = lb.load_balancer_arn()?.to_string();
                 let t = tags.remove(&arn).unwrap_or_default();
-                is_owned(&arn, &t, &req.known, &req.stack).then_some((lb, t))
+                is_owned(&arn, &t, &req.known, &req.owner).then_some((lb, t))
             })
             .collect();
         // No batch form of DescribeLoadBalancerAttributes exists.

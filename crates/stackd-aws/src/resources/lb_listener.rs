@@ -297,12 +297,20 @@ async fn adoptable(
     let tags = elbv2_describe_tags(aws, &arns).await?;
     if let Some(arn) = arns.iter().find(|a| {
         tags.get(*a)
-            .is_some_and(|t| made_for(t, &req.stack, &req.address))
+            .is_some_and(|t| made_for(t, &req.owner, &req.address))
     }) {
         return Ok(Some(arn.clone()));
     }
     let port = opt_int(&req.desired, "port");
-    if port.is_some() && listeners.iter().any(|l| l.port().map(i64::from) == port) {
+    let taken = listeners
+        .iter()
+        .find(|l| port.is_some() && l.port().map(i64::from) == port);
+    if let Some(taken) = taken {
+        let no_tags = Default::default();
+        let their_tags = taken
+            .listener_arn()
+            .and_then(|a| tags.get(a))
+            .unwrap_or(&no_tags);
         return Err(conflict(
             ELBV2,
             "CreateListener",
@@ -311,7 +319,8 @@ async fn adoptable(
                 port.unwrap_or_default()
             ),
             &req.address,
-            &req.stack,
+            &req.owner,
+            their_tags,
         ));
     }
     Ok(None)
@@ -348,7 +357,7 @@ impl ResourceHandler for LbListener {
             .filter_map(|l| {
                 let id = l.listener_arn()?.to_string();
                 let t = tags.remove(&id).unwrap_or_default();
-                is_owned(&id, &t, &req.known, &req.stack).then(|| LiveResource {
+                is_owned(&id, &t, &req.known, &req.owner).then(|| LiveResource {
                     address: address_for(&id, &t, &req.known),
                     attrs: listener_attrs(&l, &t),
                     id,

@@ -246,7 +246,7 @@ async fn adoptable(
     Ok(
         match arns.iter().find(|a| {
             tags.get(*a)
-                .is_some_and(|t| made_for(t, &req.stack, &req.address))
+                .is_some_and(|t| made_for(t, &req.owner, &req.address))
         }) {
             Some(arn) => Ok(arn.clone()),
             None => Err(rules),
@@ -293,7 +293,7 @@ impl ResourceHandler for LbListenerRule {
             .filter_map(|(listener, r)| {
                 let id = r.rule_arn()?.to_string();
                 let t = tags.remove(&id).unwrap_or_default();
-                is_owned(&id, &t, &req.known, &req.stack).then(|| LiveResource {
+                is_owned(&id, &t, &req.known, &req.owner).then(|| LiveResource {
                     address: address_for(&id, &t, &req.known),
                     attrs: rule_attrs(&r, &listener, &t),
                     id,
@@ -320,7 +320,8 @@ impl ResourceHandler for LbListenerRule {
                             "CreateRule",
                             &format!("a rule with priority {p} on {listener_arn}"),
                             &req.address,
-                            &req.stack,
+                            &req.owner,
+                            &Default::default(),
                         ));
                     }
                 }

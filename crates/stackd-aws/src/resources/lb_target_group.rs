@@ -428,7 +428,7 @@ async fn adoptable(
     };
     let arn = tg.target_group_arn().unwrap_or_default().to_string();
     let tags = elbv2_tags_of(aws, &arn).await?;
-    if made_for(&tags, &req.stack, &req.address) {
+    if made_for(&tags, &req.owner, &req.address) {
         let attributes = describe_attributes(aws, &arn).await?;
         let live = tg_attrs(&tg, &attributes, &tags, &req.desired);
         let what = format!("target group {name:?}");
@@ -440,7 +440,8 @@ async fn adoptable(
             "CreateTargetGroup",
             &format!("target group {name:?}"),
             &req.address,
-            &req.stack,
+            &req.owner,
+            &tags,
         ))
     }
 }
@@ -465,7 +466,7 @@ impl ResourceHandler for LbTargetGroup {
             .filter_map(|tg| {
                 let arn = tg.target_group_arn()?.to_string();
                 let t = tags.remove(&arn).unwrap_or_default();
-                is_owned(&arn, &t, &req.known, &req.stack).then_some((tg, t))
+                is_owned(&arn, &t, &req.known, &req.owner).then_some((tg, t))
             })
             .collect();
         // No batch form of DescribeTargetGroupAttributes exists.

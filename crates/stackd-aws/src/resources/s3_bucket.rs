@@ -332,10 +332,15 @@ fn create_configuration(region: &str) -> Option<CreateBucketConfiguration> {
 }
 
 /// An existing bucket with this name: ours to adopt, or a conflict.
-async fn adopt(aws: &Aws, bucket: &str, d: &Value) -> Result<Value, ProviderError> {
+async fn adopt(aws: &Aws, bucket: &str, req: &ChangeRequest) -> Result<Value, ProviderError> {
+    let d = &req.desired;
     let tags = bucket_tags(aws, bucket).await?;
-    if !ours(&tags, d) {
-        return Err(invalid(S3, "CreateBucket", conflict("S3 bucket", bucket)));
+    if !ours(&tags, &req.owner, &req.address) {
+        return Err(invalid(
+            S3,
+            "CreateBucket",
+            conflict("S3 bucket", bucket, &tags, &req.owner),
+        ));
     }
     tracing::info!(bucket, "adopting the bucket an earlier attempt created");
     read(aws, bucket, Some(d))
@@ -434,7 +439,7 @@ impl ResourceHandler for S3Bucket {
             "stackd-",
         );
         if bucket_region(aws, &bucket).await?.is_some() {
-            return adopt(aws, &bucket, d).await;
+            return adopt(aws, &bucket, req).await;
         }
         let call = aws
             .s3
@@ -448,7 +453,7 @@ impl ResourceHandler for S3Bucket {
         {
             Ok(_) => {}
             Err(e) if has_code(&e, "BucketAlreadyOwnedByYou") => {
-                return adopt(aws, &bucket, d).await
+                return adopt(aws, &bucket, req).await
             }
             Err(mut e) if has_code(&e, "BucketAlreadyExists") => {
                 e.message = format!(
@@ -569,13 +574,13 @@ mod tests {
     mod check {
         use super::super::*;
         use crate::preflight::fake;
-        use stackd_engine::provider::{CheckedChange, Severity, ADDRESS_TAG, STACK_TAG};
+        use stackd_engine::provider::{CheckedChange, Severity, ADDRESS_TAG, STACK_ID_TAG};
 
         fn request(bucket: Value) -> CheckRequest {
             CheckRequest {
                 address: "aws_s3_bucket.assets".parse().unwrap(),
                 type_name: "aws_s3_bucket".into(),
-                stack: "prod".into(),
+                owner: stackd_engine::provider::Owner::new("prod", "prod"),
                 change: CheckedChange::Create,
                 desired: Some(Value::map([
                     ("bucket", bucket),
@@ -591,7 +596,7 @@ mod tests {
         fn tagging(stack: &str, address: &str) -> String {
             format!(
                 "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>\
-                 <Tag><Key>{STACK_TAG}</Key><Value>{stack}</Value></Tag>\
+                 <Tag><Key>{STACK_ID_TAG}</Key><Value>{stack}</Value></Tag>\
                  <Tag><Key>{ADDRESS_TAG}</Key><Value>{address}</Value></Tag>\
                  </TagSet></Tagging>"
             )

@@ -308,7 +308,7 @@ async fn adopt(
     let groups = describe_security_groups(aws, filters).await?;
     Ok(groups
         .iter()
-        .find(|g| owned_by(g.tags(), &req.stack))
+        .find(|g| owned_by(g.tags(), &req.owner))
         .and_then(|g| g.group_id())
         .map(str::to_string))
 }

@@ -395,11 +395,11 @@ impl ResourceHandler for SsmParameter {
             Ok(()) => {}
             Err(e) if has_code(&e, "ParameterAlreadyExists") => {
                 let tags = tags_of(aws, name).await?;
-                if !ours(&tags, d) && !bool_or(d, "overwrite", false) {
+                if !ours(&tags, &req.owner, &req.address) && !bool_or(d, "overwrite", false) {
                     return Err(invalid(
                         SSM,
                         "PutParameter",
-                        conflict("SSM parameter", name),
+                        conflict("SSM parameter", name, &tags, &req.owner),
                     ));
                 }
                 tracing::info!(parameter = name, "taking over the existing parameter");

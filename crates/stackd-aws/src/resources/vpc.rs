@@ -478,7 +478,7 @@ mod check_tests {
         CheckRequest {
             address: "aws_vpc.main".parse().unwrap(),
             type_name: "aws_vpc".into(),
-            stack: "prod".into(),
+            owner: stackd_engine::provider::Owner::new("prod", "prod"),
             change,
             desired: Some(Value::map([
                 ("cidr_block", cidr),

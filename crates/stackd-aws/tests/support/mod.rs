@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use stackd_aws::AwsProvider;
-use stackd_engine::provider::{Provider, ADDRESS_TAG, STACK_TAG};
+use stackd_engine::provider::{Owner, Provider, ADDRESS_TAG, STACK_ID_TAG, STACK_TAG};
 use stackd_spec::{Address, Mode, Value};
 
 /// Points the SDK at LocalStack (`STACKD_TEST_ENDPOINT`, default
@@ -48,6 +48,18 @@ pub fn desired_args(
     addr: &Address,
     args: &[(&str, Value)],
 ) -> Value {
+    desired_args_for(provider, &owner(stack), addr, args)
+}
+
+/// [`desired_args`] for any owner (another copy of a stack has the same
+/// name and another identity).
+#[allow(dead_code)] // not every test binary uses it
+pub fn desired_args_for(
+    provider: &AwsProvider,
+    owner: &Owner,
+    addr: &Address,
+    args: &[(&str, Value)],
+) -> Value {
     let schema = provider
         .schemas()
         .get(Mode::Managed, &addr.block.type_name)
@@ -65,9 +77,16 @@ pub fn desired_args(
             .and_then(Value::as_map)
             .cloned()
             .unwrap_or_default();
-        tags.insert(STACK_TAG.into(), Value::from(stack));
-        tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_string()));
+        tags.insert(STACK_TAG.into(), Value::from(owner.name.as_str()));
+        tags.insert(STACK_ID_TAG.into(), Value::from(owner.id.as_str()));
+        tags.insert(ADDRESS_TAG.into(), Value::from(addr.to_tag_value()));
         m.insert("tags_all".into(), Value::Map(tags));
     }
     Value::Map(m)
+}
+
+/// The owner the tests act as for `stack`: a stable identity per name.
+#[allow(dead_code)] // not every test binary uses it
+pub fn owner(stack: &str) -> Owner {
+    Owner::new(stack, format!("id-{stack}"))
 }

@@ -155,7 +155,7 @@ impl Provider for FakeCloud {
             .filter(|(_, (t, v))| {
                 let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
                 t == &req.type_name
-                    && (everything || known.contains(id) || tag(v, STACK_TAG) == Some(&req.stack))
+                    && (everything || known.contains(id) || req.owner.owns(|k| tag(v, k)))
             })
             .map(|(_, (_, v))| LiveResource {
                 id: v
@@ -287,6 +287,7 @@ impl Harness {
             config: Config::default(),
             settings: StackSettings {
                 stack: "test".into(),
+                explicit_stack: false,
                 default_tags: BTreeMap::new(),
             },
             dir,
@@ -315,12 +316,22 @@ impl Harness {
     }
 
     pub async fn plan(&self, cloud: &Arc<FakeCloud>, mode: PlanMode) -> Result<Plan, PlanError> {
-        let state = self.state().await;
+        self.plan_for(&self.state().await, cloud, mode).await
+    }
+
+    /// Plans against `state` (a fresh state has a new identity each time it
+    /// is made: plan and apply must share one).
+    pub async fn plan_for(
+        &self,
+        state: &State,
+        cloud: &Arc<FakeCloud>,
+        mode: PlanMode,
+    ) -> Result<Plan, PlanError> {
         let vars = BTreeMap::new();
         let input = PlanInput {
             config: &self.config,
             vars: &vars,
-            state: &state,
+            state,
             provider: cloud.clone(),
             settings: &self.settings,
             mode,
@@ -335,12 +346,12 @@ impl Harness {
         parallelism: usize,
         cancel: tokio::sync::watch::Receiver<bool>,
     ) -> (Plan, ApplyOutcome) {
-        let plan = match self.plan(cloud, mode).await {
+        let mut state = self.state().await;
+        let plan = match self.plan_for(&state, cloud, mode).await {
             Ok(p) => p,
             Err(PlanError::Spec(d)) => panic!("plan failed: {d:?}"),
             Err(PlanError::Provider { error, .. }) => panic!("plan failed: {error}"),
         };
-        let mut state = self.state().await;
         let vars = BTreeMap::new();
         let outcome = apply(
             &plan,
