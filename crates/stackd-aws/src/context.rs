@@ -106,6 +106,12 @@ macro_rules! client {
         if let Some(log) = crate::call_log::CallLog::from_env($service) {
             builder = builder.interceptor(log);
         }
+        builder = builder.interceptor(crate::transport::NoBlindResend);
+        crate::transport::record_endpoint(
+            $service,
+            $config.endpoint_url(),
+            $config.region().map(|r| r.as_ref()).unwrap_or("us-east-1"),
+        );
         $sdk::Client::from_conf(builder.build())
     }};
 }

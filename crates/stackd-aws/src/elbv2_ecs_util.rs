@@ -248,7 +248,7 @@ pub(crate) type TagMap = BTreeMap<String, String>;
 pub(crate) fn tags_value(tags: &TagMap) -> Value {
     Value::Map(
         tags.iter()
-            .filter(|(k, _)| !k.starts_with("aws:"))
+            .filter(|(k, _)| !crate::tags::is_hidden_tag(k))
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect(),
     )

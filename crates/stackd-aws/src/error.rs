@@ -4,7 +4,7 @@
 //! "slow down", "try again shortly" or "give up"; the engine's retry policy
 //! acts on that.
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use stackd_engine::provider::{ErrorKind, ProviderError};
@@ -88,10 +88,18 @@ fn reads_or_removes(operation: &str) -> bool {
     PREFIXES.iter().any(|p| operation.starts_with(p))
 }
 
-/// Decides how an AWS error is to be treated.
+/// Decides how an AWS error is to be treated. Transport failures reach
+/// here only after the SDK's own retries: an anonymous create's answer may
+/// have been lost after AWS acted (see [`crate::transport`]); anything else
+/// got no answer at all.
 pub fn classify(operation: &str, code: Option<&str>, failure: Failure) -> ErrorKind {
     match failure {
-        Failure::Dispatch | Failure::Timeout | Failure::Response => return ErrorKind::Transient,
+        Failure::Dispatch | Failure::Timeout | Failure::Response
+            if crate::transport::is_anonymous_create(operation) =>
+        {
+            return ErrorKind::OutcomeUnknown
+        }
+        Failure::Dispatch | Failure::Timeout | Failure::Response => return ErrorKind::Unanswered,
         Failure::Construction => return ErrorKind::Permanent,
         Failure::Service => {}
     }
@@ -100,6 +108,11 @@ pub fn classify(operation: &str, code: Option<&str>, failure: Failure) -> ErrorK
     };
     if THROTTLING_CODES.contains(&code) {
         ErrorKind::Throttled
+    } else if code == "Gateway.NotAttached" && operation.starts_with("Detach") {
+        // Detached already (an attempt whose answer was lost): done. Sent
+        // while creating a route through the gateway, the same code means
+        // the attachment is not visible yet (transient, below).
+        ErrorKind::NotFound
     } else if TRANSIENT_CODES.contains(&code) {
         ErrorKind::Transient
     } else if is_not_found_code(code) {
@@ -125,10 +138,12 @@ where
         SdkError::ResponseError(_) => Failure::Response,
         _ => Failure::Construction,
     };
+    let lost = crate::transport::answer_lost(&err);
+    let failure = if lost { Failure::Dispatch } else { failure };
     let code = err.code().map(str::to_string);
     let message = match (&failure, err.message()) {
         (Failure::Service, Some(m)) => m.to_string(),
-        _ => DisplayErrorContext(&err).to_string(),
+        _ => transport_message(service, &err, failure, lost),
     };
     let request_id = err
         .as_service_error()
@@ -143,6 +158,55 @@ where
         code,
         message,
         request_id,
+    }
+}
+
+/// A one-line message for a call that got no usable answer: what happened
+/// and which endpoint did not answer, without the SDK's debug dump.
+fn transport_message<E, R>(
+    service: &str,
+    err: &SdkError<E, R>,
+    failure: Failure,
+    lost: bool,
+) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut causes = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if !text.is_empty() && !causes.contains(&text) {
+            causes.push(text);
+        }
+        cur = e.source();
+    }
+    // The innermost cause says most (e.g. "Connection refused"); a lost
+    // answer says so itself.
+    let cause = if lost {
+        causes
+            .iter()
+            .find(|c| c.contains("not sent again blindly"))
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        causes.last().cloned().unwrap_or_else(|| match failure {
+            Failure::Timeout => "timed out".into(),
+            _ => "no answer".into(),
+        })
+    };
+    let endpoint = crate::transport::endpoint_of(service)
+        .map(|e| format!(" from {e}"))
+        .unwrap_or_default();
+    match failure {
+        Failure::Timeout => format!(
+            "no answer{endpoint} within the time allowed ({cause}); set {} to allow more seconds per attempt",
+            crate::transport::ATTEMPT_TIMEOUT_ENV
+        ),
+        Failure::Response => format!("the answer{endpoint} could not be read: {cause}"),
+        _ if lost => cause,
+        _ => format!("no answer{endpoint}: {cause}"),
     }
 }
 
@@ -251,6 +315,22 @@ mod tests {
     }
 
     #[test]
+    fn a_detach_of_a_gateway_already_detached_is_done_not_retried() {
+        assert_eq!(
+            classify(
+                "DetachInternetGateway",
+                Some("Gateway.NotAttached"),
+                Failure::Service
+            ),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify("CreateRoute", Some("Gateway.NotAttached"), Failure::Service),
+            ErrorKind::Transient
+        );
+    }
+
+    #[test]
     fn throttling_codes_are_throttled() {
         for code in ["RequestLimitExceeded", "Throttling", "ThrottlingException"] {
             assert_eq!(
@@ -276,19 +356,25 @@ mod tests {
     }
 
     #[test]
-    fn transport_failures_are_transient_and_bad_requests_permanent() {
-        assert_eq!(
-            classify("CreateVpc", None, Failure::Dispatch),
-            ErrorKind::Transient
-        );
-        assert_eq!(
-            classify("CreateVpc", None, Failure::Timeout),
-            ErrorKind::Transient
-        );
-        assert_eq!(
-            classify("CreateVpc", None, Failure::Response),
-            ErrorKind::Transient
-        );
+    fn a_lost_answer_to_an_anonymous_create_is_an_unknown_outcome_never_a_retry() {
+        for failure in [Failure::Dispatch, Failure::Timeout, Failure::Response] {
+            assert_eq!(
+                classify("CreateVpc", None, failure),
+                ErrorKind::OutcomeUnknown
+            );
+            assert_eq!(
+                classify("DescribeVpcs", None, failure),
+                ErrorKind::Unanswered
+            );
+            assert_eq!(
+                classify("CreateSecurityGroup", None, failure),
+                ErrorKind::Unanswered
+            );
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_permanent() {
         assert_eq!(
             classify("CreateVpc", None, Failure::Construction),
             ErrorKind::Permanent

@@ -34,6 +34,7 @@ pub mod state_s3;
 mod tags;
 #[cfg(test)]
 mod test_support;
+pub mod transport;
 mod wait;
 
 use async_trait::async_trait;
@@ -113,7 +114,9 @@ pub struct CallerIdentity {
 /// The SDK configuration for `settings`: explicit region and profile, then
 /// the SDK's standard chain. Makes no network call.
 pub(crate) async fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(transport::timeouts())
+        .retry_config(transport::retries());
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -171,6 +174,17 @@ impl Provider for AwsProvider {
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("delete", address = %req.address, id = %req.id);
         entry.handler.delete(&self.aws, req).instrument(span).await
+    }
+
+    async fn find_created(&self, req: &ChangeRequest) -> Result<Option<Value>, ProviderError> {
+        let entry = resources::resource(&req.type_name)
+            .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
+        let span = tracing::info_span!("find_created", address = %req.address);
+        entry
+            .handler
+            .find_created(&self.aws, req)
+            .instrument(span)
+            .await
     }
 
     async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {

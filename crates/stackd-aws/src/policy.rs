@@ -920,6 +920,9 @@ pub static PERMISSIONS: &[TypePermissions] = &[
             ),
             // `force_destroy` empties the bucket, every version included.
             g(&["s3:DeleteObject", "s3:DeleteObjectVersion"], &[OBJECT]),
+            // A bucket's creation date, to recognise one a create made
+            // before its tags could be set.
+            g(&["s3:ListAllMyBuckets"], ANY),
         ],
     ),
     managed(

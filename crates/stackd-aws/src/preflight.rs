@@ -283,7 +283,7 @@ pub(crate) fn classify_dry_run<T>(
         )))
     } else if matches!(
         e.kind,
-        ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Timeout
+        ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::Timeout | ErrorKind::Unanswered
     ) {
         Err(e)
     } else {

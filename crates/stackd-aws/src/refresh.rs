@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, Tag};
-use stackd_engine::provider::{KnownResource, Owner, ProviderError, RefreshRequest};
+use stackd_engine::provider::{ChangeRequest, KnownResource, Owner, ProviderError, RefreshRequest};
 use stackd_spec::{Address, Value};
 
 use crate::tags::tagged_address;
@@ -97,6 +97,30 @@ where
             || tagged_with_stack(obj.tag_list(), &req.owner)
     });
     Ok(found)
+}
+
+/// The object a create made, found by the create token it was tagged with
+/// in the create call (`find_created` of an EC2 type). The token and the
+/// owner are checked on the answer too. `None` when there is none, or when
+/// the request carries no token.
+pub(crate) async fn find_by_token<T: Tagged, F, Fut>(
+    req: &ChangeRequest,
+    describe: F,
+) -> Result<Option<T>, ProviderError>
+where
+    F: Fn(Vec<Filter>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let token = req.idempotency_token.as_str();
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let key = format!("tag:{}", crate::tags::CREATE_TOKEN_TAG);
+    let found = describe(vec![filter(&key, [token])]).await?;
+    Ok(found.into_iter().find(|o| {
+        crate::tags::tag(o.tag_list(), crate::tags::CREATE_TOKEN_TAG) == Some(token)
+            && tagged_with_stack(o.tag_list(), &req.owner)
+    }))
 }
 
 /// The address a live object belongs to: the known instance with its ID

@@ -12,6 +12,18 @@ use crate::context::Aws;
 use crate::error::Ec2Result;
 use crate::wait::{retry, Deadline};
 
+/// Tag carrying the idempotency token of the create that made an object,
+/// set in the create call itself (`TagSpecifications`): after a lost answer
+/// or a crash, the object is found by it (`find_created`) instead of being
+/// made twice. It is not part of `tags_all` and is never removed.
+pub(crate) const CREATE_TOKEN_TAG: &str = "stackd:create-token";
+
+/// Tags stackd neither shows in `tags_all` nor removes: AWS's reserved
+/// `aws:` ones and the create token.
+pub(crate) fn is_hidden_tag(key: &str) -> bool {
+    key.starts_with("aws:") || key == CREATE_TOKEN_TAG
+}
+
 /// The merged tags the engine asks for (`tags_all`).
 pub(crate) fn desired_tags(desired: &Value) -> BTreeMap<String, String> {
     str_map(desired, "tags_all")
@@ -23,12 +35,17 @@ fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-/// The `TagSpecifications` entry tagging an object as it is created.
+/// The `TagSpecifications` entry tagging an object as it is created, with
+/// the create's token when there is one (a dry run has none).
 pub(crate) fn tag_specification(
     resource_type: ResourceType,
     desired: &Value,
+    token: Option<&str>,
 ) -> Option<TagSpecification> {
-    let tags = desired_tags(desired);
+    let mut tags = desired_tags(desired);
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        tags.insert(CREATE_TOKEN_TAG.to_string(), token.to_string());
+    }
     if tags.is_empty() {
         return None;
     }
@@ -45,7 +62,7 @@ pub(crate) fn tags_value(tags: &[Tag]) -> Value {
     Value::Map(
         tags.iter()
             .filter_map(|t| Some((t.key()?, t.value().unwrap_or(""))))
-            .filter(|(k, _)| !k.starts_with("aws:"))
+            .filter(|(k, _)| !is_hidden_tag(k))
             .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect(),
     )
@@ -81,7 +98,7 @@ pub(crate) fn tag_changes(
         .collect();
     let remove = prior
         .keys()
-        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
+        .filter(|k| !desired.contains_key(*k) && !is_hidden_tag(k))
         .cloned()
         .collect();
     (set, remove)
@@ -185,16 +202,37 @@ mod tests {
 
     #[test]
     fn no_tag_specification_without_tags() {
-        assert!(
-            tag_specification(ResourceType::Vpc, &Value::map([("tags_all", Value::Null)]))
-                .is_none()
-        );
+        assert!(tag_specification(
+            ResourceType::Vpc,
+            &Value::map([("tags_all", Value::Null)]),
+            None
+        )
+        .is_none());
         let spec = tag_specification(
             ResourceType::Vpc,
             &Value::map([("tags_all", Value::map([("Name", Value::from("x"))]))]),
+            None,
         )
         .unwrap();
         assert_eq!(spec.resource_type(), Some(&ResourceType::Vpc));
         assert_eq!(spec.tags(), &[t("Name", "x")]);
+    }
+
+    #[test]
+    fn a_create_is_tagged_with_its_token_which_tags_all_never_shows() {
+        let spec = tag_specification(
+            ResourceType::Vpc,
+            &Value::map([("tags_all", Value::map([("Name", Value::from("x"))]))]),
+            Some("tok-1"),
+        )
+        .unwrap();
+        assert_eq!(spec.tags(), &[t("Name", "x"), t(CREATE_TOKEN_TAG, "tok-1")]);
+        let shown = tags_value(spec.tags());
+        assert_eq!(shown.as_map().map(|m| m.len()), Some(1), "{shown:?}");
+        let (_, remove) = tag_changes(
+            &[(CREATE_TOKEN_TAG.to_string(), "tok-1".to_string())].into(),
+            &BTreeMap::new(),
+        );
+        assert!(remove.is_empty(), "the token is never removed");
     }
 }

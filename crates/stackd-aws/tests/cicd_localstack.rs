@@ -98,6 +98,7 @@ impl Harness {
             changed: Vec::new(),
             timeout: Duration::from_secs(120),
             idempotency_token: format!("{}-{addr}", self.stack),
+            pending_since: None,
             address,
         }
     }

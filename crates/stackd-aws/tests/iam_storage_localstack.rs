@@ -64,6 +64,7 @@ impl Harness {
             changed: Vec::new(),
             timeout: Duration::from_secs(120),
             idempotency_token: format!("{}-{addr}", self.stack),
+            pending_since: None,
             address,
         }
     }
@@ -118,6 +119,7 @@ impl Harness {
             changed: changes.iter().map(|c| c.name.clone()).collect(),
             timeout: Duration::from_secs(120),
             idempotency_token: String::new(),
+            pending_since: None,
             address: address.clone(),
         };
         let attrs = self

@@ -89,6 +89,7 @@ impl Harness {
             changed: Vec::new(),
             timeout: Duration::from_secs(120),
             idempotency_token: format!("{}-{addr}-{token}", self.stack),
+            pending_since: None,
             address,
         }
     }
@@ -164,6 +165,7 @@ impl Harness {
             changed: changes.iter().map(|c| c.name.clone()).collect(),
             timeout: Duration::from_secs(120),
             idempotency_token: String::new(),
+            pending_since: None,
             address: address.clone(),
         };
         println!("updating {addr}: {:?}", req.changed);

@@ -44,6 +44,7 @@ impl Harness {
             changed: Vec::new(),
             timeout: Duration::from_secs(120),
             idempotency_token: format!("{}-{addr}", self.stack),
+            pending_since: None,
             address: address.clone(),
         };
         let attrs = self
@@ -79,6 +80,7 @@ impl Harness {
             changed: changed.iter().map(|c| c.to_string()).collect(),
             timeout: Duration::from_secs(120),
             idempotency_token: String::new(),
+            pending_since: None,
             address: address.clone(),
         };
         let attrs = self

@@ -23,7 +23,7 @@ use crate::plan::{Action, Plan, PlanEntry};
 use crate::provider::{
     ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Owner, Provider, ProviderError,
 };
-use crate::retry::{decide, RetryDecision};
+use crate::retry::{decide, with_retries, RetryDecision};
 use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
 use crate::values::Values;
 
@@ -636,19 +636,22 @@ async fn start_step(
                     op: Op::Read,
                 });
                 let fut = async move {
-                    let result = provider
-                        .read_data(&req)
-                        .await
-                        .map(|v| {
-                            Some((
-                                v.get("id")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_string(),
-                                v,
-                            ))
-                        })
-                        .map_err(StepError::Provider);
+                    let result = with_retries(
+                        crate::retry::READ_BUDGET,
+                        || provider.read_data(&req),
+                        &req.address,
+                    )
+                    .await
+                    .map(|v| {
+                        Some((
+                            v.get("id")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                            v,
+                        ))
+                    })
+                    .map_err(StepError::Provider);
                     Done {
                         node,
                         op: Op::Read,
@@ -698,15 +701,15 @@ async fn start_step(
                 }
                 _ => (Op::Create, Vec::new()),
             };
-            let token = if op == Op::Create {
-                let token = state.begin_create(&e.address).token.clone();
+            let (token, pending_since) = if op == Op::Create {
+                let pending = state.begin_create(&e.address, &cfg.desired).clone();
                 // The pending record must be durable before the create call.
                 input.backend.save(state).await.map_err(|err| {
                     StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
                 })?;
-                token
+                (pending.token, Some(pending.started_at))
             } else {
-                String::new()
+                (String::new(), None)
             };
             let provisioners = if op == Op::Create {
                 provisioners_for(e, &cfg, values, input)?
@@ -736,7 +739,9 @@ async fn start_step(
                 changed,
                 timeout,
                 idempotency_token: token,
+                pending_since,
             };
+            let ignore = cfg.lifecycle.ignore.clone();
             input.reporter.event(&Event::Started {
                 address: e.address.clone(),
                 op,
@@ -744,27 +749,21 @@ async fn start_step(
             let addr = e.address.clone();
             let span = tracing::info_span!("apply", address = %e.address, %op);
             let fut = async move {
-                let result = with_retries(
-                    timeout,
-                    || async {
-                        if op == Op::Create {
-                            provider.create(&req).await
-                        } else {
-                            provider.update(&req).await
-                        }
-                    },
-                    &addr,
-                )
-                .await
-                .map(|attrs| {
-                    let id = attrs
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    Some((id, attrs))
-                })
-                .map_err(StepError::Provider);
+                let result = if op == Op::Create {
+                    create_or_recover(provider.as_ref(), &req, &schema, &ignore, &addr).await
+                } else {
+                    with_retries(timeout, || provider.update(&req), &addr).await
+                };
+                let result = result
+                    .map(|attrs| {
+                        let id = attrs
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string();
+                        Some((id, attrs))
+                    })
+                    .map_err(StepError::Provider);
                 let mut output = Vec::new();
                 let mut provision_error = None;
                 if result.is_ok() {
@@ -903,32 +902,82 @@ fn provisioners_for(
     crate::provision::evaluate(block, &inst).map_err(StepError::Spec)
 }
 
-/// Calls an operation, retrying throttling and eventual-consistency
-/// errors with backoff within the operation's time budget.
-async fn with_retries<T, F, Fut>(
-    budget: Duration,
-    mut call: F,
+/// Creates an object, never two. A create whose answer was lost
+/// ([`ErrorKind::OutcomeUnknown`]) may have been carried out: the object is
+/// looked for ([`Provider::find_created`]) before the create is sent again.
+/// A found object is brought to the desired arguments with an update (the
+/// create's follow-up calls may not have run). Other errors are retried as
+/// [`with_retries`] does.
+async fn create_or_recover(
+    provider: &dyn Provider,
+    req: &ChangeRequest,
+    schema: &stackd_spec::ResourceSchema,
+    ignore: &crate::diff::IgnoreChanges,
     address: &Address,
-) -> Result<T, ProviderError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, ProviderError>>,
-{
+) -> Result<Value, ProviderError> {
+    let budget = req.timeout;
     let start = Instant::now();
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match call().await {
+        let err = match provider.create(req).await {
             Ok(v) => return Ok(v),
-            Err(e) => match decide(&e, attempt, start.elapsed(), budget) {
-                RetryDecision::RetryAfter(delay) => {
-                    tracing::info!(%address, error = %e, ?delay, attempt, "retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                RetryDecision::GiveUp => return Err(e),
-            },
+            Err(e) => e,
+        };
+        if err.kind == ErrorKind::OutcomeUnknown {
+            tracing::warn!(%address, error = %err, "the create's answer was lost: looking for the object before sending it again");
+            let left = budget.saturating_sub(start.elapsed());
+            let found = with_retries(left, || provider.find_created(req), address).await?;
+            if let Some(found) = found {
+                tracing::info!(%address, "found the object the lost create made");
+                return finish_found(provider, req, schema, ignore, found, address).await;
+            }
+            // Not made: sending it again makes the only one.
+            let delay = crate::retry::BASE_DELAY;
+            if start.elapsed() + delay > budget {
+                return Err(err);
+            }
+            tokio::time::sleep(delay).await;
+            continue;
+        }
+        match decide(&err, attempt, start.elapsed(), budget) {
+            RetryDecision::RetryAfter(delay) => {
+                tracing::info!(%address, error = %err, ?delay, attempt, "retrying");
+                tokio::time::sleep(delay).await;
+            }
+            RetryDecision::GiveUp => return Err(err),
         }
     }
+}
+
+/// An object found after a lost create answer, brought to the desired
+/// arguments where it differs in place.
+async fn finish_found(
+    provider: &dyn Provider,
+    req: &ChangeRequest,
+    schema: &stackd_spec::ResourceSchema,
+    ignore: &crate::diff::IgnoreChanges,
+    found: Value,
+    address: &Address,
+) -> Result<Value, ProviderError> {
+    let changes = diff(schema, &req.desired, &found, ignore);
+    if changes.is_empty() || changes.iter().any(|c| c.forces_replacement) {
+        // A difference that would need a new object is left to the next
+        // plan, which shows it.
+        return Ok(found);
+    }
+    let id = found
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let update = ChangeRequest {
+        prior: Some(found),
+        id: Some(id),
+        changed: changes.into_iter().map(|c| c.name).collect(),
+        ..req.clone()
+    };
+    with_retries(req.timeout, || provider.update(&update), address).await
 }
 
 /// Records a finished step in state and in the values apply evaluates with.

@@ -16,8 +16,8 @@ use stackd_spec::{Address, BlockAddress, Mode, ResourceSchema, Value};
 use crate::diff::{diff, AttrChange};
 use crate::instance::{self, InstanceConfig, StackSettings};
 use crate::provider::{
-    DataRequest, KnownResource, LiveResource, Owner, Provider, ProviderError, RefreshRequest,
-    STACK_ID_TAG, STACK_TAG,
+    ChangeRequest, DataRequest, KnownResource, LiveResource, Owner, Provider, ProviderError,
+    RefreshRequest, STACK_ID_TAG, STACK_TAG,
 };
 use crate::state::State;
 use crate::values::{Expansion, Values};
@@ -262,7 +262,7 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
         };
         let provider = input.provider.clone();
         tasks.spawn(async move {
-            let result = provider.refresh(&req).await;
+            let result = read_with_retries(&req.type_name, || provider.refresh(&req)).await;
             (req, result)
         });
     }
@@ -314,9 +314,89 @@ fn owned_by(obj: &LiveResource, owner: &Owner) -> bool {
     owner.owns(|key| tags.and_then(|t| t.get(key)).and_then(Value::as_str))
 }
 
+/// Objects of creates an earlier run started but never recorded (it was
+/// killed, or could not save): the provider looks for each as its create
+/// would have made it. Found ones are provably the stack's and join the
+/// untracked objects: adopted where the spec names them, deleted
+/// otherwise (so `destroy` removes them too).
+async fn find_pending(input: &PlanInput<'_>, refreshed: &mut Refreshed) -> Result<(), PlanError> {
+    let schemas = input.provider.schemas();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (address, pending) in &input.state.pending {
+        let type_name = &address.block.type_name;
+        if address.block.mode != Mode::Managed || schemas.get(Mode::Managed, type_name).is_none() {
+            continue;
+        }
+        let req = ChangeRequest {
+            address: address.clone(),
+            type_name: type_name.clone(),
+            owner: input.owner(),
+            desired: pending.arguments.clone(),
+            prior: None,
+            id: None,
+            changed: Vec::new(),
+            timeout: crate::retry::READ_BUDGET,
+            idempotency_token: pending.token.clone(),
+            pending_since: Some(pending.started_at.clone()),
+        };
+        let provider = input.provider.clone();
+        tasks.spawn(async move {
+            let found = read_with_retries(&req.address, || provider.find_created(&req)).await;
+            (req, found)
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((req, found)) = joined else { continue };
+        let attrs = match found {
+            Ok(Some(attrs)) => attrs,
+            Ok(None) => continue,
+            Err(error) => {
+                return Err(PlanError::Provider {
+                    type_name: req.type_name,
+                    error,
+                })
+            }
+        };
+        let id = attrs
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let known = refreshed.tracked.values().any(|l| l.id == id)
+            || refreshed.untracked.iter().any(|(_, l)| l.id == id);
+        if id.is_empty() || known {
+            continue;
+        }
+        tracing::info!(address = %req.address, %id, "found the object of an unrecorded create");
+        refreshed.untracked.push((
+            req.type_name,
+            LiveResource {
+                id,
+                address: Some(req.address),
+                attrs,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// A read (refresh, data source) with the engine's retry policy: reads are
+/// throttled like writes, and a plan must not fail on the first throttle.
+async fn read_with_retries<T, F, Fut>(
+    what: &(dyn std::fmt::Display + Sync),
+    call: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    crate::retry::with_retries(crate::retry::READ_BUDGET, call, what).await
+}
+
 /// Makes the plan.
 pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut refreshed = refresh(input).await?;
+    find_pending(input, &mut refreshed).await?;
     let mut plan = Plan {
         owner: input.owner(),
         refreshed_types: {
@@ -608,9 +688,7 @@ async fn plan_data(
         type_name: address.block.type_name.clone(),
         args: cfg.desired.clone(),
     };
-    let v = input
-        .provider
-        .read_data(&req)
+    let v = read_with_retries(address, || input.provider.read_data(&req))
         .await
         .map_err(|error| PlanError::Provider {
             type_name: format!("data source {address}"),

@@ -127,6 +127,21 @@ pub trait Provider: Send + Sync + 'static {
     /// already gone is success.
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError>;
 
+    /// Looks for the object an earlier attempt of this create made: its
+    /// answer was lost ([`ErrorKind::OutcomeUnknown`]), or stackd stopped
+    /// after sending it and the state still holds the pending create. Find
+    /// it by what the create put on it (a create token tag) or, for a named
+    /// object that cannot be tagged in the same call, by its name and a
+    /// creation time after [`ChangeRequest::pending_since`]; never adopt an
+    /// object that could be someone else's. Returns its attributes, as
+    /// `create` would. The default finds nothing: right for types whose
+    /// create is idempotent (a token the API honours, or a unique name
+    /// whose "already exists" the create itself recognises as its own).
+    async fn find_created(&self, req: &ChangeRequest) -> Result<Option<Value>, ProviderError> {
+        let _ = req;
+        Ok(None)
+    }
+
     /// Checks one planned change against the cloud without changing
     /// anything (`stackd apply --dry-run`): names that must be unique and
     /// are taken, referenced objects that do not exist, permissions the
@@ -298,8 +313,14 @@ pub struct ChangeRequest {
     /// How long the operation may take, waits included.
     pub timeout: Duration,
     /// A token unique to this create attempt, stable across a retry after
-    /// a crash. Pass it where the API takes one (EC2 `ClientToken`).
+    /// a crash. Pass it where the API takes one (EC2 `ClientToken`), and
+    /// tag the object with it where tags go in the create call itself, so
+    /// that [`Provider::find_created`] can find it.
     pub idempotency_token: String,
+    /// On a create, when its pending record was first written (RFC 3339
+    /// UTC), before any attempt was sent: an object of this create's name
+    /// made earlier than this is not this create's.
+    pub pending_since: Option<String>,
 }
 
 /// A delete.
@@ -326,6 +347,16 @@ pub enum ErrorKind {
     Transient,
     /// Waited for a state until the timeout ran out.
     Timeout,
+    /// No answer came back (connection refused or reset, timeout) even
+    /// after the SDK's own retries: the endpoint is unreachable or not
+    /// answering. Not retried further; the message names the endpoint.
+    Unanswered,
+    /// A create's answer was lost after the request may have reached the
+    /// cloud: it may or may not have been carried out. Sending it again
+    /// could make a second object, so the engine first looks for the object
+    /// ([`Provider::find_created`]) and sends it again only if it is not
+    /// there.
+    OutcomeUnknown,
     /// The request is wrong or not allowed; retrying will not help.
     Permanent,
 }
@@ -460,6 +491,11 @@ impl Provider for ProviderSet {
     async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
         self.serving(stackd_spec::Mode::Managed, &req.type_name)?
             .check(req)
+            .await
+    }
+    async fn find_created(&self, req: &ChangeRequest) -> Result<Option<Value>, ProviderError> {
+        self.serving(stackd_spec::Mode::Managed, &req.type_name)?
+            .find_created(req)
             .await
     }
 }

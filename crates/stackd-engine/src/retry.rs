@@ -1,6 +1,6 @@
 //! When to retry a failed provider call: a pure, testable policy.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::provider::{ErrorKind, ProviderError};
 
@@ -17,6 +17,9 @@ pub enum RetryDecision {
 pub const BASE_DELAY: Duration = Duration::from_millis(500);
 /// The longest single wait.
 pub const MAX_DELAY: Duration = Duration::from_secs(15);
+/// How long reads (refresh, data sources) keep retrying throttling and
+/// eventual-consistency errors before the plan fails.
+pub const READ_BUDGET: Duration = Duration::from_secs(180);
 
 /// Decides whether attempt number `attempt` (1-based) that failed with
 /// `err`, `elapsed` into an operation allowed `budget`, is retried.
@@ -37,6 +40,34 @@ pub fn decide(
         return RetryDecision::GiveUp;
     }
     RetryDecision::RetryAfter(delay)
+}
+
+/// Calls an operation, retrying throttling and eventual-consistency
+/// errors with backoff within the operation's time budget.
+pub async fn with_retries<T, F, Fut>(
+    budget: Duration,
+    mut call: F,
+    what: &(dyn std::fmt::Display + Sync),
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let start = Instant::now();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => match decide(&e, attempt, start.elapsed(), budget) {
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::info!(%what, error = %e, ?delay, attempt, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                RetryDecision::GiveUp => return Err(e),
+            },
+        }
+    }
 }
 
 #[cfg(test)]

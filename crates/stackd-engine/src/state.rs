@@ -75,12 +75,16 @@ pub struct OutputState {
 }
 
 /// A create that was started but whose result is not yet recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PendingCreate {
     /// The idempotency token passed to the provider's create.
     pub token: String,
     /// When the create was first started, RFC 3339 UTC.
     pub started_at: String,
+    /// The arguments it was sent with (the latest attempt's): what the
+    /// next run needs to recognise the object as this stack's when the
+    /// create is not tagged in the same call (a bucket's name).
+    pub arguments: Value,
 }
 
 impl State {
@@ -106,12 +110,14 @@ impl State {
         self.resources.get(address)
     }
 
-    /// Marks a create of `address` as started and returns its pending entry:
-    /// the existing one when an earlier run crashed mid-create (so its
-    /// idempotency token is reused), else a new one. Save the state before
-    /// calling the provider.
-    pub fn begin_create(&mut self, address: &Address) -> &PendingCreate {
-        self.pending.entry(address.clone()).or_default()
+    /// Marks a create of `address` with `arguments` as started and returns
+    /// its pending entry: the existing one when an earlier run crashed
+    /// mid-create (so its idempotency token and start time are reused),
+    /// else a new one. Save the state before calling the provider.
+    pub fn begin_create(&mut self, address: &Address, arguments: &Value) -> &PendingCreate {
+        let entry = self.pending.entry(address.clone()).or_default();
+        entry.arguments = arguments.clone();
+        entry
     }
 
     /// Records an instance (after a create, update or refresh) and clears any
@@ -149,6 +155,7 @@ impl PendingCreate {
         PendingCreate {
             token: uuid::Uuid::new_v4().to_string(),
             started_at: rfc3339_now(),
+            arguments: Value::Null,
         }
     }
 }

@@ -105,6 +105,7 @@ mod tests {
             changed: vec![],
             timeout: std::time::Duration::from_secs(1),
             idempotency_token: String::new(),
+            pending_since: None,
         };
         let v = p.create(&req).await.unwrap();
         assert!(v

@@ -390,6 +390,7 @@ fn recorded_arn<'a>(id: &'a str, attrs: &'a Value) -> &'a str {
 fn register_input(
     aws: &Aws,
     desired: &Value,
+    create_token: Option<&str>,
 ) -> Result<
     aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder,
     ProviderError,
@@ -434,13 +435,66 @@ fn register_input(
         .set_task_role_arn(opt_str(desired, "task_role_arn").map(str::to_string))
         .set_runtime_platform(runtime)
         .set_volumes((!volumes.is_empty()).then_some(volumes))
-        .set_tags(ecs_tags(desired)))
+        .set_tags(with_create_token(ecs_tags(desired), create_token)))
 }
 
-async fn register(aws: &Aws, desired: &Value) -> Result<Described, ProviderError> {
+/// The tags a revision is registered with, plus the create token that
+/// finds it again after a lost answer.
+fn with_create_token(
+    tags: Option<Vec<aws_sdk_ecs::types::Tag>>,
+    token: Option<&str>,
+) -> Option<Vec<aws_sdk_ecs::types::Tag>> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return tags;
+    };
+    let mut tags = tags.unwrap_or_default();
+    tags.push(
+        aws_sdk_ecs::types::Tag::builder()
+            .key(crate::tags::CREATE_TOKEN_TAG)
+            .value(token)
+            .build(),
+    );
+    Some(tags)
+}
+
+/// ACTIVE revisions of a family, newest first (at most `limit`).
+async fn active_revisions(
+    aws: &Aws,
+    family: &str,
+    limit: i32,
+) -> Result<Vec<String>, ProviderError> {
+    let out = aws
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .sort(SortOrder::Desc)
+        .max_results(limit)
+        .send()
+        .await
+        .ecs("ListTaskDefinitions")?;
+    // Sorted here too (not every implementation sorts).
+    let mut arns: Vec<String> = out
+        .task_definition_arns()
+        .iter()
+        .filter(|arn| without_revision(arn).ends_with(&format!("/{family}")))
+        .cloned()
+        .collect();
+    arns.sort_by_key(|arn| {
+        std::cmp::Reverse(
+            arn.rsplit_once(':')
+                .and_then(|(_, r)| r.parse::<i64>().ok())
+                .unwrap_or(0),
+        )
+    });
+    Ok(arns)
+}
+
+async fn register(aws: &Aws, req: &ChangeRequest) -> Result<Described, ProviderError> {
+    let desired = &req.desired;
     let containers = container_definitions_json(desired)?;
     let capture = CaptureBody::default();
-    let out = register_input(aws, desired)?
+    let out = register_input(aws, desired, Some(&req.idempotency_token))?
         .customize()
         .map_request(move |request| with_container_definitions(request, &containers))
         .interceptor(capture.clone())
@@ -466,27 +520,8 @@ async fn register(aws: &Aws, desired: &Value) -> Result<Described, ProviderError
 /// retried after a crash between registering and recording.
 async fn adoptable(aws: &Aws, req: &ChangeRequest) -> Result<Option<Described>, ProviderError> {
     let family = req_str(&req.desired, "family", "ListTaskDefinitions")?;
-    let out = aws
-        .ecs
-        .list_task_definitions()
-        .family_prefix(family)
-        .status(TaskDefinitionStatus::Active)
-        .sort(SortOrder::Desc)
-        .max_results(10)
-        .send()
-        .await
-        .ecs("ListTaskDefinitions")?;
-    // The highest revision on the page (not every implementation sorts).
-    let latest = out
-        .task_definition_arns()
-        .iter()
-        .filter(|arn| without_revision(arn).ends_with(&format!("/{family}")))
-        .max_by_key(|arn| {
-            arn.rsplit_once(':')
-                .and_then(|(_, r)| r.parse::<i64>().ok())
-                .unwrap_or(0)
-        });
-    let Some(latest) = latest else {
+    let revisions = active_revisions(aws, family, 10).await?;
+    let Some(latest) = revisions.first() else {
         return Ok(None);
     };
     let Some(found) = read_active(aws, latest).await? else {
@@ -548,7 +583,7 @@ impl ResourceHandler for EcsTaskDefinition {
         let described = retry(&deadline, || async {
             match adoptable(aws, req).await? {
                 Some(found) => Ok((found, true)),
-                None => Ok((register(aws, &req.desired).await?, false)),
+                None => Ok((register(aws, req).await?, false)),
             }
         })
         .await?;
@@ -577,6 +612,34 @@ impl ResourceHandler for EcsTaskDefinition {
         }
         .await
         .map_err(|e| after_create(&arn, e))
+    }
+
+    /// The revision a lost `RegisterTaskDefinition` answer registered:
+    /// among the family's newest ACTIVE revisions, the one tagged with this
+    /// create's token.
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let Some(family) = opt_str(&req.desired, "family") else {
+            return Ok(None);
+        };
+        let token = req.idempotency_token.as_str();
+        for arn in active_revisions(aws, family, 10).await? {
+            let Some(found) = read_active(aws, &arn).await? else {
+                continue;
+            };
+            let mine = found
+                .tags
+                .get(crate::tags::CREATE_TOKEN_TAG)
+                .map(String::as_str)
+                == Some(token);
+            if !token.is_empty() && mine && made_for(&found.tags, &req.owner, &req.address) {
+                return Ok(Some(td_attrs(&found)));
+            }
+        }
+        Ok(None)
     }
 
     /// The execution and task roles are looked up.
@@ -804,7 +867,7 @@ mod tests {
                 ])]),
             ),
         ]);
-        let call = register_input(&aws, &d).unwrap();
+        let call = register_input(&aws, &d, None).unwrap();
         let i = call.as_input();
         assert_eq!(i.get_family().as_deref(), Some("api"));
         assert_eq!(i.get_network_mode(), &Some(NetworkMode::Awsvpc));

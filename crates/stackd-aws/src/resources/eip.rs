@@ -16,7 +16,7 @@ use crate::args::{opt_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
 use crate::preflight::{all_known, creating, Findings};
-use crate::refresh::{address_for, filter, find_owned, known_attrs};
+use crate::refresh::{address_for, filter, find_by_token, find_owned, known_attrs};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -214,12 +214,15 @@ const ALLOCATE_ARGS: &[&str] = &["domain", "public_ipv4_pool", "tags_all"];
 fn allocate_call(
     aws: &Aws,
     d: &Value,
+    create_token: Option<&str>,
 ) -> aws_sdk_ec2::operation::allocate_address::builders::AllocateAddressFluentBuilder {
     aws.ec2
         .allocate_address()
         .set_domain(opt_str(d, "domain").map(DomainType::from))
         .set_public_ipv4_pool(opt_str(d, "public_ipv4_pool").map(str::to_string))
-        .set_tag_specifications(tag_specification(ResourceType::ElasticIp, d).map(|t| vec![t]))
+        .set_tag_specifications(
+            tag_specification(ResourceType::ElasticIp, d, create_token).map(|t| vec![t]),
+        )
 }
 
 pub(crate) struct Eip;
@@ -238,10 +241,22 @@ impl ResourceHandler for Eip {
         Ok(live(&aws.loc, addresses, &req.known))
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let found = find_by_token(req, |f| describe_addresses(aws, f)).await?;
+        Ok(found.and_then(|a| live(&aws.loc, vec![a], &[]).pop().map(|l| l.attrs)))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let out = allocate_call(aws, d).send().await.ec2("AllocateAddress")?;
+        let out = allocate_call(aws, d, Some(&req.idempotency_token))
+            .send()
+            .await
+            .ec2("AllocateAddress")?;
         let id = out
             .allocation_id()
             .ok_or_else(|| invalid("AllocateAddress", "the answer carries no allocation ID"))?
@@ -268,7 +283,7 @@ impl ResourceHandler for Eip {
         };
         let mut findings = Findings::new();
         if all_known(d, ALLOCATE_ARGS) {
-            let answer = allocate_call(aws, d)
+            let answer = allocate_call(aws, d, None)
                 .dry_run(true)
                 .send()
                 .await

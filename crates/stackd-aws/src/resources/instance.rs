@@ -40,7 +40,9 @@ use crate::preflight::{
     all_known, check_ec2_refs, check_instance_profile, creating, dry_run_token, find_image,
     known_list, known_str, Ec2Ref, Findings,
 };
-use crate::refresh::{address_for, filter, find_owned, known_attrs, Tagged, MAX_FILTER_VALUES};
+use crate::refresh::{
+    address_for, filter, find_by_token, find_owned, known_attrs, Tagged, MAX_FILTER_VALUES,
+};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -587,6 +589,7 @@ fn run_instances_input(
     aws: &Aws,
     d: &Value,
     token: String,
+    create_token: Option<&str>,
     root_device: Option<&str>,
 ) -> Result<aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder, ProviderError>
 {
@@ -627,7 +630,7 @@ fn run_instances_input(
         .set_tag_specifications(Some(
             [ResourceType::Instance, ResourceType::Volume]
                 .into_iter()
-                .filter_map(|t| tag_specification(t, d))
+                .filter_map(|t| tag_specification(t, d, create_token))
                 .collect(),
         ));
     // A public-address choice can only be made on the network interface,
@@ -712,7 +715,7 @@ async fn check_create(
             None => return Ok(findings.into_vec()),
         }
     };
-    let answer = run_instances_input(aws, d, dry_run_token(req), root_device.as_deref())?
+    let answer = run_instances_input(aws, d, dry_run_token(req), None, root_device.as_deref())?
         .dry_run(true)
         .send()
         .await
@@ -954,6 +957,19 @@ impl ResourceHandler for Instance {
         Ok(live(&aws.loc, found, extras, &req.known))
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let Some(found) = find_by_token(req, |f| describe_instances(aws, f)).await? else {
+            return Ok(None);
+        };
+        let found = vec![found];
+        let extras = extras_for(aws, &found).await?;
+        Ok(live(&aws.loc, found, extras, &[]).pop().map(|l| l.attrs))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
@@ -966,6 +982,7 @@ impl ResourceHandler for Instance {
             aws,
             d,
             client_token(&req.idempotency_token),
+            Some(&req.idempotency_token),
             root_device.as_deref(),
         )?;
         let out = retry(&deadline, || async {

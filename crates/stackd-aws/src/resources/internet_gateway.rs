@@ -15,7 +15,7 @@ use crate::args::{opt_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, has_code, ignore_not_found, invalid, Ec2Result};
 use crate::preflight::{all_known, check_ec2_refs, creating, known_str, Ec2Ref, Findings};
-use crate::refresh::{address_for, filter, find_owned};
+use crate::refresh::{address_for, filter, find_by_token, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -103,7 +103,7 @@ async fn read(aws: &Aws, id: &str) -> Result<Option<Value>, ProviderError> {
 
 async fn attach(aws: &Aws, id: &str, vpc: &str, deadline: &Deadline) -> Result<(), ProviderError> {
     // Both the gateway and the VPC may be too new to be visible yet.
-    retry(deadline, || async {
+    let attached = retry(deadline, || async {
         aws.ec2
             .attach_internet_gateway()
             .internet_gateway_id(id)
@@ -112,7 +112,19 @@ async fn attach(aws: &Aws, id: &str, vpc: &str, deadline: &Deadline) -> Result<(
             .await
             .ec2("AttachInternetGateway")
     })
-    .await?;
+    .await;
+    match attached {
+        Ok(_) => {}
+        // Attached already: to this VPC (an attempt whose answer was lost)
+        // it is done; to another, the error stands.
+        Err(e) if has_code(&e, "Resource.AlreadyAssociated") => {
+            let igws = describe_igws(aws, vec![filter("internet-gateway-id", [id])]).await?;
+            if !igws.iter().any(|g| attached_vpc(g) == Some(vpc)) {
+                return Err(e);
+            }
+        }
+        Err(e) => return Err(e),
+    }
     until(
         deadline,
         "DescribeInternetGateways",
@@ -155,9 +167,10 @@ pub(crate) struct InternetGateway;
 fn create_call(
     aws: &Aws,
     d: &Value,
+    create_token: Option<&str>,
 ) -> aws_sdk_ec2::operation::create_internet_gateway::builders::CreateInternetGatewayFluentBuilder {
     aws.ec2.create_internet_gateway().set_tag_specifications(
-        tag_specification(ResourceType::InternetGateway, d).map(|t| vec![t]),
+        tag_specification(ResourceType::InternetGateway, d, create_token).map(|t| vec![t]),
     )
 }
 
@@ -178,10 +191,19 @@ impl ResourceHandler for InternetGateway {
         Ok(live(&aws.loc, igws, &req.known))
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let found = find_by_token(req, |f| describe_igws(aws, f)).await?;
+        Ok(found.and_then(|g| live(&aws.loc, vec![g], &[]).pop().map(|l| l.attrs)))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let out = create_call(aws, d)
+        let out = create_call(aws, d, Some(&req.idempotency_token))
             .send()
             .await
             .ec2("CreateInternetGateway")?;
@@ -218,7 +240,7 @@ impl ResourceHandler for InternetGateway {
             check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
         }
         if all_known(d, &["tags_all"]) {
-            let answer = create_call(aws, d)
+            let answer = create_call(aws, d, None)
                 .dry_run(true)
                 .send()
                 .await

@@ -212,6 +212,7 @@ fn import_call(
     aws: &Aws,
     d: &Value,
     name: &str,
+    create_token: Option<&str>,
 ) -> Result<
     aws_sdk_ec2::operation::import_key_pair::builders::ImportKeyPairFluentBuilder,
     ProviderError,
@@ -222,7 +223,9 @@ fn import_call(
         .import_key_pair()
         .key_name(name)
         .public_key_material(Blob::new(public_key.trim().as_bytes()))
-        .set_tag_specifications(tag_specification(ResourceType::KeyPair, d).map(|t| vec![t])))
+        .set_tag_specifications(
+            tag_specification(ResourceType::KeyPair, d, create_token).map(|t| vec![t]),
+        ))
 }
 
 pub(crate) struct KeyPair;
@@ -250,7 +253,7 @@ impl ResourceHandler for KeyPair {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
         let name = key_name(d, &req.idempotency_token);
-        let imported = import_call(aws, d, &name)?
+        let imported = import_call(aws, d, &name, Some(&req.idempotency_token))?
             .send()
             .await
             .ec2("ImportKeyPair");
@@ -287,7 +290,7 @@ impl ResourceHandler for KeyPair {
         }
         if all_known(d, IMPORT_ARGS) {
             let name = key_name(d, &dry_run_token(req));
-            let answer = import_call(aws, d, &name)?
+            let answer = import_call(aws, d, &name, None)?
                 .dry_run(true)
                 .send()
                 .await

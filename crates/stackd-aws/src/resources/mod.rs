@@ -65,6 +65,18 @@ pub(crate) trait ResourceHandler: Send + Sync {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError>;
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError>;
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError>;
+    /// Finds the object an earlier attempt of this create made (see
+    /// [`stackd_engine::provider::Provider::find_created`]). Every type whose
+    /// create is an anonymous create ([`crate::transport::is_anonymous_create`])
+    /// must implement it; the default finds nothing.
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let _ = (aws, req);
+        Ok(None)
+    }
     /// Checks a planned change without making it (`apply --dry-run`): only
     /// reads and EC2 `DryRun=true` calls. The default checks nothing.
     async fn check(&self, aws: &Aws, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {

@@ -18,7 +18,7 @@ use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
 use crate::preflight::{
     all_known, check_ec2_refs, creating, dry_run_token, known_str, Ec2Ref, Findings,
 };
-use crate::refresh::{address_for, filter, find_owned};
+use crate::refresh::{address_for, filter, find_by_token, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -179,6 +179,7 @@ fn create_call(
     aws: &Aws,
     d: &Value,
     token: String,
+    create_token: Option<&str>,
 ) -> Result<
     aws_sdk_ec2::operation::create_nat_gateway::builders::CreateNatGatewayFluentBuilder,
     ProviderError,
@@ -193,7 +194,9 @@ fn create_call(
         ))
         .set_private_ip_address(opt_str(d, "private_ip").map(str::to_string))
         .client_token(token)
-        .set_tag_specifications(tag_specification(ResourceType::Natgateway, d).map(|t| vec![t])))
+        .set_tag_specifications(
+            tag_specification(ResourceType::Natgateway, d, create_token).map(|t| vec![t]),
+        ))
 }
 
 pub(crate) struct NatGateway;
@@ -215,10 +218,24 @@ impl ResourceHandler for NatGateway {
         Ok(live(nats, &req.known))
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let found = find_by_token(req, |f| describe_nat_gateways(aws, f)).await?;
+        Ok(found.and_then(|n| live(vec![n], &[]).pop().map(|l| l.attrs)))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let call = create_call(aws, d, client_token(&req.idempotency_token))?;
+        let call = create_call(
+            aws,
+            d,
+            client_token(&req.idempotency_token),
+            Some(&req.idempotency_token),
+        )?;
         // The client token makes a repeated create return the same gateway,
         // so retrying (a new subnet or EIP not visible yet) is safe.
         let out = retry(&deadline, || async {
@@ -261,7 +278,7 @@ impl ResourceHandler for NatGateway {
             check_ec2_refs(aws, &mut findings, Ec2Ref::ElasticIp, &ids).await?;
         }
         if all_known(d, CREATE_ARGS) {
-            let answer = create_call(aws, d, dry_run_token(req))?
+            let answer = create_call(aws, d, dry_run_token(req), None)?
                 .dry_run(true)
                 .send()
                 .await

@@ -16,13 +16,13 @@ use stackd_spec::schema::{Check, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use super::route_table::{
-    create_route, delete_route, describe_route_tables, live_destination, live_target, live_targets,
+    create_route, delete_route, describe_route_tables, live_destination, live_targets,
     replace_route, Destination, RouteSpec, Target, TARGETS,
 };
 use super::ResourceHandler;
 use crate::args::{opt_str, req_str, s};
 use crate::context::Aws;
-use crate::error::{after_create, gone, has_code, invalid};
+use crate::error::{after_create, gone, invalid};
 use crate::refresh::{filter, MAX_FILTER_VALUES};
 use crate::wait::{until, Deadline};
 
@@ -252,18 +252,9 @@ impl ResourceHandler for Route {
         let table = req_str(&req.desired, "route_table_id", "CreateRoute")?;
         let spec = spec_of(&req.desired, "CreateRoute")?;
         let id = route_id(table, &spec.destination);
-        match create_route(aws, table, &spec, &deadline).await {
-            Ok(()) => {}
-            // A route made by an earlier attempt that crashed before
-            // recording it is adopted; one to another target is a conflict.
-            Err(e) if has_code(&e, "RouteAlreadyExists") => {
-                let existing = find_route(aws, table, &spec.destination).await?;
-                if existing.as_ref().and_then(live_target) != Some(spec.target.clone()) {
-                    return Err(e);
-                }
-            }
-            Err(e) => return Err(e),
-        }
+        // A route an earlier attempt made to the same target is adopted
+        // (see `create_route`).
+        create_route(aws, table, &spec, &deadline).await?;
         until(
             &deadline,
             "DescribeRouteTables",

@@ -25,7 +25,7 @@ use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
 use crate::preflight::{
     all_known, check_ec2_refs, creating, dry_run_token, known_str, Ec2Ref, Findings,
 };
-use crate::refresh::{address_for, filter, find_owned};
+use crate::refresh::{address_for, filter, find_by_token, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -303,7 +303,9 @@ macro_rules! route_call {
 }
 
 /// Creates a route, retrying while the table or the target is too new to
-/// be visible.
+/// be visible. A route to the same destination and target that exists
+/// already (an earlier attempt's answer was lost, or it crashed before
+/// recording it) is success; one to another target is a conflict.
 pub(crate) async fn create_route(
     aws: &Aws,
     table: &str,
@@ -311,11 +313,29 @@ pub(crate) async fn create_route(
     deadline: &Deadline,
 ) -> Result<(), ProviderError> {
     let call = route_call!(aws.ec2.create_route().route_table_id(table), spec);
-    retry(deadline, || async {
+    let result = retry(deadline, || async {
         call.clone().send().await.ec2("CreateRoute")
     })
-    .await
-    .map(|_| ())
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if crate::error::has_code(&e, "RouteAlreadyExists") => {
+            let tables =
+                describe_route_tables(aws, vec![filter("route-table-id", [table])]).await?;
+            let same = tables
+                .iter()
+                .flat_map(|t| t.routes())
+                .find(|r| live_destination(r).as_ref() == Some(&spec.destination))
+                .and_then(live_target)
+                == Some(spec.target.clone());
+            if same {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub(crate) async fn replace_route(
@@ -468,6 +488,7 @@ fn create_call(
     aws: &Aws,
     d: &Value,
     token: String,
+    create_token: Option<&str>,
 ) -> Result<
     aws_sdk_ec2::operation::create_route_table::builders::CreateRouteTableFluentBuilder,
     ProviderError,
@@ -477,7 +498,9 @@ fn create_call(
         .create_route_table()
         .vpc_id(req_str(d, "vpc_id", "CreateRouteTable")?)
         .client_token(token)
-        .set_tag_specifications(tag_specification(ResourceType::RouteTable, d).map(|t| vec![t])))
+        .set_tag_specifications(
+            tag_specification(ResourceType::RouteTable, d, create_token).map(|t| vec![t]),
+        ))
 }
 
 pub(crate) struct RouteTable;
@@ -499,12 +522,26 @@ impl ResourceHandler for RouteTable {
         Ok(live(&aws.loc, tables, &req.known))
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let found = find_by_token(req, |f| describe_route_tables(aws, f)).await?;
+        Ok(found.and_then(|t| live(&aws.loc, vec![t], &[]).pop().map(|l| l.attrs)))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
         // Validate the routes before anything exists.
         let changes = route_changes(&[], blocks(d, "route"))?;
-        let call = create_call(aws, d, client_token(&req.idempotency_token))?;
+        let call = create_call(
+            aws,
+            d,
+            client_token(&req.idempotency_token),
+            Some(&req.idempotency_token),
+        )?;
         // Retrying is safe with the client token (a new VPC not visible yet).
         let out = retry(&deadline, || async {
             call.clone().send().await.ec2("CreateRouteTable")
@@ -547,7 +584,7 @@ impl ResourceHandler for RouteTable {
             check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
         }
         if all_known(d, &["vpc_id", "tags_all"]) {
-            let answer = create_call(aws, d, dry_run_token(req))?
+            let answer = create_call(aws, d, dry_run_token(req), None)?
                 .dry_run(true)
                 .send()
                 .await

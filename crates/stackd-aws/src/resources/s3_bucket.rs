@@ -331,18 +331,83 @@ fn create_configuration(region: &str) -> Option<CreateBucketConfiguration> {
     })
 }
 
-/// An existing bucket with this name: ours to adopt, or a conflict.
+/// How far ahead of S3's clock the clock that stamped a pending create may
+/// be, in seconds.
+const CLOCK_SKEW_SECS: i64 = 300;
+
+/// True when `bucket` (in this account) was created no earlier than `since`
+/// (RFC 3339) by S3's clock, less [`CLOCK_SKEW_SECS`].
+async fn created_since(aws: &Aws, bucket: &str, since: &str) -> Result<bool, ProviderError> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let Ok(since) = DateTime::from_str(since, Format::DateTime) else {
+        return Ok(false);
+    };
+    let mut next: Option<String> = None;
+    loop {
+        let out = aws
+            .s3
+            .list_buckets()
+            .prefix(bucket)
+            .set_continuation_token(next.take())
+            .send()
+            .await
+            .aws(S3, "ListBuckets")?;
+        // The prefix narrows the listing where S3 supports it; the name is
+        // matched here either way.
+        if let Some(b) = out.buckets().iter().find(|b| b.name() == Some(bucket)) {
+            return Ok(b
+                .creation_date()
+                .is_some_and(|c| c.secs() >= since.secs() - CLOCK_SKEW_SECS));
+        }
+        match out.continuation_token() {
+            Some(t) if !t.is_empty() => next = Some(t.to_string()),
+            _ => return Ok(false),
+        }
+    }
+}
+
+/// True when this create made `bucket` but could not tag it yet
+/// (`CreateBucket` takes no tags: its answer was lost, or stackd stopped
+/// before the tagging call). Only a bucket carrying no stackd tag at all,
+/// created after the create's pending record was written, qualifies: an
+/// older bucket of that name, or another stack's, never does.
+async fn made_untagged(
+    aws: &Aws,
+    bucket: &str,
+    tags: &BTreeMap<String, String>,
+    req: &ChangeRequest,
+) -> Result<bool, ProviderError> {
+    if tags.keys().any(|k| k.starts_with("stackd:")) {
+        return Ok(false);
+    }
+    let Some(since) = req.pending_since.as_deref() else {
+        return Ok(false);
+    };
+    created_since(aws, bucket, since).await
+}
+
+/// An existing bucket with this name: ours to adopt (tagged for this
+/// address, or made untagged by this create), or a conflict.
 async fn adopt(aws: &Aws, bucket: &str, req: &ChangeRequest) -> Result<Value, ProviderError> {
     let d = &req.desired;
     let tags = bucket_tags(aws, bucket).await?;
     if !ours(&tags, &req.owner, &req.address) {
-        return Err(invalid(
-            S3,
-            "CreateBucket",
-            conflict("S3 bucket", bucket, &tags, &req.owner),
-        ));
+        if !made_untagged(aws, bucket, &tags, req).await? {
+            return Err(invalid(
+                S3,
+                "CreateBucket",
+                conflict("S3 bucket", bucket, &tags, &req.owner),
+            ));
+        }
+        tracing::info!(
+            bucket,
+            "tagging the bucket this create made before its answer was lost"
+        );
+        let deadline = Deadline::after(req.timeout);
+        put_tags(aws, bucket, &desired_tags(d), &deadline).await?;
+    } else {
+        tracing::info!(bucket, "adopting the bucket an earlier attempt created");
     }
-    tracing::info!(bucket, "adopting the bucket an earlier attempt created");
     read(aws, bucket, Some(d))
         .await?
         .ok_or_else(|| crate::iam_util::gone(S3, "HeadBucket", bucket))
@@ -478,6 +543,30 @@ impl ResourceHandler for S3Bucket {
         }
         .await
         .map_err(|e| after_create(&bucket, e))
+    }
+
+    /// A bucket the create made: tagged for this address, or untagged and
+    /// created after the create's pending record (see [`made_untagged`]).
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let bucket = name_or_generated(
+            &req.desired,
+            "bucket",
+            "bucket_prefix",
+            &req.idempotency_token,
+            "stackd-",
+        );
+        if !matches!(head_bucket(aws, &bucket).await?, BucketHead::Exists(_)) {
+            return Ok(None);
+        }
+        let tags = bucket_tags(aws, &bucket).await?;
+        if ours(&tags, &req.owner, &req.address) || made_untagged(aws, &bucket, &tags, req).await? {
+            return read(aws, &bucket, Some(&req.desired)).await;
+        }
+        Ok(None)
     }
 
     /// A bucket of the same (known) name is looked up: `HeadBucket`, then

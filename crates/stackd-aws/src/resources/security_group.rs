@@ -25,7 +25,7 @@ use crate::preflight::{
     all_known, check_ec2_refs, creating, dry_run_token, ec2_tag_map, known_str, Ec2Ref, Findings,
 };
 use crate::refresh::{address_for, filter, find_owned, known_attrs};
-use crate::tags::{owned_by, reconcile, tag_specification, tags_value};
+use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
 /// The description the Terraform provider defaults to.
@@ -223,6 +223,48 @@ async fn authorize(
     if grants.is_empty() {
         return Ok(());
     }
+    match authorize_once(aws, id, egress, grants, deadline).await {
+        // Some exist already (an attempt whose answer was lost, or one that
+        // crashed before recording them): add only what is missing.
+        Err(e) if has_code(&e, "InvalidPermission.Duplicate") => {
+            let Some(group) = describe_one(aws, id).await? else {
+                return Err(e);
+            };
+            let (ingress, egress_live) = live_grants(&group);
+            let live = if egress { egress_live } else { ingress };
+            let missing: Vec<Grant> = grants
+                .iter()
+                .filter(|g| !live.iter().any(|l| same_rule(l, g)))
+                .cloned()
+                .collect();
+            match authorize_once(aws, id, egress, &missing, deadline).await {
+                Err(e) if has_code(&e, "InvalidPermission.Duplicate") => Ok(()),
+                other => other,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Two grants allow the same traffic (EC2 refuses the second as a
+/// duplicate whatever its description).
+fn same_rule(a: &Grant, b: &Grant) -> bool {
+    a.protocol == b.protocol
+        && a.from_port == b.from_port
+        && a.to_port == b.to_port
+        && a.source == b.source
+}
+
+async fn authorize_once(
+    aws: &Aws,
+    id: &str,
+    egress: bool,
+    grants: &[Grant],
+    deadline: &Deadline,
+) -> Result<(), ProviderError> {
+    if grants.is_empty() {
+        return Ok(());
+    }
     let perms = to_permissions(grants, id);
     // A group a rule names may be too new to be visible yet.
     retry(deadline, || async {
@@ -295,7 +337,9 @@ async fn apply_rules(
     authorize(aws, id, egress, &to_authorize, deadline).await
 }
 
-/// The group created by an earlier attempt with the same generated name.
+/// The group created by an earlier attempt of this create: the same name
+/// in the same VPC, tagged (in the create call) for this address of this
+/// stack.
 async fn adopt(
     aws: &Aws,
     req: &ChangeRequest,
@@ -308,7 +352,10 @@ async fn adopt(
     let groups = describe_security_groups(aws, filters).await?;
     Ok(groups
         .iter()
-        .find(|g| owned_by(g.tags(), &req.owner))
+        .find(|g| {
+            req.owner
+                .made(|k| crate::tags::tag(g.tags(), k), &req.address)
+        })
         .and_then(|g| g.group_id())
         .map(str::to_string))
 }
@@ -381,13 +428,16 @@ fn create_call(
     aws: &Aws,
     d: &Value,
     name: &str,
+    create_token: Option<&str>,
 ) -> aws_sdk_ec2::operation::create_security_group::builders::CreateSecurityGroupFluentBuilder {
     aws.ec2
         .create_security_group()
         .group_name(name)
         .description(opt_str(d, "description").unwrap_or(DEFAULT_DESCRIPTION))
         .set_vpc_id(opt_str(d, "vpc_id").map(str::to_string))
-        .set_tag_specifications(tag_specification(ResourceType::SecurityGroup, d).map(|t| vec![t]))
+        .set_tag_specifications(
+            tag_specification(ResourceType::SecurityGroup, d, create_token).map(|t| vec![t]),
+        )
 }
 
 /// Reports a group with the spec's (explicit) name already in its VPC.
@@ -431,8 +481,8 @@ impl ResourceHandler for SecurityGroup {
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let (name, generated) = group_name(d, &req.idempotency_token);
-        let call = create_call(aws, d, &name);
+        let (name, _) = group_name(d, &req.idempotency_token);
+        let call = create_call(aws, d, &name, Some(&req.idempotency_token));
         // The name is unique per VPC, so retrying cannot make a second group.
         let id = match retry(&deadline, || async {
             call.clone().send().await.ec2("CreateSecurityGroup")
@@ -443,7 +493,10 @@ impl ResourceHandler for SecurityGroup {
                 .group_id()
                 .ok_or_else(|| invalid("CreateSecurityGroup", "the answer carries no group ID"))?
                 .to_string(),
-            Err(e) if generated && has_code(&e, "InvalidGroup.Duplicate") => {
+            // The name is taken: by this create's earlier attempt (its
+            // answer was lost, or stackd stopped before recording it) it is
+            // adopted; by anything else, the error stands.
+            Err(e) if has_code(&e, "InvalidGroup.Duplicate") => {
                 match adopt(aws, req, &name).await? {
                     Some(id) => id,
                     None => return Err(e),
@@ -496,7 +549,7 @@ impl ResourceHandler for SecurityGroup {
         check_name(aws, req, d, &mut findings).await?;
         if all_known(d, CREATE_ARGS) {
             let (name, _) = group_name(d, &dry_run_token(req));
-            let answer = create_call(aws, d, &name)
+            let answer = create_call(aws, d, &name, None)
                 .dry_run(true)
                 .send()
                 .await

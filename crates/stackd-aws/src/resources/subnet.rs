@@ -14,7 +14,7 @@ use crate::args::{bool_or, opt_str, req_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
 use crate::preflight::{all_known, check_ec2_refs, creating, known_str, Ec2Ref, Findings};
-use crate::refresh::{address_for, filter, find_owned};
+use crate::refresh::{address_for, filter, find_by_token, find_owned};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -149,6 +149,7 @@ const CREATE_ARGS: &[&str] = &[
 fn create_call(
     aws: &Aws,
     d: &Value,
+    create_token: Option<&str>,
 ) -> Result<aws_sdk_ec2::operation::create_subnet::builders::CreateSubnetFluentBuilder, ProviderError>
 {
     Ok(aws
@@ -158,7 +159,9 @@ fn create_call(
         .cidr_block(req_str(d, "cidr_block", "CreateSubnet")?)
         .set_availability_zone(opt_str(d, "availability_zone").map(str::to_string))
         .set_availability_zone_id(opt_str(d, "availability_zone_id").map(str::to_string))
-        .set_tag_specifications(tag_specification(ResourceType::Subnet, d).map(|t| vec![t])))
+        .set_tag_specifications(
+            tag_specification(ResourceType::Subnet, d, create_token).map(|t| vec![t]),
+        ))
 }
 
 pub(crate) struct Subnet;
@@ -177,10 +180,19 @@ impl ResourceHandler for Subnet {
         Ok(live(&aws.loc, subnets, &req.known))
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let found = find_by_token(req, |f| describe_subnets(aws, f)).await?;
+        Ok(found.and_then(|s| live(&aws.loc, vec![s], &[]).pop().map(|l| l.attrs)))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let call = create_call(aws, d)?;
+        let call = create_call(aws, d, Some(&req.idempotency_token))?;
         // A VPC created a moment ago may not be visible yet.
         let out = retry(&deadline, || async {
             call.clone().send().await.ec2("CreateSubnet")
@@ -225,7 +237,7 @@ impl ResourceHandler for Subnet {
             check_ec2_refs(aws, &mut findings, Ec2Ref::Vpc, &[vpc.to_string()]).await?;
         }
         if all_known(d, CREATE_ARGS) {
-            let answer = create_call(aws, d)?
+            let answer = create_call(aws, d, None)?
                 .dry_run(true)
                 .send()
                 .await

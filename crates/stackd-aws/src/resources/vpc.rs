@@ -24,7 +24,9 @@ use crate::args::{bool_or, opt_str, req_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, ignore_not_found, invalid, Ec2Result};
 use crate::preflight::{all_known, creating, Findings};
-use crate::refresh::{address_for, filter, find_owned, known_attrs, MAX_FILTER_VALUES};
+use crate::refresh::{
+    address_for, filter, find_by_token, find_owned, known_attrs, MAX_FILTER_VALUES,
+};
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
@@ -322,6 +324,7 @@ const CREATE_ARGS: &[&str] = &["cidr_block", "instance_tenancy", "tags_all"];
 fn create_call(
     aws: &Aws,
     d: &Value,
+    create_token: Option<&str>,
 ) -> Result<aws_sdk_ec2::operation::create_vpc::builders::CreateVpcFluentBuilder, ProviderError> {
     Ok(aws
         .ec2
@@ -330,7 +333,9 @@ fn create_call(
         .instance_tenancy(Tenancy::from(
             opt_str(d, "instance_tenancy").unwrap_or("default"),
         ))
-        .set_tag_specifications(tag_specification(ResourceType::Vpc, d).map(|t| vec![t])))
+        .set_tag_specifications(
+            tag_specification(ResourceType::Vpc, d, create_token).map(|t| vec![t]),
+        ))
 }
 
 pub(crate) struct Vpc;
@@ -346,10 +351,24 @@ impl ResourceHandler for Vpc {
         live(aws, vpcs, &req.known).await
     }
 
+    async fn find_created(
+        &self,
+        aws: &Aws,
+        req: &ChangeRequest,
+    ) -> Result<Option<Value>, ProviderError> {
+        let Some(vpc) = find_by_token(req, |f| describe_vpcs(aws, f)).await? else {
+            return Ok(None);
+        };
+        Ok(live(aws, vec![vpc], &[]).await?.pop().map(|l| l.attrs))
+    }
+
     async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let d = &req.desired;
-        let out = create_call(aws, d)?.send().await.ec2("CreateVpc")?;
+        let out = create_call(aws, d, Some(&req.idempotency_token))?
+            .send()
+            .await
+            .ec2("CreateVpc")?;
         let id = out
             .vpc()
             .and_then(types::Vpc::vpc_id)
@@ -410,7 +429,7 @@ impl ResourceHandler for Vpc {
         };
         let mut findings = Findings::new();
         if all_known(d, CREATE_ARGS) {
-            let answer = create_call(aws, d)?
+            let answer = create_call(aws, d, None)?
                 .dry_run(true)
                 .send()
                 .await

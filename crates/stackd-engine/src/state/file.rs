@@ -26,7 +26,8 @@
 //!   ],
 //!   "outputs": { "vpc_id": { "value": "vpc-0123", "sensitive": false } },
 //!   "pending": [
-//!     { "address": "aws_instance.web[0]", "token": "uuid-v4", "started_at": "2024-05-01T12:00:00Z" }
+//!     { "address": "aws_s3_bucket.logs", "token": "uuid-v4", "started_at": "2024-05-01T12:00:00Z",
+//!       "arguments": { "bucket": "acme-logs" } }
 //!   ]
 //! }
 //! ```
@@ -47,7 +48,8 @@
 //!   attributes as JSON; `dependencies` are addresses.
 //! - `outputs`: root outputs by name; sensitive values are stored in clear.
 //! - `pending`: creates started but not recorded, sorted by address; `token`
-//!   is the idempotency token to reuse, `started_at` RFC 3339 UTC.
+//!   is the idempotency token to reuse, `started_at` RFC 3339 UTC,
+//!   `arguments` (optional) what the create was sent with.
 //!
 //! `dependencies`, `create_before_destroy`, `outputs`, `pending` and
 //! `sensitive` may be absent (empty / false). Unknown fields are ignored.
@@ -128,6 +130,8 @@ pub struct PendingV1 {
     pub address: String,
     pub token: String,
     pub started_at: String,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub arguments: serde_json::Value,
 }
 
 impl StateFileV1 {
@@ -179,6 +183,7 @@ impl StateFileV1 {
                     address: address.to_string(),
                     token: p.token.clone(),
                     started_at: p.started_at.clone(),
+                    arguments: p.arguments.to_json(),
                 })
                 .collect(),
         }
@@ -250,6 +255,7 @@ impl StateFileV1 {
             let entry = PendingCreate {
                 token: p.token,
                 started_at: p.started_at,
+                arguments: Value::from_json(&p.arguments),
             };
             if pending.insert(address.clone(), entry).is_some() {
                 return Err(invalid(format!(

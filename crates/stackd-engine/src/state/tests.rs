@@ -81,8 +81,15 @@ fn sample() -> State {
             sensitive: true,
         },
     );
-    let token = st.begin_create(&addr("aws_instance.web[0]")).token.clone();
-    assert_eq!(st.begin_create(&addr("aws_instance.web[0]")).token, token);
+    let token = st
+        .begin_create(&addr("aws_instance.web[0]"), &Value::Null)
+        .token
+        .clone();
+    assert_eq!(
+        st.begin_create(&addr("aws_instance.web[0]"), &Value::Null)
+            .token,
+        token
+    );
     st
 }
 
@@ -165,17 +172,17 @@ fn state_model_helpers_track_pending_creates() {
         4
     );
     let a = addr("aws_vpc.main");
-    let pending = st.begin_create(&a).clone();
+    let pending = st.begin_create(&a, &Value::Null).clone();
     assert!(pending.started_at.ends_with('Z'));
     assert_eq!(
-        st.begin_create(&a),
+        st.begin_create(&a, &Value::Null),
         &pending,
         "a retried create reuses its token"
     );
     st.record(a.clone(), ResourceState::new("vpc-1", Value::Null));
     assert!(st.pending.is_empty());
     assert_eq!(st.resource(&a).unwrap().id, "vpc-1");
-    assert_ne!(st.begin_create(&a).token, pending.token);
+    assert_ne!(st.begin_create(&a, &Value::Null).token, pending.token);
     assert!(st.forget(&a).is_some());
     assert!(st.is_empty());
 }
