@@ -11,6 +11,7 @@ use hcl_edit::Span as _;
 use crate::address::BlockAddress;
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::expr::{Expr, ExprKind, Lowerer};
+use crate::nesting::{too_deep, Start, MAX_NESTING};
 use crate::schema::Mode;
 
 /// A parsed spec directory.
@@ -176,20 +177,28 @@ impl Config {
             ));
         }
         for (path, text) in files {
-            let file = config.sources.add(path, text);
-            let text = config.sources.file(file).text.clone();
+            // Without its byte order mark, so offsets (and line:col) are
+            // those of the text the parser sees.
+            let text = crate::diag::strip_bom(text);
+            let file = config.sources.add(path, text.clone());
+            if let Some(at) = too_deep(&text, Start::Code, MAX_NESTING) {
+                diags.push(Diagnostic::error(
+                    crate::nesting::message(),
+                    Some(Span::char_at(file, &text, at)),
+                ));
+                continue;
+            }
             match hcl_edit::parser::parse_body(&text) {
                 Ok(body) => {
                     let mut p = Parser {
-                        lower: Lowerer { file },
+                        lower: Lowerer::new(file),
                         file,
                         diags: &mut diags,
                     };
                     p.top_level(&body, &mut config);
                 }
                 Err(e) => {
-                    let offset = e.location().offset();
-                    let span = Span::new(file, offset..offset + 1);
+                    let span = Span::char_at(file, &text, e.location().offset());
                     diags.push(Diagnostic::error(
                         format!("syntax error: {}", e.message()),
                         Some(span),

@@ -9,6 +9,7 @@ use crate::config::{Body, Config, ResourceBlock};
 use crate::diag::{Diagnostic, Span};
 use crate::eval::{iterate, LocalCache, NothingKnown, Scope};
 use crate::expr::{Expr, RefTarget, Reference};
+use crate::limits::{check_for_each_len, count_instances};
 use crate::schema::{BlockSchema, Mode, Presence, SchemaSet};
 use crate::suggest::nearest;
 use crate::value::Value;
@@ -456,7 +457,10 @@ pub fn find_cycles(config: &Config) -> Vec<Diagnostic> {
         }
     }
     let mut diags = Vec::new();
-    for scc in petgraph::algo::tarjan_scc(&graph) {
+    // Kosaraju's algorithm walks the graph without recursion (petgraph's
+    // Tarjan recurses once per node of a chain: 10,000 locals in a row
+    // would overflow the stack).
+    for scc in petgraph::algo::kosaraju_scc(&graph) {
         let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
         if !is_cycle {
             continue;
@@ -516,27 +520,26 @@ fn check_values(
             continue;
         };
         let instances: Vec<Scope> = match (&r.count, &r.for_each) {
-            (Some(c), _) => match scope.eval(c) {
-                Ok(Value::Number(n)) => (0..n.max(0.0) as i64)
+            (Some(c), _) => match scope
+                .eval(c)
+                .and_then(|v| count_instances(&v, c.span).map_err(|d| scope.redact(d, true)))
+            {
+                Ok(Some(n)) => (0..n as i64)
                     .map(|i| scope.for_instance(None, Some(i)))
                     .collect(),
-                Ok(Value::Unknown) => continue,
-                Ok(other) => {
-                    diags.push(Diagnostic::error(
-                        format!("count must be a whole number, got {}", other.type_name()),
-                        Some(c.span),
-                    ));
-                    continue;
-                }
+                Ok(None) => continue,
                 Err(d) => {
                     diags.push(d);
                     continue;
                 }
             },
-            (None, Some(fe)) => match scope
-                .eval(fe)
-                .and_then(|v| iterate(&v, fe.span).map(|p| (v, p)))
-            {
+            (None, Some(fe)) => match scope.eval(fe).and_then(|v| {
+                let pairs = iterate(&v, fe.span)?;
+                if let Some(p) = &pairs {
+                    check_for_each_len(p.len(), fe.span)?;
+                }
+                Ok((v, pairs))
+            }) {
                 Ok((Value::List(_), Some(pairs))) => pairs
                     .into_iter()
                     .map(|(_, v)| scope.for_instance(Some((v.clone(), v)), None))

@@ -10,6 +10,7 @@ use crate::convert::{convert, TypeExpr};
 use crate::diag::Diagnostic;
 use crate::eval::{LocalCache, NothingKnown, Scope};
 use crate::expr::Lowerer;
+use crate::nesting::{too_deep, Start, MAX_NESTING};
 use crate::value::Value;
 
 /// Where variable values come from, besides declarations' defaults.
@@ -181,12 +182,13 @@ fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
     if matches!(ty, TypeExpr::String | TypeExpr::Any) {
         return Ok(v.clone());
     }
+    if too_deep(s, Start::Code, MAX_NESTING).is_some() {
+        return Err(crate::nesting::message());
+    }
     match hcl_edit::parser::parse_expr(s) {
         Ok(e) => {
-            let expr = Lowerer {
-                file: crate::diag::FileId(0),
-            }
-            .lower(&e, crate::diag::Span::default());
+            let expr =
+                Lowerer::at(crate::diag::Span::default()).lower(&e, crate::diag::Span::default());
             let config = Config::default();
             let empty = BTreeMap::new();
             let locals = LocalCache::default();
@@ -230,15 +232,25 @@ fn read_var_file(
             )]),
         };
     }
+    let text = crate::diag::strip_bom(text);
     let file = config.sources.add(path.to_path_buf(), text.clone());
+    if let Some(at) = too_deep(&text, Start::Code, MAX_NESTING) {
+        return Err(vec![Diagnostic::error(
+            crate::nesting::message(),
+            Some(crate::diag::Span::char_at(file, &text, at)),
+        )]);
+    }
     let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-        let o = e.location().offset();
         vec![Diagnostic::error(
             format!("syntax error: {}", e.message()),
-            Some(crate::diag::Span::new(file, o..o + 1)),
+            Some(crate::diag::Span::char_at(
+                file,
+                &text,
+                e.location().offset(),
+            )),
         )]
     })?;
-    let lower = Lowerer { file };
+    let lower = Lowerer::new(file);
     let empty = BTreeMap::new();
     let locals = LocalCache::default();
     let plain = Config::default();
