@@ -39,6 +39,18 @@ pub struct Variable {
     pub description: Option<String>,
     pub sensitive: bool,
     pub nullable: bool,
+    /// `validation { condition, error_message }` blocks, in order.
+    pub validations: Vec<Validation>,
+}
+
+/// A variable's `validation` block: `condition` must hold for its value,
+/// else `error_message` is the error.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// The `validation` keyword.
+    pub span: Span,
+    pub condition: Expr,
+    pub error_message: Expr,
 }
 
 /// One entry of a `locals {}` block.
@@ -321,6 +333,7 @@ impl Parser<'_> {
                     description: literal_string(body.attr("description")),
                     sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false),
                     nullable: literal_bool(body.attr("nullable")).unwrap_or(true),
+                    validations: self.validations(&body),
                 };
                 self.only_known(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], "variable");
                 if config.variables.insert(name.clone(), var).is_some() {
@@ -410,6 +423,36 @@ impl Parser<'_> {
                 Some(head),
             )),
         }
+    }
+
+    /// The `validation` blocks of a variable's body, each with both its
+    /// arguments (a block missing one is reported and left out).
+    fn validations(&mut self, body: &Body) -> Vec<Validation> {
+        let mut out = Vec::new();
+        for nb in body.blocks.iter().filter(|b| b.kind == "validation") {
+            self.only_known(&nb.body, &["condition", "error_message"], &[], "validation");
+            let condition = nb.body.attr("condition").map(|a| a.expr.clone());
+            let error_message = nb.body.attr("error_message").map(|a| a.expr.clone());
+            match (condition, error_message) {
+                (Some(condition), Some(error_message)) => out.push(Validation {
+                    span: nb.span,
+                    condition,
+                    error_message,
+                }),
+                (condition, _) => {
+                    let missing = if condition.is_none() {
+                        "condition"
+                    } else {
+                        "error_message"
+                    };
+                    self.diags.push(Diagnostic::error(
+                        format!("missing required argument \"{missing}\" in validation block"),
+                        Some(nb.span),
+                    ));
+                }
+            }
+        }
+        out
     }
 
     fn only_known(&mut self, body: &Body, attrs: &[&str], blocks: &[&str], what: &str) {

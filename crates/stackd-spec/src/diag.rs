@@ -88,15 +88,12 @@ impl SourceFile {
 
     /// The text of a 1-based line, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
-        let start = self
-            .line_starts
-            .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(0);
+        let line = line.max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
         let end = self
             .line_starts
             .get(line)
-            .map(|e| e - 1)
+            .map(|e| e.saturating_sub(1))
             .unwrap_or(self.text.len());
         self.text
             .get(start..end.max(start))
@@ -372,6 +369,57 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(7), (2, 4));
         assert_eq!(f.line_text(2), "  é = 1");
+    }
+
+    #[test]
+    fn an_offset_inside_a_character_counts_as_that_character() {
+        let f = SourceFile::new("a.tf".into(), "x = “y”\nΩ".into());
+        // “ is bytes 4..7; offsets 5 and 6 are inside it.
+        assert_eq!(f.line_col(5), (1, 5));
+        assert_eq!(f.line_col(6), (1, 5));
+        assert_eq!(f.line_col(usize::MAX), (2, 2));
+        assert_eq!(f.line_text(0), "x = “y”");
+        let span = Span::char_at(FileId(0), &f.text, 5);
+        assert_eq!((span.start, span.end), (4, 7));
+        let end = Span::char_at(FileId(0), &f.text, f.text.len() - 1);
+        assert_eq!(&f.text[end.start..end.end], "Ω");
+    }
+
+    #[test]
+    fn render_of_spans_inside_characters_or_unknown_files_does_not_panic() {
+        let mut sources = SourceMap::default();
+        let id = sources.add("main.tf".into(), "a = “b”\n".into());
+        let d = Diagnostic::error("bad", Some(Span::new(id, 5..6)));
+        assert!(d.render(&sources).contains("main.tf:1:5"));
+        let elsewhere = Diagnostic::error("bad", Some(Span::new(FileId(7), 0..3)));
+        assert_eq!(elsewhere.render(&sources), "error: bad\n");
+        assert_eq!(sources.location(Span::new(FileId(7), 0..3)), "?");
+    }
+
+    #[test]
+    fn redaction_hides_secrets_quoted_bare_and_in_parts() {
+        let secrets = vec!["Pa55w0rd".to_string(), "10.0.0.1/33".to_string()];
+        assert_eq!(
+            redact_message("\"Pa55w0rd\" is not a valid CIDR block", &secrets, false),
+            "(sensitive value) is not a valid CIDR block"
+        );
+        assert_eq!(
+            redact_message("got Pa55w0rd/16", &secrets, false),
+            "got (sensitive value)/16"
+        );
+        // Quoted parts of a secret only go with `strong`.
+        let m = "\"10.0.0.1/33\" is invalid: got \"33\", like \"10.0.0.0/16\"";
+        assert_eq!(
+            redact_message(m, &secrets, true),
+            "(sensitive value) is invalid: got (sensitive value), like \"10.0.0.0/16\""
+        );
+        assert_eq!(redact_message("got \"33\"", &secrets, false), "got \"33\"");
+        // Short secrets are hidden only when quoted.
+        let short = vec!["ab".to_string()];
+        assert_eq!(
+            redact_message("tab \"ab\"", &short, false),
+            "tab (sensitive value)"
+        );
     }
 
     #[test]

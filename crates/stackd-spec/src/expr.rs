@@ -353,8 +353,10 @@ pub enum RefTarget {
     /// A managed resource or data source block, by mode, type and name.
     Resource(crate::schema::Mode, String, String),
     Module(String),
-    Each,
-    Count,
+    /// `each`, with the attribute read (`key`, `value`) if any.
+    Each(Option<String>),
+    /// `count`, with the attribute read (`index`) if any.
+    Count(Option<String>),
     Path,
     SelfRef,
     Terraform,
@@ -506,8 +508,8 @@ fn root_target(name: &str, ops: &[TraversalOp]) -> RefTarget {
             (Some(t), Some(n)) => RefTarget::Resource(Mode::Data, t.into(), n.into()),
             _ => RefTarget::Unknown("data".into()),
         },
-        "each" => RefTarget::Each,
-        "count" => RefTarget::Count,
+        "each" => RefTarget::Each(first.map(str::to_string)),
+        "count" => RefTarget::Count(first.map(str::to_string)),
         "path" => RefTarget::Path,
         "self" => RefTarget::SelfRef,
         "terraform" => RefTarget::Terraform,

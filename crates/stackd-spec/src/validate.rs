@@ -72,6 +72,11 @@ pub fn validate(
             );
         }
     }
+    let locals = LocalCache::default();
+    diags.extend(providers::check_providers(
+        config,
+        &Scope::new(config, vars, &NothingKnown, &locals),
+    ));
     diags.extend(find_cycles(config));
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
@@ -366,14 +371,20 @@ fn check_references(
                 }
                 Some(d)
             }
-            RefTarget::Each if !ctx.each => Some(Diagnostic::error(
+            RefTarget::Each(_) if !ctx.each => Some(Diagnostic::error(
                 "each.key and each.value are only available in blocks with for_each",
                 Some(r.span),
             )),
-            RefTarget::Count if !ctx.count => Some(Diagnostic::error(
+            RefTarget::Each(Some(attr)) if !EACH_ATTRS.contains(&attr.as_str()) => {
+                Some(no_such_attribute("each", attr, EACH_ATTRS, r.span))
+            }
+            RefTarget::Count(_) if !ctx.count => Some(Diagnostic::error(
                 "count.index is only available in blocks with count",
                 Some(r.span),
             )),
+            RefTarget::Count(Some(attr)) if !COUNT_ATTRS.contains(&attr.as_str()) => {
+                Some(no_such_attribute("count", attr, COUNT_ATTRS, r.span))
+            }
             RefTarget::SelfRef if !ctx.self_ok => Some(Diagnostic::error(
                 "self is only available in provisioner and connection blocks",
                 Some(r.span),
@@ -387,6 +398,26 @@ fn check_references(
         };
         diags.extend(problem);
     }
+}
+
+/// What `each` and `count` have.
+const EACH_ATTRS: &[&str] = &["key", "value"];
+const COUNT_ATTRS: &[&str] = &["index"];
+
+/// `each.valu`: caught once here, rather than once per instance by `diff`.
+fn no_such_attribute(root: &str, attr: &str, known: &[&str], span: Span) -> Diagnostic {
+    let have: Vec<String> = known.iter().map(|k| format!("{root}.{k}")).collect();
+    let mut d = Diagnostic::error(
+        format!(
+            "{root} has no attribute \"{attr}\"; it has only {}",
+            have.join(" and ")
+        ),
+        Some(span),
+    );
+    if let Some(s) = nearest(attr, known.iter().copied()) {
+        d = d.note(format!("help: did you mean {root}.{s}?"));
+    }
+    d
 }
 
 /// The nodes every expression of a block depends on.
@@ -570,6 +601,9 @@ fn check_values(
         }
     }
 }
+
+mod providers;
+pub use providers::{check_region, AWS_REGIONS};
 
 #[cfg(test)]
 mod tests;

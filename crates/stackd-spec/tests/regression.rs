@@ -406,3 +406,290 @@ fn a_template_that_renders_itself_is_an_error_not_a_stack_overflow() {
     );
     assert_error(&r, &["cannot call templatefile"]);
 }
+
+// ----- validation gaps -----
+
+#[test]
+fn a_misspelled_each_or_count_attribute_is_caught_by_validate_once() {
+    // for_each over a data source: unknown at validate time, so only a
+    // static check finds the typo (diff used to report it per instance).
+    let r = check_text(
+        r#"
+data "aws_availability_zones" "all" {}
+resource "aws_subnet" "s" {
+  for_each   = toset(data.aws_availability_zones.all.names)
+  vpc_id     = "vpc-1"
+  cidr_block = "10.0.0.0/24"
+  tags       = { zone = each.valu }
+}
+resource "aws_vpc" "v" {
+  count      = 2
+  cidr_block = "10.0.0.0/16"
+  tags       = { n = count.idx }
+}
+"#,
+    );
+    assert_eq!(r.errors, 2, "{}", r.text);
+    assert_error(
+        &r,
+        &[
+            "each has no attribute \"valu\"",
+            "did you mean each.value?",
+            "spec/main.tf:7:25",
+        ],
+    );
+    assert_error(
+        &r,
+        &["count has no attribute \"idx\"", "spec/main.tf:12:22"],
+    );
+}
+
+#[test]
+fn each_and_count_outside_their_blocks_are_still_errors() {
+    let r = check_text(&vpc_with("tags = { a = each.key, b = count.index }"));
+    assert_error(&r, &["only available in blocks with for_each"]);
+    assert_error(&r, &["only available in blocks with count"]);
+}
+
+const VALIDATED: &str = r#"
+variable "env" {
+  type    = string
+  default = "staging"
+  validation {
+    condition     = contains(["dev", "prod"], var.env)
+    error_message = "env must be dev or prod, not ${var.env}."
+  }
+}
+"#;
+
+#[test]
+fn a_failing_variable_validation_reports_its_error_message() {
+    let r = check_text(VALIDATED);
+    assert_error(
+        &r,
+        &[
+            "invalid value for variable \"env\"",
+            "env must be dev or prod, not staging.",
+            "spec/main.tf:2:10",
+            "validation rule at spec/main.tf:5:3",
+        ],
+    );
+}
+
+#[test]
+fn a_passing_variable_validation_is_silent() {
+    let r = check_text(&VALIDATED.replace("\"staging\"", "\"prod\""));
+    assert_eq!(r.errors, 0, "{}", r.text);
+}
+
+#[test]
+fn a_variable_validation_checks_command_line_values_too() {
+    let (_dir, r) = check_dir(
+        &[("main.tf", VALIDATED.as_bytes())],
+        support::cli_vars(&["env=qa"]),
+    );
+    assert_error(&r, &["not qa.", "from --var env"]);
+}
+
+#[test]
+fn a_validation_block_needs_a_condition_and_an_error_message() {
+    let r = check_text("variable \"x\" {\n  default = 1\n  validation {\n    condition = true\n    error_messag = \"x\"\n  }\n}\n");
+    assert_error(
+        &r,
+        &["unknown argument \"error_messag\" in validation block"],
+    );
+    assert_error(&r, &["missing required argument \"error_message\""]);
+}
+
+fn with_region(region: &str) -> String {
+    format!(
+        "provider \"aws\" {{\n  region = \"{region}\"\n}}\n{}",
+        vpc_with("")
+    )
+}
+
+#[test]
+fn a_misspelled_region_is_an_error_with_the_nearest_region() {
+    let r = check_text(&with_region("us-esat-1"));
+    assert_error(
+        &r,
+        &[
+            "us-esat-1",
+            "did you mean \"us-east-1\"?",
+            "spec/main.tf:2:12",
+        ],
+    );
+}
+
+#[test]
+fn a_region_from_a_variable_is_checked() {
+    let r = check_text(&format!(
+        "variable \"region\" {{ default = \"eu-wset-1\" }}\n{}",
+        with_region("${var.region}")
+    ));
+    assert_error(&r, &["eu-wset-1", "did you mean \"eu-west-1\"?"]);
+}
+
+#[test]
+fn a_known_region_passes_and_an_unknown_region_shaped_name_is_a_warning() {
+    let r = check_text(&with_region("ap-southeast-7"));
+    assert_eq!(r.diags.len(), 0, "{}", r.text);
+    let r = check_text(&with_region("ap-southeast-9"));
+    assert_eq!(r.errors, 0, "{}", r.text);
+    assert!(r.has(&["warning", "ap-southeast-9"]), "{}", r.text);
+}
+
+// ----- sensitive values -----
+
+#[test]
+fn a_sensitive_value_is_not_shown_in_a_cidr_error() {
+    let r = check_text(
+        r#"
+variable "db_password" {
+  type      = string
+  sensitive = true
+  default   = "Pa55w0rd!x"
+}
+locals {
+  derived = "${var.db_password}/16"
+}
+resource "aws_vpc" "direct" { cidr_block = var.db_password }
+resource "aws_vpc" "derived" { cidr_block = local.derived }
+resource "aws_vpc" "called" { cidr_block = cidrsubnet(var.db_password, 8, 1) }
+"#,
+    );
+    assert_eq!(r.errors, 3, "{}", r.text);
+    assert!(!r.text.contains("Pa55w0rd"), "{}", r.text);
+    assert_error(
+        &r,
+        &[
+            "(sensitive value) is not a valid CIDR block",
+            "spec/main.tf:10:44",
+        ],
+    );
+}
+
+#[test]
+fn a_sensitive_cidr_with_a_bad_prefix_hides_the_prefix_too() {
+    let r = check_text(
+        "variable \"c\" {\n  sensitive = true\n  default = \"10.0.0.0/33\"\n}\nresource \"aws_vpc\" \"x\" { cidr_block = var.c }\n",
+    );
+    assert_error(&r, &["(sensitive value)"]);
+    assert!(
+        !r.text.contains("10.0.0.0/33") && !r.text.contains("\"33\""),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
+fn a_sensitive_number_from_the_command_line_gets_a_type_error_without_its_value() {
+    let spec = b"variable \"db_port\" {\n  type      = number\n  sensitive = true\n}\n";
+    let (_dir, r) = check_dir(
+        &[("main.tf", spec)],
+        support::cli_vars(&["db_port=Pa55w0rd"]),
+    );
+    assert_error(
+        &r,
+        &[
+            "variable \"db_port\"",
+            "expected number, got string (sensitive value)",
+        ],
+    );
+    assert!(!r.text.contains("Pa55w0rd"), "{}", r.text);
+    assert!(!r.text.contains("is not defined"), "{}", r.text);
+}
+
+#[test]
+fn a_word_given_for_a_number_variable_gets_a_type_error() {
+    let spec = b"variable \"port\" { type = number }\n";
+    let (_dir, r) = check_dir(&[("main.tf", spec)], support::cli_vars(&["port=eighty"]));
+    assert_error(&r, &["expected number, got string \"eighty\""]);
+    assert!(!r.text.contains("is not defined"), "{}", r.text);
+}
+
+#[test]
+fn a_sensitive_value_is_not_shown_by_a_failing_validation() {
+    let spec = br#"
+variable "token" {
+  type      = string
+  sensitive = true
+  validation {
+    condition     = length(var.token) > 20
+    error_message = "token ${var.token} is too short."
+  }
+}
+"#;
+    let (_dir, r) = check_dir(
+        &[("main.tf", spec)],
+        support::cli_vars(&["token=s3cr3t-value"]),
+    );
+    assert_error(
+        &r,
+        &[
+            "invalid value for variable \"token\"",
+            "refers to a sensitive value",
+        ],
+    );
+    assert!(!r.text.contains("s3cr3t"), "{}", r.text);
+}
+
+// ----- provider aliases -----
+
+#[test]
+fn a_provider_alias_on_a_resource_is_rejected_with_a_location() {
+    let r = check_text(
+        r#"
+provider "aws" {
+  region = "us-east-1"
+}
+provider "aws" {
+  alias  = "west"
+  region = "us-west-2"
+}
+resource "aws_vpc" "x" {
+  provider   = aws.west
+  cidr_block = "10.0.0.0/16"
+}
+"#,
+    );
+    assert_error(
+        &r,
+        &[
+            "provider aliases are not supported yet",
+            "aws_vpc.x asks for provider aws.west",
+            "spec/main.tf:10:16",
+        ],
+    );
+    assert_error(
+        &r,
+        &[
+            "provider aliases are not supported yet",
+            "defines aws.west",
+            "spec/main.tf:6:3",
+        ],
+    );
+}
+
+#[test]
+fn two_default_provider_blocks_are_a_duplicate_configuration() {
+    let r = check_text(
+        "provider \"aws\" {\n  region = \"us-east-1\"\n}\nprovider \"aws\" {\n  region = \"eu-west-1\"\n}\n",
+    );
+    assert_error(
+        &r,
+        &[
+            "duplicate provider configuration for \"aws\"",
+            "spec/main.tf:4:10",
+            "already at spec/main.tf:1:10",
+        ],
+    );
+}
+
+#[test]
+fn naming_the_default_provider_on_a_resource_is_fine() {
+    let r = check_text(
+        "provider \"aws\" {\n  region = \"us-east-1\"\n}\nresource \"aws_vpc\" \"x\" {\n  provider   = aws\n  cidr_block = \"10.0.0.0/16\"\n}\n",
+    );
+    assert_eq!(r.errors, 0, "{}", r.text);
+}
