@@ -140,26 +140,32 @@ impl<'a> Scope<'a> {
     }
 
     /// True when the expression uses a sensitive variable, directly or
-    /// through local values.
+    /// through local values (followed without recursion: a chain of
+    /// thousands of locals is walked in a loop).
     pub fn refers_to_sensitive(&self, e: &Expr) -> bool {
-        let mut seen = Vec::new();
-        self.refs_sensitive(&e.references(&[]), &mut seen)
-    }
-
-    fn refs_sensitive(&self, refs: &[crate::expr::Reference], seen: &mut Vec<String>) -> bool {
-        refs.iter().any(|r| match &r.target {
-            crate::expr::RefTarget::Var(n) => {
-                self.config.variables.get(n).is_some_and(|v| v.sensitive)
+        if !self.config.variables.values().any(|v| v.sensitive) {
+            return false;
+        }
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut pending = e.references(&[]);
+        while let Some(r) = pending.pop() {
+            match &r.target {
+                crate::expr::RefTarget::Var(n)
+                    if self.config.variables.get(n).is_some_and(|v| v.sensitive) =>
+                {
+                    return true;
+                }
+                crate::expr::RefTarget::Local(n) => {
+                    if let Some((name, local)) = self.config.locals.get_key_value(n) {
+                        if seen.insert(name.as_str()) {
+                            pending.extend(local.expr.references(&[]));
+                        }
+                    }
+                }
+                _ => {}
             }
-            crate::expr::RefTarget::Local(n) if !seen.contains(n) => {
-                seen.push(n.clone());
-                self.config
-                    .locals
-                    .get(n)
-                    .is_some_and(|l| self.refs_sensitive(&l.expr.references(&[]), seen))
-            }
-            _ => false,
-        })
+        }
+        false
     }
 }
 

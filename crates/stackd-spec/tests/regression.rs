@@ -693,3 +693,18 @@ fn naming_the_default_provider_on_a_resource_is_fine() {
     );
     assert_eq!(r.errors, 0, "{}", r.text);
 }
+
+#[test]
+fn a_sensitive_variable_and_a_chain_of_15000_locals_do_not_overflow_redaction() {
+    let mut src = String::from(
+        "variable \"secret\" {\n  sensitive = true\n  default   = \"Pa55w0rd!x\"\n}\nlocals {\n  l0 = var.secret\n",
+    );
+    for i in 1..15_000 {
+        src.push_str(&format!("  l{i} = local.l{}\n", i - 1));
+    }
+    src.push_str("}\n");
+    src.push_str(&vpc_with("tags = { x = local.l14999 }"));
+    let r = check_text(&src);
+    assert_error(&r, &["nested too deeply"]);
+    assert!(!r.text.contains("Pa55w0rd"), "{}", r.text);
+}
