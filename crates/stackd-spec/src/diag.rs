@@ -232,19 +232,20 @@ impl Diagnostic {
             let width = line.to_string().len();
             let _ = writeln!(out, "{:width$}--> {}", "", sources.location(span));
             let _ = writeln!(out, "{:width$} |", "");
-            let _ = writeln!(out, "{line} | {text}");
             let (end_line, end_col) = file.line_col(span.end.max(span.start));
             let len = if end_line == line {
                 end_col.saturating_sub(col).max(1)
             } else {
                 text.chars().count().saturating_sub(col - 1).max(1)
             };
+            let (shown, caret_at, caret_len) = window(text, col - 1, len);
+            let _ = writeln!(out, "{line} | {shown}");
             let _ = writeln!(
                 out,
                 "{:width$} | {}{}",
                 "",
-                " ".repeat(col - 1),
-                "^".repeat(len)
+                " ".repeat(caret_at),
+                "^".repeat(caret_len)
             );
             for note in &self.notes {
                 let _ = writeln!(out, "{:width$} = {note}", "");
@@ -340,6 +341,32 @@ impl Diagnostic {
     }
 }
 
+/// Characters of a source line a diagnostic shows.
+const SHOWN_CHARS: usize = 120;
+
+/// The part of a long line around a span (`…` where text is left out),
+/// and where the span's `^` marks go in it: a 6,000-character line of
+/// splats is not printed whole.
+fn window(text: &str, col: usize, len: usize) -> (String, usize, usize) {
+    let total = text.chars().count();
+    if total <= SHOWN_CHARS {
+        return (text.to_string(), col, len);
+    }
+    let start = col.saturating_sub(SHOWN_CHARS / 3).min(total - SHOWN_CHARS);
+    let end = start + SHOWN_CHARS;
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(text.chars().skip(start).take(SHOWN_CHARS));
+    if end < total {
+        shown.push('…');
+    }
+    let caret_at = col - start + usize::from(start > 0);
+    let caret_len = len.min(end.saturating_sub(col)).max(1);
+    (shown, caret_at, caret_len)
+}
+
 /// Renders diagnostics one after another, with a closing count of errors.
 pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
     let mut out = String::new();
@@ -420,6 +447,25 @@ mod tests {
             redact_message("tab \"ab\"", &short, false),
             "tab (sensitive value)"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_span() {
+        let mut sources = SourceMap::default();
+        let line = format!("x = var.l{}", "[*]".repeat(2000));
+        let id = sources.add("main.tf".into(), format!("{line}\n"));
+        let d = Diagnostic::error("too deep", Some(Span::new(id, 3000..6009)));
+        let text = d.render(&sources);
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = lines[3].strip_prefix("1 | ").expect("the source line");
+        assert_eq!(shown.chars().count(), SHOWN_CHARS + 2, "{shown}");
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        // The caret is under the span's first character.
+        let marks = lines[4].strip_prefix("  | ").expect("the caret line");
+        let caret = marks.find('^').expect("a caret");
+        assert_eq!(shown.chars().nth(caret), line.chars().nth(3000));
+        let short = Diagnostic::error("x", Some(Span::new(id, 0..1))).render(&sources);
+        assert!(short.contains("1 | x = var.l[*]"), "{short}");
     }
 
     #[test]
