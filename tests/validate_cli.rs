@@ -52,3 +52,95 @@ fn a_missing_directory_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("/nonexistent/spec"), "{stderr}");
 }
+
+/// `stackd validate DIR ARGS...` on a spec written to a temporary directory.
+fn validate_files(files: &[(&str, &[u8])], args: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).expect("write spec file");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_stackd"))
+        .arg("validate")
+        .arg(dir.path())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("run stackd");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn non_ascii_text_near_a_syntax_error_is_reported_not_a_panic() {
+    let (code, stderr) = validate_files(
+        &[(
+            "main.tf",
+            "resource \"aws_vpc\" \"x\" {\n  cidr_block = “10.0.0.0/16”\n}\n".as_bytes(),
+        )],
+        &[],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("main.tf:2:16"), "{stderr}");
+}
+
+#[test]
+fn a_spec_with_a_byte_order_mark_validates() {
+    let (code, stderr) = validate_files(
+        &[(
+            "main.tf",
+            b"\xef\xbb\xbfresource \"aws_vpc\" \"x\" {\n  cidr_block = \"10.0.0.0/16\"\n}\n",
+        )],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_provider_alias_and_a_misspelled_region_are_rejected_by_validate() {
+    let spec = b"provider \"aws\" {\n  region = \"us-esat-1\"\n}\nprovider \"aws\" {\n  alias  = \"west\"\n  region = \"us-west-2\"\n}\nresource \"aws_vpc\" \"x\" {\n  provider   = aws.west\n  cidr_block = \"10.0.0.0/16\"\n}\n";
+    let (code, stderr) = validate_files(&[("main.tf", spec)], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("did you mean \"us-east-1\"?"), "{stderr}");
+    assert!(
+        stderr.contains("provider aliases are not supported yet"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("main.tf:9:16"), "{stderr}");
+}
+
+#[test]
+fn a_sensitive_variable_value_is_never_printed_by_validate() {
+    let spec = b"variable \"secret\" {\n  sensitive = true\n}\nvariable \"port\" {\n  type      = number\n  sensitive = true\n}\nresource \"aws_vpc\" \"x\" {\n  cidr_block = var.secret\n}\n";
+    let (code, stderr) = validate_files(
+        &[("main.tf", spec)],
+        &["--var", "secret=Pa55w0rd!x", "--var", "port=5432"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("(sensitive value) is not a valid CIDR block"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Pa55w0rd"), "{stderr}");
+    let (code, stderr) = validate_files(
+        &[("main.tf", spec)],
+        &["--var", "secret=10.0.0.0/16", "--var", "port=Pa55w0rd"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("expected number, got string (sensitive value)"),
+        "{stderr}"
+    );
+    for secret in ["Pa55w0rd", "is not defined"] {
+        assert!(!stderr.contains(secret), "{stderr}");
+    }
+}
+
+#[test]
+fn a_count_bomb_is_a_quick_error_not_an_allocation() {
+    let spec = b"resource \"aws_vpc\" \"x\" {\n  count      = 1000000000\n  cidr_block = \"10.0.0.0/16\"\n}\n";
+    let (code, stderr) = validate_files(&[("main.tf", spec)], &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("at most 10000 instances"), "{stderr}");
+}

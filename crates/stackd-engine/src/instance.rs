@@ -57,15 +57,9 @@ pub fn expand(
 ) -> Result<(Expansion, Vec<InstanceSlot>), Diagnostic> {
     if let Some(c) = &block.count {
         let v = scope.eval(c)?;
-        if v.is_unknown() {
-            return Err(unknown_expansion("count", c.span));
-        }
-        let n = v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
-            Diagnostic::error(
-                format!("count must be a whole number ≥ 0, got {v}"),
-                Some(c.span),
-            )
-        })?;
+        let n = stackd_spec::limits::count_instances(&v, c.span)
+            .map_err(|d| scope.redact(d, true))?
+            .ok_or_else(|| unknown_expansion("count", c.span))? as i64;
         let slots = (0..n)
             .map(|i| InstanceSlot {
                 key: Some(InstanceKey::Int(i)),
@@ -78,6 +72,7 @@ pub fn expand(
     if let Some(fe) = &block.for_each {
         let v = scope.eval(fe)?;
         let pairs = iterate(&v, fe.span)?.ok_or_else(|| unknown_expansion("for_each", fe.span))?;
+        stackd_spec::limits::check_for_each_len(pairs.len(), fe.span)?;
         let mut keys = Vec::new();
         let mut slots = Vec::new();
         for (k, item) in pairs {
@@ -320,6 +315,30 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn expand_count(count: &str) -> Result<usize, String> {
+        let src = format!("resource \"test_node\" \"n\" {{\n  count = {count}\n}}\n");
+        let (config, diags) = stackd_spec::config::Config::from_sources(
+            std::path::Path::new("spec"),
+            vec![("spec/main.tf".into(), src)],
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        let vars = std::collections::BTreeMap::new();
+        let locals = stackd_spec::eval::LocalCache::default();
+        let scope = Scope::new(&config, &vars, &stackd_spec::eval::NothingKnown, &locals);
+        expand(&config.resources[0], &scope)
+            .map(|(_, slots)| slots.len())
+            .map_err(|d| d.message)
+    }
+
+    #[test]
+    fn expand_refuses_a_count_above_the_instance_limit_without_allocating() {
+        assert_eq!(expand_count("3"), Ok(3));
+        let e = expand_count("1000000000").unwrap_err();
+        assert!(e.contains("at most 10000 instances"), "{e}");
+        let e = expand_count("1.5").unwrap_err();
+        assert!(e.contains("whole number"), "{e}");
+    }
 
     #[test]
     fn durations_parse_like_go() {

@@ -165,7 +165,9 @@ impl FromStr for Address {
                     .and_then(|s| s.strip_suffix(']'))
                     .ok_or_else(|| err("unbalanced brackets"))?;
                 let key = if let Some(s) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-                    InstanceKey::Str(s.to_string())
+                    InstanceKey::Str(
+                        unescape_key(s).ok_or_else(|| err("malformed escape in the key"))?,
+                    )
                 } else {
                     InstanceKey::Int(
                         raw.parse()
@@ -203,9 +205,75 @@ impl FromStr for Address {
     }
 }
 
+/// The key as [`InstanceKey`]'s `Display` escaped it (Rust's `{:?}`:
+/// `\\`, `\"`, `\n`, `\u{1f600}`...), so parsing an address written by
+/// `Display` gives back the same key. HCL's `\uXXXX` is read too.
+fn unescape_key(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '\\' => out.push('\\'),
+            '"' => out.push('"'),
+            '\'' => out.push('\''),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            '0' => out.push('\0'),
+            'u' => {
+                let rest = chars.as_str();
+                let (hex, len) = match rest.strip_prefix('{') {
+                    Some(braced) => {
+                        let end = braced.find('}')?;
+                        (&braced[..end], end + 2)
+                    }
+                    None => (rest.get(..4)?, 4),
+                };
+                out.push(char::from_u32(u32::from_str_radix(hex, 16).ok()?)?);
+                for _ in 0..len {
+                    chars.next();
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_with_quotes_backslashes_and_control_characters_round_trip() {
+        for key in [
+            "a\\b",
+            "say \"hi\"",
+            "line\nbreak",
+            "nul\0",
+            "tab\t",
+            "é😀",
+            "\u{301}",
+            "]\"[",
+        ] {
+            let a = Address {
+                block: BlockAddress::new(Mode::Managed, "aws_vpc", "x"),
+                key: Some(InstanceKey::Str(key.to_string())),
+            };
+            let text = a.to_string();
+            assert_eq!(text.parse::<Address>().as_ref(), Ok(&a), "{text}");
+        }
+        assert_eq!(
+            "x.y[\"\\u00e9\"]".parse::<Address>().map(|a| a.key),
+            Ok(Some(InstanceKey::Str("é".into())))
+        );
+        assert!("x.y[\"a\\q\"]".parse::<Address>().is_err());
+        assert!("x.y[\"\\u{110000}\"]".parse::<Address>().is_err());
+    }
 
     #[test]
     fn addresses_round_trip_through_display() {

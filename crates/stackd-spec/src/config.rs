@@ -11,6 +11,7 @@ use hcl_edit::Span as _;
 use crate::address::BlockAddress;
 use crate::diag::{Diagnostic, FileId, SourceMap, Span};
 use crate::expr::{Expr, ExprKind, Lowerer};
+use crate::nesting::{too_deep, Start, MAX_NESTING};
 use crate::schema::Mode;
 
 /// A parsed spec directory.
@@ -38,6 +39,18 @@ pub struct Variable {
     pub description: Option<String>,
     pub sensitive: bool,
     pub nullable: bool,
+    /// `validation { condition, error_message }` blocks, in order.
+    pub validations: Vec<Validation>,
+}
+
+/// A variable's `validation` block: `condition` must hold for its value,
+/// else `error_message` is the error.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// The `validation` keyword.
+    pub span: Span,
+    pub condition: Expr,
+    pub error_message: Expr,
 }
 
 /// One entry of a `locals {}` block.
@@ -176,20 +189,28 @@ impl Config {
             ));
         }
         for (path, text) in files {
-            let file = config.sources.add(path, text);
-            let text = config.sources.file(file).text.clone();
+            // Without its byte order mark, so offsets (and line:col) are
+            // those of the text the parser sees.
+            let text = crate::diag::strip_bom(text);
+            let file = config.sources.add(path, text.clone());
+            if let Some(at) = too_deep(&text, Start::Code, MAX_NESTING) {
+                diags.push(Diagnostic::error(
+                    crate::nesting::message(),
+                    Some(Span::char_at(file, &text, at)),
+                ));
+                continue;
+            }
             match hcl_edit::parser::parse_body(&text) {
                 Ok(body) => {
                     let mut p = Parser {
-                        lower: Lowerer { file },
+                        lower: Lowerer::new(file),
                         file,
                         diags: &mut diags,
                     };
                     p.top_level(&body, &mut config);
                 }
                 Err(e) => {
-                    let offset = e.location().offset();
-                    let span = Span::new(file, offset..offset + 1);
+                    let span = Span::char_at(file, &text, e.location().offset());
                     diags.push(Diagnostic::error(
                         format!("syntax error: {}", e.message()),
                         Some(span),
@@ -312,6 +333,7 @@ impl Parser<'_> {
                     description: literal_string(body.attr("description")),
                     sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false),
                     nullable: literal_bool(body.attr("nullable")).unwrap_or(true),
+                    validations: self.validations(&body),
                 };
                 self.only_known(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], "variable");
                 if config.variables.insert(name.clone(), var).is_some() {
@@ -401,6 +423,36 @@ impl Parser<'_> {
                 Some(head),
             )),
         }
+    }
+
+    /// The `validation` blocks of a variable's body, each with both its
+    /// arguments (a block missing one is reported and left out).
+    fn validations(&mut self, body: &Body) -> Vec<Validation> {
+        let mut out = Vec::new();
+        for nb in body.blocks.iter().filter(|b| b.kind == "validation") {
+            self.only_known(&nb.body, &["condition", "error_message"], &[], "validation");
+            let condition = nb.body.attr("condition").map(|a| a.expr.clone());
+            let error_message = nb.body.attr("error_message").map(|a| a.expr.clone());
+            match (condition, error_message) {
+                (Some(condition), Some(error_message)) => out.push(Validation {
+                    span: nb.span,
+                    condition,
+                    error_message,
+                }),
+                (condition, _) => {
+                    let missing = if condition.is_none() {
+                        "condition"
+                    } else {
+                        "error_message"
+                    };
+                    self.diags.push(Diagnostic::error(
+                        format!("missing required argument \"{missing}\" in validation block"),
+                        Some(nb.span),
+                    ));
+                }
+            }
+        }
+        out
     }
 
     fn only_known(&mut self, body: &Body, attrs: &[&str], blocks: &[&str], what: &str) {

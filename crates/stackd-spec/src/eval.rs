@@ -13,6 +13,7 @@ use crate::expr::{
     BinaryOp, Expr, ExprKind, ObjectKey, OpKind, TemplatePart, TraversalOp, UnaryOp,
 };
 use crate::functions::{self, FuncContext};
+use crate::limits::{self, MAX_EVAL_DEPTH, MAX_EVAL_STEPS};
 use crate::schema::{AttrSchema, BlockSchema, Check, Mode, Nesting, Presence};
 use crate::value::Value;
 
@@ -94,24 +95,92 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Evaluates an expression.
+    /// Evaluates an expression. Errors never show a sensitive variable's
+    /// value (see [`Scope::redact`]).
     pub fn eval(&self, e: &Expr) -> Result<Value, Diagnostic> {
-        Evaluator {
-            scope: self,
-            bindings: Vec::new(),
-        }
-        .eval(e)
+        Evaluator::new(self)
+            .eval(e)
+            .map_err(|d| self.redact(d, self.refers_to_sensitive(e)))
     }
 
     /// Evaluates a block body against its schema: arguments converted to
     /// their types and checked, unset ones given their defaults, nested and
     /// `dynamic` blocks expanded into lists of objects. Returns every problem.
     pub fn eval_body(&self, body: &Body, schema: &BlockSchema) -> Result<Value, Vec<Diagnostic>> {
-        let mut ev = Evaluator {
-            scope: self,
-            bindings: Vec::new(),
-        };
-        ev.eval_body(body, schema)
+        Evaluator::new(self)
+            .eval_body(body, schema)
+            .map_err(|diags| {
+                let secrets = self.secrets();
+                diags
+                    .into_iter()
+                    .map(|d| d.redacted(&secrets, false))
+                    .collect()
+            })
+    }
+
+    /// The values of the variables declared `sensitive`, as the strings a
+    /// message could show (every leaf of a collection).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, var) in &self.config.variables {
+            if var.sensitive {
+                if let Some(v) = self.vars.get(name) {
+                    collect_strings(v, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// The diagnostic without any sensitive variable's value; `strong` when
+    /// it is about an expression that uses one (see
+    /// [`crate::diag::redact_message`]).
+    pub fn redact(&self, d: Diagnostic, strong: bool) -> Diagnostic {
+        d.redacted(&self.secrets(), strong)
+    }
+
+    /// True when the expression uses a sensitive variable, directly or
+    /// through local values (followed without recursion: a chain of
+    /// thousands of locals is walked in a loop).
+    pub fn refers_to_sensitive(&self, e: &Expr) -> bool {
+        if !self.config.variables.values().any(|v| v.sensitive) {
+            return false;
+        }
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut pending = e.references(&[]);
+        while let Some(r) = pending.pop() {
+            match &r.target {
+                crate::expr::RefTarget::Var(n)
+                    if self.config.variables.get(n).is_some_and(|v| v.sensitive) =>
+                {
+                    return true;
+                }
+                crate::expr::RefTarget::Local(n) => {
+                    if let Some((name, local)) = self.config.locals.get_key_value(n) {
+                        if seen.insert(name.as_str()) {
+                            pending.extend(local.expr.references(&[]));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+/// Every leaf of a value that a message could print, as text.
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::List(items) => stack.extend(items),
+            Value::Map(m) => {
+                out.extend(m.keys().cloned());
+                stack.extend(m.values());
+            }
+            other => out.extend(other.to_template_string()),
+        }
     }
 }
 
@@ -119,44 +188,99 @@ struct Evaluator<'s, 'a> {
     scope: &'s Scope<'a>,
     /// Names bound by for-expressions and dynamic-block iterators, innermost last.
     bindings: Vec<(String, Value)>,
+    /// How deeply evaluation has recursed (see [`MAX_EVAL_DEPTH`]).
+    depth: usize,
+    /// Work done so far: expressions evaluated plus the elements of every
+    /// value copied out of a variable, local or binding (see [`MAX_EVAL_STEPS`]).
+    steps: u64,
+    /// Inside a `templatefile` template, which may not call templatefile.
+    in_template: bool,
 }
 
 fn err(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(message, Some(span))
 }
 
-impl Evaluator<'_, '_> {
+impl<'s, 'a> Evaluator<'s, 'a> {
+    fn new(scope: &'s Scope<'a>) -> Evaluator<'s, 'a> {
+        Evaluator {
+            scope,
+            bindings: Vec::new(),
+            depth: 0,
+            steps: 0,
+            in_template: false,
+        }
+    }
+
+    /// An evaluator for a nested evaluation (a local value, a template) that
+    /// continues this one's depth and step count.
+    fn nested<'t>(
+        &self,
+        scope: &'t Scope<'a>,
+        bindings: Vec<(String, Value)>,
+    ) -> Evaluator<'t, 'a> {
+        Evaluator {
+            scope,
+            bindings,
+            depth: self.depth,
+            steps: self.steps,
+            in_template: self.in_template,
+        }
+    }
+
+    /// Counts `n` steps of work.
+    fn charge(&mut self, n: u64, span: Span) -> Result<(), Diagnostic> {
+        self.steps = self.steps.saturating_add(n);
+        if self.steps > MAX_EVAL_STEPS {
+            return Err(err(
+                format!(
+                    "evaluation takes more than {MAX_EVAL_STEPS} steps; the expression (or what it refers to) builds too much"
+                ),
+                span,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts copying a value: as many steps as it has elements.
+    fn charge_value(&mut self, v: &Value, span: Span) -> Result<(), Diagnostic> {
+        let nodes = limits::value_nodes(v, MAX_EVAL_STEPS as usize);
+        self.charge(nodes as u64, span)
+    }
+
+    /// Goes one level deeper, or fails when that is too deep. Every
+    /// `enter` that succeeds is followed by `self.depth -= 1`.
+    fn enter(&mut self, span: Span) -> Result<(), Diagnostic> {
+        if self.depth >= MAX_EVAL_DEPTH {
+            return Err(err(
+                format!(
+                    "expression nested too deeply: evaluation goes more than {MAX_EVAL_DEPTH} levels deep (nested expressions, splats, or locals that refer to locals)"
+                ),
+                span,
+            ));
+        }
+        self.charge(1, span)?;
+        self.depth += 1;
+        Ok(())
+    }
+
+    // The evaluator recurses once per level of the expression (and of
+    // splats and locals), so the functions on that path keep their frames
+    // small: plain loops rather than iterator adapters, one function per
+    // kind of expression. Debug builds run it on 2 MiB threads too.
     fn eval(&mut self, e: &Expr) -> Result<Value, Diagnostic> {
+        self.enter(e.span)?;
+        let result = self.eval_kind(e);
+        self.depth -= 1;
+        result
+    }
+
+    fn eval_kind(&mut self, e: &Expr) -> Result<Value, Diagnostic> {
         match &e.kind {
             ExprKind::Literal(v) => Ok(v.clone()),
-            ExprKind::Template(parts) => self.template(parts),
-            ExprKind::Tuple(items) => items
-                .iter()
-                .map(|i| self.eval(i))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::List),
-            ExprKind::Object(items) => {
-                let mut map = BTreeMap::new();
-                for (k, v) in items {
-                    let key = match k {
-                        ObjectKey::Ident(name, _) => name.clone(),
-                        ObjectKey::Expr(k) => match self.eval(k)? {
-                            Value::Unknown => return Ok(Value::Unknown),
-                            other => other.to_template_string().ok_or_else(|| {
-                                err(
-                                    format!(
-                                        "object key must be a string, got {}",
-                                        other.type_name()
-                                    ),
-                                    k.span,
-                                )
-                            })?,
-                        },
-                    };
-                    map.insert(key, self.eval(v)?);
-                }
-                Ok(Value::Map(map))
-            }
+            ExprKind::Template(parts) => self.template(parts, e.span),
+            ExprKind::Tuple(items) => self.tuple(items),
+            ExprKind::Object(items) => self.object(items),
             ExprKind::Variable(name) => self.variable(name, e.span),
             ExprKind::Traversal(base, ops) => self.traversal(base, ops, e.span),
             ExprKind::Call {
@@ -164,30 +288,65 @@ impl Evaluator<'_, '_> {
                 args,
                 expand_final,
             } => self.call(name, args, *expand_final, e.span),
-            ExprKind::Conditional(c, t, f) => match self.eval(c)? {
-                Value::Unknown => Ok(Value::Unknown),
-                v => match as_bool(&v) {
-                    Some(true) => self.eval(t),
-                    Some(false) => self.eval(f),
-                    None => Err(err(
-                        format!("condition must be a bool, got {}", v.type_name()),
-                        c.span,
-                    )),
-                },
-            },
-            ExprKind::Unary(op, a) => {
-                let v = self.eval(a)?;
-                match (op, &v) {
-                    (_, Value::Unknown) => Ok(Value::Unknown),
-                    (UnaryOp::Neg, _) => Ok(Value::Number(-number(&v, a.span)?)),
-                    (UnaryOp::Not, _) => as_bool(&v).map(|b| Value::Bool(!b)).ok_or_else(|| {
-                        err(format!("! needs a bool, got {}", v.type_name()), a.span)
-                    }),
-                }
-            }
+            ExprKind::Conditional(c, t, f) => self.conditional(c, t, f),
+            ExprKind::Unary(op, a) => self.unary(*op, a),
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, e.span),
             ExprKind::For(f) => self.for_expr(f, e.span),
             ExprKind::Parenthesis(inner) => self.eval(inner),
+        }
+    }
+
+    fn tuple(&mut self, items: &[Expr]) -> Result<Value, Diagnostic> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.eval(item)?);
+        }
+        Ok(Value::List(out))
+    }
+
+    fn object(&mut self, items: &[(ObjectKey, Expr)]) -> Result<Value, Diagnostic> {
+        let mut map = BTreeMap::new();
+        for (k, v) in items {
+            let key = match k {
+                ObjectKey::Ident(name, _) => name.clone(),
+                ObjectKey::Expr(k) => match self.eval(k)? {
+                    Value::Unknown => return Ok(Value::Unknown),
+                    other => other.to_template_string().ok_or_else(|| {
+                        err(
+                            format!("object key must be a string, got {}", other.type_name()),
+                            k.span,
+                        )
+                    })?,
+                },
+            };
+            let value = self.eval(v)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Map(map))
+    }
+
+    fn conditional(&mut self, c: &Expr, t: &Expr, f: &Expr) -> Result<Value, Diagnostic> {
+        match self.eval(c)? {
+            Value::Unknown => Ok(Value::Unknown),
+            v => match as_bool(&v) {
+                Some(true) => self.eval(t),
+                Some(false) => self.eval(f),
+                None => Err(err(
+                    format!("condition must be a bool, got {}", v.type_name()),
+                    c.span,
+                )),
+            },
+        }
+    }
+
+    fn unary(&mut self, op: UnaryOp, a: &Expr) -> Result<Value, Diagnostic> {
+        let v = self.eval(a)?;
+        match (op, &v) {
+            (_, Value::Unknown) => Ok(Value::Unknown),
+            (UnaryOp::Neg, _) => Ok(Value::Number(-number(&v, a.span)?)),
+            (UnaryOp::Not, _) => as_bool(&v)
+                .map(|b| Value::Bool(!b))
+                .ok_or_else(|| err(format!("! needs a bool, got {}", v.type_name()), a.span)),
         }
     }
 
@@ -200,8 +359,9 @@ impl Evaluator<'_, '_> {
     }
 
     fn variable(&mut self, name: &str, span: Span) -> Result<Value, Diagnostic> {
-        if let Some(v) = self.lookup_binding(name) {
-            return Ok(v.clone());
+        if let Some(v) = self.lookup_binding(name).cloned() {
+            self.charge_value(&v, span)?;
+            return Ok(v);
         }
         match name {
             "each" => match &self.scope.each {
@@ -261,6 +421,7 @@ impl Evaluator<'_, '_> {
                         let v = self.scope.vars.get(name).cloned().ok_or_else(|| {
                             err(format!("variable \"{name}\" is not declared"), span)
                         })?;
+                        self.charge_value(&v, span)?;
                         (v, 1)
                     }
                     "local" => {
@@ -271,7 +432,9 @@ impl Evaluator<'_, '_> {
                         let (t, n) = attr(0)
                             .zip(attr(1))
                             .ok_or_else(|| err("expected data.TYPE.NAME", span))?;
-                        (self.resource(Mode::Data, t, n, span)?, 2)
+                        let v = self.resource(Mode::Data, t, n, span)?;
+                        self.charge_value(&v, span)?;
+                        (v, 2)
                     }
                     "each" | "count" | "path" | "terraform" | "self" => {
                         (self.variable(root, base.span)?, 0)
@@ -281,7 +444,9 @@ impl Evaluator<'_, '_> {
                         let name = attr(0).ok_or_else(|| {
                             err(format!("\"{type_name}\" is not defined; a resource reference is TYPE.NAME"), span)
                         })?;
-                        (self.resource(Mode::Managed, type_name, name, span)?, 1)
+                        let v = self.resource(Mode::Managed, type_name, name, span)?;
+                        self.charge_value(&v, span)?;
+                        (v, 1)
                     }
                 };
                 return self.apply_ops(value, &ops[used..]);
@@ -311,8 +476,10 @@ impl Evaluator<'_, '_> {
     }
 
     fn local(&mut self, name: &str, span: Span) -> Result<Value, Diagnostic> {
-        if let Some(v) = self.scope.locals.values.borrow().get(name) {
-            return Ok(v.clone());
+        let cached = self.scope.locals.values.borrow().get(name).cloned();
+        if let Some(v) = cached {
+            self.charge_value(&v, span)?;
+            return Ok(v);
         }
         let local = self
             .scope
@@ -338,27 +505,33 @@ impl Evaluator<'_, '_> {
             .in_progress
             .borrow_mut()
             .push(name.to_string());
-        // Locals see no for-expression bindings of the place that uses them.
-        let mut inner = Evaluator {
-            scope: self.scope,
-            bindings: Vec::new(),
+        // Locals see no for-expression bindings, `each`, `count` or `self`
+        // of the place that uses them.
+        let plain = Scope {
+            each: None,
+            count_index: None,
+            self_value: None,
+            ..*self.scope
         };
-        let inner_scope_each = inner.scope.each.is_some() || inner.scope.count_index.is_some();
-        let result = if inner_scope_each {
-            let plain = Scope {
-                each: None,
-                count_index: None,
-                self_value: None,
-                ..*self.scope
-            };
-            Evaluator {
-                scope: &plain,
-                bindings: Vec::new(),
-            }
-            .eval(&local.expr)
-        } else {
-            inner.eval(&local.expr)
-        };
+        // A local's evaluation nests inside the reference to it: count it
+        // as a level of its own (its frames are as large as two).
+        let mut inner = self.nested(&plain, Vec::new());
+        let result = inner
+            .enter(local.span)
+            .and_then(|()| inner.eval(&local.expr))
+            .and_then(|v| {
+                // A local is computed once but may be copied everywhere: one
+                // that doubles another (`[local.a, local.a]`) must not grow
+                // without end.
+                limits::check_value_size(&v).map_err(|m| {
+                    err(
+                        format!("local value \"{name}\" is too large: {m}"),
+                        local.span,
+                    )
+                })?;
+                Ok(v)
+            });
+        self.steps = inner.steps;
         self.scope
             .locals
             .in_progress
@@ -391,23 +564,41 @@ impl Evaluator<'_, '_> {
                         other => vec![other],
                     };
                     let rest = &ops[i + 1..];
-                    let out = items
-                        .into_iter()
-                        .map(|item| self.apply_ops(item, rest))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    return Ok(Value::List(out));
+                    // Each splat recurses once per element: a chain of
+                    // thousands of `[*]` must not overflow the stack.
+                    self.enter(op.span)?;
+                    let out = self.splat(items, rest);
+                    self.depth -= 1;
+                    return out;
                 }
             };
         }
         Ok(value)
     }
 
-    fn template(&mut self, parts: &[TemplatePart]) -> Result<Value, Diagnostic> {
+    fn splat(&mut self, items: Vec<Value>, rest: &[TraversalOp]) -> Result<Value, Diagnostic> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.apply_ops(item, rest)?);
+        }
+        Ok(Value::List(out))
+    }
+
+    fn template(&mut self, parts: &[TemplatePart], span: Span) -> Result<Value, Diagnostic> {
         if let [TemplatePart::Interpolation(e)] = parts {
             return self.eval(e);
         }
         let mut out = String::new();
-        if self.template_into(parts, &mut out)? {
+        if self.template_into(parts, &mut out, span)? {
+            if out.len() > limits::MAX_STRING_LEN {
+                return Err(err(
+                    format!(
+                        "the template renders more than {} MiB of text",
+                        limits::MAX_STRING_LEN >> 20
+                    ),
+                    span,
+                ));
+            }
             Ok(Value::String(out))
         } else {
             Ok(Value::Unknown)
@@ -419,8 +610,18 @@ impl Evaluator<'_, '_> {
         &mut self,
         parts: &[TemplatePart],
         out: &mut String,
+        span: Span,
     ) -> Result<bool, Diagnostic> {
         for part in parts {
+            if out.len() > limits::MAX_STRING_LEN {
+                return Err(err(
+                    format!(
+                        "the template renders more than {} MiB of text",
+                        limits::MAX_STRING_LEN >> 20
+                    ),
+                    span,
+                ));
+            }
             match part {
                 TemplatePart::Literal(s) => out.push_str(s),
                 TemplatePart::Interpolation(e) => match self.eval(e)? {
@@ -458,7 +659,7 @@ impl Evaluator<'_, '_> {
                         } else {
                             otherwise
                         };
-                        if !self.template_into(branch, out)? {
+                        if !self.template_into(branch, out, span)? {
                             return Ok(false);
                         }
                     }
@@ -474,12 +675,13 @@ impl Evaluator<'_, '_> {
                         return Ok(false);
                     };
                     for (k, v) in pairs {
+                        self.charge(1, collection.span)?;
                         let depth = self.bindings.len();
                         if let Some(kv) = key_var {
                             self.bindings.push((kv.clone(), k));
                         }
                         self.bindings.push((value_var.clone(), v));
-                        let ok = self.template_into(body, out);
+                        let ok = self.template_into(body, out, span);
                         self.bindings.truncate(depth);
                         if !ok? {
                             return Ok(false);
@@ -500,6 +702,7 @@ impl Evaluator<'_, '_> {
         let mut map: BTreeMap<String, Value> = BTreeMap::new();
         let mut unknown = false;
         for (k, v) in pairs {
+            self.charge(1, f.collection.span)?;
             let depth = self.bindings.len();
             if let Some(kv) = &f.key_var {
                 self.bindings.push((kv.clone(), k));
@@ -644,10 +847,10 @@ impl Evaluator<'_, '_> {
             }
             _ => {}
         }
-        let mut values = args
-            .iter()
-            .map(|a| self.eval(a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut values = Vec::with_capacity(args.len());
+        for a in args {
+            values.push(self.eval(a)?);
+        }
         if expand_final {
             match values.pop() {
                 Some(Value::List(items)) => values.extend(items),
@@ -676,7 +879,12 @@ impl Evaluator<'_, '_> {
         let ctx = FuncContext {
             base_dir: &self.scope.config.dir,
         };
-        functions::call(name, &values, &ctx).map_err(|e| err(e.0, span))
+        let value = functions::call(name, &values, &ctx).map_err(|e| err(e.0, span))?;
+        // Functions bound what they build from small inputs; this catches
+        // what a chain of them could still build from large ones.
+        limits::check_value_size(&value).map_err(|m| err(format!("{name}: {m}"), span))?;
+        self.charge_value(&value, span)?;
+        Ok(value)
     }
 
     fn templatefile(&mut self, args: &[Value], span: Span) -> Result<Value, Diagnostic> {
@@ -685,13 +893,49 @@ impl Evaluator<'_, '_> {
             [Value::Unknown, _] | [_, Value::Unknown] => return Ok(Value::Unknown),
             _ => return Err(err("templatefile: expected (path, map of variables)", span)),
         };
-        let full = self.scope.config.dir.join(Path::new(path));
-        let text = std::fs::read_to_string(&full).map_err(|e| {
-            err(
-                format!("templatefile: cannot read {}: {e}", full.display()),
+        // As in Terraform: a template that renders templates (itself, or
+        // two that call each other) would recurse without end.
+        if self.in_template {
+            return Err(err(
+                format!("templatefile: cannot call templatefile({path:?}, ...) from inside a template rendered by templatefile"),
                 span,
-            )
-        })?;
+            ));
+        }
+        let full = self.scope.config.dir.join(Path::new(path));
+        let text = std::fs::read_to_string(&full)
+            .map(crate::diag::strip_bom)
+            .map_err(|e| {
+                err(
+                    format!("templatefile: cannot read {}: {e}", full.display()),
+                    span,
+                )
+            })?;
+        if text.len() > limits::MAX_STRING_LEN {
+            return Err(err(
+                format!(
+                    "templatefile: {} is larger than {} MiB",
+                    full.display(),
+                    limits::MAX_STRING_LEN >> 20
+                ),
+                span,
+            ));
+        }
+        if crate::nesting::too_deep(
+            &text,
+            crate::nesting::Start::Template,
+            crate::nesting::MAX_NESTING,
+        )
+        .is_some()
+        {
+            return Err(err(
+                format!(
+                    "templatefile: {}: {}",
+                    full.display(),
+                    crate::nesting::message()
+                ),
+                span,
+            ));
+        }
         let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
             err(
                 format!(
@@ -702,20 +946,37 @@ impl Evaluator<'_, '_> {
                 span,
             )
         })?;
-        let lower = crate::expr::Lowerer { file: span.file };
-        // Spans inside the template file point at the call site: the file is not in the source map.
+        // Spans inside the template file point at the call site: the file
+        // is not in the source map, so its offsets mean nothing there.
+        let lower = crate::expr::Lowerer::at(span);
         let parts = crate::expr::lower_template_public(&lower, &template, span);
-        let mut inner = Evaluator {
-            scope: self.scope,
-            bindings: vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        };
-        inner.template(&parts).map(|v| match v {
-            Value::String(_) | Value::Unknown => v,
-            other => Value::String(other.to_template_string().unwrap_or_default()),
-        })
+        let bindings = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut inner = self.nested(self.scope, bindings);
+        inner.in_template = true;
+        let result = inner.template(&parts, span);
+        self.steps = inner.steps;
+        result
+            .map(|v| match v {
+                Value::String(_) | Value::Unknown => v,
+                other => Value::String(other.to_template_string().unwrap_or_default()),
+            })
+            .map_err(|mut d| {
+                d.message = format!("in template {path}: {}", d.message);
+                d
+            })
     }
 
     // ----- block bodies -----
+
+    /// A diagnostic about `e` without any secret it could show; quoted parts
+    /// of secrets are hidden too when `e` uses a sensitive variable.
+    fn redact_for(&self, d: Diagnostic, e: &Expr) -> Diagnostic {
+        if self.scope.config.variables.values().any(|v| v.sensitive) {
+            self.scope.redact(d, self.scope.refers_to_sensitive(e))
+        } else {
+            d
+        }
+    }
 
     fn eval_body(&mut self, body: &Body, schema: &BlockSchema) -> Result<Value, Vec<Diagnostic>> {
         let mut diags = Vec::new();
@@ -726,15 +987,16 @@ impl Evaluator<'_, '_> {
                     Ok(v) => match check_attr(&v, attr) {
                         Ok(v) => v,
                         Err(msg) => {
-                            diags.push(err(
+                            let d = err(
                                 format!("invalid value for \"{}\": {msg}", attr.name),
                                 a.expr.span,
-                            ));
+                            );
+                            diags.push(self.redact_for(d, &a.expr));
                             Value::Null
                         }
                     },
                     Err(d) => {
-                        diags.push(d);
+                        diags.push(self.redact_for(d, &a.expr));
                         Value::Null
                     }
                 },

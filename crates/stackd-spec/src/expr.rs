@@ -118,12 +118,35 @@ pub enum TemplatePart {
 }
 
 /// Converts hcl-edit syntax into [`Expr`], keeping spans.
+///
+/// Recursion here follows the syntax tree, whose depth hcl-edit bounds (64
+/// nested levels, 128 chained binary operators; deeper input is a syntax
+/// error), so lowering, walking and dropping an [`Expr`] stay shallow.
 pub struct Lowerer {
-    pub file: FileId,
+    file: FileId,
+    /// Every node gets this span: the text is not in the source map (a
+    /// template file, a `--var` value), so its offsets mean nothing there.
+    fixed: Option<Span>,
 }
 
 impl Lowerer {
+    /// Lowers text of `file`, with spans into it.
+    pub fn new(file: FileId) -> Lowerer {
+        Lowerer { file, fixed: None }
+    }
+
+    /// Lowers text that is not in the source map; every node points at `span`.
+    pub fn at(span: Span) -> Lowerer {
+        Lowerer {
+            file: span.file,
+            fixed: Some(span),
+        }
+    }
+
     fn span_of(&self, range: Option<std::ops::Range<usize>>, fallback: Span) -> Span {
+        if let Some(span) = self.fixed {
+            return span;
+        }
         range.map(|r| Span::new(self.file, r)).unwrap_or(fallback)
     }
 
@@ -330,8 +353,10 @@ pub enum RefTarget {
     /// A managed resource or data source block, by mode, type and name.
     Resource(crate::schema::Mode, String, String),
     Module(String),
-    Each,
-    Count,
+    /// `each`, with the attribute read (`key`, `value`) if any.
+    Each(Option<String>),
+    /// `count`, with the attribute read (`index`) if any.
+    Count(Option<String>),
     Path,
     SelfRef,
     Terraform,
@@ -483,8 +508,8 @@ fn root_target(name: &str, ops: &[TraversalOp]) -> RefTarget {
             (Some(t), Some(n)) => RefTarget::Resource(Mode::Data, t.into(), n.into()),
             _ => RefTarget::Unknown("data".into()),
         },
-        "each" => RefTarget::Each,
-        "count" => RefTarget::Count,
+        "each" => RefTarget::Each(first.map(str::to_string)),
+        "count" => RefTarget::Count(first.map(str::to_string)),
         "path" => RefTarget::Path,
         "self" => RefTarget::SelfRef,
         "terraform" => RefTarget::Terraform,
@@ -503,7 +528,7 @@ mod tests {
 
     fn parse(src: &str) -> Expr {
         let e = hcl_edit::parser::parse_expr(src).expect("parses");
-        Lowerer { file: FileId(0) }.lower(&e, Span::default())
+        Lowerer::new(FileId(0)).lower(&e, Span::default())
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
+use crate::limits::{MAX_FORMAT_WIDTH, MAX_STRING_LEN, MAX_VALUE_NODES};
 use crate::value::{format_number, Value};
 
 /// What a function call may depend on besides its arguments.
@@ -696,11 +697,12 @@ fn fn_chomp(a: &Args) -> FuncResult {
 }
 
 fn fn_indent(a: &Args) -> FuncResult {
-    let spaces = a.int(0)?;
-    let pad = " ".repeat(usize::try_from(spaces).unwrap_or(0));
-    Ok(Value::String(
-        a.string(1)?.replace('\n', &format!("\n{pad}")),
-    ))
+    let spaces = usize::try_from(a.int(0)?).unwrap_or(0);
+    let s = a.string(1)?;
+    let lines = s.matches('\n').count();
+    check_len(a, lines.saturating_mul(spaces).saturating_add(s.len()))?;
+    let pad = " ".repeat(spaces);
+    Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
 }
 
 fn fn_replace(a: &Args) -> FuncResult {
@@ -712,9 +714,29 @@ fn fn_replace(a: &Args) -> FuncResult {
     if substr.len() > 1 && substr.starts_with('/') && substr.ends_with('/') {
         let re = regex::Regex::new(&substr[1..substr.len() - 1])
             .map_err(|e| a.arg_err(1, format!("invalid regular expression: {e}")))?;
+        // Each `$1` in the replacement can copy at most the whole input.
+        let per_match = replacement
+            .len()
+            .saturating_add(replacement.matches('$').count().saturating_mul(s.len()));
+        check_len(
+            a,
+            re.find_iter(&s)
+                .count()
+                .saturating_mul(per_match)
+                .saturating_add(s.len()),
+        )?;
         return Ok(Value::String(
             re.replace_all(&s, replacement.as_str()).into_owned(),
         ));
+    }
+    if replacement.len() > substr.len() {
+        check_len(
+            a,
+            s.matches(substr.as_str())
+                .count()
+                .saturating_mul(replacement.len())
+                .saturating_add(s.len()),
+        )?;
     }
     Ok(Value::String(s.replace(&substr, &replacement)))
 }
@@ -722,6 +744,16 @@ fn fn_replace(a: &Args) -> FuncResult {
 fn fn_split(a: &Args) -> FuncResult {
     let sep = a.string(0)?;
     let s = a.string(1)?;
+    let count = if sep.is_empty() {
+        s.chars().count()
+    } else {
+        s.matches(sep.as_str()).count() + 1
+    };
+    if count > MAX_VALUE_NODES {
+        return Err(a.err(format!(
+            "the result would have {count} elements, more than the {MAX_VALUE_NODES} stackd builds"
+        )));
+    }
     let parts = if sep.is_empty() {
         s.chars().map(|c| Value::String(c.to_string())).collect()
     } else {
@@ -754,6 +786,11 @@ fn fn_join(a: &Args) -> FuncResult {
             parts.push(to_str(item).map_err(|m| a.arg_err(li + 1, format!("element {ei}: {m}")))?);
         }
     }
+    let len = parts.iter().fold(
+        sep.len().saturating_mul(parts.len().saturating_sub(1)),
+        |n, p| n.saturating_add(p.len()),
+    );
+    check_len(a, len)?;
     Ok(Value::String(parts.join(&sep)))
 }
 
@@ -839,6 +876,7 @@ fn fn_formatlist(a: &Args) -> FuncResult {
     }
     let count = iterations.map_or(1, |(len, _)| len);
     let mut out = Vec::with_capacity(count);
+    let mut total = 0usize;
     for k in 0..count {
         let row: Vec<Value> = args
             .iter()
@@ -853,6 +891,8 @@ fn fn_formatlist(a: &Args) -> FuncResult {
         }
         let s = format_values(&spec, &row)
             .map_err(|m| a.err(format!("error on format iteration {k}: {m}")))?;
+        total = total.saturating_add(s.len());
+        check_len(a, total)?;
         out.push(Value::String(s));
     }
     Ok(Value::List(out))
@@ -896,6 +936,12 @@ fn format_values(spec: &str, args: &[Value]) -> Result<String, String> {
         let (verb, next) = parse_verb(spec, &chars, i, next_arg)?;
         highest = highest.max(verb.arg);
         append_verb(&verb, args, &mut out)?;
+        if out.len() > MAX_STRING_LEN {
+            return Err(format!(
+                "the result is longer than the {} MiB stackd builds",
+                MAX_STRING_LEN >> 20
+            ));
+        }
         next_arg = verb.arg + 1;
         i = next;
     }
@@ -943,13 +989,24 @@ fn parse_verb(
         }
         i += 1;
     }
+    let too_large = |what: &str, n: usize| {
+        format!(
+            "{what} {n} at offset {offset} is larger than {MAX_FORMAT_WIDTH}, the largest stackd formats"
+        )
+    };
     if matches!(at(i)?, '1'..='9') {
         let (n, next) = read_digits(chars, i);
+        if n > MAX_FORMAT_WIDTH {
+            return Err(too_large("width", n));
+        }
         verb.width = Some(n);
         i = next;
     }
     if at(i)? == '.' {
         let (n, next) = read_digits(chars, i + 1);
+        if n > MAX_FORMAT_WIDTH {
+            return Err(too_large("precision", n));
+        }
         verb.prec = Some(n);
         i = next;
     }
@@ -2127,7 +2184,11 @@ fn md5(data: &[u8]) -> [u8; 16] {
 fn fn_file(a: &Args) -> FuncResult {
     let path = resolve_path(a.base_dir, &a.string(0)?);
     let shown = quoted_path(&path);
-    match std::fs::read(&path) {
+    match read_bounded(&path) {
+        Ok(bytes) if bytes.len() > MAX_STRING_LEN => Err(a.err(format!(
+            "{shown} is larger than {} MiB",
+            MAX_STRING_LEN >> 20
+        ))),
         Ok(bytes) => String::from_utf8(bytes).map(Value::String).map_err(|_| {
             a.err(format!(
                 "contents of {shown} are not valid UTF-8; use the filebase64 function to obtain \
@@ -2146,6 +2207,28 @@ fn fn_file(a: &Args) -> FuncResult {
         }
         Err(e) => Err(a.err(format!("failed to read file {shown}: {e}"))),
     }
+}
+
+/// The file's bytes, reading no more than one past [`MAX_STRING_LEN`]
+/// (`/dev/zero` never ends).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_STRING_LEN as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// An error when a string of `len` bytes would be larger than stackd builds.
+fn check_len(a: &Args, len: usize) -> Result<(), FuncError> {
+    if len > MAX_STRING_LEN {
+        return Err(a.err(format!(
+            "the result would be {len} bytes long, more than the {} MiB stackd builds",
+            MAX_STRING_LEN >> 20
+        )));
+    }
+    Ok(())
 }
 
 fn fn_fileexists(a: &Args) -> FuncResult {

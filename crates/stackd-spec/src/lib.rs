@@ -19,3 +19,5 @@ pub use address::{Address, BlockAddress, InstanceKey};
 pub use schema::{AttrSchema, AttrType, BlockSchema, Mode, ResourceSchema, SchemaSet};
 pub use value::Value;
 pub mod functions;
+pub mod limits;
+pub mod nesting;

@@ -9,6 +9,7 @@ use crate::config::{Body, Config, ResourceBlock};
 use crate::diag::{Diagnostic, Span};
 use crate::eval::{iterate, LocalCache, NothingKnown, Scope};
 use crate::expr::{Expr, RefTarget, Reference};
+use crate::limits::{check_for_each_len, count_instances};
 use crate::schema::{BlockSchema, Mode, Presence, SchemaSet};
 use crate::suggest::nearest;
 use crate::value::Value;
@@ -71,6 +72,11 @@ pub fn validate(
             );
         }
     }
+    let locals = LocalCache::default();
+    diags.extend(providers::check_providers(
+        config,
+        &Scope::new(config, vars, &NothingKnown, &locals),
+    ));
     diags.extend(find_cycles(config));
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
@@ -365,14 +371,20 @@ fn check_references(
                 }
                 Some(d)
             }
-            RefTarget::Each if !ctx.each => Some(Diagnostic::error(
+            RefTarget::Each(_) if !ctx.each => Some(Diagnostic::error(
                 "each.key and each.value are only available in blocks with for_each",
                 Some(r.span),
             )),
-            RefTarget::Count if !ctx.count => Some(Diagnostic::error(
+            RefTarget::Each(Some(attr)) if !EACH_ATTRS.contains(&attr.as_str()) => {
+                Some(no_such_attribute("each", attr, EACH_ATTRS, r.span))
+            }
+            RefTarget::Count(_) if !ctx.count => Some(Diagnostic::error(
                 "count.index is only available in blocks with count",
                 Some(r.span),
             )),
+            RefTarget::Count(Some(attr)) if !COUNT_ATTRS.contains(&attr.as_str()) => {
+                Some(no_such_attribute("count", attr, COUNT_ATTRS, r.span))
+            }
             RefTarget::SelfRef if !ctx.self_ok => Some(Diagnostic::error(
                 "self is only available in provisioner and connection blocks",
                 Some(r.span),
@@ -386,6 +398,26 @@ fn check_references(
         };
         diags.extend(problem);
     }
+}
+
+/// What `each` and `count` have.
+const EACH_ATTRS: &[&str] = &["key", "value"];
+const COUNT_ATTRS: &[&str] = &["index"];
+
+/// `each.valu`: caught once here, rather than once per instance by `diff`.
+fn no_such_attribute(root: &str, attr: &str, known: &[&str], span: Span) -> Diagnostic {
+    let have: Vec<String> = known.iter().map(|k| format!("{root}.{k}")).collect();
+    let mut d = Diagnostic::error(
+        format!(
+            "{root} has no attribute \"{attr}\"; it has only {}",
+            have.join(" and ")
+        ),
+        Some(span),
+    );
+    if let Some(s) = nearest(attr, known.iter().copied()) {
+        d = d.note(format!("help: did you mean {root}.{s}?"));
+    }
+    d
 }
 
 /// The nodes every expression of a block depends on.
@@ -456,7 +488,10 @@ pub fn find_cycles(config: &Config) -> Vec<Diagnostic> {
         }
     }
     let mut diags = Vec::new();
-    for scc in petgraph::algo::tarjan_scc(&graph) {
+    // Kosaraju's algorithm walks the graph without recursion (petgraph's
+    // Tarjan recurses once per node of a chain: 10,000 locals in a row
+    // would overflow the stack).
+    for scc in petgraph::algo::kosaraju_scc(&graph) {
         let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
         if !is_cycle {
             continue;
@@ -516,27 +551,26 @@ fn check_values(
             continue;
         };
         let instances: Vec<Scope> = match (&r.count, &r.for_each) {
-            (Some(c), _) => match scope.eval(c) {
-                Ok(Value::Number(n)) => (0..n.max(0.0) as i64)
+            (Some(c), _) => match scope
+                .eval(c)
+                .and_then(|v| count_instances(&v, c.span).map_err(|d| scope.redact(d, true)))
+            {
+                Ok(Some(n)) => (0..n as i64)
                     .map(|i| scope.for_instance(None, Some(i)))
                     .collect(),
-                Ok(Value::Unknown) => continue,
-                Ok(other) => {
-                    diags.push(Diagnostic::error(
-                        format!("count must be a whole number, got {}", other.type_name()),
-                        Some(c.span),
-                    ));
-                    continue;
-                }
+                Ok(None) => continue,
                 Err(d) => {
                     diags.push(d);
                     continue;
                 }
             },
-            (None, Some(fe)) => match scope
-                .eval(fe)
-                .and_then(|v| iterate(&v, fe.span).map(|p| (v, p)))
-            {
+            (None, Some(fe)) => match scope.eval(fe).and_then(|v| {
+                let pairs = iterate(&v, fe.span)?;
+                if let Some(p) = &pairs {
+                    check_for_each_len(p.len(), fe.span)?;
+                }
+                Ok((v, pairs))
+            }) {
                 Ok((Value::List(_), Some(pairs))) => pairs
                     .into_iter()
                     .map(|(_, v)| scope.for_instance(Some((v.clone(), v)), None))
@@ -567,6 +601,9 @@ fn check_values(
         }
     }
 }
+
+mod providers;
+pub use providers::{check_region, AWS_REGIONS};
 
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use crate::convert::{convert, TypeExpr};
 use crate::diag::Diagnostic;
 use crate::eval::{LocalCache, NothingKnown, Scope};
 use crate::expr::Lowerer;
+use crate::nesting::{too_deep, Start, MAX_NESTING};
 use crate::value::Value;
 
 /// Where variable values come from, besides declarations' defaults.
@@ -102,6 +103,8 @@ pub fn resolve_vars(
     let empty = BTreeMap::new();
     let locals = LocalCache::default();
     let scope = Scope::new(config, &empty, &NothingKnown, &locals);
+    // Where each value came from, for validation messages.
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
     for var in config.variables.values() {
         let ty = match &var.type_expr {
             Some(t) => match TypeExpr::from_expr(t) {
@@ -116,21 +119,32 @@ pub fn resolve_vars(
             },
             None => TypeExpr::Any,
         };
+        // A sensitive variable's value never appears in a message: not the
+        // raw text given, nor what it parsed or converted to.
+        let mut secrets = Vec::new();
         let value = match raw.get(&var.name) {
-            Some((v, source, is_raw)) => match if *is_raw {
-                parse_cli_value(v, &ty)
-            } else {
-                Ok(v.clone())
-            } {
-                Ok(v) => Some((v, source.clone())),
-                Err(e) => {
-                    diags.push(Diagnostic::error(
-                        format!("variable \"{}\" from {source}: {e}", var.name),
-                        Some(var.span),
-                    ));
-                    continue;
+            Some((v, source, is_raw)) => {
+                if var.sensitive {
+                    secrets.extend(leaf_strings(v));
                 }
-            },
+                match if *is_raw {
+                    parse_cli_value(v, &ty)
+                } else {
+                    Ok(v.clone())
+                } {
+                    Ok(v) => Some((v, source.clone())),
+                    Err(e) => {
+                        diags.push(
+                            Diagnostic::error(
+                                format!("variable \"{}\" from {source}: {e}", var.name),
+                                Some(var.span),
+                            )
+                            .redacted(&secrets, true),
+                        );
+                        continue;
+                    }
+                }
+            }
             None => match &var.default {
                 Some(d) => match scope.eval(d) {
                     Ok(v) => Some((v, "its default".to_string())),
@@ -143,19 +157,28 @@ pub fn resolve_vars(
             },
         };
         match value {
-            Some((v, source)) => match convert(&v, &ty) {
-                Ok(v) if v.is_null() && !var.nullable => diags.push(Diagnostic::error(
-                    format!("variable \"{}\" must not be null", var.name),
-                    Some(var.span),
-                )),
-                Ok(v) => {
-                    out.insert(var.name.clone(), v);
+            Some((v, source)) => {
+                if var.sensitive {
+                    secrets.extend(leaf_strings(&v));
                 }
-                Err(e) => diags.push(Diagnostic::error(
-                    format!("variable \"{}\" from {source}: {e}", var.name),
-                    Some(var.span),
-                )),
-            },
+                match convert(&v, &ty) {
+                    Ok(v) if v.is_null() && !var.nullable => diags.push(Diagnostic::error(
+                        format!("variable \"{}\" must not be null", var.name),
+                        Some(var.span),
+                    )),
+                    Ok(v) => {
+                        out.insert(var.name.clone(), v);
+                        sources.insert(var.name.clone(), source);
+                    }
+                    Err(e) => diags.push(
+                        Diagnostic::error(
+                            format!("variable \"{}\" from {source}: {e}", var.name),
+                            Some(var.span),
+                        )
+                        .redacted(&secrets, true),
+                    ),
+                }
+            }
             None => diags.push(
                 Diagnostic::error(format!("variable \"{}\" has no value", var.name), Some(var.span)).note(format!(
                     "help: give it a default, or pass --var {0}=VALUE, --var-file FILE or STACKD_VAR_{0}",
@@ -163,6 +186,9 @@ pub fn resolve_vars(
                 )),
             ),
         }
+    }
+    if diags.is_empty() {
+        diags.extend(check_validations(config, &out, &sources));
     }
     if diags.is_empty() {
         Ok(out)
@@ -173,7 +199,9 @@ pub fn resolve_vars(
 
 /// A string from the command line or environment: used as it is for string
 /// and untyped variables (as Terraform does), parsed as an HCL expression for
-/// anything else (`["a","b"]`, `3`).
+/// anything else (`["a","b"]`, `3`). Text that is no value (`Pa55w0rd`
+/// would parse as a reference) stays a string, so the type conversion says
+/// what is wrong with it.
 fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
     let Value::String(s) = v else {
         return Ok(v.clone());
@@ -181,12 +209,17 @@ fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
     if matches!(ty, TypeExpr::String | TypeExpr::Any) {
         return Ok(v.clone());
     }
+    let scalar = matches!(ty, TypeExpr::Number | TypeExpr::Bool);
+    if too_deep(s, Start::Code, MAX_NESTING).is_some() {
+        return Err(crate::nesting::message());
+    }
     match hcl_edit::parser::parse_expr(s) {
         Ok(e) => {
-            let expr = Lowerer {
-                file: crate::diag::FileId(0),
+            let expr =
+                Lowerer::at(crate::diag::Span::default()).lower(&e, crate::diag::Span::default());
+            if !expr.references(&[]).is_empty() {
+                return Ok(v.clone());
             }
-            .lower(&e, crate::diag::Span::default());
             let config = Config::default();
             let empty = BTreeMap::new();
             let locals = LocalCache::default();
@@ -194,8 +227,94 @@ fn parse_cli_value(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
                 .eval(&expr)
                 .map_err(|d| d.message)
         }
+        Err(_) if scalar => Ok(v.clone()),
         Err(e) => Err(format!("cannot parse {s:?}: {}", e.message())),
     }
+}
+
+/// Every leaf of a value as the text a message could show.
+fn leaf_strings(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::List(items) => stack.extend(items),
+            Value::Map(m) => {
+                out.extend(m.keys().cloned());
+                stack.extend(m.values());
+            }
+            other => out.extend(other.to_template_string()),
+        }
+    }
+    out
+}
+
+/// Runs the variables' `validation` blocks, as Terraform does when a value
+/// is known: a false `condition` is an error saying `error_message`. A
+/// message that would show a sensitive value is not shown.
+fn check_validations(
+    config: &Config,
+    vars: &BTreeMap<String, Value>,
+    sources: &BTreeMap<String, String>,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, vars, &NothingKnown, &locals);
+    for var in config.variables.values() {
+        if !vars.contains_key(&var.name) {
+            continue;
+        }
+        let source = sources.get(&var.name).map_or("its default", String::as_str);
+        for rule in &var.validations {
+            let holds = match scope.eval(&rule.condition) {
+                Ok(Value::Unknown) => continue,
+                Ok(Value::Bool(b)) => b,
+                Ok(other) => {
+                    diags.push(Diagnostic::error(
+                        format!(
+                            "a validation condition must be true or false, got {}",
+                            other.type_name()
+                        ),
+                        Some(rule.condition.span),
+                    ));
+                    continue;
+                }
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            if holds {
+                continue;
+            }
+            let message = match scope.eval(&rule.error_message) {
+                Ok(Value::String(m)) => {
+                    let hidden = scope.redact(Diagnostic::error(m.clone(), None), true);
+                    if hidden.message != m {
+                        "the error message refers to a sensitive value, so it is not shown"
+                            .to_string()
+                    } else {
+                        m
+                    }
+                }
+                Ok(_) | Err(_) => "the value does not pass its validation rule".to_string(),
+            };
+            diags.push(
+                Diagnostic::error(
+                    format!(
+                        "invalid value for variable \"{}\" (from {source}): {message}",
+                        var.name
+                    ),
+                    Some(var.span),
+                )
+                .note(format!(
+                    "this was checked by the validation rule at {}",
+                    config.sources.location(rule.span)
+                )),
+            );
+        }
+    }
+    diags
 }
 
 /// Reads a `.tfvars` (HCL attributes) or `.tfvars.json` file. Its text is
@@ -230,15 +349,25 @@ fn read_var_file(
             )]),
         };
     }
+    let text = crate::diag::strip_bom(text);
     let file = config.sources.add(path.to_path_buf(), text.clone());
+    if let Some(at) = too_deep(&text, Start::Code, MAX_NESTING) {
+        return Err(vec![Diagnostic::error(
+            crate::nesting::message(),
+            Some(crate::diag::Span::char_at(file, &text, at)),
+        )]);
+    }
     let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-        let o = e.location().offset();
         vec![Diagnostic::error(
             format!("syntax error: {}", e.message()),
-            Some(crate::diag::Span::new(file, o..o + 1)),
+            Some(crate::diag::Span::char_at(
+                file,
+                &text,
+                e.location().offset(),
+            )),
         )]
     })?;
-    let lower = Lowerer { file };
+    let lower = Lowerer::new(file);
     let empty = BTreeMap::new();
     let locals = LocalCache::default();
     let plain = Config::default();

@@ -1,0 +1,6 @@
+provider "aws" {
+  region = "us-east-1"
+}
+provider "aws" {
+  region = "eu-west-1"
+}

@@ -1,0 +1,4 @@
+resource "aws_vpc" "x" {
+  
+  cidr_block = templatefile("a.tpl", {})
+}
