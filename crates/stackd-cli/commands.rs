@@ -1,7 +1,7 @@
 //! The commands: each loads what it needs, talks to the engine and turns
 //! the outcome into output and an exit code.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,21 +17,26 @@ use stackd_local::LocalProvider;
 use stackd_spec::diag::render_all;
 use stackd_spec::validate::{config_dependencies, ConfigNode};
 
+use crate::layout::Options;
+use crate::out::{err, errln, out, outln};
 use crate::progress::Progress;
 use crate::workspace::{self, Reported, Workspace};
 use crate::{backend, journal, render};
 use crate::{
-    ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, PolicyArgs, SpecArgs,
-    StateCommand,
+    exit, usage, ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, PolicyArgs,
+    SpecArgs, StateCommand, UsageError,
 };
 
 /// Runs a command; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
+    let view = Options {
+        ownership_tags: cli.verbose > 0,
+    };
     let result = match cli.command {
         Command::Validate(a) => validate(&a),
-        Command::Diff(a) => diff(&a).await,
-        Command::Apply(a) => apply_cmd(&a, PlanMode::Normal).await,
-        Command::Destroy(a) => apply_cmd(&a, PlanMode::Destroy).await,
+        Command::Diff(a) => diff(&a, view).await,
+        Command::Apply(a) => apply_cmd(&a, PlanMode::Normal, view).await,
+        Command::Destroy(a) => apply_cmd(&a, PlanMode::Destroy, view).await,
         Command::Output(a) => output(&a).await,
         Command::Graph(a) => graph(&a),
         Command::State(StateCommand::List(c)) => state_list(&c).await,
@@ -46,11 +51,17 @@ pub async fn run(cli: Cli) -> u8 {
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<Reported>().is_some() => exit::ERROR,
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            errln!(
+                "{} {e:#}\n\nFor more information, try '--help'.",
+                render::error_label()
+            );
+            exit::USAGE
+        }
         Err(e) => {
-            if e.downcast_ref::<Reported>().is_none() {
-                eprintln!("{} {e:#}", render::error_label());
-            }
-            1
+            errln!("{} {e:#}", render::error_label());
+            exit::ERROR
         }
     }
 }
@@ -58,13 +69,13 @@ pub async fn run(cli: Cli) -> u8 {
 fn validate(args: &SpecArgs) -> Result<u8> {
     let ws = workspace::load(args, &schemas())?;
     workspace::print_warnings(&ws);
-    println!(
+    outln!(
         "The spec is valid: {} resource blocks, {} variables, {} outputs.",
         ws.config.resources.len(),
         ws.config.variables.len(),
         ws.config.outputs.len()
     );
-    Ok(0)
+    Ok(exit::OK)
 }
 
 /// Every schema stackd serves: AWS and local resources.
@@ -118,7 +129,7 @@ async fn make_plan(
     match plan(&input).await {
         Ok(p) => Ok(p),
         Err(PlanError::Spec(diags)) => {
-            eprint!("{}", render_all(&diags, &ws.config.sources));
+            err!("{}", render_all(&diags, &ws.config.sources));
             Err(Reported.into())
         }
         Err(PlanError::Provider { type_name, error }) => {
@@ -198,7 +209,7 @@ async fn peek_state(backend: &dyn StateBackend, stack: &str) -> Result<(State, b
     Ok((state, exists))
 }
 
-async fn diff(args: &DiffArgs) -> Result<u8> {
+async fn diff(args: &DiffArgs, view: Options) -> Result<u8> {
     let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
     let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
@@ -213,7 +224,8 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
     let plan = make_plan(&ws, &state, providers.all.clone(), mode).await?;
     let schemas = providers.all.schemas();
     let hidden = secrets(&plan, schemas, &ws);
-    let text = (args.format == Format::Text).then(|| render::plan_text(&plan, schemas, &hidden));
+    let text =
+        (args.format == Format::Text).then(|| render::plan_text(&plan, schemas, &hidden, view));
     let doc = plan_document(
         &plan,
         schemas,
@@ -224,14 +236,14 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
         mode,
     );
     match args.format {
-        Format::Text => print!("{}", text.unwrap_or_default()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
-        Format::Markdown => print!("{}", render::plan_markdown(&doc)),
+        Format::Text => out!("{}", text.unwrap_or_default()),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&doc)?),
+        Format::Markdown => out!("{}", render::plan_markdown(&doc)),
     }
     if let Some(out) = &args.out {
         write_plan(out, &doc)?;
         if args.format == Format::Text {
-            println!(
+            outln!(
                 "\nSaved the plan to {}; apply exactly it with `stackd apply {}`.",
                 out.display(),
                 out.display()
@@ -239,9 +251,9 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
         }
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
-        2
+        exit::CHANGES
     } else {
-        0
+        exit::OK
     })
 }
 
@@ -274,12 +286,12 @@ fn read_plan(path: &Path) -> Result<PlanFileV2> {
     Ok(PlanFileV2::parse(&bytes, &path.display().to_string())?)
 }
 
-async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
+async fn apply_cmd(args: &ApplyArgs, mode: PlanMode, view: Options) -> Result<u8> {
     let saved = if args.spec.common.dir.is_file() {
         if args.dry_run {
-            bail!(
-                "--dry-run checks a fresh plan, not a saved one; run `stackd apply --dry-run DIR`"
-            );
+            return Err(usage(
+                "--dry-run checks a fresh plan, not a saved one; run `stackd apply --dry-run DIR`",
+            ));
         }
         Some(read_plan(&args.spec.common.dir)?)
     } else {
@@ -307,7 +319,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     };
     let backend = choice.open(&aws_settings(&ws)).await;
     if args.dry_run {
-        return dry_run(&ws, backend.as_ref(), mode).await;
+        return dry_run(&ws, backend.as_ref(), mode, view).await;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if saved.is_none() && !args.auto_approve && !interactive {
@@ -317,7 +329,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     let identity = match providers.aws.caller_identity().await {
         Ok(id) => Some(id.arn),
         Err(e) => {
-            eprintln!("warning: cannot tell which AWS identity runs stackd ({e}); the lock and journal will say \"unknown\"");
+            errln!("warning: cannot tell which AWS identity runs stackd ({e}); the lock and journal will say \"unknown\"");
             None
         }
     };
@@ -338,15 +350,18 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
         saved: saved.as_ref(),
         holder: &holder,
         cancel: cancel_rx,
+        view,
     })
     .await;
-    signals.abort();
     if let Err(e) = lock.release().await {
-        eprintln!(
+        errln!(
             "{} cannot release the state lock: {e}; once no stackd runs, `stackd force-unlock` clears it",
             render::error_label()
         );
     }
+    // Only now: a second interrupt while the lock is being released must
+    // still end the process (the signal handler stays installed for good).
+    signals.abort();
     result
 }
 
@@ -366,11 +381,14 @@ async fn watch_signals(cancel: tokio::sync::watch::Sender<bool>, state: String) 
     if !next().await {
         return;
     }
-    eprintln!("\nInterrupted: finishing the operations in flight, saving state and releasing the lock; interrupt again to abandon them.");
+    errln!(
+        "\nInterrupted: stopping; operations in flight finish and are recorded, then the lock is \
+         released. Interrupt again to abandon them."
+    );
     let _ = cancel.send(true);
     if next().await {
-        eprintln!("Abandoned. If the lock on {state} is still there once no stackd runs, `stackd force-unlock` removes it.");
-        std::process::exit(130);
+        errln!("Abandoned. If the lock on {state} is still there once no stackd runs, `stackd force-unlock` removes it.");
+        std::process::exit(i32::from(crate::exit::ABANDONED));
     }
 }
 
@@ -420,6 +438,7 @@ struct LockedRun<'a> {
     saved: Option<&'a PlanFileV2>,
     holder: &'a LockInfo,
     cancel: tokio::sync::watch::Receiver<bool>,
+    view: Options,
 }
 
 /// For `stackd apply plan.json`: the spec, state and stack the plan was
@@ -435,17 +454,19 @@ fn saved_plan_target(
         other => bail!("the plan's operation \"{other}\" is neither apply nor destroy"),
     };
     if mode == PlanMode::Destroy && planned != PlanMode::Destroy {
-        bail!(
+        return Err(usage(format!(
             "{} is a plan to apply, not to destroy; run `stackd apply {}`",
             args.spec.common.dir.display(),
             args.spec.common.dir.display()
-        );
+        )));
     }
     if args.spec.common.state.is_some()
         || args.spec.common.backend.is_some()
         || args.spec.common.stack.is_some()
     {
-        bail!("a saved plan records its state and stack; --state, --backend and --stack cannot change them");
+        return Err(usage(
+            "a saved plan records its state and stack; --state, --backend and --stack cannot change them",
+        ));
     }
     // The backend is chosen again from the spec (so a backend block's
     // region and profile still apply) and must be the recorded one; see
@@ -477,6 +498,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
         saved,
         holder,
         cancel,
+        view,
     } = run;
     const STOPPED: &str = "interrupted before any change was made";
     let started = std::time::Instant::now();
@@ -501,7 +523,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
         () = cancelled(cancel.clone()) => bail!(STOPPED),
     };
     let hidden = secrets(&plan, provider.schemas(), ws);
-    let text = render::plan_text(&plan, provider.schemas(), &hidden);
+    let text = render::plan_text(&plan, provider.schemas(), &hidden, view);
     let doc = plan_document(
         &plan,
         provider.schemas(),
@@ -523,29 +545,27 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
             bail!(msg);
         }
     }
-    print!("{text}");
+    out!("{text}");
     if plan.is_empty() {
         if mode == PlanMode::Normal {
-            print!("{}", render::outputs_text(&state));
+            out!("{}", render::outputs_text(&state));
         }
-        return Ok(0);
+        return Ok(exit::OK);
     }
     if saved.is_none() && !args.auto_approve {
-        // The prompt blocks on stdin, so it runs on a blocking thread that
-        // an interrupt can leave behind.
         let answer = tokio::select! {
-            a = tokio::task::spawn_blocking(move || confirm(mode)) => a??,
+            a = ask_approval(mode) => a?,
             () = cancelled(cancel.clone()) => bail!(STOPPED),
         };
         if !answer {
-            println!("Cancelled; nothing was changed.");
-            return Ok(1);
+            outln!("Cancelled; nothing was changed.");
+            return Ok(exit::ERROR);
         }
     }
     if *cancel.borrow() {
         bail!(STOPPED);
     }
-    let progress = Progress::new(plan.entries.len());
+    let progress = Progress::new(render::planned_operations(&plan));
     let outcome = apply(
         &plan,
         &mut state,
@@ -577,7 +597,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
     );
     let journaled = backend.append_journal(&entry).await;
     if let Err(e) = &journaled {
-        eprintln!(
+        errln!(
             "{} the journal entry for this run could not be written: {e}",
             render::error_label()
         );
@@ -589,18 +609,43 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
 
 /// `apply --dry-run`: plan, check every change against the cloud, change
 /// nothing. Exit 0 when the plan would go through, 2 when it would not.
-async fn dry_run(ws: &Workspace, backend: &dyn StateBackend, mode: PlanMode) -> Result<u8> {
+async fn dry_run(
+    ws: &Workspace,
+    backend: &dyn StateBackend,
+    mode: PlanMode,
+    view: Options,
+) -> Result<u8> {
     let (state, _) = peek_state(backend, &ws.settings.stack).await?;
     let providers = connect(ws).await?;
     let plan = make_plan(ws, &state, providers.all.clone(), mode).await?;
     let schemas = providers.all.schemas();
-    print!(
+    out!(
         "{}",
-        render::plan_text(&plan, schemas, &secrets(&plan, schemas, ws))
+        render::plan_text(&plan, schemas, &secrets(&plan, schemas, ws), view)
     );
     let report = check_plan(&plan, providers.all.clone(), &ws.settings.stack).await;
-    print!("{}", render::check_report(&report));
-    Ok(if report.passes() { 0 } else { 2 })
+    out!("{}", render::check_report(&report));
+    Ok(if report.passes() {
+        exit::OK
+    } else {
+        exit::CHANGES
+    })
+}
+
+/// Asks for approval on the terminal. Reading blocks, so it happens on a
+/// thread of its own that nothing ever waits for (not tokio's blocking
+/// pool, which the runtime waits for at exit): an interrupt at the prompt
+/// ends the run at once instead of after the next Enter.
+async fn ask_approval(mode: PlanMode) -> Result<bool> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("approval prompt".into())
+        .spawn(move || {
+            let _ = tx.send(confirm(mode));
+        })
+        .context("cannot start the approval prompt")?;
+    rx.await
+        .map_err(|_| anyhow!("the approval prompt ended without an answer"))?
 }
 
 fn confirm(mode: PlanMode) -> Result<bool> {
@@ -609,45 +654,35 @@ fn confirm(mode: PlanMode) -> Result<bool> {
     } else {
         "apply these changes"
     };
-    print!("\nDo you want to {verb}? Only 'yes' will be accepted: ");
-    std::io::stdout().flush()?;
+    out!("\nDo you want to {verb}? Only 'yes' will be accepted: ");
+    crate::out::flush_stdout();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer")?;
     Ok(line.trim() == "yes")
 }
 
 fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
-    let verb = if mode == PlanMode::Destroy {
-        "Destroy"
-    } else {
-        "Apply"
-    };
-    if outcome.is_success() {
-        println!("\n{verb} complete: {} operations done.", outcome.done.len());
-        if mode == PlanMode::Normal {
-            print!("{}", render::outputs_text(state));
-        }
-        return 0;
-    }
-    println!(
-        "\n{verb} {}: {} done, {} failed, {} not started.",
-        if outcome.interrupted {
-            "interrupted"
-        } else {
-            "failed"
-        },
-        outcome.done.len(),
-        outcome.failed.len(),
-        outcome.skipped.len()
+    outln!(
+        "\n{}",
+        render::apply_summary(outcome, mode == PlanMode::Destroy)
     );
+    if outcome.is_success() {
+        if mode == PlanMode::Normal {
+            out!("{}", render::outputs_text(state));
+        }
+        return exit::OK;
+    }
     for (addr, op, err) in &outcome.failed {
-        println!("  {} {addr} ({op}): {err}", render::error_label());
+        outln!("  {} {addr} ({op}): {err}", render::error_label());
     }
     for (addr, why) in &outcome.skipped {
-        println!("  - {addr}: {why}");
+        outln!("  - {addr}: {why}");
     }
-    println!("State is saved; fix the cause and run the command again to continue.");
-    1
+    outln!("State is saved; fix the cause and run the command again to continue.");
+    exit::ERROR
 }
 
 async fn output(args: &OutputArgs) -> Result<u8> {
@@ -666,10 +701,10 @@ async fn output(args: &OutputArgs) -> Result<u8> {
             )
         })?;
         match &o.value {
-            stackd_spec::Value::String(s) => println!("{s}"),
-            v => println!("{}", serde_json::to_string_pretty(&v.to_json())?),
+            stackd_spec::Value::String(s) => outln!("{s}"),
+            v => outln!("{}", serde_json::to_string_pretty(&v.to_json())?),
         }
-        return Ok(0);
+        return Ok(exit::OK);
     }
     if args.json {
         let map: serde_json::Map<String, serde_json::Value> = state
@@ -682,42 +717,42 @@ async fn output(args: &OutputArgs) -> Result<u8> {
                 )
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&map)?);
+        outln!("{}", serde_json::to_string_pretty(&map)?);
     } else {
-        print!("{}", render::outputs_text(&state));
+        out!("{}", render::outputs_text(&state));
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn graph(args: &SpecArgs) -> Result<u8> {
     let ws = workspace::load(args, &schemas())?;
     let deps = config_dependencies(&ws.config);
     let name = |n: &ConfigNode| format!("{n}");
-    println!("digraph stackd {{\n  rankdir = \"RL\";\n  node [shape = box];");
+    outln!("digraph stackd {{\n  rankdir = \"RL\";\n  node [shape = box];");
     for (node, ds) in &deps {
         if matches!(node, ConfigNode::Output(_)) {
             continue;
         }
-        println!("  {:?};", name(node));
+        outln!("  {:?};", name(node));
         let mut seen = std::collections::BTreeSet::new();
         for (d, _) in ds {
             if seen.insert(d.clone()) {
-                println!("  {:?} -> {:?};", name(node), name(d));
+                outln!("  {:?} -> {:?};", name(node), name(d));
             }
         }
     }
-    println!("}}");
-    Ok(0)
+    outln!("}}");
+    Ok(exit::OK)
 }
 
 async fn state_list(common: &CommonArgs) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
     if let Some(state) = backend.load().await? {
         for addr in state.resources.keys() {
-            println!("{addr}");
+            outln!("{addr}");
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
@@ -731,9 +766,9 @@ async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
         .resources
         .get(&addr)
         .ok_or_else(|| anyhow!("{addr} is not in the state at {}", backend.describe()))?;
-    println!("# {addr}\nid = {:?}", r.id);
-    println!("{}", serde_json::to_string_pretty(&r.attrs.to_json())?);
-    Ok(0)
+    outln!("# {addr}\nid = {:?}", r.id);
+    outln!("{}", serde_json::to_string_pretty(&r.attrs.to_json())?);
+    Ok(exit::OK)
 }
 
 async fn state_pull(common: &CommonArgs) -> Result<u8> {
@@ -744,8 +779,8 @@ async fn state_pull(common: &CommonArgs) -> Result<u8> {
         .ok_or_else(|| anyhow!("no state at {}", backend.describe()))?;
     let place = PathBuf::from(backend.describe());
     let json = stackd_engine::state::StateFileV1::from_state(&state).to_json(&place)?;
-    std::io::stdout().write_all(&json)?;
-    Ok(0)
+    crate::out::stdout_bytes(&json);
+    Ok(exit::OK)
 }
 
 async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
@@ -758,14 +793,14 @@ async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
     let released = lock.release().await;
     pushed?;
     released.context("the state was pushed, but its lock could not be released")?;
-    println!(
+    outln!(
         "Pushed stack \"{}\" ({} resources) to {} as serial {}.",
         state.stack,
         state.resources.len(),
         backend.describe(),
         state.serial
     );
-    Ok(0)
+    Ok(exit::OK)
 }
 
 /// `stackd policy`: the IAM policy that applying, planning, checking and
@@ -799,29 +834,29 @@ fn policy(args: &PolicyArgs) -> Result<u8> {
     let size = policy_size(&doc);
     if args.split {
         let docs = split_document(&doc, MANAGED_POLICY_MAX_CHARS);
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        outln!("{}", serde_json::to_string_pretty(&docs)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
         if size > MANAGED_POLICY_MAX_CHARS {
-            eprintln!(
+            errln!(
                 "note: this policy is {size} characters; one managed policy holds {MANAGED_POLICY_MAX_CHARS}. \
                  `stackd policy --split` prints it as {} managed policies to attach together.",
                 split_document(&doc, MANAGED_POLICY_MAX_CHARS).len()
             );
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 async fn force_unlock(common: &CommonArgs) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
     match backend.force_unlock().await {
-        Ok(Some(holder)) => println!("Removed the lock held by {holder}."),
-        Ok(None) => println!("{} is not locked.", backend.describe()),
+        Ok(Some(holder)) => outln!("Removed the lock held by {holder}."),
+        Ok(None) => outln!("{} is not locked.", backend.describe()),
         Err(StateError::Locked { holder, .. }) => {
             bail!("the lock is held by a running stackd: {holder}")
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(0)
+    Ok(exit::OK)
 }

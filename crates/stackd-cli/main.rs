@@ -1,8 +1,14 @@
 //! The `stackd` command line: the only place that knows clap.
 
+// Printing goes through `out`'s macros, which never panic on a closed pipe.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod out;
+
 mod backend;
 mod commands;
 mod journal;
+mod layout;
 mod progress;
 mod render;
 mod workspace;
@@ -12,9 +18,59 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The process exit codes (listed in `--help` and the README).
+pub mod exit {
+    /// Success; for `diff --detailed-exitcode`, success with no changes.
+    pub const OK: u8 = 0;
+    /// An error; the message says what went wrong.
+    pub const ERROR: u8 = 1;
+    /// `diff --detailed-exitcode`: changes are present; `apply --dry-run`:
+    /// the plan would fail.
+    pub const CHANGES: u8 = 2;
+    /// The command line is wrong: an unknown command or flag, a bad value,
+    /// flags that cannot go together (`EX_USAGE` of sysexits.h).
+    pub const USAGE: u8 = 64;
+    /// Interrupted a second time: stackd stopped without waiting for the
+    /// operations in flight (128 + SIGINT, as shells report it).
+    pub const ABANDONED: u8 = 130;
+}
+
+/// A command line that cannot work although clap accepted it (flags that
+/// do not go together, a value stackd refuses): exits [`exit::USAGE`], as
+/// clap's own usage errors do.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A [`UsageError`] as an `anyhow::Error`.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success (diff --detailed-exitcode: no changes)
+  1    error
+  2    diff --detailed-exitcode: changes present; apply --dry-run: the plan would fail
+  64   usage error: unknown command or flag, bad value, flags that do not go together
+  130  interrupted twice: stopped without waiting for the operations in flight";
+
 /// A native AWS provisioning engine for container web applications.
 #[derive(Parser, Debug)]
-#[command(name = "stackd", version, about, propagate_version = true)]
+#[command(
+    name = "stackd",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -181,20 +237,35 @@ fn init_tracing(verbose: u8) {
     let filter = match std::env::var("STACKD_LOG") {
         Ok(f) => EnvFilter::new(f),
         Err(_) => EnvFilter::new(match verbose {
-            0 => "warn",
+            // aws-config warns once per client about every credential
+            // provider it tried, as Debug dumps; the error stackd prints
+            // says what is missing and how to fix it.
+            0 => "warn,aws_config=off",
             1 => "info,aws_config=warn,aws_smithy_runtime=warn",
             _ => "debug,hyper=info,rustls=info",
         }),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| out::QuietStderr)
         .with_ansi(render::colours_on())
         .init();
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and succeed; anything else is a
+            // usage error. Printing ignores a closed pipe.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,10 +273,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            out::errln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
         }
     };
     let code = runtime.block_on(commands::run(cli));
-    ExitCode::from(code)
+    // Everything that matters (state, lock, journal) was awaited above; a
+    // thread still blocked on reading the terminal (an interrupted prompt)
+    // or on a DNS lookup must not keep the process alive.
+    runtime.shutdown_background();
+    ExitCode::from(out::finish(code))
 }

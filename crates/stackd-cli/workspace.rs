@@ -14,6 +14,7 @@ use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
 use stackd_spec::vars::{resolve_vars, VarInputs};
 use stackd_spec::{SchemaSet, Value};
 
+use crate::out::err;
 use crate::{CommonArgs, SpecArgs};
 
 /// A spec that parsed, resolved and validated.
@@ -119,7 +120,7 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     if !errors.is_empty() {
         let mut all = errors;
         all.extend(warnings);
-        eprint!("{}", render_all(&all, &config.sources));
+        err!("{}", render_all(&all, &config.sources));
         return Err(Reported.into());
     }
     let stack = stack_name(&args.common)?;
@@ -219,6 +220,6 @@ fn provider_settings(
 /// Prints warnings, if any.
 pub fn print_warnings(ws: &Workspace) {
     if !ws.warnings.is_empty() {
-        eprint!("{}", render_all(&ws.warnings, &ws.config.sources));
+        err!("{}", render_all(&ws.warnings, &ws.config.sources));
     }
 }
