@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use stackd_engine::state::{
-    check_replaceable, decode, JournalEntry, LockInfo, State, StateBackend, StateError,
-    StateFileV1, StateLock,
+    check_replaceable, decode, next_serial, JournalEntry, LockInfo, State, StateBackend,
+    StateError, StateFileV1, StateLock,
 };
 use tokio::sync::Mutex;
 
@@ -263,7 +263,7 @@ impl StateBackend for S3Backend {
             }
             *loaded = true;
         }
-        let serial = state.serial + 1;
+        let serial = next_serial(state.serial, &self.place())?;
         let mut file = StateFileV1::from_state(state);
         file.serial = serial;
         let body = file.to_json(&self.place())?;
