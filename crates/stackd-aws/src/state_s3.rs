@@ -446,7 +446,7 @@ fn sdk_message<E: ProvideErrorMetadata + std::error::Error + 'static>(
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        _ => crate::error::failure_message("s3", e),
     }
 }
 
