@@ -202,6 +202,9 @@ fn from_config(config: &Config) -> Result<Option<BackendChoice>> {
 /// backend block and the provider's literal region and profile, which the
 /// backend falls back on as `apply` does.
 pub fn choose_for_dir(common: &CommonArgs) -> Result<(BackendChoice, AwsSettings)> {
+    if common.dir.is_file() {
+        workspace::check_spec_dir(&common.dir)?;
+    }
     if !common.dir.is_dir() {
         return Ok((choose(common, None)?, AwsSettings::default()));
     }

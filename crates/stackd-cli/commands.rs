@@ -1,6 +1,7 @@
 //! The commands: each loads what it needs, talks to the engine and turns
 //! the outcome into output and an exit code.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::apply::{apply, ApplyInput, ApplyOutcome};
 use stackd_engine::check::check_plan;
 use stackd_engine::plan::{plan, Plan, PlanError, PlanInput, PlanMode};
-use stackd_engine::planfile::{self, PlanContext, PlanFileV2, PriorStateV1, Secrets, SpecV1};
+use stackd_engine::planfile::{
+    self, PlanContext, PlanFileV2, PriorStateV1, Secrets, SpecV1, VariableV1,
+};
 use stackd_engine::provider::{Provider, ProviderSet};
 use stackd_engine::state::{rfc3339_now, LockInfo, State, StateBackend, StateError};
 use stackd_local::LocalProvider;
@@ -23,8 +26,8 @@ use crate::progress::Progress;
 use crate::workspace::{self, Reported, Workspace};
 use crate::{backend, journal, render};
 use crate::{
-    exit, usage, ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, PolicyArgs,
-    SpecArgs, StateCommand, UsageError,
+    exit, usage, ApplyArgs, Cli, Command, CommonArgs, DiffArgs, ForceUnlockArgs, Format,
+    OutputArgs, PolicyArgs, SpecArgs, StateCommand, UsageError,
 };
 
 /// Runs a command; returns the process exit code.
@@ -45,7 +48,7 @@ pub async fn run(cli: Cli) -> u8 {
         }
         Command::State(StateCommand::Pull(c)) => state_pull(&c).await,
         Command::State(StateCommand::Push { file, common }) => state_push(&common, &file).await,
-        Command::ForceUnlock(c) => force_unlock(&c).await,
+        Command::ForceUnlock(a) => force_unlock(&a).await,
         Command::Log(a) => journal::log(&a).await,
         Command::Policy(a) => policy(&a),
     };
@@ -241,10 +244,11 @@ async fn diff(args: &DiffArgs, view: Options) -> Result<u8> {
         Format::Markdown => out!("{}", render::plan_markdown(&doc)),
     }
     if let Some(out) = &args.out {
-        write_plan(out, &doc)?;
+        write_plan(out, &doc.with_variables(&ws.vars))?;
         if args.format == Format::Text {
             outln!(
-                "\nSaved the plan to {}; apply exactly it with `stackd apply {}`.",
+                "\nSaved the plan to {}; apply exactly it with `stackd apply {}`. It holds the \
+                 variable values it was made with, secrets too: it is readable by you only.",
                 out.display(),
                 out.display()
             );
@@ -257,7 +261,8 @@ async fn diff(args: &DiffArgs, view: Options) -> Result<u8> {
     })
 }
 
-/// Writes a plan document atomically (a reader never sees half of it).
+/// Writes a plan document atomically (a reader never sees half of it),
+/// readable by its owner only: it holds the variable values, secrets too.
 fn write_plan(path: &Path, doc: &PlanFileV2) -> Result<()> {
     let mut json = serde_json::to_vec_pretty(doc)?;
     json.push(b'\n');
@@ -272,15 +277,78 @@ fn write_plan(path: &Path, doc: &PlanFileV2) -> Result<()> {
             .unwrap_or_else(|| "plan".into()),
         std::process::id()
     ));
-    std::fs::write(&tmp, &json).with_context(|| format!("cannot write {}", tmp.display()))?;
+    write_private(&tmp, &json).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot write the plan to {}", path.display())
     })
 }
 
+/// Writes a new file that only its owner can read (0600).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// The variable values of a saved plan, handed to the spec loader as a
+/// private `.tfvars.json` file in a private directory of its own; both
+/// are removed once the spec is loaded (on drop).
+struct SavedVariables {
+    dir: PathBuf,
+}
+
+impl SavedVariables {
+    const FILE: &'static str = "saved-plan.tfvars.json";
+
+    fn write(values: &BTreeMap<String, VariableV1>) -> Result<SavedVariables> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("stackd-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let saved = SavedVariables { dir };
+        let json: serde_json::Map<String, serde_json::Value> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        write_private(&saved.file(), &serde_json::to_vec(&json)?)
+            .with_context(|| format!("cannot write {}", saved.file().display()))?;
+        Ok(saved)
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(Self::FILE)
+    }
+}
+
+impl Drop for SavedVariables {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Reads a plan saved by `stackd diff --out`.
 fn read_plan(path: &Path) -> Result<PlanFileV2> {
+    let spec_file = path
+        .extension()
+        .is_some_and(|e| e == "tf" || e == "hcl" || e == "tfvars");
+    if spec_file {
+        // `stackd apply main.tf`: a spec file, not a plan.
+        workspace::check_spec_dir(path)?;
+    }
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
     Ok(PlanFileV2::parse(&bytes, &path.display().to_string())?)
@@ -297,11 +365,12 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode, view: Options) -> Result<u8
     } else {
         None
     };
-    let (spec_args, mode) = match &saved {
+    let (spec_args, mode, saved_vars) = match &saved {
         Some(doc) => saved_plan_target(args, doc, mode)?,
-        None => (args.spec.clone(), mode),
+        None => (args.spec.clone(), mode, None),
     };
     let ws = workspace::load(&spec_args, &schemas())?;
+    drop(saved_vars);
     workspace::print_warnings(&ws);
     if let Some(doc) = &saved {
         if doc.spec.digest != workspace::spec_digest(&ws) {
@@ -441,13 +510,14 @@ struct LockedRun<'a> {
     view: Options,
 }
 
-/// For `stackd apply plan.json`: the spec, state and stack the plan was
-/// made with (variables come from this command line, and must match).
+/// For `stackd apply plan.json`: the spec, state, stack and variable
+/// values the plan was made with. (A plan saved by a stackd that did not
+/// record variables takes them from this command line; they must match.)
 fn saved_plan_target(
     args: &ApplyArgs,
     doc: &PlanFileV2,
     mode: PlanMode,
-) -> Result<(SpecArgs, PlanMode)> {
+) -> Result<(SpecArgs, PlanMode, Option<SavedVariables>)> {
     let planned = match doc.operation.as_str() {
         "apply" => PlanMode::Normal,
         "destroy" => PlanMode::Destroy,
@@ -477,14 +547,27 @@ fn saved_plan_target(
         backend: None,
         stack: Some(doc.stack.clone()),
     };
-    Ok((
-        SpecArgs {
+    let Some(values) = &doc.variables else {
+        let spec = SpecArgs {
             common,
             vars: args.spec.vars.clone(),
             var_files: args.spec.var_files.clone(),
-        },
-        planned,
-    ))
+        };
+        return Ok((spec, planned, None));
+    };
+    if !args.spec.vars.is_empty() || !args.spec.var_files.is_empty() {
+        return Err(usage(
+            "a saved plan carries the variable values it was made with; --var and --var-file \
+             cannot change them (make a new plan with `stackd diff --out` instead)",
+        ));
+    }
+    let saved = SavedVariables::write(values)?;
+    let spec = SpecArgs {
+        common,
+        vars: Vec::new(),
+        var_files: vec![saved.file()],
+    };
+    Ok((spec, planned, Some(saved)))
 }
 
 async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
@@ -685,9 +768,31 @@ fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
     exit::ERROR
 }
 
+/// Loads the state for a command that reads it without a spec (`output`,
+/// `state list|show|pull`), warning when it belongs to another stack than
+/// the current one (`--stack`, else the spec directory's name): the
+/// commands that plan refuse such a state, these only read it.
+async fn load_state(common: &CommonArgs, backend: &dyn StateBackend) -> Result<Option<State>> {
+    let state = backend.load().await?;
+    if let (Some(found), Ok(current)) = (&state, workspace::stack_name(common)) {
+        if found.stack != current {
+            errln!(
+                "{} the state at {} belongs to stack \"{}\", not to \"{current}\" (named by \
+                 --stack or, without it, by the spec directory); pass --stack {} if that is \
+                 the one you mean",
+                render::warning_label(),
+                backend.describe(),
+                found.stack,
+                found.stack
+            );
+        }
+    }
+    Ok(state)
+}
+
 async fn output(args: &OutputArgs) -> Result<u8> {
     let backend = backend::open_for_dir(&args.common).await?;
-    let Some(state) = backend.load().await? else {
+    let Some(state) = load_state(&args.common, backend.as_ref()).await? else {
         bail!(
             "no state at {}: nothing has been applied yet",
             backend.describe()
@@ -747,7 +852,7 @@ fn graph(args: &SpecArgs) -> Result<u8> {
 
 async fn state_list(common: &CommonArgs) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
-    if let Some(state) = backend.load().await? {
+    if let Some(state) = load_state(common, backend.as_ref()).await? {
         for addr in state.resources.keys() {
             outln!("{addr}");
         }
@@ -758,8 +863,7 @@ async fn state_list(common: &CommonArgs) -> Result<u8> {
 async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
     let addr: stackd_spec::Address = address.parse()?;
-    let state = backend
-        .load()
+    let state = load_state(common, backend.as_ref())
         .await?
         .ok_or_else(|| anyhow!("no state at {}", backend.describe()))?;
     let r = state
@@ -773,8 +877,7 @@ async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
 
 async fn state_pull(common: &CommonArgs) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
-    let state = backend
-        .load()
+    let state = load_state(common, backend.as_ref())
         .await?
         .ok_or_else(|| anyhow!("no state at {}", backend.describe()))?;
     let place = PathBuf::from(backend.describe());
@@ -848,14 +951,24 @@ fn policy(args: &PolicyArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-async fn force_unlock(common: &CommonArgs) -> Result<u8> {
-    let backend = backend::open_for_dir(common).await?;
-    match backend.force_unlock().await {
+async fn force_unlock(args: &ForceUnlockArgs) -> Result<u8> {
+    let backend = backend::open_for_dir(&args.common).await?;
+    let removed = if args.force {
+        backend.break_lock().await
+    } else {
+        backend.force_unlock().await
+    };
+    match removed {
         Ok(Some(holder)) => outln!("Removed the lock held by {holder}."),
         Ok(None) => outln!("{} is not locked.", backend.describe()),
-        Err(StateError::Locked { holder, .. }) => {
-            bail!("the lock is held by a running stackd: {holder}")
-        }
+        Err(StateError::Locked { holder, .. }) => bail!(
+            "the lock on {} is held by a stackd that is still running: {holder}.\n\
+             Let it finish, or stop it (pid {} on {}); `stackd force-unlock --force` removes \
+             the lock anyway, and both runs may then write the state",
+            backend.describe(),
+            holder.pid,
+            holder.host
+        ),
         Err(e) => return Err(e.into()),
     }
     Ok(exit::OK)

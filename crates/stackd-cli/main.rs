@@ -97,7 +97,7 @@ pub enum Command {
     #[command(subcommand)]
     State(StateCommand),
     /// Remove a stale lock left by a stackd that no longer runs.
-    ForceUnlock(CommonArgs),
+    ForceUnlock(ForceUnlockArgs),
     /// Print the apply journal, newest first.
     Log(LogArgs),
     /// Print the least IAM policy that applying and destroying the spec needs.
@@ -194,6 +194,16 @@ pub struct ApplyArgs {
     /// Plan and check every change against the cloud without making it; exit 2 if it would fail.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ForceUnlockArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Remove a local lock even though the stackd holding it still runs
+    /// (both runs may then write the state).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -34,6 +34,10 @@ pub fn error_label() -> String {
     paint("1;31", "error:")
 }
 
+pub fn warning_label() -> String {
+    paint("1;33", "warning:")
+}
+
 fn headline(e: &PlanEntry) -> String {
     let what = match e.action {
         Action::Create => "will be created",
@@ -540,7 +544,7 @@ pub fn check_report(report: &CheckReport) -> String {
     for (addr, f) in &report.findings {
         let label = match f.severity {
             Severity::Error => error_label(),
-            Severity::Warning => paint("1;33", "warning:"),
+            Severity::Warning => warning_label(),
         };
         let _ = writeln!(
             out,

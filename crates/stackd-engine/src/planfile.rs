@@ -52,6 +52,18 @@ pub struct PlanFileV2 {
     /// `sha256:<hex>` over the unredacted changes: equal digests mean the
     /// same plan.
     pub plan_digest: String,
+    /// The variable values the plan was made with, sensitive ones
+    /// included, so that `stackd apply FILE` plans with exactly them. Only
+    /// in saved plans (`diff --out`, written 0600), never in the document
+    /// `diff --format json` prints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<BTreeMap<String, VariableV1>>,
+}
+
+/// One variable's value in a saved plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariableV1 {
+    pub value: serde_json::Value,
 }
 
 /// Counts of planned actions.
@@ -258,6 +270,20 @@ impl PlanFileV2 {
             prior_state: ctx.prior_state,
             spec: ctx.spec,
             plan_digest: plan_digest(plan, schemas),
+            variables: None,
+        }
+    }
+
+    /// The document to save for `stackd apply FILE`: this one with the
+    /// variable values the plan was made with.
+    pub fn with_variables(&self, vars: &BTreeMap<String, Value>) -> PlanFileV2 {
+        PlanFileV2 {
+            variables: Some(
+                vars.iter()
+                    .map(|(k, v)| (k.clone(), VariableV1 { value: v.to_json() }))
+                    .collect(),
+            ),
+            ..self.clone()
         }
     }
 
