@@ -28,5 +28,7 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 
-cargo build --quiet --manifest-path "$root/Cargo.toml" --bin stackd
-"$root/target/debug/stackd" "$command" "$spec" --auto-approve "$@"
+# Shows cargo's progress; the binary is wherever cargo builds it
+# (CARGO_TARGET_DIR included).
+stackd="$(bash "$here/build-stackd.sh")"
+"$stackd" "$command" "$spec" --auto-approve "$@"

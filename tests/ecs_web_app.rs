@@ -122,6 +122,18 @@ async fn reference_architecture_round_trip() {
     for o in ["alb_dns_name = ", "bastion_ip = ", "repository_urls = "] {
         assert!(text.contains(o), "missing output {o}: {text}");
     }
+    // The plan line and the closing summary count the same thing: resources.
+    let planned = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Plan: "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a plan line");
+    assert!(
+        text.contains(&format!(
+            "Apply complete: {planned} added, 0 changed, 0 destroyed."
+        )),
+        "the summary counts the {planned} planned resources: {text}"
+    );
     // The known_hosts step ran once the bastion had its address (whether the
     // host key could be read depends on SSH answering there).
     let log = String::from_utf8_lossy(&out.stderr);

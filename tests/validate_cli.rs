@@ -144,3 +144,70 @@ fn a_count_bomb_is_a_quick_error_not_an_allocation() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("at most 10000 instances"), "{stderr}");
 }
+
+#[test]
+fn a_file_given_as_the_spec_directory_says_it_is_a_file() {
+    let file = support::root().join("specs/network/main.tf");
+    let out = validate(&file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a file, not a directory"), "{stderr}");
+    assert!(!stderr.contains("does not exist"), "{stderr}");
+    let dir = support::root().join("specs/network");
+    assert!(
+        stderr.contains(dir.to_str().expect("utf-8")),
+        "names the directory: {stderr}"
+    );
+}
+
+#[test]
+fn stack_names_aws_tags_cannot_hold_are_refused() {
+    let dir = support::root().join("specs/network");
+    let with_stack = |stack: &str| {
+        Command::new(env!("CARGO_BIN_EXE_stackd"))
+            .args(["validate", dir.to_str().expect("utf-8"), "--stack", stack])
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run stackd")
+    };
+    for (stack, why) in [
+        ("", "needs a name"),
+        ("web*prod", "'*'"),
+        ("web#1", "'#'"),
+        ("tab\there", "'\\t'"),
+        (&"x".repeat(257), "257 characters"),
+    ] {
+        let out = with_stack(stack);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "--stack {stack:?}: {stderr}");
+        assert!(stderr.contains(why), "--stack {stack:?}: {stderr}");
+    }
+    for fine in [
+        "web-prod_1",
+        "team:web/prod=blue+green@2",
+        "Équipe Ωmega 7",
+        &"é".repeat(256),
+    ] {
+        let out = with_stack(fine);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "--stack {fine:?}: {stderr}");
+    }
+
+    // Derived from the directory's name: the message says to pass --stack.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let odd = tmp.path().join("web(copy)");
+    std::fs::create_dir(&odd).expect("dir");
+    for entry in std::fs::read_dir(&dir).expect("spec dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(&path, odd.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let out = validate(&odd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("spec directory's name") && stderr.contains("--stack"),
+        "{stderr}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use stackd_aws::state_s3::{S3Backend, S3Location};
 use stackd_aws::AwsSettings;
 use stackd_engine::state::{LocalBackend, StateBackend};
@@ -13,8 +13,9 @@ use stackd_spec::diag::{render_all, Diagnostic};
 use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
 use stackd_spec::Value;
 
+use crate::out::err;
 use crate::workspace::{self, Reported};
-use crate::CommonArgs;
+use crate::{usage, CommonArgs};
 
 /// Where the state lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,12 +71,14 @@ impl BackendChoice {
 pub fn choose(common: &CommonArgs, config: Option<&Config>) -> Result<BackendChoice> {
     if let Some(url) = &common.backend {
         if common.state.is_some() {
-            bail!("--state and --backend both name where the state lives; pass one");
+            return Err(usage(
+                "--state and --backend both name where the state lives; pass one",
+            ));
         }
         if let Some(path) = url.strip_prefix("file://") {
             return Ok(BackendChoice::Local(PathBuf::from(path)));
         }
-        let location = S3Location::parse(url).map_err(|e| anyhow!("--backend: {e}"))?;
+        let location = S3Location::parse(url).map_err(|e| usage(format!("--backend: {e}")))?;
         return Ok(BackendChoice::S3 {
             location,
             region: None,
@@ -85,10 +88,10 @@ pub fn choose(common: &CommonArgs, config: Option<&Config>) -> Result<BackendCho
     if let Some(config) = config {
         if let Some(choice) = from_config(config)? {
             if common.state.is_some() {
-                bail!(
+                return Err(usage(
                     "--state names a local state file, but the spec's terraform block configures \
-                     a backend; pass --backend file://PATH to override it"
-                );
+                     a backend; pass --backend file://PATH to override it",
+                ));
             }
             return Ok(choice);
         }
@@ -188,7 +191,7 @@ fn from_config(config: &Config) -> Result<Option<BackendChoice>> {
         }
     };
     if diags.iter().any(Diagnostic::is_error) {
-        eprint!("{}", render_all(&diags, &config.sources));
+        err!("{}", render_all(&diags, &config.sources));
         return Err(Reported.into());
     }
     Ok(choice)
@@ -199,6 +202,9 @@ fn from_config(config: &Config) -> Result<Option<BackendChoice>> {
 /// backend block and the provider's literal region and profile, which the
 /// backend falls back on as `apply` does.
 pub fn choose_for_dir(common: &CommonArgs) -> Result<(BackendChoice, AwsSettings)> {
+    if common.dir.is_file() {
+        workspace::check_spec_dir(&common.dir)?;
+    }
     if !common.dir.is_dir() {
         return Ok((choose(common, None)?, AwsSettings::default()));
     }

@@ -1,7 +1,8 @@
 //! The commands: each loads what it needs, talks to the engine and turns
 //! the outcome into output and an exit code.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,28 +11,36 @@ use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::apply::{apply, ApplyInput, ApplyOutcome};
 use stackd_engine::check::check_plan;
 use stackd_engine::plan::{plan, Plan, PlanError, PlanInput, PlanMode};
-use stackd_engine::planfile::{self, PlanContext, PlanFileV2, PriorStateV1, Secrets, SpecV1};
+use stackd_engine::planfile::{
+    self, PlanContext, PlanFileV2, PriorStateV1, Secrets, SpecV1, VariableV1,
+};
 use stackd_engine::provider::{Provider, ProviderSet};
 use stackd_engine::state::{rfc3339_now, LockInfo, State, StateBackend, StateError};
 use stackd_local::LocalProvider;
 use stackd_spec::diag::render_all;
 use stackd_spec::validate::{config_dependencies, ConfigNode};
+use stackd_spec::Value;
 
+use crate::layout::Options;
+use crate::out::{err, errln, out, outln};
 use crate::progress::Progress;
 use crate::workspace::{self, Reported, Workspace};
 use crate::{backend, journal, render};
 use crate::{
-    ApplyArgs, Cli, Command, CommonArgs, DiffArgs, Format, OutputArgs, PolicyArgs, SpecArgs,
-    StateCommand,
+    exit, usage, ApplyArgs, Cli, Command, CommonArgs, DiffArgs, ForceUnlockArgs, Format,
+    OutputArgs, PolicyArgs, SpecArgs, StateCommand, UsageError,
 };
 
 /// Runs a command; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
+    let view = Options {
+        ownership_tags: cli.verbose > 0,
+    };
     let result = match cli.command {
         Command::Validate(a) => validate(&a),
-        Command::Diff(a) => diff(&a).await,
-        Command::Apply(a) => apply_cmd(&a, PlanMode::Normal).await,
-        Command::Destroy(a) => apply_cmd(&a, PlanMode::Destroy).await,
+        Command::Diff(a) => diff(&a, view).await,
+        Command::Apply(a) => apply_cmd(&a, PlanMode::Normal, view).await,
+        Command::Destroy(a) => apply_cmd(&a, PlanMode::Destroy, view).await,
         Command::Output(a) => output(&a).await,
         Command::Graph(a) => graph(&a),
         Command::State(StateCommand::List(c)) => state_list(&c).await,
@@ -40,17 +49,23 @@ pub async fn run(cli: Cli) -> u8 {
         }
         Command::State(StateCommand::Pull(c)) => state_pull(&c).await,
         Command::State(StateCommand::Push { file, common }) => state_push(&common, &file).await,
-        Command::ForceUnlock(c) => force_unlock(&c).await,
+        Command::ForceUnlock(a) => force_unlock(&a).await,
         Command::Log(a) => journal::log(&a).await,
         Command::Policy(a) => policy(&a),
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<Reported>().is_some() => exit::ERROR,
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            errln!(
+                "{} {e:#}\n\nFor more information, try '--help'.",
+                render::error_label()
+            );
+            exit::USAGE
+        }
         Err(e) => {
-            if e.downcast_ref::<Reported>().is_none() {
-                eprintln!("{} {e:#}", render::error_label());
-            }
-            1
+            errln!("{} {e:#}", render::error_label());
+            exit::ERROR
         }
     }
 }
@@ -58,13 +73,13 @@ pub async fn run(cli: Cli) -> u8 {
 fn validate(args: &SpecArgs) -> Result<u8> {
     let ws = workspace::load(args, &schemas())?;
     workspace::print_warnings(&ws);
-    println!(
+    outln!(
         "The spec is valid: {} resource blocks, {} variables, {} outputs.",
         ws.config.resources.len(),
         ws.config.variables.len(),
         ws.config.outputs.len()
     );
-    Ok(0)
+    Ok(exit::OK)
 }
 
 /// Every schema stackd serves: AWS and local resources.
@@ -118,12 +133,12 @@ async fn make_plan(
     match plan(&input).await {
         Ok(p) => {
             if !p.warnings.is_empty() {
-                eprint!("{}", render_all(&p.warnings, &ws.config.sources));
+                err!("{}", render_all(&p.warnings, &ws.config.sources));
             }
             Ok(p)
         }
         Err(PlanError::Spec(diags)) => {
-            eprint!("{}", render_all(&diags, &ws.config.sources));
+            err!("{}", render_all(&diags, &ws.config.sources));
             Err(Reported.into())
         }
         Err(PlanError::Provider { type_name, error }) => {
@@ -203,7 +218,7 @@ async fn peek_state(backend: &dyn StateBackend, stack: &str) -> Result<(State, b
     Ok((state, exists))
 }
 
-async fn diff(args: &DiffArgs) -> Result<u8> {
+async fn diff(args: &DiffArgs, view: Options) -> Result<u8> {
     let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
     let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
@@ -218,7 +233,8 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
     let plan = make_plan(&ws, &state, providers.all.clone(), mode).await?;
     let schemas = providers.all.schemas();
     let hidden = secrets(&plan, schemas, &ws);
-    let text = (args.format == Format::Text).then(|| render::plan_text(&plan, schemas, &hidden));
+    let text =
+        (args.format == Format::Text).then(|| render::plan_text(&plan, schemas, &hidden, view));
     let doc = plan_document(
         &plan,
         schemas,
@@ -229,28 +245,30 @@ async fn diff(args: &DiffArgs) -> Result<u8> {
         mode,
     );
     match args.format {
-        Format::Text => print!("{}", text.unwrap_or_default()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
-        Format::Markdown => print!("{}", render::plan_markdown(&doc)),
+        Format::Text => out!("{}", text.unwrap_or_default()),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&doc)?),
+        Format::Markdown => out!("{}", render::plan_markdown(&doc)),
     }
     if let Some(out) = &args.out {
-        write_plan(out, &doc)?;
+        write_plan(out, &doc.with_variables(&ws.vars))?;
         if args.format == Format::Text {
-            println!(
-                "\nSaved the plan to {}; apply exactly it with `stackd apply {}`.",
+            outln!(
+                "\nSaved the plan to {}; apply exactly it with `stackd apply {}`. It holds the \
+                 variable values it was made with, secrets too: it is readable by you only.",
                 out.display(),
                 out.display()
             );
         }
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
-        2
+        exit::CHANGES
     } else {
-        0
+        exit::OK
     })
 }
 
-/// Writes a plan document atomically (a reader never sees half of it).
+/// Writes a plan document atomically (a reader never sees half of it),
+/// readable by its owner only: it holds the variable values, secrets too.
 fn write_plan(path: &Path, doc: &PlanFileV2) -> Result<()> {
     let mut json = serde_json::to_vec_pretty(doc)?;
     json.push(b'\n');
@@ -265,36 +283,100 @@ fn write_plan(path: &Path, doc: &PlanFileV2) -> Result<()> {
             .unwrap_or_else(|| "plan".into()),
         std::process::id()
     ));
-    std::fs::write(&tmp, &json).with_context(|| format!("cannot write {}", tmp.display()))?;
+    write_private(&tmp, &json).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot write the plan to {}", path.display())
     })
 }
 
+/// Writes a new file that only its owner can read (0600).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// The variable values of a saved plan, handed to the spec loader as a
+/// private `.tfvars.json` file in a private directory of its own; both
+/// are removed once the spec is loaded (on drop).
+struct SavedVariables {
+    dir: PathBuf,
+}
+
+impl SavedVariables {
+    const FILE: &'static str = "saved-plan.tfvars.json";
+
+    fn write(values: &BTreeMap<String, VariableV1>) -> Result<SavedVariables> {
+        use std::os::unix::fs::DirBuilderExt;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("stackd-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let saved = SavedVariables { dir };
+        let json: serde_json::Map<String, serde_json::Value> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        write_private(&saved.file(), &serde_json::to_vec(&json)?)
+            .with_context(|| format!("cannot write {}", saved.file().display()))?;
+        Ok(saved)
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(Self::FILE)
+    }
+}
+
+impl Drop for SavedVariables {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Reads a plan saved by `stackd diff --out`.
 fn read_plan(path: &Path) -> Result<PlanFileV2> {
+    let spec_file = path
+        .extension()
+        .is_some_and(|e| e == "tf" || e == "hcl" || e == "tfvars");
+    if spec_file {
+        // `stackd apply main.tf`: a spec file, not a plan.
+        workspace::check_spec_dir(path)?;
+    }
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read plan {}", path.display()))?;
     Ok(PlanFileV2::parse(&bytes, &path.display().to_string())?)
 }
 
-async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
+async fn apply_cmd(args: &ApplyArgs, mode: PlanMode, view: Options) -> Result<u8> {
     let saved = if args.spec.common.dir.is_file() {
         if args.dry_run {
-            bail!(
-                "--dry-run checks a fresh plan, not a saved one; run `stackd apply --dry-run DIR`"
-            );
+            return Err(usage(
+                "--dry-run checks a fresh plan, not a saved one; run `stackd apply --dry-run DIR`",
+            ));
         }
         Some(read_plan(&args.spec.common.dir)?)
     } else {
         None
     };
-    let (spec_args, mode) = match &saved {
+    let (spec_args, mode, saved_vars) = match &saved {
         Some(doc) => saved_plan_target(args, doc, mode)?,
-        None => (args.spec.clone(), mode),
+        None => (args.spec.clone(), mode, None),
     };
     let ws = workspace::load(&spec_args, &schemas())?;
+    drop(saved_vars);
     workspace::print_warnings(&ws);
     if let Some(doc) = &saved {
         if doc.spec.digest != workspace::spec_digest(&ws) {
@@ -312,7 +394,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     };
     let backend = choice.open(&aws_settings(&ws)).await;
     if args.dry_run {
-        return dry_run(&ws, backend.as_ref(), mode).await;
+        return dry_run(&ws, backend.as_ref(), mode, view).await;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if saved.is_none() && !args.auto_approve && !interactive {
@@ -322,7 +404,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
     let identity = match providers.aws.caller_identity().await {
         Ok(id) => Some(id.arn),
         Err(e) => {
-            eprintln!("warning: cannot tell which AWS identity runs stackd ({e}); the lock and journal will say \"unknown\"");
+            errln!("warning: cannot tell which AWS identity runs stackd ({e}); the lock and journal will say \"unknown\"");
             None
         }
     };
@@ -343,15 +425,18 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode) -> Result<u8> {
         saved: saved.as_ref(),
         holder: &holder,
         cancel: cancel_rx,
+        view,
     })
     .await;
-    signals.abort();
     if let Err(e) = lock.release().await {
-        eprintln!(
+        errln!(
             "{} cannot release the state lock: {e}; once no stackd runs, `stackd force-unlock` clears it",
             render::error_label()
         );
     }
+    // Only now: a second interrupt while the lock is being released must
+    // still end the process (the signal handler stays installed for good).
+    signals.abort();
     result
 }
 
@@ -371,11 +456,14 @@ async fn watch_signals(cancel: tokio::sync::watch::Sender<bool>, state: String) 
     if !next().await {
         return;
     }
-    eprintln!("\nInterrupted: finishing the operations in flight, saving state and releasing the lock; interrupt again to abandon them.");
+    errln!(
+        "\nInterrupted: stopping; operations in flight finish and are recorded, then the lock is \
+         released. Interrupt again to abandon them."
+    );
     let _ = cancel.send(true);
     if next().await {
-        eprintln!("Abandoned. If the lock on {state} is still there once no stackd runs, `stackd force-unlock` removes it.");
-        std::process::exit(130);
+        errln!("Abandoned. If the lock on {state} is still there once no stackd runs, `stackd force-unlock` removes it.");
+        std::process::exit(i32::from(crate::exit::ABANDONED));
     }
 }
 
@@ -425,32 +513,36 @@ struct LockedRun<'a> {
     saved: Option<&'a PlanFileV2>,
     holder: &'a LockInfo,
     cancel: tokio::sync::watch::Receiver<bool>,
+    view: Options,
 }
 
-/// For `stackd apply plan.json`: the spec, state and stack the plan was
-/// made with (variables come from this command line, and must match).
+/// For `stackd apply plan.json`: the spec, state, stack and variable
+/// values the plan was made with. (A plan saved by a stackd that did not
+/// record variables takes them from this command line; they must match.)
 fn saved_plan_target(
     args: &ApplyArgs,
     doc: &PlanFileV2,
     mode: PlanMode,
-) -> Result<(SpecArgs, PlanMode)> {
+) -> Result<(SpecArgs, PlanMode, Option<SavedVariables>)> {
     let planned = match doc.operation.as_str() {
         "apply" => PlanMode::Normal,
         "destroy" => PlanMode::Destroy,
         other => bail!("the plan's operation \"{other}\" is neither apply nor destroy"),
     };
     if mode == PlanMode::Destroy && planned != PlanMode::Destroy {
-        bail!(
+        return Err(usage(format!(
             "{} is a plan to apply, not to destroy; run `stackd apply {}`",
             args.spec.common.dir.display(),
             args.spec.common.dir.display()
-        );
+        )));
     }
     if args.spec.common.state.is_some()
         || args.spec.common.backend.is_some()
         || args.spec.common.stack.is_some()
     {
-        bail!("a saved plan records its state and stack; --state, --backend and --stack cannot change them");
+        return Err(usage(
+            "a saved plan records its state and stack; --state, --backend and --stack cannot change them",
+        ));
     }
     // The backend is chosen again from the spec (so a backend block's
     // region and profile still apply) and must be the recorded one; see
@@ -461,14 +553,27 @@ fn saved_plan_target(
         backend: None,
         stack: Some(doc.stack.clone()),
     };
-    Ok((
-        SpecArgs {
+    let Some(values) = &doc.variables else {
+        let spec = SpecArgs {
             common,
             vars: args.spec.vars.clone(),
             var_files: args.spec.var_files.clone(),
-        },
-        planned,
-    ))
+        };
+        return Ok((spec, planned, None));
+    };
+    if !args.spec.vars.is_empty() || !args.spec.var_files.is_empty() {
+        return Err(usage(
+            "a saved plan carries the variable values it was made with; --var and --var-file \
+             cannot change them (make a new plan with `stackd diff --out` instead)",
+        ));
+    }
+    let saved = SavedVariables::write(values)?;
+    let spec = SpecArgs {
+        common,
+        vars: Vec::new(),
+        var_files: vec![saved.file()],
+    };
+    Ok((spec, planned, Some(saved)))
 }
 
 async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
@@ -482,6 +587,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
         saved,
         holder,
         cancel,
+        view,
     } = run;
     const STOPPED: &str = "interrupted before any change was made";
     let started = std::time::Instant::now();
@@ -511,7 +617,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
         () = cancelled(cancel.clone()) => bail!(STOPPED),
     };
     let hidden = secrets(&plan, provider.schemas(), ws);
-    let text = render::plan_text(&plan, provider.schemas(), &hidden);
+    let text = render::plan_text(&plan, provider.schemas(), &hidden, view);
     let doc = plan_document(
         &plan,
         provider.schemas(),
@@ -533,29 +639,27 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
             bail!(msg);
         }
     }
-    print!("{text}");
+    out!("{text}");
     if plan.is_empty() {
         if mode == PlanMode::Normal {
-            print!("{}", render::outputs_text(&state));
+            out!("{}", render::outputs_text(&state));
         }
-        return Ok(0);
+        return Ok(exit::OK);
     }
     if saved.is_none() && !args.auto_approve {
-        // The prompt blocks on stdin, so it runs on a blocking thread that
-        // an interrupt can leave behind.
         let answer = tokio::select! {
-            a = tokio::task::spawn_blocking(move || confirm(mode)) => a??,
+            a = ask_approval(mode) => a?,
             () = cancelled(cancel.clone()) => bail!(STOPPED),
         };
         if !answer {
-            println!("Cancelled; nothing was changed.");
-            return Ok(1);
+            outln!("Cancelled; nothing was changed.");
+            return Ok(exit::ERROR);
         }
     }
     if *cancel.borrow() {
         bail!(STOPPED);
     }
-    let progress = Progress::new(plan.entries.len());
+    let progress = Progress::new(render::planned_operations(&plan));
     let outcome = apply(
         &plan,
         &mut state,
@@ -587,7 +691,7 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
     );
     let journaled = backend.append_journal(&entry).await;
     if let Err(e) = &journaled {
-        eprintln!(
+        errln!(
             "{} the journal entry for this run could not be written: {e}",
             render::error_label()
         );
@@ -599,18 +703,43 @@ async fn apply_locked(run: LockedRun<'_>) -> Result<u8> {
 
 /// `apply --dry-run`: plan, check every change against the cloud, change
 /// nothing. Exit 0 when the plan would go through, 2 when it would not.
-async fn dry_run(ws: &Workspace, backend: &dyn StateBackend, mode: PlanMode) -> Result<u8> {
+async fn dry_run(
+    ws: &Workspace,
+    backend: &dyn StateBackend,
+    mode: PlanMode,
+    view: Options,
+) -> Result<u8> {
     let (state, _) = peek_state(backend, &ws.settings.stack).await?;
     let providers = connect(ws).await?;
     let plan = make_plan(ws, &state, providers.all.clone(), mode).await?;
     let schemas = providers.all.schemas();
-    print!(
+    out!(
         "{}",
-        render::plan_text(&plan, schemas, &secrets(&plan, schemas, ws))
+        render::plan_text(&plan, schemas, &secrets(&plan, schemas, ws), view)
     );
     let report = check_plan(&plan, providers.all.clone()).await;
-    print!("{}", render::check_report(&report));
-    Ok(if report.passes() { 0 } else { 2 })
+    out!("{}", render::check_report(&report));
+    Ok(if report.passes() {
+        exit::OK
+    } else {
+        exit::CHANGES
+    })
+}
+
+/// Asks for approval on the terminal. Reading blocks, so it happens on a
+/// thread of its own that nothing ever waits for (not tokio's blocking
+/// pool, which the runtime waits for at exit): an interrupt at the prompt
+/// ends the run at once instead of after the next Enter.
+async fn ask_approval(mode: PlanMode) -> Result<bool> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("approval prompt".into())
+        .spawn(move || {
+            let _ = tx.send(confirm(mode));
+        })
+        .context("cannot start the approval prompt")?;
+    rx.await
+        .map_err(|_| anyhow!("the approval prompt ended without an answer"))?
 }
 
 fn confirm(mode: PlanMode) -> Result<bool> {
@@ -619,50 +748,62 @@ fn confirm(mode: PlanMode) -> Result<bool> {
     } else {
         "apply these changes"
     };
-    print!("\nDo you want to {verb}? Only 'yes' will be accepted: ");
-    std::io::stdout().flush()?;
+    out!("\nDo you want to {verb}? Only 'yes' will be accepted: ");
+    crate::out::flush_stdout();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer")?;
     Ok(line.trim() == "yes")
 }
 
 fn summarise(outcome: &ApplyOutcome, state: &State, mode: PlanMode) -> u8 {
-    let verb = if mode == PlanMode::Destroy {
-        "Destroy"
-    } else {
-        "Apply"
-    };
-    if outcome.is_success() {
-        println!("\n{verb} complete: {} operations done.", outcome.done.len());
-        if mode == PlanMode::Normal {
-            print!("{}", render::outputs_text(state));
-        }
-        return 0;
-    }
-    println!(
-        "\n{verb} {}: {} done, {} failed, {} not started.",
-        if outcome.interrupted {
-            "interrupted"
-        } else {
-            "failed"
-        },
-        outcome.done.len(),
-        outcome.failed.len(),
-        outcome.skipped.len()
+    outln!(
+        "\n{}",
+        render::apply_summary(outcome, mode == PlanMode::Destroy)
     );
+    if outcome.is_success() {
+        if mode == PlanMode::Normal {
+            out!("{}", render::outputs_text(state));
+        }
+        return exit::OK;
+    }
     for (addr, op, err) in &outcome.failed {
-        println!("  {} {addr} ({op}): {err}", render::error_label());
+        outln!("  {} {addr} ({op}): {err}", render::error_label());
     }
     for (addr, why) in &outcome.skipped {
-        println!("  - {addr}: {why}");
+        outln!("  - {addr}: {why}");
     }
-    println!("State is saved; fix the cause and run the command again to continue.");
-    1
+    outln!("State is saved; fix the cause and run the command again to continue.");
+    exit::ERROR
+}
+
+/// Loads the state for a command that reads it without a spec (`output`,
+/// `state list|show|pull`), warning when it belongs to another stack than
+/// the current one (`--stack`, else the spec directory's name): the
+/// commands that plan refuse such a state, these only read it.
+async fn load_state(common: &CommonArgs, backend: &dyn StateBackend) -> Result<Option<State>> {
+    let state = backend.load().await?;
+    if let (Some(found), Ok(current)) = (&state, workspace::stack_name(common)) {
+        if found.stack != current {
+            errln!(
+                "{} the state at {} belongs to stack \"{}\", not to \"{current}\" (named by \
+                 --stack or, without it, by the spec directory); pass --stack {} if that is \
+                 the one you mean",
+                render::warning_label(),
+                backend.describe(),
+                found.stack,
+                found.stack
+            );
+        }
+    }
+    Ok(state)
 }
 
 async fn output(args: &OutputArgs) -> Result<u8> {
     let backend = backend::open_for_dir(&args.common).await?;
-    let Some(state) = backend.load().await? else {
+    let Some(state) = load_state(&args.common, backend.as_ref()).await? else {
         bail!(
             "no state at {}: nothing has been applied yet",
             backend.describe()
@@ -676,10 +817,10 @@ async fn output(args: &OutputArgs) -> Result<u8> {
             )
         })?;
         match &o.value {
-            stackd_spec::Value::String(s) => println!("{s}"),
-            v => println!("{}", serde_json::to_string_pretty(&v.to_json())?),
+            stackd_spec::Value::String(s) => outln!("{s}"),
+            v => outln!("{}", serde_json::to_string_pretty(&v.to_json())?),
         }
-        return Ok(0);
+        return Ok(exit::OK);
     }
     if args.json {
         let map: serde_json::Map<String, serde_json::Value> = state
@@ -692,70 +833,115 @@ async fn output(args: &OutputArgs) -> Result<u8> {
                 )
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&map)?);
+        outln!("{}", serde_json::to_string_pretty(&map)?);
     } else {
-        print!("{}", render::outputs_text(&state));
+        out!("{}", render::outputs_text(&state));
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 fn graph(args: &SpecArgs) -> Result<u8> {
     let ws = workspace::load(args, &schemas())?;
     let deps = config_dependencies(&ws.config);
     let name = |n: &ConfigNode| format!("{n}");
-    println!("digraph stackd {{\n  rankdir = \"RL\";\n  node [shape = box];");
+    outln!("digraph stackd {{\n  rankdir = \"RL\";\n  node [shape = box];");
     for (node, ds) in &deps {
         if matches!(node, ConfigNode::Output(_)) {
             continue;
         }
-        println!("  {:?};", name(node));
+        outln!("  {:?};", name(node));
         let mut seen = std::collections::BTreeSet::new();
         for (d, _) in ds {
             if seen.insert(d.clone()) {
-                println!("  {:?} -> {:?};", name(node), name(d));
+                outln!("  {:?} -> {:?};", name(node), name(d));
             }
         }
     }
-    println!("}}");
-    Ok(0)
+    outln!("}}");
+    Ok(exit::OK)
 }
 
 async fn state_list(common: &CommonArgs) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
-    if let Some(state) = backend.load().await? {
+    if let Some(state) = load_state(common, backend.as_ref()).await? {
         for addr in state.resources.keys() {
-            println!("{addr}");
+            outln!("{addr}");
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
 async fn state_show(common: &CommonArgs, address: &str) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
     let addr: stackd_spec::Address = address.parse()?;
-    let state = backend
-        .load()
+    let state = load_state(common, backend.as_ref())
         .await?
         .ok_or_else(|| anyhow!("no state at {}", backend.describe()))?;
     let r = state
         .resources
         .get(&addr)
         .ok_or_else(|| anyhow!("{addr} is not in the state at {}", backend.describe()))?;
-    println!("# {addr}\nid = {:?}", r.id);
-    println!("{}", serde_json::to_string_pretty(&r.attrs.to_json())?);
-    Ok(0)
+    // Secrets are shown as Terraform's `state show` does: "(sensitive
+    // value)" for sensitive attributes and for any value holding a secret
+    // the state or the spec knows of (an SSM parameter's value copied into
+    // a tag).
+    let schemas = schemas();
+    let secrets = Secrets::of_state(
+        &state,
+        &schemas,
+        &workspace::sensitive_values_quietly(&common.dir),
+    );
+    let schema = schemas.get(addr.block.mode, &addr.block.type_name);
+    let mut shown = serde_json::Map::new();
+    if let Value::Map(attrs) = &r.attrs {
+        for (name, v) in attrs {
+            let sensitive = schema
+                .and_then(|s| s.body.attrs.iter().find(|a| a.name == name))
+                .is_some_and(|a| a.sensitive);
+            let json = if sensitive && !v.is_null() {
+                serde_json::Value::String(SENSITIVE_SHOWN.into())
+            } else {
+                redacted_json(v, &secrets)
+            };
+            shown.insert(name.clone(), json);
+        }
+    }
+    outln!("# {addr}\nid = {:?}", r.id);
+    outln!("{}", serde_json::to_string_pretty(&shown)?);
+    Ok(exit::OK)
+}
+
+/// What stands for a value that is not shown.
+const SENSITIVE_SHOWN: &str = "(sensitive value)";
+
+/// `v` as JSON with every value that holds a secret replaced by
+/// [`SENSITIVE_SHOWN`], map by map and item by item.
+fn redacted_json(v: &Value, secrets: &Secrets) -> serde_json::Value {
+    match v {
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), redacted_json(v, secrets)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        Value::List(items) => items
+            .iter()
+            .map(|i| redacted_json(i, secrets))
+            .collect::<Vec<_>>()
+            .into(),
+        leaf if secrets.hides(leaf) => serde_json::Value::String(SENSITIVE_SHOWN.into()),
+        leaf => leaf.to_json(),
+    }
 }
 
 async fn state_pull(common: &CommonArgs) -> Result<u8> {
     let backend = backend::open_for_dir(common).await?;
-    let state = backend
-        .load()
+    let state = load_state(common, backend.as_ref())
         .await?
         .ok_or_else(|| anyhow!("no state at {}", backend.describe()))?;
     let place = PathBuf::from(backend.describe());
     let json = stackd_engine::state::StateFileV1::from_state(&state).to_json(&place)?;
-    std::io::stdout().write_all(&json)?;
-    Ok(0)
+    crate::out::stdout_bytes(&json);
+    Ok(exit::OK)
 }
 
 async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
@@ -768,14 +954,14 @@ async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
     let released = lock.release().await;
     pushed?;
     released.context("the state was pushed, but its lock could not be released")?;
-    println!(
+    outln!(
         "Pushed stack \"{}\" ({} resources) to {} as serial {}.",
         state.stack,
         state.resources.len(),
         backend.describe(),
         state.serial
     );
-    Ok(0)
+    Ok(exit::OK)
 }
 
 /// `stackd policy`: the IAM policy that applying, planning, checking and
@@ -809,29 +995,39 @@ fn policy(args: &PolicyArgs) -> Result<u8> {
     let size = policy_size(&doc);
     if args.split {
         let docs = split_document(&doc, MANAGED_POLICY_MAX_CHARS);
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        outln!("{}", serde_json::to_string_pretty(&docs)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
         if size > MANAGED_POLICY_MAX_CHARS {
-            eprintln!(
+            errln!(
                 "note: this policy is {size} characters; one managed policy holds {MANAGED_POLICY_MAX_CHARS}. \
                  `stackd policy --split` prints it as {} managed policies to attach together.",
                 split_document(&doc, MANAGED_POLICY_MAX_CHARS).len()
             );
         }
     }
-    Ok(0)
+    Ok(exit::OK)
 }
 
-async fn force_unlock(common: &CommonArgs) -> Result<u8> {
-    let backend = backend::open_for_dir(common).await?;
-    match backend.force_unlock().await {
-        Ok(Some(holder)) => println!("Removed the lock held by {holder}."),
-        Ok(None) => println!("{} is not locked.", backend.describe()),
-        Err(StateError::Locked { holder, .. }) => {
-            bail!("the lock is held by a running stackd: {holder}")
-        }
+async fn force_unlock(args: &ForceUnlockArgs) -> Result<u8> {
+    let backend = backend::open_for_dir(&args.common).await?;
+    let removed = if args.force {
+        backend.break_lock().await
+    } else {
+        backend.force_unlock().await
+    };
+    match removed {
+        Ok(Some(holder)) => outln!("Removed the lock held by {holder}."),
+        Ok(None) => outln!("{} is not locked.", backend.describe()),
+        Err(StateError::Locked { holder, .. }) => bail!(
+            "the lock on {} is held by a stackd that is still running: {holder}.\n\
+             Let it finish, or stop it (pid {} on {}); `stackd force-unlock --force` removes \
+             the lock anyway, and both runs may then write the state",
+            backend.describe(),
+            holder.pid,
+            holder.host
+        ),
         Err(e) => return Err(e.into()),
     }
-    Ok(0)
+    Ok(exit::OK)
 }

@@ -13,6 +13,7 @@ use stackd_engine::state::journal::JOURNAL_FORMAT_VERSION;
 use stackd_engine::state::{rfc3339_now, JournalEntry, JournalResource, LockInfo};
 use stackd_spec::Address;
 
+use crate::out::out;
 use crate::LogArgs;
 
 /// What the journal says about a run besides its per-resource outcomes.
@@ -106,12 +107,12 @@ pub async fn log(args: &LogArgs) -> Result<u8> {
     }
     if args.json {
         for e in &entries {
-            print!("{}", e.to_line()?);
+            out!("{}", e.to_line()?);
         }
     } else {
-        print!("{}", table(&entries, &backend.describe()));
+        out!("{}", table(&entries, &backend.describe()));
     }
-    Ok(0)
+    Ok(crate::exit::OK)
 }
 
 /// The journal as a table, newest first.

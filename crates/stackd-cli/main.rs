@@ -1,8 +1,14 @@
 //! The `stackd` command line: the only place that knows clap.
 
+// Printing goes through `out`'s macros, which never panic on a closed pipe.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod out;
+
 mod backend;
 mod commands;
 mod journal;
+mod layout;
 mod progress;
 mod render;
 mod workspace;
@@ -12,9 +18,59 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The process exit codes (listed in `--help` and the README).
+pub mod exit {
+    /// Success; for `diff --detailed-exitcode`, success with no changes.
+    pub const OK: u8 = 0;
+    /// An error; the message says what went wrong.
+    pub const ERROR: u8 = 1;
+    /// `diff --detailed-exitcode`: changes are present; `apply --dry-run`:
+    /// the plan would fail.
+    pub const CHANGES: u8 = 2;
+    /// The command line is wrong: an unknown command or flag, a bad value,
+    /// flags that cannot go together (`EX_USAGE` of sysexits.h).
+    pub const USAGE: u8 = 64;
+    /// Interrupted a second time: stackd stopped without waiting for the
+    /// operations in flight (128 + SIGINT, as shells report it).
+    pub const ABANDONED: u8 = 130;
+}
+
+/// A command line that cannot work although clap accepted it (flags that
+/// do not go together, a value stackd refuses): exits [`exit::USAGE`], as
+/// clap's own usage errors do.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A [`UsageError`] as an `anyhow::Error`.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success (diff --detailed-exitcode: no changes)
+  1    error
+  2    diff --detailed-exitcode: changes present; apply --dry-run: the plan would fail
+  64   usage error: unknown command or flag, bad value, flags that do not go together
+  130  interrupted twice: stopped without waiting for the operations in flight";
+
 /// A native AWS provisioning engine for container web applications.
 #[derive(Parser, Debug)]
-#[command(name = "stackd", version, about, propagate_version = true)]
+#[command(
+    name = "stackd",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXIT_CODES_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,7 +97,7 @@ pub enum Command {
     #[command(subcommand)]
     State(StateCommand),
     /// Remove a stale lock left by a stackd that no longer runs.
-    ForceUnlock(CommonArgs),
+    ForceUnlock(ForceUnlockArgs),
     /// Print the apply journal, newest first.
     Log(LogArgs),
     /// Print the least IAM policy that applying and destroying the spec needs.
@@ -141,6 +197,16 @@ pub struct ApplyArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct ForceUnlockArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Remove a local lock even though the stackd holding it still runs
+    /// (both runs may then write the state).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct LogArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -176,25 +242,120 @@ pub struct OutputArgs {
     pub name: Option<String>,
 }
 
+/// Crates that at trace level log HTTP requests and answers whole: bodies
+/// that hold secrets (an SSM parameter's value, a task definition's
+/// environment), headers with a session token. They are held at debug
+/// whatever `STACKD_LOG` says, unless [`LOG_BODIES_ENV`] is set.
+const WIRE_TARGETS: &[&str] = &[
+    "aws_config",
+    "aws_credential_types",
+    "aws_runtime",
+    "aws_sigv4",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+    "aws_smithy_json",
+    "aws_smithy_query",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_types",
+    "aws_smithy_xml",
+    "aws_sdk_cloudwatchlogs",
+    "aws_sdk_codebuild",
+    "aws_sdk_codepipeline",
+    "aws_sdk_ec2",
+    "aws_sdk_ecr",
+    "aws_sdk_ecs",
+    "aws_sdk_elasticloadbalancingv2",
+    "aws_sdk_iam",
+    "aws_sdk_s3",
+    "aws_sdk_ssm",
+    "aws_sdk_sts",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "rustls",
+    "tower",
+];
+
+/// The SDK's endpoint resolution, which logs the credentials' access key
+/// ID at debug level.
+const ENDPOINT_RESOLUTION: &str = "aws_smithy_runtime::client::orchestrator::endpoints";
+
+/// Set to 1 to let `STACKD_LOG=trace` log every request and answer whole,
+/// secrets included (for debugging the wire; stackd warns when it is on).
+const LOG_BODIES_ENV: &str = "STACKD_LOG_BODIES";
+
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("STACKD_LOG") {
-        Ok(f) => EnvFilter::new(f),
-        Err(_) => EnvFilter::new(match verbose {
-            0 => "warn",
+    let user = std::env::var("STACKD_LOG").ok();
+    let mut filter = match &user {
+        Some(f) => EnvFilter::new(f),
+        None => EnvFilter::new(match verbose {
+            // aws-config warns once per client about every credential
+            // provider it tried, as Debug dumps; the error stackd prints
+            // says what is missing and how to fix it.
+            0 => "warn,aws_config=off",
             1 => "info,aws_config=warn,aws_smithy_runtime=warn",
             _ => "debug,hyper=info,rustls=info",
         }),
     };
+    let bodies = std::env::var(LOG_BODIES_ENV).is_ok_and(|v| v == "1" || v == "true");
+    if bodies {
+        out::errln!(
+            "warning: {LOG_BODIES_ENV} is set: trace logging shows every AWS request and answer \
+             whole, secrets and access key IDs included; do not share this log"
+        );
+    } else {
+        // Only STACKD_LOG can ask for trace; the -v levels stop at debug.
+        if let Some(user) = user.filter(|u| u.to_lowercase().contains("trace")) {
+            for d in wire_caps(&user) {
+                filter = filter.add_directive(d);
+            }
+        }
+        // At debug, endpoint resolution prints the credentials' access key
+        // ID (the secret key redacted): never in stackd's log.
+        if let Ok(d) = format!("{ENDPOINT_RESOLUTION}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| out::QuietStderr)
         .with_ansi(render::colours_on())
         .init();
 }
 
+/// `target=debug` for each of [`WIRE_TARGETS`] that `STACKD_LOG` does not
+/// set to a level below trace itself (a directive for the same target
+/// replaces the user's; a specific target beats a global `trace`).
+fn wire_caps(user: &str) -> Vec<tracing_subscriber::filter::Directive> {
+    let lowered: Vec<&str> = user
+        .split(',')
+        .filter_map(|d| d.split_once('='))
+        .filter(|(_, level)| !level.trim().eq_ignore_ascii_case("trace"))
+        .map(|(target, _)| target.trim())
+        .collect();
+    WIRE_TARGETS
+        .iter()
+        .filter(|t| !lowered.contains(t))
+        .filter_map(|t| format!("{t}=debug").parse().ok())
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout and succeed; anything else is a
+            // usage error. Printing ignores a closed pipe.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,10 +363,14 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            out::errln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
         }
     };
     let code = runtime.block_on(commands::run(cli));
-    ExitCode::from(code)
+    // Everything that matters (state, lock, journal) was awaited above; a
+    // thread still blocked on reading the terminal (an interrupted prompt)
+    // or on a DNS lookup must not keep the process alive.
+    runtime.shutdown_background();
+    ExitCode::from(out::finish(code))
 }

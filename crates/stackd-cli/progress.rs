@@ -2,10 +2,11 @@
 //! how long, done/total), one log line per event otherwise.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::out::{err, errln};
 use stackd_engine::apply::{Event, Op, Reporter};
 use stackd_spec::Address;
 
@@ -78,14 +79,22 @@ impl Progress {
 
 fn clear(i: &mut Inner) {
     if i.drawn {
-        eprint!("\r\x1b[2K");
+        err!("\r\x1b[2K");
         i.drawn = false;
     }
 }
 
 fn draw(i: &mut Inner) {
     clear(i);
-    let now = Instant::now();
+    let line = status_line(i, Instant::now(), terminal_width());
+    err!("{line}");
+    i.drawn = true;
+}
+
+/// The live status line, at most `width - 1` characters: a line as wide
+/// as the terminal, or wider, wraps, and `\r` then redraws only its last
+/// row, leaving the rest behind at every tick.
+fn status_line(i: &Inner, now: Instant, width: usize) -> String {
     let flying: Vec<String> = i
         .in_flight
         .iter()
@@ -98,9 +107,27 @@ fn draw(i: &mut Inner) {
     } else {
         String::new()
     };
-    eprint!("[{}/{}] {}{}", i.done, i.total, flying.join(", "), extra);
-    let _ = std::io::stderr().flush();
-    i.drawn = true;
+    let line = format!("[{}/{}] {}{}", i.done, i.total, flying.join(", "), extra);
+    let max = width.saturating_sub(1).max(1);
+    if line.chars().count() <= max {
+        return line;
+    }
+    let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The terminal's width in columns (stderr's), 80 when it cannot be told.
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ fills the winsize struct passed by pointer; it
+    // lives for the whole call.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) };
+    if rc == 0 && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        80
+    }
 }
 
 impl Reporter for Progress {
@@ -110,7 +137,7 @@ impl Reporter for Progress {
         match event {
             Event::Started { address, op } => {
                 i.in_flight.insert(address.clone(), (*op, Instant::now()));
-                eprintln!("{address}: {}...", ing(*op));
+                errln!("{address}: {}...", ing(*op));
             }
             Event::Retrying {
                 address,
@@ -118,7 +145,7 @@ impl Reporter for Progress {
                 delay,
                 ..
             } => {
-                eprintln!(
+                errln!(
                     "{address}: retrying in {:.1}s after: {error}",
                     delay.as_secs_f64()
                 );
@@ -136,7 +163,7 @@ impl Reporter for Progress {
                     .filter(|s| !s.is_empty())
                     .map(|s| format!(" [id={s}]"))
                     .unwrap_or_default();
-                eprintln!(
+                errln!(
                     "{address}: {} after {:.1}s{id}",
                     past(*op),
                     elapsed.as_secs_f64()
@@ -150,22 +177,67 @@ impl Reporter for Progress {
             } => {
                 i.in_flight.remove(address);
                 i.done += 1;
-                eprintln!(
+                errln!(
                     "{address}: {} failed after {:.1}s: {error}",
                     ing(*op),
                     elapsed.as_secs_f64()
                 );
             }
             Event::Output { address, line } => {
-                eprintln!("{address} (local-exec): {line}");
+                errln!("{address} (local-exec): {line}");
             }
             Event::Skipped { address, why } => {
                 i.done += 1;
-                eprintln!("{address}: {why}");
+                errln!("{address}: {why}");
             }
         }
         if i.live {
             draw(&mut i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inner(flying: &[&str], started: Instant) -> Inner {
+        Inner {
+            in_flight: flying
+                .iter()
+                .map(|a| (a.parse().expect("address"), (Op::Create, started)))
+                .collect(),
+            done: 12,
+            total: 74,
+            live: true,
+            drawn: false,
+        }
+    }
+
+    #[test]
+    fn status_line_fits_the_terminal_width() {
+        let now = Instant::now();
+        let i = inner(
+            &[
+                "aws_codepipeline.service[\"backend\"]",
+                "aws_codebuild_project.service[\"frontend\"]",
+                "aws_ecs_task_definition.service[\"backend\"]",
+                "aws_lb_listener_rule.api",
+                "aws_nat_gateway.main[\"a\"]",
+            ],
+            now,
+        );
+        for width in [20, 40, 80, 200] {
+            let line = status_line(&i, now, width);
+            assert!(
+                line.chars().count() < width,
+                "{width} columns: {line:?} is {} characters",
+                line.chars().count()
+            );
+            assert!(line.starts_with("[12/74] "), "{line}");
+        }
+        let wide = status_line(&i, now, 400);
+        assert!(wide.ends_with(" +1 more"), "{wide}");
+        assert!(!wide.contains('…'), "{wide}");
     }
 }

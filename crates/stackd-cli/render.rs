@@ -1,16 +1,21 @@
-//! Plans and outputs as people read them (text) and as programs do (JSON).
+//! Plans, apply summaries and outputs as people read them: the text plan
+//! in Terraform's layout, the Markdown plan for pull requests (both laid
+//! out by [`crate::layout`]), and the dry-run report.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
+use stackd_engine::apply::{ApplyOutcome, Op};
 use stackd_engine::check::CheckReport;
-use stackd_engine::diff::AttrChange;
-use stackd_engine::plan::{Action, Plan, PlanEntry};
+use stackd_engine::plan::{Action, Plan, PlanEntry, Reason};
 use stackd_engine::planfile::{PlanFileV2, ResourceChangeV1, Secrets};
 use stackd_engine::provider::Severity;
 use stackd_engine::state::State;
 use stackd_spec::schema::Presence;
-use stackd_spec::{Mode, SchemaSet, Value};
+use stackd_spec::{Address, Mode, SchemaSet, Value};
+
+use crate::layout::{Layout, Line, Options, Shown, Sign};
 
 /// Colours are on for a terminal unless NO_COLOR is set.
 pub fn colours_on() -> bool {
@@ -29,15 +34,8 @@ pub fn error_label() -> String {
     paint("1;31", "error:")
 }
 
-fn action_colour(a: Action) -> &'static str {
-    match a {
-        Action::Create => "32",
-        Action::Update => "33",
-        Action::Replace => "35",
-        Action::Delete => "31",
-        Action::Read => "36",
-        Action::NoOp => "0",
-    }
+pub fn warning_label() -> String {
+    paint("1;33", "warning:")
 }
 
 fn headline(e: &PlanEntry) -> String {
@@ -50,21 +48,85 @@ fn headline(e: &PlanEntry) -> String {
         Action::Read => "will be read during apply",
         Action::NoOp => "will be adopted into state",
     };
-    let reasons: Vec<String> = e.reasons.iter().map(ToString::to_string).collect();
-    format!("# {} {what}: {}", e.address, reasons.join("; "))
-}
-
-fn shown(v: &Value, sensitive: bool) -> String {
-    if sensitive && !v.is_null() {
-        "(sensitive value)".into()
+    // "will be created: not yet created" says nothing twice.
+    let reasons: Vec<String> = e
+        .reasons
+        .iter()
+        .filter(|r| !(e.action == Action::Create && **r == Reason::New))
+        .map(ToString::to_string)
+        .collect();
+    if reasons.is_empty() {
+        format!("# {} {what}", e.address)
     } else {
-        v.to_string()
+        format!("# {} {what}: {}", e.address, reasons.join("; "))
     }
 }
 
-/// The plan in the form a reviewer expects.
-pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets) -> String {
+/// A value of the plan as shown: hidden when sensitive.
+fn shown_value(v: &Value, sensitive: bool) -> Shown {
+    if sensitive && !v.is_null() {
+        Shown::Sensitive
+    } else {
+        Shown::from_value(v)
+    }
+}
+
+fn action_sign(a: Action) -> Sign {
+    match a {
+        Action::Create => Sign::Add,
+        Action::Update => Sign::Change,
+        Action::Replace => Sign::Replace,
+        Action::Delete => Sign::Remove,
+        Action::Read => Sign::Read,
+        Action::NoOp => Sign::None,
+    }
+}
+
+fn sign_mark(sign: Sign) -> (&'static str, &'static str) {
+    match sign {
+        Sign::Add => ("+", "32"),
+        Sign::Remove => ("-", "31"),
+        Sign::Change => ("~", "33"),
+        Sign::Replace => ("-/+", "35"),
+        Sign::Read => ("<=", "36"),
+        Sign::None => ("", "0"),
+    }
+}
+
+/// A laid-out line as the text plan prints it: the sign right-aligned
+/// before the text, at four columns per level.
+fn text_line(out: &mut String, line: &Line) {
+    let sign = if line.cont { Sign::None } else { line.sign };
+    let (mark, colour) = sign_mark(sign);
+    let width = 4 * line.depth + 3;
+    let padded = format!("{mark:>width$} ");
+    let painted = if mark.is_empty() {
+        padded
+    } else {
+        padded.replace(mark, &paint(colour, mark))
+    };
+    let _ = writeln!(out, "{painted}{}", line.text);
+}
+
+/// A laid-out line in a Markdown `diff` block: the sign in the first
+/// column, where GitHub colours it (`!` for a change in place).
+fn markdown_line(out: &mut String, line: &Line) {
+    let mark = match line.sign {
+        Sign::Add | Sign::Read => '+',
+        Sign::Remove => '-',
+        Sign::Change | Sign::Replace => '!',
+        Sign::None => ' ',
+    };
+    let _ = writeln!(out, "{mark} {}{}", "    ".repeat(line.depth), line.text);
+}
+
+const OWNERSHIP_TAGS_NOTE: &str =
+    "Ownership tags (stackd:stack, stackd:address) on every taggable resource are not shown; -v shows them.";
+
+/// The plan in the form a reviewer expects, in Terraform's layout.
+pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets, opts: Options) -> String {
     let mut out = String::new();
+    let mut hid_tags = false;
     let interesting: Vec<&PlanEntry> = plan
         .entries
         .iter()
@@ -75,23 +137,37 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets) -> String 
     } else {
         out.push_str("stackd will perform the following actions:\n\n");
         for e in interesting {
-            entry_text(&mut out, e, schemas, secrets);
+            let mut layout = Layout::new(opts);
+            entry_layout(&mut layout, e, schemas, secrets);
+            hid_tags |= layout.hid_ownership_tags;
+            let _ = writeln!(out, "  {}", paint("1", &headline(e)));
+            for line in &layout.lines {
+                text_line(&mut out, line);
+            }
+            out.push('\n');
         }
     }
-    let outputs: Vec<_> = plan
+    let mut outputs = Layout::new(opts);
+    let changed: Vec<_> = plan
         .outputs
         .iter()
         .filter(|(_, o)| o.before.as_ref() != Some(&o.after))
         .collect();
-    if !outputs.is_empty() {
+    let width = changed.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (name, o) in &changed {
+        let hide = o.sensitive
+            || secrets.hides(&o.after)
+            || o.before.as_ref().is_some_and(|b| secrets.hides(b));
+        let after = shown_value(&o.after, hide);
+        match &o.before {
+            None => outputs.value(format!("{name:width$} = "), &after, 0, Sign::Add, ""),
+            Some(b) => outputs.change(name, width, &shown_value(b, hide), &after, 0, ""),
+        }
+    }
+    if !outputs.lines.is_empty() {
         out.push_str("Changes to outputs:\n");
-        for (name, o) in outputs {
-            let sign = if o.before.is_none() { "+" } else { "~" };
-            let _ = writeln!(
-                out,
-                "  {sign} {name} = {}",
-                shown(&o.after, o.sensitive || secrets.hides(&o.after))
-            );
+        for line in &outputs.lines {
+            text_line(&mut out, line);
         }
         out.push('\n');
     }
@@ -102,24 +178,26 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets) -> String 
             "Plan: {add} to add, {change} to change, {destroy} to destroy."
         );
     }
+    if hid_tags {
+        let _ = writeln!(out, "{OWNERSHIP_TAGS_NOTE}");
+    }
     out
 }
 
-fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet, secrets: &Secrets) {
-    let colour = action_colour(e.action);
-    let _ = writeln!(out, "  {}", paint("1", &headline(e)));
+/// One entry's lines: its header, then its attributes or changes.
+fn entry_layout(l: &mut Layout, e: &PlanEntry, schemas: &SchemaSet, secrets: &Secrets) {
     let kind = if e.address.block.mode == Mode::Data {
         "data"
     } else {
         "resource"
     };
-    let symbol = format!("{:>3}", e.action.symbol());
-    let _ = writeln!(
-        out,
-        "{} {kind} \"{}\" \"{}\" {{",
-        paint(colour, &symbol),
-        e.address.block.type_name,
-        e.address.block.name
+    l.push(
+        0,
+        action_sign(e.action),
+        format!(
+            "{kind} \"{}\" \"{}\" {{",
+            e.address.block.type_name, e.address.block.name
+        ),
     );
     let schema = schemas.get(e.address.block.mode, &e.address.block.type_name);
     let sensitive = |name: &str| {
@@ -130,118 +208,120 @@ fn entry_text(out: &mut String, e: &PlanEntry, schemas: &SchemaSet, secrets: &Se
     match e.action {
         Action::Create | Action::Read => {
             if let Some(Value::Map(d)) = &e.desired {
-                let width = d.keys().map(String::len).max().unwrap_or(0);
-                for (k, v) in d {
-                    if v.is_null() || matches!(v, Value::List(l) if l.is_empty()) {
-                        continue;
-                    }
-                    let _ = writeln!(
-                        out,
-                        "      {} {k:width$} = {}",
-                        paint(colour, "+"),
-                        shown(v, sensitive(k) || secrets.hides(v))
-                    );
-                }
+                let mut attrs: BTreeMap<String, Shown> = d
+                    .iter()
+                    .map(|(k, v)| (k.clone(), shown_value(v, sensitive(k) || secrets.hides(v))))
+                    .collect();
                 if let Some(s) = schema {
                     for a in s
                         .body
                         .attrs
                         .iter()
-                        .filter(|a| a.presence == Presence::Computed && !d.contains_key(a.name))
+                        .filter(|a| a.presence == Presence::Computed)
                     {
-                        let _ = writeln!(
-                            out,
-                            "      {} {:width$} = (known after apply)",
-                            paint(colour, "+"),
-                            a.name
-                        );
+                        if attrs.get(a.name).is_none_or(|v| *v == Shown::Null) {
+                            attrs.insert(a.name.to_string(), Shown::Unknown);
+                        }
                     }
                 }
+                l.object(&attrs, 1, Sign::Add);
             }
         }
         Action::Update | Action::Replace => {
             if let Some(p) = &e.prior {
-                let _ = writeln!(out, "        id = {:?}", p.id);
+                l.push(
+                    1,
+                    Sign::None,
+                    format!("id = {}", Shown::Str(p.id.clone()).inline()),
+                );
             }
+            let width = e.changes.iter().map(|c| c.name.len()).max().unwrap_or(0);
             for c in &e.changes {
-                change_text(out, c, secrets);
+                let hide = c.sensitive
+                    || sensitive(&c.name)
+                    || secrets.hides(&c.before)
+                    || secrets.hides(&c.after);
+                let note = if c.forces_replacement {
+                    " # forces replacement"
+                } else {
+                    ""
+                };
+                l.change(
+                    &c.name,
+                    width,
+                    &shown_value(&c.before, hide),
+                    &shown_value(&c.after, hide),
+                    1,
+                    note,
+                );
             }
         }
         Action::Delete => {
             if let Some(p) = &e.prior {
-                let _ = writeln!(out, "      {} id = {:?}", paint(colour, "-"), p.id);
+                l.push(
+                    1,
+                    Sign::Remove,
+                    format!("id = {}", Shown::Str(p.id.clone()).inline()),
+                );
             }
         }
         Action::NoOp => {}
     }
-    let _ = writeln!(out, "    }}\n");
+    l.push(0, Sign::None, "}");
 }
 
-fn change_text(out: &mut String, c: &AttrChange, secrets: &Secrets) {
-    let note = if c.forces_replacement {
-        paint("35", " # forces replacement")
-    } else {
-        String::new()
-    };
-    if c.sensitive || secrets.hides(&c.before) || secrets.hides(&c.after) {
-        let _ = writeln!(
-            out,
-            "      {} {} = (sensitive value){note}",
-            paint("33", "~"),
-            c.name
-        );
-        return;
-    }
-    // Blocks and collections: show what was added and removed.
-    if let (Value::List(before), Value::List(after)) = (&c.before, &c.after) {
-        if before
-            .iter()
-            .chain(after)
-            .any(|v| matches!(v, Value::Map(_)))
-        {
-            let _ = writeln!(out, "      {} {} {{{note}", paint("33", "~"), c.name);
-            for b in before.iter().filter(|b| !after.contains(b)) {
-                let _ = writeln!(out, "          {} {}", paint("31", "-"), b);
-            }
-            for a in after.iter().filter(|a| !before.contains(a)) {
-                let _ = writeln!(out, "          {} {}", paint("32", "+"), a);
-            }
-            let _ = writeln!(out, "        }}");
-            return;
+/// How many operations applying `plan` runs: one per create, update,
+/// delete and read, two per replacement. The live status line counts
+/// these.
+pub fn planned_operations(plan: &Plan) -> usize {
+    plan.entries
+        .iter()
+        .map(|e| match e.action {
+            Action::Replace => 2,
+            Action::NoOp => 0,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The closing line of an apply or destroy, counted in resources as the
+/// plan's `Plan: N to add, ...` line is: a create (or the create half of a
+/// replacement) adds one, a delete destroys one, an update changes one;
+/// data sources read along the way are not counted.
+pub fn apply_summary(outcome: &ApplyOutcome, destroy: bool) -> String {
+    let verb = if destroy { "Destroy" } else { "Apply" };
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    for (_, op) in &outcome.done {
+        match op {
+            Op::Create => added += 1,
+            Op::Update => changed += 1,
+            Op::Delete => destroyed += 1,
+            Op::Read => {}
         }
     }
-    if let (Value::Map(before), Value::Map(after)) = (&c.before, &c.after) {
-        let _ = writeln!(out, "      {} {} = {{{note}", paint("33", "~"), c.name);
-        for (k, v) in before.iter().filter(|(k, v)| after.get(*k) != Some(v)) {
-            match after.get(k) {
-                Some(n) => {
-                    let _ = writeln!(out, "          {} {k:?} = {} → {}", paint("33", "~"), v, n);
-                }
-                None => {
-                    let _ = writeln!(out, "          {} {k:?} = {}", paint("31", "-"), v);
-                }
-            }
-        }
-        for (k, v) in after.iter().filter(|(k, _)| !before.contains_key(*k)) {
-            let _ = writeln!(out, "          {} {k:?} = {}", paint("32", "+"), v);
-        }
-        let _ = writeln!(out, "        }}");
-        return;
+    let counts = format!("{added} added, {changed} changed, {destroyed} destroyed");
+    if outcome.is_success() {
+        return format!("{verb} complete: {counts}.");
     }
-    let _ = writeln!(
-        out,
-        "      {} {} = {} → {}{note}",
-        paint("33", "~"),
-        c.name,
-        shown(&c.before, c.sensitive),
-        shown(&c.after, c.sensitive)
-    );
+    let failed: BTreeSet<&Address> = outcome.failed.iter().map(|(a, _, _)| a).collect();
+    let skipped: BTreeSet<&Address> = outcome.skipped.iter().map(|(a, _)| a).collect();
+    format!(
+        "{verb} {}: {counts}; {} failed, {} not started.",
+        if outcome.interrupted {
+            "interrupted"
+        } else {
+            "failed"
+        },
+        failed.len(),
+        skipped.len()
+    )
 }
 
 /// The largest pull-request comment GitHub accepts is 65,536 characters;
 /// the Markdown plan stops adding sections well before that.
 const MARKDOWN_BUDGET: usize = 60_000;
-/// Longer values are cut in the Markdown plan (the JSON plan has them whole).
+/// Longer output values are cut in the Markdown plan (the JSON plan has
+/// them whole).
 const MARKDOWN_VALUE_CHARS: usize = 400;
 
 /// The plan as a pull-request comment: a summary table, then one collapsible
@@ -287,8 +367,9 @@ pub fn plan_markdown(doc: &PlanFileV2) -> String {
     };
     let mut changes: Vec<_> = doc.actionable().collect();
     changes.sort_by_key(|c| rank(&c.action));
+    let mut hid_tags = false;
     for (shown, c) in changes.iter().enumerate() {
-        let section = markdown_section(c);
+        let (section, hid) = markdown_section(c);
         if out.len() + section.len() > MARKDOWN_BUDGET {
             let _ = writeln!(
                 out,
@@ -297,6 +378,7 @@ pub fn plan_markdown(doc: &PlanFileV2) -> String {
             );
             break;
         }
+        hid_tags |= hid;
         out.push_str(&section);
     }
     let outputs: Vec<_> = doc
@@ -310,15 +392,24 @@ pub fn plan_markdown(doc: &PlanFileV2) -> String {
             let _ = writeln!(
                 out,
                 "- `{name}` = `{}`",
-                cut(&compact(&o.after)).replace('`', "'")
+                cut(&Shown::from_plan_json(&o.after).inline()).replace('`', "'")
             );
         }
+    }
+    if hid_tags {
+        let _ = writeln!(
+            out,
+            "\n<sub>Ownership tags (stackd:stack, stackd:address) on every taggable resource \
+             are not shown; the JSON plan has them.</sub>"
+        );
     }
     footer(&mut out, doc);
     out
 }
 
-fn markdown_section(c: &ResourceChangeV1) -> String {
+/// One resource's collapsible section, and whether ownership tags were
+/// left out of it.
+fn markdown_section(c: &ResourceChangeV1) -> (String, bool) {
     let flag = match c.action.as_str() {
         "replace" | "delete" => ":warning: ",
         _ => "",
@@ -332,38 +423,77 @@ fn markdown_section(c: &ResourceChangeV1) -> String {
         "read" => "read during apply",
         other => other,
     };
-    let reasons: Vec<&str> = c.reasons.iter().map(|r| r.message.as_str()).collect();
-    let mut body = String::new();
-    for a in &c.changes {
-        let note = if a.forces_replacement {
-            "   # forces replacement"
+    let reasons: Vec<&str> = c
+        .reasons
+        .iter()
+        .filter(|r| !(c.action == "create" && r.code == "new"))
+        .map(|r| r.message.as_str())
+        .collect();
+    let value = |v: &serde_json::Value, sensitive: bool| {
+        if sensitive && !v.is_null() {
+            Shown::Sensitive
         } else {
-            ""
-        };
-        match c.action.as_str() {
-            "create" | "read" => {
-                let _ = writeln!(body, "+ {} = {}", a.attribute, cut(&compact(&a.after)));
-            }
-            _ => {
-                let _ = writeln!(
-                    body,
-                    "- {} = {}{note}\n+ {} = {}{note}",
-                    a.attribute,
-                    cut(&compact(&a.before)),
-                    a.attribute,
-                    cut(&compact(&a.after))
+            Shown::from_plan_json(v)
+        }
+    };
+    let mut layout = Layout::new(Options::default());
+    match c.action.as_str() {
+        "create" | "read" => {
+            let attrs: BTreeMap<String, Shown> = c
+                .changes
+                .iter()
+                .map(|a| (a.attribute.clone(), value(&a.after, a.sensitive)))
+                .collect();
+            layout.object(&attrs, 0, Sign::Add);
+        }
+        "delete" => layout.push(
+            0,
+            Sign::Remove,
+            format!(
+                "id = {}",
+                Shown::Str(c.id.clone().unwrap_or_default()).inline()
+            ),
+        ),
+        _ => {
+            let width = c
+                .changes
+                .iter()
+                .map(|a| a.attribute.len())
+                .max()
+                .unwrap_or(0);
+            for a in &c.changes {
+                let note = if a.forces_replacement {
+                    " # forces replacement"
+                } else {
+                    ""
+                };
+                layout.change(
+                    &a.attribute,
+                    width,
+                    &value(&a.before, a.sensitive),
+                    &value(&a.after, a.sensitive),
+                    0,
+                    note,
                 );
             }
         }
     }
-    if c.action == "delete" {
-        let _ = writeln!(body, "- id = {}", c.id.as_deref().unwrap_or("?"));
+    let mut body = String::new();
+    for line in &layout.lines {
+        markdown_line(&mut body, line);
     }
     let fence = "`".repeat(longest_backtick_run(&body).max(2) + 1);
-    format!(
-        "<details><summary>{flag}<b>{verb}</b> <code>{}</code>: {}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
-        html_escape(&c.address),
-        html_escape(&reasons.join("; "))
+    let summary = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", html_escape(&reasons.join("; ")))
+    };
+    (
+        format!(
+            "<details><summary>{flag}<b>{verb}</b> <code>{}</code>{summary}</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
+            html_escape(&c.address),
+        ),
+        layout.hid_ownership_tags,
     )
 }
 
@@ -381,20 +511,6 @@ fn footer(out: &mut String, doc: &PlanFileV2) {
         doc.prior_state.serial,
         doc.prior_state.backend
     );
-}
-
-fn compact(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Object(m) if m.len() == 1 && m.get("unknown") == Some(&true.into()) => {
-            "(known after apply)".into()
-        }
-        serde_json::Value::Object(m)
-            if m.len() == 1 && m.get("sensitive") == Some(&true.into()) =>
-        {
-            "(sensitive value)".into()
-        }
-        other => other.to_string(),
-    }
 }
 
 fn cut(s: &str) -> String {
@@ -428,7 +544,7 @@ pub fn check_report(report: &CheckReport) -> String {
     for (addr, f) in &report.findings {
         let label = match f.severity {
             Severity::Error => error_label(),
-            Severity::Warning => paint("1;33", "warning:"),
+            Severity::Warning => warning_label(),
         };
         let _ = writeln!(
             out,
@@ -471,8 +587,376 @@ pub fn outputs_text(state: &State) -> String {
         return out;
     }
     out.push_str("\nOutputs:\n\n");
+    let mut layout = Layout::new(Options::default());
     for (k, o) in &state.outputs {
-        let _ = writeln!(out, "{k} = {}", shown(&o.value, o.sensitive));
+        layout.value(
+            format!("{k} = "),
+            &shown_value(&o.value, o.sensitive),
+            0,
+            Sign::None,
+            "",
+        );
+    }
+    for line in &layout.lines {
+        let _ = writeln!(out, "{}{}", "    ".repeat(line.depth), line.text);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Snapshots of plans built in code, rendered as text and Markdown.
+
+    use std::collections::BTreeMap;
+
+    use stackd_engine::diff::AttrChange;
+    use stackd_engine::plan::{Action, Plan, PlanEntry, PlannedOutput, Prior, Reason};
+    use stackd_engine::planfile::{PlanContext, PlanFileV2, PriorStateV1, Secrets, SpecV1};
+    use stackd_spec::schema::{AttrSchema, AttrType, BlockSchema, Nesting};
+    use stackd_spec::{ResourceSchema, SchemaSet, Value};
+
+    use super::*;
+    use crate::layout::MAX_LINE;
+
+    fn schemas() -> SchemaSet {
+        let rule = || {
+            BlockSchema::new("ingress", Nesting::Set)
+                .attr(AttrSchema::required("from_port", AttrType::Number))
+                .attr(AttrSchema::required("to_port", AttrType::Number))
+                .attr(AttrSchema::optional(
+                    "cidr_blocks",
+                    AttrType::list_of(AttrType::String),
+                ))
+                .attr(AttrSchema::optional("description", AttrType::String))
+        };
+        SchemaSet::new(vec![
+            ResourceSchema::resource("aws_security_group")
+                .attr(AttrSchema::required("name", AttrType::String).force_new())
+                .attr(AttrSchema::optional("description", AttrType::String))
+                .attr(AttrSchema::computed("arn", AttrType::String))
+                .block(rule())
+                .taggable(),
+            ResourceSchema::resource("aws_iam_role")
+                .attr(AttrSchema::required("name", AttrType::String).force_new())
+                .attr(AttrSchema::required("assume_role_policy", AttrType::Json))
+                .attr(AttrSchema::computed("arn", AttrType::String))
+                .taggable(),
+            ResourceSchema::resource("aws_ssm_parameter")
+                .attr(AttrSchema::required("name", AttrType::String))
+                .attr(AttrSchema::required("value", AttrType::String).sensitive())
+                .taggable(),
+            ResourceSchema::resource("aws_instance")
+                .attr(AttrSchema::required("ami", AttrType::String).force_new())
+                .attr(AttrSchema::optional("user_data", AttrType::String).force_new()),
+            ResourceSchema::data("aws_iam_policy_document")
+                .attr(AttrSchema::computed("json", AttrType::String))
+                .block(
+                    BlockSchema::new("statement", Nesting::List)
+                        .attr(AttrSchema::optional(
+                            "actions",
+                            AttrType::set_of(AttrType::String),
+                        ))
+                        .attr(AttrSchema::optional(
+                            "resources",
+                            AttrType::set_of(AttrType::String),
+                        )),
+                ),
+        ])
+    }
+
+    fn s(v: &str) -> Value {
+        Value::string(v)
+    }
+
+    fn map(pairs: &[(&str, Value)]) -> Value {
+        Value::map(pairs.iter().map(|(k, v)| (*k, v.clone())))
+    }
+
+    fn tags(name: &str, address: &str) -> Value {
+        map(&[
+            ("Environment", s("dev")),
+            ("Name", s(name)),
+            ("stackd:address", s(address)),
+            ("stackd:stack", s("web")),
+        ])
+    }
+
+    fn ingress(port: i64, cidr: &str) -> Value {
+        map(&[
+            ("cidr_blocks", Value::List(vec![s(cidr)])),
+            ("description", s("HTTP(S) from the internet")),
+            ("from_port", Value::from(port)),
+            ("to_port", Value::from(port)),
+        ])
+    }
+
+    fn entry(address: &str, action: Action, reasons: Vec<Reason>) -> PlanEntry {
+        PlanEntry {
+            address: address.parse().expect("address"),
+            action,
+            reasons,
+            changes: Vec::new(),
+            prior: None,
+            desired: None,
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+        }
+    }
+
+    fn prior(id: &str) -> Option<Prior> {
+        Some(Prior {
+            id: id.into(),
+            attrs: Value::Null,
+            dependencies: Vec::new(),
+            untracked: false,
+        })
+    }
+
+    fn change(name: &str, before: Value, after: Value, forces_replacement: bool) -> AttrChange {
+        AttrChange {
+            name: name.into(),
+            before,
+            after,
+            forces_replacement,
+            sensitive: false,
+        }
+    }
+
+    const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"123456789012"}}}]}"#;
+
+    /// A plan with one of every action, nested blocks, a JSON policy,
+    /// ownership tags, a sensitive value and a long script.
+    fn sample_plan() -> Plan {
+        let mut create = entry("aws_security_group.alb", Action::Create, vec![Reason::New]);
+        create.desired = Some(map(&[
+            ("name", s("web-dev-alb")),
+            ("description", s("Load balancer")),
+            ("revoke_rules_on_delete", Value::Bool(false)),
+            ("egress", Value::List(Vec::new())),
+            ("timeouts", Value::Null),
+            (
+                "ingress",
+                Value::List(vec![ingress(80, "0.0.0.0/0"), ingress(443, "0.0.0.0/0")]),
+            ),
+            ("tags_all", tags("web-dev-alb", "aws_security_group.alb")),
+        ]));
+
+        let mut role = entry("aws_iam_role.task", Action::Create, vec![Reason::New]);
+        role.desired = Some(map(&[
+            ("name", s("web-dev-task")),
+            ("assume_role_policy", s(TRUST)),
+            ("tags_all", tags("web-dev-task", "aws_iam_role.task")),
+        ]));
+
+        let mut update = entry(
+            "aws_security_group.service",
+            Action::Update,
+            vec![Reason::Changed],
+        );
+        update.prior = prior("sg-0123456789abcdef0");
+        update.changes = vec![
+            change(
+                "description",
+                s("Services"),
+                s("Services behind the load balancer"),
+                false,
+            ),
+            change(
+                "ingress",
+                Value::List(vec![
+                    ingress(8080, "10.0.0.0/16"),
+                    ingress(22, "10.0.0.0/16"),
+                ]),
+                Value::List(vec![
+                    ingress(8080, "10.0.0.0/16"),
+                    ingress(22, "10.0.9.0/24"),
+                ]),
+                false,
+            ),
+            change(
+                "tags_all",
+                tags("web-dev-svc", "aws_security_group.service"),
+                tags("web-dev-service", "aws_security_group.service"),
+                false,
+            ),
+        ];
+
+        let mut policy = entry("aws_iam_role.ci", Action::Update, vec![Reason::Changed]);
+        policy.prior = prior("web-dev-ci");
+        policy.changes = vec![change(
+            "assume_role_policy",
+            s(TRUST),
+            s(&TRUST.replace("ecs-tasks", "codebuild")),
+            false,
+        )];
+
+        let mut secret = entry(
+            "aws_ssm_parameter.token",
+            Action::Update,
+            vec![Reason::Changed],
+        );
+        secret.prior = prior("/web/dev/token");
+        secret.changes = vec![change("value", s("old-secret"), s("new-secret"), false)];
+
+        let mut replace = entry(
+            "aws_instance.bastion",
+            Action::Replace,
+            vec![Reason::ForcedBy(vec!["user_data".into()])],
+        );
+        replace.prior = prior("i-0abc");
+        let script = |greeting: &str| {
+            format!(
+                "#!/bin/bash\nset -euo pipefail\necho \"{greeting}\" > /etc/motd\n{}\n",
+                "yum install -y amazon-cloudwatch-agent jq htop tmux git unzip ".repeat(4)
+            )
+        };
+        replace.changes = vec![change(
+            "user_data",
+            s(&script("hello")),
+            s(&script("welcome")),
+            true,
+        )];
+
+        let mut delete = entry(
+            "aws_security_group.old",
+            Action::Delete,
+            vec![Reason::RemovedFromSpec],
+        );
+        delete.prior = prior("sg-0fedcba9876543210");
+
+        let mut read = entry(
+            "data.aws_iam_policy_document.task",
+            Action::Read,
+            vec![Reason::DataDeferred],
+        );
+        read.desired = Some(map(&[(
+            "statement",
+            Value::List(vec![map(&[
+                ("actions", Value::List(vec![s("s3:PutObject")])),
+                ("resources", Value::List(vec![Value::Unknown])),
+            ])]),
+        )]));
+
+        let mut outputs = BTreeMap::new();
+        outputs.insert(
+            "alb_dns_name".to_string(),
+            PlannedOutput {
+                before: None,
+                after: Value::Unknown,
+                sensitive: false,
+            },
+        );
+        outputs.insert(
+            "service_sg".to_string(),
+            PlannedOutput {
+                before: Some(s("sg-0123456789abcdef0")),
+                after: s("sg-0123456789abcdef1"),
+                sensitive: false,
+            },
+        );
+        Plan {
+            entries: vec![create, role, update, policy, secret, replace, delete, read],
+            outputs,
+            ..Plan::default()
+        }
+    }
+
+    fn document(plan: &Plan) -> PlanFileV2 {
+        PlanFileV2::from_plan(
+            plan,
+            &schemas(),
+            PlanContext {
+                operation: "apply".into(),
+                stack: "web".into(),
+                prior_state: PriorStateV1 {
+                    backend: "specs/web/stackd.state.json".into(),
+                    lineage: Some("5e0c4f55-1f5e-4bfb-9a57-0d2f1a0b8c3d".into()),
+                    serial: 41,
+                },
+                spec: SpecV1 {
+                    dir: "specs/web".into(),
+                    digest: "sha256:0".into(),
+                },
+                secrets: Secrets::default(),
+            },
+        )
+    }
+
+    fn assert_lines_fit(text: &str) {
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= MAX_LINE,
+                "{} characters: {line}",
+                line.chars().count()
+            );
+        }
+    }
+
+    #[test]
+    fn text_plan_shows_blocks_as_blocks_and_leaves_out_nulls() {
+        let text = plan_text(
+            &sample_plan(),
+            &schemas(),
+            &Secrets::default(),
+            Options::default(),
+        );
+        assert_lines_fit(&text);
+        assert!(!text.contains("null"), "{text}");
+        assert!(!text.contains("\"stackd:stack\" ="), "{text}");
+        insta::assert_snapshot!("text_plan", text);
+    }
+
+    #[test]
+    fn text_plan_shows_ownership_tags_when_verbose() {
+        let text = plan_text(
+            &sample_plan(),
+            &schemas(),
+            &Secrets::default(),
+            Options {
+                ownership_tags: true,
+            },
+        );
+        assert!(text.contains("\"stackd:stack\"   = \"web\""), "{text}");
+        assert!(!text.contains("-v shows them"), "{text}");
+    }
+
+    #[test]
+    fn markdown_plan_lays_out_blocks_and_json() {
+        let md = plan_markdown(&document(&sample_plan()));
+        assert_lines_fit(&md);
+        assert!(!md.contains("\"stackd:stack\" ="), "{md}");
+        insta::assert_snapshot!("markdown_plan", md);
+    }
+
+    #[test]
+    fn apply_summary_counts_resources_as_the_plan_line_does() {
+        let plan = sample_plan();
+        let (add, change, destroy) = plan.counts();
+        // What apply does for that plan: one operation per create, update
+        // and delete, two for the replacement, one read.
+        let mut done = Vec::new();
+        for e in &plan.entries {
+            let ops: &[Op] = match e.action {
+                Action::Create => &[Op::Create],
+                Action::Update => &[Op::Update],
+                Action::Replace => &[Op::Create, Op::Delete],
+                Action::Delete => &[Op::Delete],
+                Action::Read => &[Op::Read],
+                Action::NoOp => &[],
+            };
+            done.extend(ops.iter().map(|op| (e.address.clone(), *op)));
+        }
+        assert_eq!(done.len(), planned_operations(&plan));
+        let outcome = ApplyOutcome {
+            done,
+            unchanged: Vec::new(),
+            failed: Vec::new(),
+            skipped: Vec::new(),
+            interrupted: false,
+        };
+        assert_eq!(
+            apply_summary(&outcome, false),
+            format!("Apply complete: {add} added, {change} changed, {destroy} destroyed.")
+        );
+    }
 }

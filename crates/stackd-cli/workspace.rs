@@ -3,7 +3,7 @@
 //! any network call.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use stackd_engine::instance::StackSettings;
@@ -14,7 +14,8 @@ use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
 use stackd_spec::vars::{resolve_vars, VarInputs};
 use stackd_spec::{SchemaSet, Value};
 
-use crate::{CommonArgs, SpecArgs};
+use crate::out::err;
+use crate::{usage, CommonArgs, SpecArgs};
 
 /// A spec that parsed, resolved and validated.
 pub struct Workspace {
@@ -38,14 +39,17 @@ impl std::fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
-/// The stack name: `--stack`, else the spec directory's name.
+/// The stack name: `--stack`, else the spec directory's name; refused
+/// when AWS tags cannot hold it (see [`check_stack_name`]).
 pub fn stack_name(common: &CommonArgs) -> Result<String> {
     if let Some(s) = &common.stack {
+        check_stack_name(s).map_err(|why| usage(format!("--stack {s:?}: {why}")))?;
         return Ok(s.clone());
     }
     let dir = std::fs::canonicalize(&common.dir)
         .with_context(|| format!("cannot open spec directory {}", common.dir.display()))?;
-    dir.file_name()
+    let name = dir
+        .file_name()
         .and_then(|n| n.to_str())
         .map(str::to_string)
         .ok_or_else(|| {
@@ -53,7 +57,50 @@ pub fn stack_name(common: &CommonArgs) -> Result<String> {
                 "cannot derive a stack name from {}; pass --stack NAME",
                 dir.display()
             )
-        })
+        })?;
+    check_stack_name(&name).map_err(|why| {
+        anyhow!(
+            "the stack name {name:?} (the spec directory's name) cannot be used: {why}; \
+             pass --stack NAME"
+        )
+    })?;
+    Ok(name)
+}
+
+/// The longest tag value every service stackd tags accepts (EC2, ELBv2,
+/// ECS, S3, IAM: 256 Unicode characters).
+const STACK_NAME_MAX_CHARS: usize = 256;
+
+/// Whether the `stackd:stack` tag can hold `name`: not empty, at most 256
+/// characters, and only characters every service accepts in a tag value
+/// (the intersection of EC2's, ELBv2's, ECS's, S3's and IAM's rules:
+/// letters, digits, spaces and `_ . : / = + - @`).
+pub fn check_stack_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("a stack needs a name, which stackd tags every resource with".into());
+    }
+    let len = name.chars().count();
+    if len > STACK_NAME_MAX_CHARS {
+        return Err(format!(
+            "it is {len} characters long; AWS tag values hold at most {STACK_NAME_MAX_CHARS}"
+        ));
+    }
+    let allowed = regex::Regex::new(r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$")
+        .map_err(|e| format!("internal error: {e}"))?;
+    if !allowed.is_match(name) {
+        let bad: String = name
+            .chars()
+            .filter(|c| !allowed.is_match(&c.to_string()))
+            .collect::<std::collections::BTreeSet<char>>()
+            .into_iter()
+            .map(|c| format!("{c:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(format!(
+            "AWS tags cannot hold {bad}; use letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    Ok(())
 }
 
 pub fn state_path(common: &CommonArgs) -> PathBuf {
@@ -91,12 +138,32 @@ pub fn spec_digest(ws: &Workspace) -> String {
     stackd_engine::planfile::sha256_hex(doc.to_string().as_bytes())
 }
 
+/// Fails unless `dir` is a directory, saying what it is instead.
+pub fn check_spec_dir(dir: &std::path::Path) -> Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => {
+            let parent = match dir.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+                _ => ".".to_string(),
+            };
+            Err(anyhow!(
+                "{} is a file, not a directory: stackd reads a spec directory (every .tf and \
+                 .hcl file in it); pass its directory, e.g. {parent}",
+                dir.display()
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(anyhow!("spec directory {} does not exist", dir.display()))
+        }
+        Err(e) => Err(anyhow!("cannot open spec directory {}: {e}", dir.display())),
+    }
+}
+
 /// Loads, resolves and validates a spec, printing every problem found.
 pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     let dir = &args.common.dir;
-    if !dir.is_dir() {
-        return Err(anyhow!("spec directory {} does not exist", dir.display()));
-    }
+    check_spec_dir(dir)?;
     let (mut config, mut diags) = Config::load_dir(dir)
         .with_context(|| format!("cannot read spec directory {}", dir.display()))?;
     let inputs = VarInputs {
@@ -119,7 +186,7 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     if !errors.is_empty() {
         let mut all = errors;
         all.extend(warnings);
-        eprint!("{}", render_all(&all, &config.sources));
+        err!("{}", render_all(&all, &config.sources));
         return Err(Reported.into());
     }
     let stack = stack_name(&args.common)?;
@@ -135,6 +202,33 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
         profile,
         warnings,
     })
+}
+
+/// The values of the sensitive variables of the spec in `dir` that can be
+/// known without flags (defaults, `terraform.tfvars`, `*.auto.tfvars`,
+/// `STACKD_VAR_*`), for commands that show the state without planning.
+/// Prints nothing: a spec that does not load gives none.
+pub fn sensitive_values_quietly(dir: &Path) -> Vec<Value> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let Ok((mut config, _)) = Config::load_dir(dir) else {
+        return Vec::new();
+    };
+    let inputs = VarInputs {
+        files: Vec::new(),
+        assignments: Vec::new(),
+        env: std::env::vars().collect(),
+    };
+    let Ok(vars) = resolve_vars(&mut config, &inputs) else {
+        return Vec::new();
+    };
+    config
+        .variables
+        .values()
+        .filter(|v| v.sensitive)
+        .filter_map(|v| vars.get(&v.name).cloned())
+        .collect()
 }
 
 /// Reads `provider "aws" { region, profile, default_tags { tags } }`.
@@ -220,6 +314,6 @@ fn provider_settings(
 /// Prints warnings, if any.
 pub fn print_warnings(ws: &Workspace) {
     if !ws.warnings.is_empty() {
-        eprint!("{}", render_all(&ws.warnings, &ws.config.sources));
+        err!("{}", render_all(&ws.warnings, &ws.config.sources));
     }
 }

@@ -143,7 +143,8 @@ where
     let code = err.code().map(str::to_string);
     let message = match (&failure, err.message()) {
         (Failure::Service, Some(m)) => m.to_string(),
-        _ => transport_message(service, &err, failure, lost),
+        _ if lost => lost_message(&err),
+        _ => failure_message(service, &err),
     };
     let request_id = err
         .as_service_error()
@@ -161,52 +162,123 @@ where
     }
 }
 
-/// A one-line message for a call that got no usable answer: what happened
-/// and which endpoint did not answer, without the SDK's debug dump.
-fn transport_message<E, R>(
-    service: &str,
-    err: &SdkError<E, R>,
-    failure: Failure,
-    lost: bool,
-) -> String
+/// The message of a call whose answer was lost after it was sent: the
+/// [`AnswerLost`](crate::transport::AnswerLost) error's own words.
+fn lost_message(err: &(dyn std::error::Error + 'static)) -> String {
+    error_chain(err)
+        .into_iter()
+        .find(|c| c.contains("not sent again blindly"))
+        .unwrap_or_else(|| "the answer was lost after the call was sent".to_string())
+}
+
+/// Why a call failed when the service gave no message of its own, in one
+/// line (each cause in the SDK's error chain, by its `Display`), then a
+/// `hint:` line when the cause is a common one: no credentials, an
+/// endpoint that cannot be reached. Never the SDK's `Debug` dump, which
+/// `DisplayErrorContext` appends.
+pub fn failure_message<E, R>(service: &str, err: &SdkError<E, R>) -> String
 where
     E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    let mut causes = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
-    while let Some(e) = cur {
-        let text = e.to_string();
-        if !text.is_empty() && !causes.contains(&text) {
-            causes.push(text);
+    let causes = error_chain(err);
+    let root = causes.last().cloned().unwrap_or_default();
+    let mentions = |word: &str| causes.iter().any(|c| c.to_lowercase().contains(word));
+    let endpoint = endpoint_in_use(service);
+    match err {
+        SdkError::DispatchFailure(d) if d.is_other() && mentions("credential") => {
+            let what = if mentions("no credentials") || mentions("not loaded") {
+                "no AWS credentials found".to_string()
+            } else {
+                format!("cannot load AWS credentials: {root}")
+            };
+            format!(
+                "{what}\nhint: configure them as for the AWS CLI: a profile (`aws configure`, or \
+                 `aws sso login` with AWS_PROFILE set), or AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY in the environment"
+            )
         }
-        cur = e.source();
-    }
-    // The innermost cause says most (e.g. "Connection refused"); a lost
-    // answer says so itself.
-    let cause = if lost {
-        causes
-            .iter()
-            .find(|c| c.contains("not sent again blindly"))
-            .cloned()
-            .unwrap_or_default()
-    } else {
-        causes.last().cloned().unwrap_or_else(|| match failure {
-            Failure::Timeout => "timed out".into(),
-            _ => "no answer".into(),
-        })
-    };
-    let endpoint = crate::transport::endpoint_of(service)
-        .map(|e| format!(" from {e}"))
-        .unwrap_or_default();
-    match failure {
-        Failure::Timeout => format!(
-            "no answer{endpoint} within the time allowed ({cause}); set {} to allow more seconds per attempt",
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => format!(
+            "cannot reach {}: {root}\nhint: {}",
+            endpoint.describe(service),
+            endpoint.hint()
+        ),
+        SdkError::TimeoutError(_) => format!(
+            "no answer from {} in time: {root}\nhint: {}; {} sets the seconds one attempt may take",
+            endpoint.describe(service),
+            endpoint.hint(),
             crate::transport::ATTEMPT_TIMEOUT_ENV
         ),
-        Failure::Response => format!("the answer{endpoint} could not be read: {cause}"),
-        _ if lost => cause,
-        _ => format!("no answer{endpoint}: {cause}"),
+        _ => causes.join(": "),
+    }
+}
+
+/// The `Display` of an error and of each of its sources, one line each,
+/// leaving out a cause that only repeats the one before it.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !text.is_empty() && out.last().is_none_or(|last| !last.contains(&text)) {
+            out.push(text);
+        }
+        next = e.source();
+    }
+    out
+}
+
+/// Where requests to a service go, as configured by the environment.
+enum Endpoint {
+    /// `AWS_ENDPOINT_URL_<SERVICE>` or `AWS_ENDPOINT_URL`.
+    Configured { url: String, variable: String },
+    /// The service's public endpoint in the region.
+    Public,
+}
+
+fn endpoint_in_use(service: &str) -> Endpoint {
+    let specific = format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_uppercase().replace(['-', ' '], "_")
+    );
+    for variable in [specific.as_str(), "AWS_ENDPOINT_URL"] {
+        if let Ok(url) = std::env::var(variable) {
+            if !url.is_empty() {
+                return Endpoint::Configured {
+                    url,
+                    variable: variable.to_string(),
+                };
+            }
+        }
+    }
+    Endpoint::Public
+}
+
+impl Endpoint {
+    fn describe(&self, service: &str) -> String {
+        match self {
+            Endpoint::Configured { url, .. } => format!("the {service} endpoint {url}"),
+            Endpoint::Public => match crate::transport::endpoint_of(service) {
+                Some(url) => format!("the AWS {service} endpoint {url}"),
+                None => format!("the AWS {service} endpoint"),
+            },
+        }
+    }
+
+    fn hint(&self) -> String {
+        match self {
+            Endpoint::Configured { url, variable } => format!(
+                "{variable} sends requests to {url}: is something listening there (LocalStack: \
+                 `bash localstack/start.sh`)? Unset it to use AWS itself"
+            ),
+            Endpoint::Public => "check the network connection, proxy settings (HTTPS_PROXY) \
+                                 and the region"
+                .to_string(),
+        }
     }
 }
 
@@ -276,6 +348,46 @@ mod tests {
     use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;
+
+    /// A connection refused, or no credentials, as the SDK reports them.
+    fn dispatch_failure(credentials: bool) -> SdkError<DescribeVpcsError, HttpResponse> {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        SdkError::dispatch_failure(if credentials {
+            ConnectorError::other(
+                "the credential provider was not enabled: no credentials found in chain. \
+                 Attempted:\n  Environment: environment variable not set"
+                    .into(),
+                None,
+            )
+        } else {
+            ConnectorError::io(Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "Connection refused (os error 111)",
+            )))
+        })
+    }
+
+    #[test]
+    fn unreachable_endpoints_and_missing_credentials_are_one_line_and_a_hint() {
+        for (credentials, first) in [
+            (false, "cannot reach the"),
+            (true, "no AWS credentials found"),
+        ] {
+            let msg = failure_message("ec2", &dispatch_failure(credentials));
+            let lines: Vec<&str> = msg.lines().collect();
+            assert_eq!(lines.len(), 2, "{msg}");
+            assert!(lines[0].starts_with(first), "{msg}");
+            assert!(lines[1].starts_with("hint: "), "{msg}");
+            for dump in ["DispatchFailure(", "ConnectorError", "SdkBody", "Some("] {
+                assert!(!msg.contains(dump), "{msg}");
+            }
+            let converted = from_sdk(EC2, "DescribeVpcs", dispatch_failure(credentials));
+            assert_eq!(converted.message, msg);
+        }
+        let refused = failure_message("ec2", &dispatch_failure(false));
+        assert!(refused.contains("ec2 endpoint"), "{refused}");
+        assert!(refused.contains("Connection refused"), "{refused}");
+    }
 
     #[test]
     fn not_found_codes_mean_gone_for_reads_and_deletes() {

@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use stackd_engine::state::{
-    check_replaceable, decode, JournalEntry, LockInfo, State, StateBackend, StateError,
-    StateFileV1, StateLock,
+    check_replaceable, decode, next_serial, JournalEntry, LockInfo, State, StateBackend,
+    StateError, StateFileV1, StateLock,
 };
 use tokio::sync::Mutex;
 
@@ -263,7 +263,7 @@ impl StateBackend for S3Backend {
             }
             *loaded = true;
         }
-        let serial = state.serial + 1;
+        let serial = next_serial(state.serial, &self.place())?;
         let mut file = StateFileV1::from_state(state);
         file.serial = serial;
         let body = file.to_json(&self.place())?;
@@ -446,7 +446,7 @@ fn sdk_message<E: ProvideErrorMetadata + std::error::Error + 'static>(
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        _ => crate::error::failure_message("s3", e),
     }
 }
 

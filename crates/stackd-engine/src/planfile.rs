@@ -56,6 +56,18 @@ pub struct PlanFileV2 {
     /// `sha256:<hex>` over the unredacted changes: equal digests mean the
     /// same plan.
     pub plan_digest: String,
+    /// The variable values the plan was made with, sensitive ones
+    /// included, so that `stackd apply FILE` plans with exactly them. Only
+    /// in saved plans (`diff --out`, written 0600), never in the document
+    /// `diff --format json` prints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<BTreeMap<String, VariableV1>>,
+}
+
+/// One variable's value in a saved plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariableV1 {
+    pub value: serde_json::Value,
 }
 
 /// Counts of planned actions.
@@ -179,19 +191,58 @@ impl Secrets {
         schemas: &SchemaSet,
         values: impl IntoIterator<Item = &'a Value>,
     ) -> Secrets {
+        let mut secrets = Secrets::of_values(values);
+        for (address, value) in &plan.data {
+            secrets.add_sensitive_attrs(schemas, Mode::Data, &address.block.type_name, value);
+        }
+        secrets
+    }
+
+    fn of_values<'a>(values: impl IntoIterator<Item = &'a Value>) -> Secrets {
         let mut secrets = Secrets::default();
         for v in values {
             secrets.add(v);
         }
-        for (address, value) in &plan.data {
-            let Some(schema) = schemas.get(Mode::Data, &address.block.type_name) else {
-                continue;
-            };
-            for attr in schema.body.attrs.iter().filter(|a| a.sensitive) {
-                if let Some(v) = value.get(attr.name) {
-                    secrets.add(v);
-                }
+        secrets
+    }
+
+    /// Adds the values of an object's sensitive attributes (by its schema).
+    fn add_sensitive_attrs(
+        &mut self,
+        schemas: &SchemaSet,
+        mode: Mode,
+        type_name: &str,
+        object: &Value,
+    ) {
+        let Some(schema) = schemas.get(mode, type_name) else {
+            return;
+        };
+        for attr in schema.body.attrs.iter().filter(|a| a.sensitive) {
+            if let Some(v) = object.get(attr.name) {
+                self.add(v);
             }
+        }
+    }
+
+    /// The secrets a state holds: the sensitive attributes of every
+    /// resource and data source (by `schemas`), the values of sensitive
+    /// outputs, and `values` (sensitive variables' values, when known).
+    pub fn of_state<'a>(
+        state: &crate::state::State,
+        schemas: &SchemaSet,
+        values: impl IntoIterator<Item = &'a Value>,
+    ) -> Secrets {
+        let mut secrets = Secrets::of_values(values);
+        for (address, r) in &state.resources {
+            secrets.add_sensitive_attrs(
+                schemas,
+                address.block.mode,
+                &address.block.type_name,
+                &r.attrs,
+            );
+        }
+        for o in state.outputs.values().filter(|o| o.sensitive) {
+            secrets.add(&o.value);
         }
         secrets
     }
@@ -263,6 +314,20 @@ impl PlanFileV2 {
             prior_state: ctx.prior_state,
             spec: ctx.spec,
             plan_digest: plan_digest(plan, schemas),
+            variables: None,
+        }
+    }
+
+    /// The document to save for `stackd apply FILE`: this one with the
+    /// variable values the plan was made with.
+    pub fn with_variables(&self, vars: &BTreeMap<String, Value>) -> PlanFileV2 {
+        PlanFileV2 {
+            variables: Some(
+                vars.iter()
+                    .map(|(k, v)| (k.clone(), VariableV1 { value: v.to_json() }))
+                    .collect(),
+            ),
+            ..self.clone()
         }
     }
 

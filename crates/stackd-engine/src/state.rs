@@ -194,9 +194,19 @@ pub trait StateBackend: Send + Sync {
     /// is dropped).
     async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError>;
 
-    /// Removes the lock whoever holds it, returning the holder that was
-    /// removed; `Ok(None)` when there was no lock.
+    /// Removes a lock whose holder no longer runs, returning the holder
+    /// that was removed; `Ok(None)` when there was no lock. Refuses with
+    /// [`StateError::Locked`] when the backend can tell that the holder
+    /// still runs (the local backend: its `flock` is still held); backends
+    /// that cannot tell remove the lock.
     async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
+
+    /// Removes the lock even when its holder still runs (`stackd
+    /// force-unlock --force`); that holder and the next run may then both
+    /// write the state. By default the same as [`StateBackend::force_unlock`].
+    async fn break_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        self.force_unlock().await
+    }
 
     /// Appends one entry to the journal kept beside the state. Call it while
     /// holding the lock.
@@ -354,6 +364,15 @@ pub enum StateError {
         url: String,
         message: String,
     },
+    /// The serial is at its largest value: no save can follow it.
+    #[error(
+        "cannot save state to {}: its serial is {}, the largest there is, so no newer state \
+         can follow it. Only an edited state gets there: lower `serial` where the state is \
+         stored (keeping its lineage), then run again",
+        path.display(),
+        u64::MAX
+    )]
+    SerialExhausted { path: PathBuf },
     /// The state could not be serialized.
     #[error("cannot encode state for {}", path.display())]
     Encode {
@@ -371,6 +390,17 @@ impl StateError {
             source,
         }
     }
+}
+
+/// The serial a save of a state at `serial` writes: one more, or
+/// [`StateError::SerialExhausted`] at the largest serial. Backends bump
+/// serials only through this.
+pub fn next_serial(serial: u64, place: &Path) -> Result<u64, StateError> {
+    serial
+        .checked_add(1)
+        .ok_or_else(|| StateError::SerialExhausted {
+            path: place.to_path_buf(),
+        })
 }
 
 /// Refuses to replace `stored` with `state` when it is another lineage's

@@ -368,6 +368,9 @@ pub enum RefTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reference {
     pub target: RefTarget,
+    /// For a resource or data source, the attribute read from it (after
+    /// any index or splat); `None` when the whole object is used.
+    pub attribute: Option<String>,
     pub span: Span,
 }
 
@@ -377,28 +380,41 @@ impl Expr {
     pub fn references(&self, bound: &[String]) -> Vec<Reference> {
         let mut out = Vec::new();
         let mut scope: Vec<String> = bound.to_vec();
-        collect_refs(self, &mut scope, &mut out);
+        collect_refs(self, &mut scope, &mut out, false);
+        out
+    }
+
+    /// The references whose values show through in this expression's
+    /// value: all of them but those inside `nonsensitive(...)`.
+    pub fn revealed_references(&self) -> Vec<Reference> {
+        let mut out = Vec::new();
+        collect_refs(self, &mut Vec::new(), &mut out, true);
         out
     }
 }
 
-fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>) {
+/// Collects `e`'s references into `out`. With `reveal`, only those whose
+/// values show through: the arguments of `nonsensitive(...)` are skipped.
+fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>, reveal: bool) {
     match &e.kind {
         ExprKind::Literal(_) => {}
-        ExprKind::Template(parts) => collect_template_refs(parts, scope, out),
-        ExprKind::Tuple(items) => items.iter().for_each(|i| collect_refs(i, scope, out)),
+        ExprKind::Template(parts) => collect_template_refs(parts, scope, out, reveal),
+        ExprKind::Tuple(items) => items
+            .iter()
+            .for_each(|i| collect_refs(i, scope, out, reveal)),
         ExprKind::Object(items) => {
             for (k, v) in items {
                 if let ObjectKey::Expr(k) = k {
-                    collect_refs(k, scope, out);
+                    collect_refs(k, scope, out, reveal);
                 }
-                collect_refs(v, scope, out);
+                collect_refs(v, scope, out, reveal);
             }
         }
         ExprKind::Variable(name) => {
             if !scope.contains(name) {
                 out.push(Reference {
                     target: root_target(name, &[]),
+                    attribute: None,
                     span: e.span,
                 });
             }
@@ -406,43 +422,49 @@ fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>) {
         ExprKind::Traversal(base, ops) => {
             for op in ops {
                 if let OpKind::Index(i) = &op.kind {
-                    collect_refs(i, scope, out);
+                    collect_refs(i, scope, out, reveal);
                 }
             }
             if let ExprKind::Variable(name) = &base.kind {
                 if !scope.contains(name) {
                     let span = ops.iter().take(2).fold(base.span, |s, op| s.to(op.span));
+                    let target = root_target(name, ops);
+                    let attribute = resource_attribute(&target, ops);
                     out.push(Reference {
-                        target: root_target(name, ops),
+                        target,
+                        attribute,
                         span,
                     });
                 }
             } else {
-                collect_refs(base, scope, out);
+                collect_refs(base, scope, out, reveal);
             }
         }
-        ExprKind::Call { args, .. } => args.iter().for_each(|a| collect_refs(a, scope, out)),
+        ExprKind::Call { name, .. } if reveal && name == "nonsensitive" => {}
+        ExprKind::Call { args, .. } => args
+            .iter()
+            .for_each(|a| collect_refs(a, scope, out, reveal)),
         ExprKind::Conditional(a, b, c) => {
-            collect_refs(a, scope, out);
-            collect_refs(b, scope, out);
-            collect_refs(c, scope, out);
+            collect_refs(a, scope, out, reveal);
+            collect_refs(b, scope, out, reveal);
+            collect_refs(c, scope, out, reveal);
         }
-        ExprKind::Unary(_, a) | ExprKind::Parenthesis(a) => collect_refs(a, scope, out),
+        ExprKind::Unary(_, a) | ExprKind::Parenthesis(a) => collect_refs(a, scope, out, reveal),
         ExprKind::Binary(_, a, b) => {
-            collect_refs(a, scope, out);
-            collect_refs(b, scope, out);
+            collect_refs(a, scope, out, reveal);
+            collect_refs(b, scope, out, reveal);
         }
         ExprKind::For(f) => {
-            collect_refs(&f.collection, scope, out);
+            collect_refs(&f.collection, scope, out, reveal);
             let depth = scope.len();
             scope.extend(f.key_var.iter().cloned());
             scope.push(f.value_var.clone());
             if let Some(k) = &f.key_expr {
-                collect_refs(k, scope, out);
+                collect_refs(k, scope, out, reveal);
             }
-            collect_refs(&f.value_expr, scope, out);
+            collect_refs(&f.value_expr, scope, out, reveal);
             if let Some(c) = &f.cond {
-                collect_refs(c, scope, out);
+                collect_refs(c, scope, out, reveal);
             }
             scope.truncate(depth);
         }
@@ -453,19 +475,20 @@ fn collect_template_refs(
     parts: &[TemplatePart],
     scope: &mut Vec<String>,
     out: &mut Vec<Reference>,
+    reveal: bool,
 ) {
     for p in parts {
         match p {
             TemplatePart::Literal(_) => {}
-            TemplatePart::Interpolation(e) => collect_refs(e, scope, out),
+            TemplatePart::Interpolation(e) => collect_refs(e, scope, out, reveal),
             TemplatePart::If {
                 cond,
                 then,
                 otherwise,
             } => {
-                collect_refs(cond, scope, out);
-                collect_template_refs(then, scope, out);
-                collect_template_refs(otherwise, scope, out);
+                collect_refs(cond, scope, out, reveal);
+                collect_template_refs(then, scope, out, reveal);
+                collect_template_refs(otherwise, scope, out, reveal);
             }
             TemplatePart::For {
                 key_var,
@@ -473,15 +496,30 @@ fn collect_template_refs(
                 collection,
                 body,
             } => {
-                collect_refs(collection, scope, out);
+                collect_refs(collection, scope, out, reveal);
                 let depth = scope.len();
                 scope.extend(key_var.iter().cloned());
                 scope.push(value_var.clone());
-                collect_template_refs(body, scope, out);
+                collect_template_refs(body, scope, out, reveal);
                 scope.truncate(depth);
             }
         }
     }
+}
+
+/// The attribute a traversal reads from the resource it names: the first
+/// attribute after the resource's name (`aws_db_instance.main[0].password`
+/// reads `password`).
+fn resource_attribute(target: &RefTarget, ops: &[TraversalOp]) -> Option<String> {
+    let skip = match target {
+        RefTarget::Resource(crate::schema::Mode::Managed, ..) => 1,
+        RefTarget::Resource(crate::schema::Mode::Data, ..) => 2,
+        _ => return None,
+    };
+    ops.iter().skip(skip).find_map(|op| match &op.kind {
+        OpKind::GetAttr(n) => Some(n.clone()),
+        _ => None,
+    })
 }
 
 fn attr_name(op: Option<&TraversalOp>) -> Option<&str> {

@@ -204,12 +204,14 @@ static SPECS: &[Spec] = &[
         .variadic("maps")
         .flags(NULLS | UNKNOWNS),
     Spec::new("min", &[], fn_min).variadic("numbers"),
+    Spec::new("nonsensitive", &["value"], fn_identity).flags(NULLS | UNKNOWNS),
     Spec::new("one", &["list"], fn_one).flags(UNKNOWNS),
     Spec::new("pathexpand", &["path"], fn_pathexpand),
     Spec::new("pow", &["num", "power"], fn_pow),
     Spec::new("range", &["start", "limit", "step"], fn_range).optional(2),
     Spec::new("replace", &["str", "substr", "replace"], fn_replace),
     Spec::new("reverse", &["list"], fn_reverse).flags(UNKNOWNS),
+    Spec::new("sensitive", &["value"], fn_identity).flags(NULLS | UNKNOWNS),
     Spec::new("setintersection", &["first_set"], fn_setintersection).variadic("other_sets"),
     Spec::new("setsubtract", &["a", "b"], fn_setsubtract),
     Spec::new("setunion", &["first_set"], fn_setunion).variadic("other_sets"),
@@ -1681,6 +1683,14 @@ fn fn_setsubtract(a: &Args) -> FuncResult {
 
 // ---------------------------------------------------------------------------
 // Type conversions
+
+/// `sensitive` and `nonsensitive` return their argument: stackd tracks
+/// sensitivity from the references an expression makes (an output computed
+/// from a sensitive value must say `sensitive = true`; `nonsensitive(...)`
+/// hides its argument's references from that check).
+fn fn_identity(a: &Args) -> FuncResult {
+    Ok(a.get(0).clone())
+}
 
 fn fn_tostring(a: &Args) -> FuncResult {
     match a.get(0) {

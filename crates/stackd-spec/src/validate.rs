@@ -78,11 +78,89 @@ pub fn validate(
         &Scope::new(config, vars, &NothingKnown, &locals),
     ));
     diags.extend(find_cycles(config));
+    check_output_sensitivity(config, schemas, &mut diags);
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
     check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
     diags.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     diags
+}
+
+/// Terraform refuses a root output computed from a sensitive value unless
+/// the output itself says `sensitive = true`: printing it at apply would
+/// show the secret. A value is computed from a sensitive one when its
+/// expression (or a local it uses, transitively) reads a sensitive
+/// variable, a sensitive attribute, or a whole resource that has one;
+/// `nonsensitive(...)` says its argument is not a secret.
+fn check_output_sensitivity(config: &Config, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
+    for o in config.outputs.values().filter(|o| !o.sensitive) {
+        let Some(expr) = &o.value else { continue };
+        for r in expr.revealed_references() {
+            if let Some(mut source) = sensitive_source(config, schemas, &r) {
+                if let RefTarget::Local(n) = &r.target {
+                    source = format!("local.{n} (from {source})");
+                }
+                diags.push(
+                    Diagnostic::error(
+                        format!(
+                            "output \"{}\" is computed from {source}, which is sensitive",
+                            o.name
+                        ),
+                        Some(r.span),
+                    )
+                    .note(
+                        "help: add `sensitive = true` to the output (its value is then shown only \
+                         by `stackd output NAME`), or wrap the value in nonsensitive(...) if it is \
+                         not a secret",
+                    ),
+                );
+                break;
+            }
+        }
+    }
+}
+
+/// The sensitive value `r` reads, if any, named as the user wrote it.
+/// Locals are followed with a work list, not recursion (a chain of
+/// thousands of locals must not overflow the stack).
+fn sensitive_source(config: &Config, schemas: &SchemaSet, r: &Reference) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    let mut work = vec![r.clone()];
+    while let Some(r) = work.pop() {
+        match &r.target {
+            RefTarget::Var(n) if config.variables.get(n).is_some_and(|v| v.sensitive) => {
+                return Some(format!("var.{n}"));
+            }
+            RefTarget::Local(n) if seen.insert(n.clone()) => {
+                if let Some(local) = config.locals.get(n) {
+                    work.extend(local.expr.revealed_references());
+                }
+            }
+            RefTarget::Resource(mode, type_name, name) => {
+                let Some(schema) = schemas.get(*mode, type_name) else {
+                    continue;
+                };
+                let prefix = match mode {
+                    Mode::Data => format!("data.{type_name}.{name}"),
+                    Mode::Managed => format!("{type_name}.{name}"),
+                };
+                let mut sensitive = schema.body.attrs.iter().filter(|a| a.sensitive);
+                let found = match &r.attribute {
+                    Some(a) => sensitive
+                        .find(|s| s.name == a)
+                        .map(|_| format!("{prefix}.{a}")),
+                    None => sensitive
+                        .next()
+                        .map(|s| format!("{prefix} (its attribute {})", s.name)),
+                };
+                if found.is_some() {
+                    return found;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn check_resource_schema(r: &ResourceBlock, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {

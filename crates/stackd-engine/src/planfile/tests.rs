@@ -240,3 +240,28 @@ fn a_secret_inside_another_attribute_is_hidden() {
     let short = Secrets::new(&plan, &schemas(), [&Value::String("abc".into())]);
     assert!(!short.hides(&Value::String("abcdef".into())));
 }
+
+#[test]
+fn saved_plans_carry_their_variables_and_printed_documents_do_not() {
+    let plan = plan_with_password("hunter22");
+    let doc = PlanFileV2::from_plan(&plan, &schemas(), context());
+    let printed = serde_json::to_string(&doc).unwrap();
+    assert!(!printed.contains("\"variables\""), "{printed}");
+
+    let vars = BTreeMap::from([
+        ("db_password".to_string(), Value::from("hunter22")),
+        ("replicas".to_string(), Value::from(3)),
+        (
+            "cidrs".to_string(),
+            Value::List(vec![Value::from("10.0.0.0/16")]),
+        ),
+    ]);
+    let saved = doc.with_variables(&vars);
+    assert_eq!(saved.plan_digest, doc.plan_digest);
+    let bytes = serde_json::to_vec(&saved).unwrap();
+    let back = PlanFileV2::parse(&bytes, "plan.json").unwrap();
+    let values = back.variables.expect("variables kept");
+    assert_eq!(values["db_password"].value, serde_json::json!("hunter22"));
+    assert_eq!(values["replicas"].value, serde_json::json!(3));
+    assert_eq!(values["cidrs"].value, serde_json::json!(["10.0.0.0/16"]));
+}

@@ -12,8 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    check_replaceable, decode, JournalEntry, LockInfo, State, StateBackend, StateError,
-    StateFileV1, StateLock, STATE_FILE_NAME,
+    check_replaceable, decode, next_serial, JournalEntry, LockInfo, State, StateBackend,
+    StateError, StateFileV1, StateLock, STATE_FILE_NAME,
 };
 
 /// State kept in a local file (by default [`STATE_FILE_NAME`]).
@@ -26,7 +26,12 @@ use super::{
 /// - `lock` takes `flock(LOCK_EX | LOCK_NB)` on `<path>.lock` for the guard's
 ///   lifetime and writes the holder's [`LockInfo`] into it. The kernel drops
 ///   the lock when the holder exits, even on SIGKILL; the lock file left
-///   behind then no longer blocks anyone.
+///   behind then no longer blocks anyone. `force_unlock` refuses while the
+///   flock is held (its holder still runs); `break_lock` does not.
+/// - When `path` is a symbolic link, every file is kept beside the file it
+///   points to (followed through every link): the save replaces that file
+///   and the link stays, and the lock, backup and journal are the same
+///   whichever path names the state.
 ///
 /// The file system calls are blocking; the files are small.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,14 +51,19 @@ impl LocalBackend {
         LocalBackend::new(dir.as_ref().join(STATE_FILE_NAME))
     }
 
-    /// `<path>.backup`: the state as it was before the last save.
-    pub fn backup_path(&self) -> PathBuf {
-        with_suffix(&self.path, ".backup")
+    /// The state file itself: `path`, or the file it links to.
+    pub fn file_path(&self) -> PathBuf {
+        resolve_links(&self.path)
     }
 
-    /// `<path>.lock`: the lock file.
+    /// `<state file>.backup`: the state as it was before the last save.
+    pub fn backup_path(&self) -> PathBuf {
+        with_suffix(&self.file_path(), ".backup")
+    }
+
+    /// `<state file>.lock`: the lock file.
     pub fn lock_path(&self) -> PathBuf {
-        with_suffix(&self.path, ".lock")
+        with_suffix(&self.file_path(), ".lock")
     }
 
     fn load_blocking(&self) -> Result<Option<State>, StateError> {
@@ -65,7 +75,7 @@ impl LocalBackend {
     }
 
     fn save_blocking(&self, state: &mut State) -> Result<(), StateError> {
-        let path = &self.path;
+        let path = &self.file_path();
         let previous = match fs::read(path) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -75,7 +85,7 @@ impl LocalBackend {
             check_replaceable(&decode(bytes, path)?, state, path)?;
         }
 
-        let serial = state.serial + 1;
+        let serial = next_serial(state.serial, path)?;
         let mut file = StateFileV1::from_state(state);
         file.serial = serial;
         let next = file.to_json(path)?;
@@ -105,9 +115,9 @@ impl LocalBackend {
             .map_err(|e| StateError::io("sync directory", &dir, e))
     }
 
-    /// `<path>.journal.jsonl`: one JSON line per apply and destroy.
+    /// `<state file>.journal.jsonl`: one JSON line per apply and destroy.
     pub fn journal_path(&self) -> PathBuf {
-        with_suffix(&self.path, ".journal.jsonl")
+        with_suffix(&self.file_path(), ".journal.jsonl")
     }
 
     fn append_journal_blocking(&self, entry: &JournalEntry) -> Result<(), StateError> {
@@ -184,14 +194,39 @@ impl LocalBackend {
         ))
     }
 
-    fn force_unlock_blocking(&self) -> Result<Option<LockInfo>, StateError> {
+    /// Removes the lock file; unless `even_if_held`, only when nobody holds
+    /// its flock (taking it first, so no one can take it meanwhile).
+    fn force_unlock_blocking(&self, even_if_held: bool) -> Result<Option<LockInfo>, StateError> {
         let lock_path = self.lock_path();
-        let bytes = match fs::read(&lock_path) {
-            Ok(bytes) => bytes,
+        let file = match File::open(&lock_path) {
+            Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StateError::io("read lock file", &lock_path, e)),
+            Err(e) => return Err(StateError::io("open lock file", &lock_path, e)),
         };
-        let holder = serde_json::from_slice(&bytes).unwrap_or_else(|_| LockInfo::unknown());
+        let holder = read_holder(&lock_path);
+        if !even_if_held {
+            loop {
+                // SAFETY: flock on a file descriptor owned by `file`, which
+                // outlives the call.
+                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if rc == 0 {
+                    break;
+                }
+                let err = io::Error::last_os_error();
+                match err.raw_os_error() {
+                    Some(libc::EWOULDBLOCK) => {
+                        return Err(StateError::Locked {
+                            holder: Box::new(holder),
+                            path: lock_path,
+                        })
+                    }
+                    Some(libc::EINTR) => continue,
+                    _ => return Err(StateError::io("lock", &lock_path, err)),
+                }
+            }
+        }
+        // Removed while `file` (and so, when taken, the flock) is still
+        // open: whoever opened the old file retries on a new one.
         match fs::remove_file(&lock_path) {
             Ok(()) => Ok(Some(holder)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(holder)),
@@ -219,7 +254,11 @@ impl StateBackend for LocalBackend {
     }
 
     async fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
-        self.force_unlock_blocking()
+        self.force_unlock_blocking(false)
+    }
+
+    async fn break_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        self.force_unlock_blocking(true)
     }
 
     async fn append_journal(&self, entry: &JournalEntry) -> Result<(), StateError> {
@@ -322,6 +361,21 @@ fn write_temp(dir: &Path, target: &Path, bytes: &[u8]) -> Result<PathBuf, StateE
         return Err(StateError::io("write temporary file", &tmp, e));
     }
     Ok(tmp)
+}
+
+/// `path` with every symbolic link along its last component followed
+/// (relative links from the link's own directory); `path` itself when it
+/// is no link. Stops after 40 links, as the kernel does.
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::read_link(&path) {
+            Ok(target) if target.is_absolute() => path = target,
+            Ok(target) => path = parent_dir(&path).join(target),
+            Err(_) => break,
+        }
+    }
+    path
 }
 
 /// The directory holding `path` (`.` for a bare file name).

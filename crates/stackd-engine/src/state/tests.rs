@@ -493,13 +493,40 @@ async fn state_lock_left_by_a_dead_process_is_reclaimable() {
 }
 
 #[tokio::test]
-async fn state_force_unlock_returns_the_holder() {
+async fn force_unlock_refuses_while_the_holder_lives_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let backend = LocalBackend::in_dir(dir.path());
+    let live = backend.lock(LockInfo::new("apply")).await.unwrap();
+    let err = backend.force_unlock().await.unwrap_err();
+    let StateError::Locked { holder, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(&**holder, live.info());
+    assert!(backend.lock_path().exists(), "the live lock stays");
+    assert!(
+        backend.lock(LockInfo::new("plan")).await.is_err(),
+        "and still locks others out"
+    );
+    drop(live);
+
+    // Its holder gone (the flock released, the file left as after SIGKILL):
+    // removed.
+    let mut info = LockInfo::new("apply");
+    info.pid = 999_999;
+    fs::write(backend.lock_path(), serde_json::to_vec(&info).unwrap()).unwrap();
+    assert_eq!(backend.force_unlock().await.unwrap(), Some(info));
+    assert!(!backend.lock_path().exists());
+}
+
+#[tokio::test]
+async fn state_break_lock_returns_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::in_dir(dir.path());
+    assert_eq!(backend.break_lock().await.unwrap(), None);
     assert_eq!(backend.force_unlock().await.unwrap(), None);
 
     let stale = backend.lock(LockInfo::new("apply")).await.unwrap();
-    let removed = backend.force_unlock().await.unwrap();
+    let removed = backend.break_lock().await.unwrap();
     assert_eq!(removed.as_ref(), Some(stale.info()));
     assert!(!backend.lock_path().exists());
 
@@ -570,4 +597,68 @@ fn a_lock_held_by_a_cloud_identity_names_it() {
             .contains("as arn:aws:iam::1:user/ci for apply"),
         "{info}"
     );
+}
+
+#[tokio::test]
+async fn saving_at_the_largest_serial_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::in_dir(dir.path());
+    let mut state = sample();
+    state.serial = u64::MAX;
+    let err = backend.save(&mut state).await.unwrap_err();
+    assert!(matches!(err, StateError::SerialExhausted { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&u64::MAX.to_string()), "{msg}");
+    assert!(msg.contains(backend.path.to_str().unwrap()), "{msg}");
+    assert_eq!(state.serial, u64::MAX);
+    assert!(!backend.path.exists(), "nothing written");
+    assert_eq!(next_serial(41, &backend.path).unwrap(), 42);
+}
+
+#[tokio::test]
+async fn saving_through_a_symlinked_state_path_writes_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared");
+    fs::create_dir(&shared).unwrap();
+    let real = LocalBackend::new(shared.join("prod.json"));
+    let mut state = sample();
+    real.save(&mut state).await.unwrap();
+
+    // spec/stackd.state.json -> ../shared/prod.json (a relative link).
+    let spec = dir.path().join("spec");
+    fs::create_dir(&spec).unwrap();
+    let link = spec.join(STATE_FILE_NAME);
+    std::os::unix::fs::symlink("../shared/prod.json", &link).unwrap();
+    let linked = LocalBackend::new(&link);
+    let mut loaded = linked.load().await.unwrap().unwrap();
+    assert_eq!(loaded.serial, 1);
+    linked.save(&mut loaded).await.unwrap();
+
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    assert_eq!(real.load().await.unwrap().unwrap().serial, 2);
+    assert_eq!(mode_of(&real.path), 0o600);
+    let same = |a: &Path, b: &Path| {
+        a.file_name() == b.file_name()
+            && fs::canonicalize(a.parent().unwrap()).unwrap()
+                == fs::canonicalize(b.parent().unwrap()).unwrap()
+    };
+    assert!(
+        real.backup_path().exists(),
+        "the backup is beside the target"
+    );
+    assert!(same(&linked.backup_path(), &real.backup_path()));
+    assert!(same(&linked.journal_path(), &real.journal_path()));
+    assert!(same(&linked.lock_path(), &real.lock_path()));
+    // One lock, whichever path names the state.
+    let guard = linked.lock(LockInfo::new("apply")).await.unwrap();
+    assert!(real.lock(LockInfo::new("plan")).await.is_err());
+    drop(guard);
+    let leftovers: Vec<_> = fs::read_dir(&spec).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "nothing but the link beside it");
 }

@@ -39,6 +39,9 @@ fn schemas() -> SchemaSet {
                     .attr(A::required("to_port", T::Number))
                     .attr(A::optional("security_groups", T::set_of(T::String))),
             ),
+        ResourceSchema::resource("aws_db_instance")
+            .attr(A::required("password", T::String).sensitive())
+            .attr(A::computed("endpoint", T::String)),
         ResourceSchema::data("aws_availability_zones")
             .attr(A::computed("names", T::list_of(T::String))),
     ])
@@ -182,4 +185,61 @@ fn missing_variable_value_names_how_to_set_it() {
     let (text, errors) = check("variable \"region\" {}\n");
     assert_eq!(errors, 1);
     assert!(text.contains("STACKD_VAR_region"), "{text}");
+}
+
+const SENSITIVE_SOURCES: &str = r#"
+variable "db_password" {
+  default   = "not-a-secret-in-a-test"
+  sensitive = true
+}
+
+resource "aws_db_instance" "main" {
+  password = var.db_password
+}
+
+locals {
+  url    = "postgres://app:${local.secret}@db"
+  secret = var.db_password
+}
+"#;
+
+#[test]
+fn an_output_computed_from_a_sensitive_value_must_say_sensitive() {
+    for (output, source) in [
+        ("\"${var.db_password}!\"", "var.db_password"),
+        ("local.url", "local.url (from var.db_password)"),
+        (
+            "aws_db_instance.main.password",
+            "aws_db_instance.main.password",
+        ),
+        (
+            "aws_db_instance.main",
+            "aws_db_instance.main (its attribute password)",
+        ),
+    ] {
+        let src = format!("{SENSITIVE_SOURCES}\noutput \"leak\" {{\n  value = {output}\n}}\n");
+        let (report, errors) = check(&src);
+        assert_eq!(errors, 1, "{output}: {report}");
+        assert!(
+            report.contains(&format!(
+                "output \"leak\" is computed from {source}, which is sensitive"
+            )),
+            "{output}: {report}"
+        );
+        assert!(report.contains("spec/main.tf:17:"), "{output}: {report}");
+    }
+}
+
+#[test]
+fn an_output_marked_sensitive_or_declared_not_secret_is_accepted() {
+    for output in [
+        "value     = local.url\n  sensitive = true",
+        "value = nonsensitive(local.url)",
+        "value = aws_db_instance.main.endpoint",
+        "value = length(nonsensitive(var.db_password))",
+    ] {
+        let src = format!("{SENSITIVE_SOURCES}\noutput \"ok\" {{\n  {output}\n}}\n");
+        let (report, errors) = check(&src);
+        assert_eq!(errors, 0, "{output}: {report}");
+    }
 }
