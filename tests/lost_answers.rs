@@ -307,3 +307,52 @@ async fn destroy_with_a_lost_detach_answer_ends_promptly() {
     assert_eq!(out.status.code(), Some(0));
     assert!(tagged_resources(&ec2, &stack).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_answer_to_add_role_to_instance_profile_leaves_the_role_once() {
+    require_localstack();
+    let stack = unique_stack("lost-addrole");
+    let name = stack.to_lowercase();
+    let spec = copy_spec(&root().join("tests/fixtures/profile"));
+    std::fs::write(
+        spec.path().join("terraform.tfvars"),
+        format!("name = \"{name}\"\n"),
+    )
+    .expect("tfvars");
+    let dir = spec.path().to_str().expect("utf-8");
+    let proxy = FaultProxy::start(&endpoint());
+    proxy.on("AddRoleToInstanceProfile", 1, Fault::LoseAnswer);
+    let out = via(&proxy, &["apply", dir, "--stack", &stack, "--auto-approve"]);
+    assert_eq!(
+        proxy.fired(),
+        ["AddRoleToInstanceProfile#1".to_string()],
+        "{:?}",
+        proxy.log()
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let profile = iam
+        .get_instance_profile()
+        .instance_profile_name(format!("{name}-app"))
+        .send()
+        .await
+        .expect("GetInstanceProfile");
+    let roles: Vec<String> = profile
+        .instance_profile()
+        .map(|p| {
+            p.roles()
+                .iter()
+                .map(|r| r.role_name().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(roles, [format!("{name}-app")], "the role, once");
+    run_ok(&["diff", dir, "--stack", &stack, "--detailed-exitcode"], 0);
+    run_ok(&["destroy", dir, "--stack", &stack, "--auto-approve"], 0);
+    assert!(iam
+        .get_instance_profile()
+        .instance_profile_name(format!("{name}-app"))
+        .send()
+        .await
+        .is_err());
+}

@@ -117,7 +117,7 @@ async fn set_role(
     }
     if let Some(role) = want.filter(|w| !current.iter().any(|r| r == w)) {
         // A role created a moment ago may not be visible yet.
-        retry(deadline, || async {
+        let added = retry(deadline, || async {
             aws.iam
                 .add_role_to_instance_profile()
                 .instance_profile_name(name)
@@ -126,7 +126,17 @@ async fn set_role(
                 .await
                 .aws(IAM, "AddRoleToInstanceProfile")
         })
-        .await?;
+        .await;
+        match added {
+            Ok(_) => {}
+            // A profile holds one role: an attempt whose answer was lost
+            // added it, and the resent call hits the quota. Done if the
+            // role in the profile is the one asked for.
+            Err(e)
+                if crate::error::has_code(&e, "LimitExceeded")
+                    && roles_of(&get(aws, name).await?) == [role] => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
