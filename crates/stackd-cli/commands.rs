@@ -971,15 +971,20 @@ fn policy(args: &PolicyArgs) -> Result<u8> {
     use stackd_aws::policy::{
         policy_document, policy_size, split_document, PolicyContext, MANAGED_POLICY_MAX_CHARS,
     };
-    let ws = workspace::load(&args.spec, &schemas())?;
+    let schemas = schemas();
+    let ws = workspace::load(&args.spec, &schemas)?;
     workspace::print_warnings(&ws);
+    // By the type each block is (`aws_alb` is `aws_lb`).
     let types: std::collections::BTreeSet<String> = ws
         .config
         .resources
         .iter()
-        .map(|r| match r.addr.mode {
-            stackd_spec::Mode::Data => format!("data.{}", r.addr.type_name),
-            stackd_spec::Mode::Managed => r.addr.type_name.clone(),
+        .map(|r| {
+            let name = schemas.canonical(r.addr.mode, &r.addr.type_name);
+            match r.addr.mode {
+                stackd_spec::Mode::Data => format!("data.{name}"),
+                stackd_spec::Mode::Managed => name.to_string(),
+            }
         })
         .collect();
     let region = ws

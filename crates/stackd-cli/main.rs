@@ -129,7 +129,7 @@ pub enum StateCommand {
 /// Options every command that reads a spec or its state takes.
 #[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// The spec directory (every *.tf and *.hcl in it); for apply, also a plan saved by `stackd diff --out`.
+    /// The spec directory (every *.tf in it); for apply, also a plan saved by `stackd diff --out`.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
     /// The state file (default: stackd.state.json in the spec directory).

@@ -164,23 +164,15 @@ pub fn check_spec_dir(dir: &std::path::Path) -> Result<()> {
 pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     let dir = &args.common.dir;
     check_spec_dir(dir)?;
-    let (mut config, mut diags) = Config::load_dir(dir)
+    let (mut config, diags) = Config::load_dir(dir)
         .with_context(|| format!("cannot read spec directory {}", dir.display()))?;
     let inputs = VarInputs {
         files: args.var_files.clone(),
         assignments: args.vars.clone(),
         env: std::env::vars().collect(),
     };
-    let vars = match resolve_vars(&mut config, &inputs) {
-        Ok(v) => v,
-        Err(d) => {
-            diags.extend(d);
-            BTreeMap::new()
-        }
-    };
-    if !diags.iter().any(Diagnostic::is_error) {
-        diags.extend(stackd_spec::validate::validate(&config, schemas, &vars));
-    }
+    let (vars, mut diags) =
+        stackd_spec::validate::resolve_and_validate(&mut config, diags, &inputs, schemas);
     let (region, profile, default_tags) = provider_settings(&config, &vars, &mut diags);
     let (errors, warnings): (Vec<_>, Vec<_>) = diags.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {

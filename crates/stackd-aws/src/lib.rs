@@ -43,7 +43,7 @@ use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DataRequest, DeleteRequest, ErrorKind, Finding, LiveResource,
     Provider, ProviderError, RefreshRequest,
 };
-use stackd_spec::{SchemaSet, Value};
+use stackd_spec::{Mode, SchemaSet, Value};
 use tracing::Instrument;
 
 pub use call_log::CALL_LOG_ENV;
@@ -142,42 +142,42 @@ impl Provider for AwsProvider {
     }
 
     async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
-        let entry = resources::resource(&req.type_name)
+        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("refresh", type_name = %req.type_name, stack = %req.owner, known = req.known.len());
         entry.handler.refresh(&self.aws, req).instrument(span).await
     }
 
     async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError> {
-        let entry = resources::data_source(&req.type_name)
+        let entry = resources::data_source(self.schemas.canonical(Mode::Data, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "data source"))?;
         let span = tracing::info_span!("read_data", address = %req.address);
         entry.handler.read(&self.aws, req).instrument(span).await
     }
 
     async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let entry = resources::resource(&req.type_name)
+        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("create", address = %req.address);
         entry.handler.create(&self.aws, req).instrument(span).await
     }
 
     async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let entry = resources::resource(&req.type_name)
+        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("update", address = %req.address, id = req.id.as_deref().unwrap_or(""));
         entry.handler.update(&self.aws, req).instrument(span).await
     }
 
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let entry = resources::resource(&req.type_name)
+        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("delete", address = %req.address, id = %req.id);
         entry.handler.delete(&self.aws, req).instrument(span).await
     }
 
     async fn find_created(&self, req: &ChangeRequest) -> Result<Option<Value>, ProviderError> {
-        let entry = resources::resource(&req.type_name)
+        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("find_created", address = %req.address);
         entry
@@ -188,7 +188,7 @@ impl Provider for AwsProvider {
     }
 
     async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
-        let entry = resources::resource(&req.type_name)
+        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("check", address = %req.address);
         entry.handler.check(&self.aws, req).instrument(span).await

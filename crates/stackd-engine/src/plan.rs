@@ -240,15 +240,25 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
                 .map(|r| r.addr.type_name.clone()),
         );
     }
+    // One refresh per type, whatever names it is written with: `aws_alb`
+    // and `aws_lb` blocks are read by one call chain, so no object of one
+    // is taken for an untracked object of the other.
     let schemas = input.provider.schemas();
-    types.retain(|t| schemas.get(Mode::Managed, t).is_some());
+    let types: BTreeSet<String> = types
+        .iter()
+        .filter(|t| schemas.get(Mode::Managed, t).is_some())
+        .map(|t| schemas.canonical(Mode::Managed, t).to_string())
+        .collect();
     let mut tasks = tokio::task::JoinSet::new();
     for t in &types {
         let known: Vec<KnownResource> = input
             .state
             .resources
             .iter()
-            .filter(|(a, _)| a.block.mode == Mode::Managed && &a.block.type_name == t)
+            .filter(|(a, _)| {
+                a.block.mode == Mode::Managed
+                    && schemas.canonical(Mode::Managed, &a.block.type_name) == t
+            })
             .map(|(a, r)| KnownResource {
                 address: a.clone(),
                 id: r.id.clone(),

@@ -153,26 +153,37 @@ pub struct NestedBlock {
 const RESOURCE_META_ATTRS: &[&str] = &["count", "for_each", "depends_on", "provider"];
 
 impl Config {
-    /// Reads every `*.tf` and `*.hcl` file of a directory (not recursing),
-    /// in name order. Returns the config with every parse problem found.
+    /// Reads every `*.tf` file of a directory (not recursing), in name
+    /// order, as Terraform does: `.terraform.lock.hcl`, `terragrunt.hcl`
+    /// and `*.tftest.hcl` are not configuration. `*.tf.json` files are not
+    /// read yet, and a warning says so. Returns the config with every parse
+    /// problem found.
     pub fn load_dir(dir: &Path) -> Result<(Config, Vec<Diagnostic>), std::io::Error> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        let paths: Vec<PathBuf> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("tf") | Some("hcl")
-                    )
-            })
+            .filter(|p| p.is_file())
             .collect();
+        let named = |p: &PathBuf, suffix: &str| p.to_string_lossy().ends_with(suffix);
+        let mut files: Vec<&PathBuf> = paths.iter().filter(|p| named(p, ".tf")).collect();
         files.sort();
         let mut sources = Vec::new();
         for path in files {
-            let text = std::fs::read_to_string(&path)?;
-            sources.push((path, text));
+            let text = std::fs::read_to_string(path)?;
+            sources.push((path.clone(), text));
         }
-        Ok(Config::from_sources(dir, sources))
+        let (config, mut diags) = Config::from_sources(dir, sources);
+        let mut json: Vec<&PathBuf> = paths.iter().filter(|p| named(p, ".tf.json")).collect();
+        json.sort();
+        for path in json {
+            diags.push(Diagnostic::warning(
+                format!(
+                    "{} is ignored: stackd does not read Terraform's JSON syntax yet",
+                    path.display()
+                ),
+                None,
+            ));
+        }
+        Ok((config, diags))
     }
 
     /// Parses files given as `(path, text)`.
@@ -184,7 +195,7 @@ impl Config {
         let mut diags = Vec::new();
         if files.is_empty() {
             diags.push(Diagnostic::error(
-                format!("no *.tf or *.hcl files in {}", dir.display()),
+                format!("no *.tf files in {}", dir.display()),
                 None,
             ));
         }

@@ -81,6 +81,14 @@ impl TypeExpr {
                     other => Err(format!("unknown type constructor \"{other}\"")),
                 }
             }
+            ExprKind::Literal(Value::String(quoted)) => Err(format!(
+                "type = \"{quoted}\" (a quoted type) is Terraform 0.11 syntax; write type = {}",
+                match quoted.as_str() {
+                    "list" | "set" => format!("{quoted}(string)"),
+                    "map" => "map(string)".to_string(),
+                    other => other.to_string(),
+                }
+            )),
             _ => Err("a type constraint is a type name such as string or list(string)".into()),
         }
     }

@@ -1014,6 +1014,24 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Err(mut d) => diags.append(&mut d),
             }
         }
+        // Deprecated arguments become their modern form.
+        for u in &schema.upgrades {
+            let Some(a) = body.attr(u.attr.name) else {
+                continue;
+            };
+            match self.eval(&a.expr).and_then(|v| {
+                check_attr(&v, &u.attr).map_err(|msg| {
+                    err(
+                        format!("invalid value for \"{}\": {msg}", u.attr.name),
+                        a.expr.span,
+                    )
+                })
+            }) {
+                Ok(v) if !v.is_null() => (u.apply)(v, &mut out),
+                Ok(_) => {}
+                Err(d) => diags.push(self.redact_for(d, &a.expr)),
+            }
+        }
         if diags.is_empty() {
             Ok(Value::Map(out))
         } else {

@@ -4,6 +4,8 @@
 //! validate configuration and the engine uses them to diff. Nothing here is
 //! specific to any cloud.
 
+use std::collections::BTreeMap;
+
 use crate::value::Value;
 
 /// The type of an attribute.
@@ -78,6 +80,35 @@ impl std::fmt::Debug for Normalizer {
 impl PartialEq for Normalizer {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+/// A deprecated argument the provider still accepts, read as its modern
+/// form: `aws_eip { vpc = true }` is `domain = "vpc"`. Validation warns and
+/// names the modern form; evaluation checks its value against `attr` and
+/// calls `apply` (when not null) to set the modern argument. It is not one
+/// of the block's attributes: it is never read back, diffed or shown.
+#[derive(Clone)]
+pub struct Upgrade {
+    /// The deprecated argument, its name and type.
+    pub attr: AttrSchema,
+    /// The modern form, as the user should write it.
+    pub modern: &'static str,
+    /// Sets the modern argument(s) from the deprecated one's value.
+    pub apply: fn(Value, &mut BTreeMap<String, Value>),
+}
+
+impl std::fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Upgrade({} -> {})", self.attr.name, self.modern)
+    }
+}
+
+impl PartialEq for Upgrade {
+    fn eq(&self, other: &Self) -> bool {
+        self.attr == other.attr
+            && self.modern == other.modern
+            && std::ptr::fn_addr_eq(self.apply, other.apply)
     }
 }
 
@@ -194,6 +225,8 @@ pub struct BlockSchema {
     pub computed_when_absent: bool,
     pub attrs: Vec<AttrSchema>,
     pub blocks: Vec<BlockSchema>,
+    /// Deprecated arguments and how they are read.
+    pub upgrades: Vec<Upgrade>,
 }
 
 impl BlockSchema {
@@ -211,10 +244,25 @@ impl BlockSchema {
             computed_when_absent: false,
             attrs: Vec::new(),
             blocks: Vec::new(),
+            upgrades: Vec::new(),
         }
     }
     pub fn attr(mut self, a: AttrSchema) -> Self {
         self.attrs.push(a);
+        self
+    }
+    /// Accepts the deprecated argument `a`, read as `modern` by `apply`.
+    pub fn upgrade(
+        mut self,
+        a: AttrSchema,
+        modern: &'static str,
+        apply: fn(Value, &mut BTreeMap<String, Value>),
+    ) -> Self {
+        self.upgrades.push(Upgrade {
+            attr: a,
+            modern,
+            apply,
+        });
         self
     }
     pub fn block(mut self, b: BlockSchema) -> Self {
@@ -235,6 +283,10 @@ impl BlockSchema {
     }
     pub fn find_attr(&self, name: &str) -> Option<&AttrSchema> {
         self.attrs.iter().find(|a| a.name == name)
+    }
+    /// The deprecated argument `name`, if the block accepts it.
+    pub fn find_upgrade(&self, name: &str) -> Option<&Upgrade> {
+        self.upgrades.iter().find(|u| u.attr.name == name)
     }
     pub fn find_block(&self, name: &str) -> Option<&BlockSchema> {
         self.blocks.iter().find(|b| b.name == name)
@@ -282,6 +334,11 @@ pub struct ResourceSchema {
     /// definition revision).
     pub replace_creates_first: bool,
     pub doc: &'static str,
+    /// The provider's other names for this type (`aws_alb` for `aws_lb`).
+    /// A block keeps the name it was written with (its address, state and
+    /// tags say `aws_alb.web`); the schema and the provider's code are
+    /// this type's.
+    pub aliases: Vec<&'static str>,
 }
 
 impl ResourceSchema {
@@ -303,7 +360,17 @@ impl ResourceSchema {
             timeouts: Timeouts::default(),
             replace_creates_first: false,
             doc: "",
+            aliases: Vec::new(),
         }
+    }
+    /// Another name the provider gives this type.
+    pub fn alias(mut self, name: &'static str) -> Self {
+        self.aliases.push(name);
+        self
+    }
+    /// True when `name` is this type's name or one of its aliases.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.type_name == name || self.aliases.contains(&name)
     }
     pub fn attr(mut self, a: AttrSchema) -> Self {
         self.body.attrs.retain(|x| x.name != a.name);
@@ -312,6 +379,16 @@ impl ResourceSchema {
     }
     pub fn block(mut self, b: BlockSchema) -> Self {
         self.body.blocks.push(b);
+        self
+    }
+    /// See [`BlockSchema::upgrade`].
+    pub fn upgrade(
+        mut self,
+        a: AttrSchema,
+        modern: &'static str,
+        apply: fn(Value, &mut BTreeMap<String, Value>),
+    ) -> Self {
+        self.body = self.body.upgrade(a, modern, apply);
         self
     }
     /// Adds `tags` (the user's) and `tags_all` (with default and ownership tags).
@@ -355,10 +432,18 @@ impl SchemaSet {
     pub fn new(schemas: Vec<ResourceSchema>) -> Self {
         SchemaSet { schemas }
     }
+    /// The schema of a type, by its name or an alias.
     pub fn get(&self, mode: Mode, type_name: &str) -> Option<&ResourceSchema> {
         self.schemas
             .iter()
-            .find(|s| s.mode == mode && s.type_name == type_name)
+            .find(|s| s.mode == mode && s.is_named(type_name))
+    }
+    /// The type a name (or alias) stands for: `aws_alb` is `aws_lb`.
+    pub fn canonical<'a>(&self, mode: Mode, type_name: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.get(mode, type_name).map_or(type_name, |s| s.type_name)
     }
     /// Type names of one mode, sorted, for "supported types are ..." messages.
     pub fn type_names(&self, mode: Mode) -> Vec<&'static str> {

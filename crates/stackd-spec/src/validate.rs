@@ -8,7 +8,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::config::{Body, Config, ResourceBlock};
 use crate::diag::{Diagnostic, Span};
 use crate::eval::{iterate, LocalCache, NothingKnown, Scope};
-use crate::expr::{Expr, RefTarget, Reference};
+use crate::expr::{Expr, ExprKind, RefTarget, Reference};
 use crate::limits::{check_for_each_len, count_instances};
 use crate::schema::{BlockSchema, Mode, Presence, SchemaSet};
 use crate::suggest::nearest;
@@ -33,6 +33,29 @@ impl std::fmt::Display for ConfigNode {
     }
 }
 
+/// What every command does with a parsed spec: resolves its input
+/// variables and validates it, reporting every problem in one pass (a
+/// variable without a value is unknown and hides nothing; only a spec that
+/// does not parse, `parse_diags` with an error, is not validated further).
+/// The diagnostics come sorted by file and line, those without a location
+/// last.
+pub fn resolve_and_validate(
+    config: &mut Config,
+    parse_diags: Vec<Diagnostic>,
+    inputs: &crate::vars::VarInputs,
+    schemas: &SchemaSet,
+) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
+    let parsed = !parse_diags.iter().any(Diagnostic::is_error);
+    let mut diags = parse_diags;
+    let (vars, var_diags) = crate::vars::resolve_vars_partial(config, inputs);
+    diags.extend(var_diags);
+    if parsed {
+        diags.extend(validate(config, schemas, &vars));
+    }
+    diags.sort_by_key(|d| (d.span.is_none(), d.span.map(|s| (s.file, s.start))));
+    (vars, diags)
+}
+
 /// Checks a parsed spec. `vars` are the resolved input variables (used to
 /// evaluate arguments whose values are known before apply, so bad CIDRs and
 /// wrong types are caught now).
@@ -44,6 +67,7 @@ pub fn validate(
     let mut diags = Vec::new();
     let mut blocks_with_bad_refs = BTreeSet::new();
     for r in &config.resources {
+        check_depends_on(&r.depends_on, &mut diags);
         check_resource_schema(r, schemas, &mut diags);
         if !check_block_references(config, r, &mut diags) {
             blocks_with_bad_refs.insert(r.addr.clone());
@@ -58,6 +82,7 @@ pub fn validate(
         );
     }
     for o in config.outputs.values() {
+        check_depends_on(&o.depends_on, &mut diags);
         let mut refs: Vec<Reference> = o.value.iter().flat_map(|e| e.references(&[])).collect();
         refs.extend(o.depends_on.iter().flat_map(|e| e.references(&[])));
         check_references(config, &refs, &RefContext::plain(), &mut diags);
@@ -83,7 +108,57 @@ pub fn validate(
     // (and thus a cycle) does not matter here.
     check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
     diags.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+    // The supported types, once, on the last unknown-type error of each
+    // kind (not repeated on every one).
+    for (mode, kind) in [
+        (Mode::Managed, "resource type"),
+        (Mode::Data, "data source"),
+    ] {
+        let prefix = format!("unknown {kind} \"");
+        if let Some(d) = diags
+            .iter_mut()
+            .rev()
+            .find(|d| d.message.starts_with(&prefix))
+        {
+            let names = schemas.type_names(mode);
+            let note = format!("supported {kind}s: {}", names.join(", "));
+            *d = d.clone().note(note);
+        }
+    }
     diags
+}
+
+/// `depends_on` lists references. A quoted one (`"aws_vpc.main"`) is
+/// Terraform 0.11 syntax that would otherwise be dropped without an edge.
+fn check_depends_on(items: &[Expr], diags: &mut Vec<Diagnostic>) {
+    for item in items {
+        match &item.kind {
+            ExprKind::Literal(Value::String(quoted)) => diags.push(
+                Diagnostic::error(
+                    format!(
+                        "depends_on = [\"{quoted}\"] (a quoted reference) is Terraform 0.11 syntax"
+                    ),
+                    Some(item.span),
+                )
+                .note(format!(
+                    "help: write the reference without quotes: depends_on = [{quoted}]"
+                )),
+            ),
+            ExprKind::Template(_) => diags.push(
+                Diagnostic::error(
+                    "depends_on = [\"${...}\"] (an interpolated reference) is Terraform 0.11 syntax",
+                    Some(item.span),
+                )
+                .note("help: write the reference itself: depends_on = [aws_vpc.main]"),
+            ),
+            ExprKind::Variable(_) | ExprKind::Traversal(..) => {}
+            _ => diags.push(Diagnostic::error(
+                "depends_on takes references to resources, data sources or modules, such as \
+                 aws_vpc.main",
+                Some(item.span),
+            )),
+        }
+    }
 }
 
 /// Terraform refuses a root output computed from a sensitive value unless
@@ -178,7 +253,8 @@ fn check_resource_schema(r: &ResourceBlock, schemas: &SchemaSet, diags: &mut Vec
         if let Some(s) = nearest(&r.addr.type_name, names.iter().copied()) {
             d = d.note(format!("help: did you mean \"{s}\"?"));
         }
-        diags.push(d.note(format!("supported: {}", names.join(", "))));
+        // The list of supported types is added once, by `validate`.
+        diags.push(d);
         return;
     };
     check_body(&r.body, &schema.body, &r.addr.to_string(), r.span, diags);
@@ -246,6 +322,19 @@ fn check_body(
                 Some(a.name_span),
             )),
             Some(_) => {}
+            None if schema.find_upgrade(&a.name).is_some() => {
+                let modern = schema.find_upgrade(&a.name).map_or("", |u| u.modern);
+                diags.push(
+                    Diagnostic::warning(
+                        format!(
+                            "\"{}\" is deprecated in {owner}; stackd reads it as {modern}",
+                            a.name
+                        ),
+                        Some(a.name_span),
+                    )
+                    .note(format!("help: write {modern} instead")),
+                );
+            }
             None => {
                 let names = schema
                     .attrs
@@ -295,6 +384,19 @@ fn check_body(
                 &format!("{owner} {kind} block"),
                 nb.span,
                 diags,
+            ),
+            // `tags { Name = "x" }`: an argument written as a block.
+            None if schema.attrs.iter().any(|a| a.name == kind) => diags.push(
+                Diagnostic::error(
+                    format!(
+                        "\"{kind}\" is an argument, not a block, in {owner}: `{kind} {{ ... }}` is \
+                         Terraform 0.11 syntax"
+                    ),
+                    Some(nb.span),
+                )
+                .note(format!(
+                    "help: write it with an equals sign, as Terraform 0.12 and later do: `{kind} = {{ ... }}`"
+                )),
             ),
             None => {
                 let names = schema

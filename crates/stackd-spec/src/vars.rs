@@ -29,6 +29,22 @@ pub fn resolve_vars(
     config: &mut Config,
     inputs: &VarInputs,
 ) -> Result<BTreeMap<String, Value>, Vec<Diagnostic>> {
+    let (vars, diags) = resolve_vars_partial(config, inputs);
+    if diags.is_empty() {
+        Ok(vars)
+    } else {
+        Err(diags)
+    }
+}
+
+/// [`resolve_vars`] that goes on past problems: every declared variable
+/// gets a value, unknown (as if computed at apply) where it has none or
+/// its value is wrong, so that validation can still check everything else
+/// and report every problem in one pass.
+pub fn resolve_vars_partial(
+    config: &mut Config,
+    inputs: &VarInputs,
+) -> (BTreeMap<String, Value>, Vec<Diagnostic>) {
     // name → (value, where it came from, whether it is raw command-line or
     // environment text still to be parsed for its declared type).
     let mut raw: BTreeMap<String, (Value, String, bool)> = BTreeMap::new();
@@ -190,11 +206,10 @@ pub fn resolve_vars(
     if diags.is_empty() {
         diags.extend(check_validations(config, &out, &sources));
     }
-    if diags.is_empty() {
-        Ok(out)
-    } else {
-        Err(diags)
+    for name in config.variables.keys() {
+        out.entry(name.clone()).or_insert(Value::Unknown);
     }
+    (out, diags)
 }
 
 /// A string from the command line or environment: used as it is for string

@@ -20,6 +20,15 @@ use crate::refresh::{address_for, filter, find_by_token, find_owned, known_attrs
 use crate::tags::{reconcile, tag_specification, tags_value};
 use crate::wait::{retry, until, Deadline};
 
+/// `vpc = true` (deprecated in the AWS provider 5) is `domain = "vpc"`,
+/// unless `domain` is set too.
+fn vpc_as_domain(vpc: Value, args: &mut std::collections::BTreeMap<String, Value>) {
+    let unset = args.get("domain").is_none_or(Value::is_null);
+    if vpc == Value::Bool(true) && unset {
+        args.insert("domain".into(), Value::from("vpc"));
+    }
+}
+
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_eip")
         .doc("An Elastic IP address.")
@@ -28,6 +37,12 @@ pub(crate) fn schema() -> ResourceSchema {
                 .force_new()
                 .check(Check::OneOf(vec!["vpc", "standard"]))
                 .doc("`vpc` for an address used in a VPC."),
+        )
+        .upgrade(
+            AttrSchema::optional("vpc", AttrType::Bool)
+                .doc("Deprecated: `vpc = true` is `domain = \"vpc\"`."),
+            "domain = \"vpc\"",
+            vpc_as_domain,
         )
         .attr(
             AttrSchema::optional("instance", AttrType::String)

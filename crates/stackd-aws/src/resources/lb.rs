@@ -43,6 +43,7 @@ const DEFAULT_IDLE_TIMEOUT: i64 = 60;
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_lb")
+        .alias("aws_alb")
         .doc("An Application or Network Load Balancer.")
         .attr(
             AttrSchema::optional_computed("name", AttrType::String)

@@ -155,6 +155,7 @@ fn action_value(a: &Action) -> Value {
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_lb_listener")
+        .alias("aws_alb_listener")
         .doc("A listener of a load balancer.")
         .attr(
             AttrSchema::required("load_balancer_arn", AttrType::String)

@@ -47,6 +47,7 @@ pub(crate) fn schema() -> ResourceSchema {
         .block(values_block("host_header"))
         .block(values_block("path_pattern"));
     ResourceSchema::resource("aws_lb_listener_rule")
+        .alias("aws_alb_listener_rule")
         .doc("A rule of a load balancer listener.")
         .attr(
             AttrSchema::required("listener_arn", AttrType::String)

@@ -52,6 +52,7 @@ fn health_check_block() -> BlockSchema {
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_lb_target_group")
+        .alias("aws_alb_target_group")
         .doc("A target group of a load balancer.")
         .attr(
             AttrSchema::optional_computed("name", AttrType::String)

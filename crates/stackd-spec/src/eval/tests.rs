@@ -224,3 +224,41 @@ fn path_module_works_with_file_for_a_relative_spec_directory() {
     let scope = Scope::new(&c, &vars, &Fixed, &locals);
     assert_eq!(scope.eval(&c.locals["x"].expr), Ok(Value::from(8080)));
 }
+
+#[test]
+fn a_deprecated_argument_is_read_as_its_modern_form() {
+    fn vpc_as_domain(v: Value, args: &mut BTreeMap<String, Value>) {
+        if v == Value::Bool(true) && args.get("domain").is_none_or(Value::is_null) {
+            args.insert("domain".into(), Value::from("vpc"));
+        }
+    }
+    let schema = || {
+        BlockSchema::new("aws_eip", Nesting::Single)
+            .attr(A::optional_computed("domain", T::String))
+            .upgrade(
+                A::optional("vpc", T::Bool),
+                "domain = \"vpc\"",
+                vpc_as_domain,
+            )
+    };
+    for (body, domain) in [
+        ("vpc = true", Some("vpc")),
+        ("vpc = false", None),
+        ("vpc = true\n  domain = \"standard\"", Some("standard")),
+        ("domain = \"vpc\"", Some("vpc")),
+    ] {
+        let c = config(&format!("resource \"aws_eip\" \"e\" {{\n  {body}\n}}\n"));
+        let vars = BTreeMap::new();
+        let locals = LocalCache::default();
+        let scope = Scope::new(&c, &vars, &Fixed, &locals);
+        let v = scope
+            .eval_body(&c.resources[0].body, &schema())
+            .expect("evaluates");
+        assert_eq!(v.get("domain").and_then(Value::as_str), domain, "{body}");
+        assert_eq!(
+            v.get("vpc"),
+            None,
+            "the deprecated argument is gone: {body}"
+        );
+    }
+}

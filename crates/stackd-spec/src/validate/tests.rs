@@ -1,15 +1,14 @@
 //! Validation tests: each kind of mistake, and the rendered report.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::validate;
+use super::resolve_and_validate;
 use crate::config::Config;
 use crate::diag::render_all;
 use crate::schema::{
     AttrSchema as A, AttrType as T, BlockSchema, Check, Nesting, ResourceSchema, SchemaSet,
 };
-use crate::vars::{resolve_vars, VarInputs};
+use crate::vars::VarInputs;
 
 fn schemas() -> SchemaSet {
     SchemaSet::new(vec![
@@ -48,13 +47,9 @@ fn schemas() -> SchemaSet {
 }
 
 fn check(src: &str) -> (String, usize) {
-    let (mut config, mut diags) =
+    let (mut config, diags) =
         Config::from_sources(Path::new("spec"), vec![("spec/main.tf".into(), src.into())]);
-    let vars = resolve_vars(&mut config, &VarInputs::default()).unwrap_or_else(|d| {
-        diags.extend(d);
-        BTreeMap::new()
-    });
-    diags.extend(validate(&config, &schemas(), &vars));
+    let (_, diags) = resolve_and_validate(&mut config, diags, &VarInputs::default(), &schemas());
     let errors = diags.iter().filter(|d| d.is_error()).count();
     (render_all(&diags, &config.sources), errors)
 }
@@ -242,4 +237,54 @@ fn an_output_marked_sensitive_or_declared_not_secret_is_accepted() {
         let (report, errors) = check(&src);
         assert_eq!(errors, 0, "{output}: {report}");
     }
+}
+
+const OLD_AND_MISSING: &str = r#"
+variable "region" {}
+
+variable "azs" {
+  type = "list"
+}
+
+resource "aws_vpc" "main" {
+  cidr_block  = "10.0.0.0/16"
+  cidr_blokk  = "x"
+  depends_on  = ["aws_subnet.a"]
+
+  tags {
+    Name = "main"
+  }
+}
+
+resource "aws_load_balancer" "a" {}
+
+resource "aws_loadbalancer" "b" {}
+"#;
+
+#[test]
+fn one_pass_reports_missing_inputs_unknown_arguments_and_terraform_0_11_forms_together() {
+    let (report, errors) = check(OLD_AND_MISSING);
+    for needle in [
+        "variable \"region\" has no value",
+        "type = \"list\" (a quoted type) is Terraform 0.11 syntax; write type = list(string)",
+        "unknown argument \"cidr_blokk\"",
+        "depends_on = [\"aws_subnet.a\"] (a quoted reference) is Terraform 0.11 syntax",
+        "write the reference without quotes: depends_on = [aws_subnet.a]",
+        "\"tags\" is an argument, not a block",
+        "unknown resource type \"aws_load_balancer\"",
+        "unknown resource type \"aws_loadbalancer\"",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+    assert_eq!(errors, 7, "{report}");
+    assert_eq!(
+        report.matches("supported resource types:").count(),
+        1,
+        "the supported types are listed once: {report}"
+    );
+    let (first, last) = (
+        report.find("has no value").expect("missing input"),
+        report.find("aws_loadbalancer").expect("last type"),
+    );
+    assert!(first < last, "sorted by line: {report}");
 }

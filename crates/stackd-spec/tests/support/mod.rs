@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use stackd_spec::config::Config;
 use stackd_spec::diag::{render_all, Diagnostic};
 use stackd_spec::schema::{AttrSchema as A, AttrType as T, BlockSchema, Check, Nesting};
-use stackd_spec::vars::{resolve_vars, VarInputs};
+use stackd_spec::vars::VarInputs;
 use stackd_spec::{ResourceSchema, SchemaSet, Value};
 
 /// A few resource types shaped like the AWS provider's.
@@ -68,19 +68,10 @@ impl Report {
     }
 }
 
-/// Parses, resolves variables and validates, as the CLI does: validation
-/// runs only when parsing and variables gave no error.
-pub fn check_config(mut config: Config, mut diags: Vec<Diagnostic>, inputs: &VarInputs) -> Report {
-    let vars = match resolve_vars(&mut config, inputs) {
-        Ok(v) => v,
-        Err(d) => {
-            diags.extend(d);
-            BTreeMap::new()
-        }
-    };
-    if !diags.iter().any(Diagnostic::is_error) {
-        diags.extend(stackd_spec::validate::validate(&config, &schemas(), &vars));
-    }
+/// Parses, resolves variables and validates, as the CLI does.
+pub fn check_config(mut config: Config, diags: Vec<Diagnostic>, inputs: &VarInputs) -> Report {
+    let (vars, diags) =
+        stackd_spec::validate::resolve_and_validate(&mut config, diags, inputs, &schemas());
     let text = render_all(&diags, &config.sources);
     let rendered = diags.iter().map(|d| d.render(&config.sources)).collect();
     let errors = diags.iter().filter(|d| d.is_error()).count();
