@@ -28,7 +28,7 @@ use crate::workspace::{self, Reported, Workspace};
 use crate::{backend, journal, render};
 use crate::{
     exit, usage, ApplyArgs, Cli, Command, CommonArgs, DiffArgs, ForceUnlockArgs, Format,
-    OutputArgs, PolicyArgs, SpecArgs, StateCommand, UsageError,
+    ImportTerraformArgs, OutputArgs, PolicyArgs, SpecArgs, StateCommand, UsageError,
 };
 
 /// Runs a command; returns the process exit code.
@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::ForceUnlock(a) => force_unlock(&a).await,
         Command::Log(a) => journal::log(&a).await,
         Command::Policy(a) => policy(&a),
+        Command::ImportTerraform(a) => import_terraform(&a).await,
     };
     match result {
         Ok(code) => code,
@@ -960,6 +961,76 @@ async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
         state.resources.len(),
         backend.describe(),
         state.serial
+    );
+    Ok(exit::OK)
+}
+
+/// `stackd import-terraform TFSTATE [DIR]`: a new state for this stack
+/// from a Terraform state. Refuses to replace a state that exists; lists
+/// what it does not take, and what it takes that the spec does not name
+/// (the next plan would destroy those).
+async fn import_terraform(args: &ImportTerraformArgs) -> Result<u8> {
+    let common = &args.common;
+    let bytes = std::fs::read(&args.tfstate)
+        .with_context(|| format!("cannot read the Terraform state {}", args.tfstate.display()))?;
+    let stack = workspace::stack_name(common)?;
+    let schemas = schemas();
+    let imported =
+        stackd_engine::state::terraform::import_v4(&bytes, &args.tfstate, &stack, &schemas)?;
+    let mut state = imported.state;
+    let backend = backend::open_for_dir(common).await?;
+    let lock = backend.lock(LockInfo::new("import-terraform")).await?;
+    let result = async {
+        if let Some(existing) = backend.load().await? {
+            bail!(
+                "{} already holds stack \"{}\"'s state ({} resources); import-terraform starts a \
+                 state and never replaces one",
+                backend.describe(),
+                existing.stack,
+                existing.resources.len()
+            );
+        }
+        backend.save(&mut state).await?;
+        Ok(())
+    }
+    .await;
+    let released = lock.release().await;
+    result?;
+    released.context("the state was written, but its lock could not be released")?;
+    for s in &imported.skipped {
+        errln!(
+            "{} not imported: {}: {}",
+            render::warning_label(),
+            s.address,
+            s.why
+        );
+    }
+    if let Ok((config, _)) = stackd_spec::config::Config::load_dir(&common.dir) {
+        let in_spec: std::collections::BTreeSet<(String, String)> = config
+            .resources
+            .iter()
+            .filter(|r| r.addr.mode == stackd_spec::Mode::Managed)
+            .map(|r| (r.addr.type_name.clone(), r.addr.name.clone()))
+            .collect();
+        for address in state.resources.keys() {
+            let block = (address.block.type_name.clone(), address.block.name.clone());
+            if !in_spec.contains(&block) {
+                errln!(
+                    "{} {address} is not in the spec at {}: the next plan would destroy it",
+                    render::warning_label(),
+                    common.dir.display()
+                );
+            }
+        }
+    }
+    outln!(
+        "Imported {} resources from {} into stack \"{}\" at {}; {} not imported. Run `stackd \
+         diff` to see what the next apply changes (at least the ownership tags).",
+        state.resources.len(),
+        args.tfstate.display(),
+        state.stack,
+        backend.describe(),
+        imported.skipped.len()
     );
     Ok(exit::OK)
 }

@@ -102,6 +102,18 @@ pub enum Command {
     Log(LogArgs),
     /// Print the least IAM policy that applying and destroying the spec needs.
     Policy(PolicyArgs),
+    /// Start this stack's state from a Terraform state (format 4): every
+    /// resource of a type stackd serves is taken over by its ID, nothing is
+    /// created or destroyed.
+    ImportTerraform(ImportTerraformArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportTerraformArgs {
+    /// The Terraform state file (terraform.tfstate, or one `terraform state pull` printed).
+    pub tfstate: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,6 +10,7 @@
 pub mod file;
 pub mod journal;
 mod local;
+pub mod terraform;
 
 use std::collections::BTreeMap;
 use std::fmt;
