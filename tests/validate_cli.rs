@@ -211,3 +211,51 @@ fn stack_names_aws_tags_cannot_hold_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn one_validate_reports_every_problem_at_once_also_as_json() {
+    let spec = b"variable \"region\" {}\nvariable \"cidr\" {}\n\nprovider \"aws\" {\n  region = var.region\n}\n\nresource \"aws_vpc\" \"a\" {\n  cidr_block = var.cidr\n  colour     = \"blue\"\n}\n\nresource \"aws_subnet\" \"b\" {\n  vpc_id     = aws_vpc.a.id\n  cidr_block = \"10.0.1.0/24\"\n  depends_on = [\"aws_vpc.a\"]\n}\n";
+    let (code, stderr) = validate_files(&[("main.tf", spec)], &["--var", "cidr=10.0.0.0/16"]);
+    assert_eq!(code, 1, "{stderr}");
+    for needle in [
+        "variable \"region\" has no value",
+        "unknown argument \"colour\"",
+        "(a quoted reference) is Terraform 0.11 syntax",
+    ] {
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    }
+    assert!(
+        !stderr.contains("not declared"),
+        "a variable without a value is not reported as undeclared: {stderr}"
+    );
+    assert!(stderr.contains("3 errors found"), "{stderr}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("main.tf"), spec).expect("write");
+    // Not the spec: Terraform reads only *.tf files.
+    std::fs::write(
+        dir.path().join(".terraform.lock.hcl"),
+        "provider \"x\" {\n  version = 1\n}\n",
+    )
+    .expect("write lock file");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackd"))
+        .args(["validate", "--json", "--var", "cidr=10.0.0.0/16"])
+        .arg(dir.path())
+        .output()
+        .expect("run stackd");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["error_count"], 3, "{doc}");
+    let lines: Vec<u64> = doc["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| d["range"]["start"]["line"].as_u64().expect("line"))
+        .collect();
+    assert_eq!(lines, [1, 10, 16], "sorted by line: {doc}");
+    assert!(doc["diagnostics"][0]["range"]["filename"]
+        .as_str()
+        .expect("filename")
+        .ends_with("main.tf"));
+}

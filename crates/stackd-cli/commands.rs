@@ -28,7 +28,7 @@ use crate::workspace::{self, Reported, Workspace};
 use crate::{backend, journal, render};
 use crate::{
     exit, usage, ApplyArgs, Cli, Command, CommonArgs, DiffArgs, ForceUnlockArgs, Format,
-    ImportTerraformArgs, OutputArgs, PolicyArgs, SpecArgs, StateCommand, UsageError,
+    ImportTerraformArgs, OutputArgs, PolicyArgs, SpecArgs, StateCommand, UsageError, ValidateArgs,
 };
 
 /// Runs a command; returns the process exit code.
@@ -71,8 +71,18 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
-fn validate(args: &SpecArgs) -> Result<u8> {
-    let ws = workspace::load(args, &schemas())?;
+fn validate(args: &ValidateArgs) -> Result<u8> {
+    if args.json {
+        let checked = workspace::check(&args.spec, &schemas())?;
+        let doc = stackd_spec::diag::to_json(&checked.diags, &checked.config.sources);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(if checked.has_errors() {
+            exit::ERROR
+        } else {
+            exit::OK
+        });
+    }
+    let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
     outln!(
         "The spec is valid: {} resource blocks, {} variables, {} outputs.",

@@ -82,7 +82,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check a spec without touching the cloud.
-    Validate(SpecArgs),
+    Validate(ValidateArgs),
     /// Show what apply would change; save it with --out.
     Diff(DiffArgs),
     /// Make the cloud match the spec, or apply a plan saved by `stackd diff --out`.
@@ -106,6 +106,15 @@ pub enum Command {
     /// resource of a type stackd serves is taken over by its ID, nothing is
     /// created or destroyed.
     ImportTerraform(ImportTerraformArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Print the diagnostics as JSON (the shape of `terraform validate -json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]

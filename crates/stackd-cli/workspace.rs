@@ -160,8 +160,25 @@ pub fn check_spec_dir(dir: &std::path::Path) -> Result<()> {
     }
 }
 
-/// Loads, resolves and validates a spec, printing every problem found.
-pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
+/// A spec read and checked, with every diagnostic found (errors and
+/// warnings, sorted by file and line), before anything is printed.
+pub struct Checked {
+    pub config: Config,
+    pub vars: BTreeMap<String, Value>,
+    pub diags: Vec<Diagnostic>,
+    region: Option<String>,
+    profile: Option<String>,
+    default_tags: BTreeMap<String, String>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads, resolves and validates a spec; prints nothing.
+pub fn check(args: &SpecArgs, schemas: &SchemaSet) -> Result<Checked> {
     let dir = &args.common.dir;
     check_spec_dir(dir)?;
     let (mut config, diags) = Config::load_dir(dir)
@@ -174,11 +191,21 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
     let (vars, mut diags) =
         stackd_spec::validate::resolve_and_validate(&mut config, diags, &inputs, schemas);
     let (region, profile, default_tags) = provider_settings(&config, &vars, &mut diags);
-    let (errors, warnings): (Vec<_>, Vec<_>) = diags.into_iter().partition(Diagnostic::is_error);
-    if !errors.is_empty() {
-        let mut all = errors;
-        all.extend(warnings);
-        err!("{}", render_all(&all, &config.sources));
+    Ok(Checked {
+        config,
+        vars,
+        diags,
+        region,
+        profile,
+        default_tags,
+    })
+}
+
+/// Loads, resolves and validates a spec, printing every problem found.
+pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
+    let checked = check(args, schemas)?;
+    if checked.has_errors() {
+        err!("{}", render_all(&checked.diags, &checked.config.sources));
         return Err(Reported.into());
     }
     let stack = stack_name(&args.common)?;
@@ -186,13 +213,13 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
         settings: StackSettings {
             stack,
             explicit_stack: args.common.stack.is_some(),
-            default_tags,
+            default_tags: checked.default_tags,
         },
-        config,
-        vars,
-        region,
-        profile,
-        warnings,
+        config: checked.config,
+        vars: checked.vars,
+        region: checked.region,
+        profile: checked.profile,
+        warnings: checked.diags,
     })
 }
 

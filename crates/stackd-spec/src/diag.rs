@@ -385,6 +385,47 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap) -> String {
     out
 }
 
+/// Diagnostics as data, in the shape of `terraform validate -json`
+/// (`format_version` "1.0"), for editors and CI annotations: `valid`, the
+/// counts, and each diagnostic's `severity`, `summary`, `detail` (its
+/// notes) and `range` (file, and 1-based line and column of start and
+/// end, with byte offsets), when it has a location.
+pub fn to_json(diags: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
+    let pos = |file: &SourceFile, offset: usize| {
+        let (line, column) = file.line_col(offset);
+        serde_json::json!({"line": line, "column": column, "byte": offset})
+    };
+    let items: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut item = serde_json::json!({
+                "severity": match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                "summary": d.message,
+                "detail": d.notes.join("\n"),
+            });
+            if let Some((span, file)) = d.span.and_then(|s| Some((s, sources.get(s.file)?))) {
+                item["range"] = serde_json::json!({
+                    "filename": file.path.display().to_string(),
+                    "start": pos(file, span.start),
+                    "end": pos(file, span.end.max(span.start)),
+                });
+            }
+            item
+        })
+        .collect();
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    serde_json::json!({
+        "format_version": "1.0",
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": diags.len() - errors,
+        "diagnostics": items,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,5 +520,34 @@ mod tests {
             text,
             "error: unknown argument\n --> main.tf:2:3\n  |\n2 |   cidr_blok = 1\n  |   ^^^^^^^^^\n  = help: did you mean \"cidr_block\"?\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn diagnostics_as_data_carry_file_line_column_and_notes() {
+        let mut sources = SourceMap::default();
+        let id = sources.add("main.tf".into(), "a = 1\n  bad = 2\n".into());
+        let diags = vec![
+            Diagnostic::error("unknown argument \"bad\"", Some(Span::new(id, 8..11)))
+                .note("help: did you mean \"bat\"?"),
+            Diagnostic::warning("no location", None),
+        ];
+        let j = to_json(&diags, &sources);
+        assert_eq!(j["valid"], false);
+        assert_eq!(j["error_count"], 1);
+        assert_eq!(j["warning_count"], 1);
+        let d = &j["diagnostics"][0];
+        assert_eq!(d["severity"], "error");
+        assert_eq!(d["summary"], "unknown argument \"bad\"");
+        assert_eq!(d["detail"], "help: did you mean \"bat\"?");
+        assert_eq!(d["range"]["filename"], "main.tf");
+        assert_eq!(d["range"]["start"]["line"], 2);
+        assert_eq!(d["range"]["start"]["column"], 3);
+        assert_eq!(d["range"]["end"]["column"], 6);
+        assert!(j["diagnostics"][1].get("range").is_none());
     }
 }
