@@ -139,6 +139,46 @@ impl<'a> Scope<'a> {
         d.redacted(&self.secrets(), strong)
     }
 
+    /// What `issensitive(e)` answers: true when `e` is a `sensitive(...)`
+    /// call or its value shows a sensitive variable (directly or through
+    /// local values; not inside `nonsensitive(...)`). Sensitive resource
+    /// attributes are not seen: the evaluator has no schemas.
+    pub fn shows_sensitive(&self, e: &Expr) -> bool {
+        let mut inner = e;
+        while let ExprKind::Parenthesis(x) = &inner.kind {
+            inner = x;
+        }
+        if let ExprKind::Call { name, .. } = &inner.kind {
+            let name = name.strip_prefix("core::").unwrap_or(name);
+            if name == "sensitive" {
+                return true;
+            }
+        }
+        if !self.config.variables.values().any(|v| v.sensitive) {
+            return false;
+        }
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut pending = e.revealed_references();
+        while let Some(r) = pending.pop() {
+            match &r.target {
+                crate::expr::RefTarget::Var(n)
+                    if self.config.variables.get(n).is_some_and(|v| v.sensitive) =>
+                {
+                    return true;
+                }
+                crate::expr::RefTarget::Local(n) => {
+                    if let Some((name, local)) = self.config.locals.get_key_value(n) {
+                        if seen.insert(name.as_str()) {
+                            pending.extend(local.expr.revealed_references());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// True when the expression uses a sensitive variable, directly or
     /// through local values (followed without recursion: a chain of
     /// thousands of locals is walked in a loop).
@@ -166,6 +206,16 @@ impl<'a> Scope<'a> {
             }
         }
         false
+    }
+}
+
+/// Whether `e` is a reference (`local.t`, `var.t["a"]`, `data.x.y.body`),
+/// which `templatestring` requires so a template is not built in place.
+fn is_direct_reference(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Variable(_) => true,
+        ExprKind::Traversal(base, _) => is_direct_reference(base),
+        _ => false,
     }
 }
 
@@ -845,6 +895,28 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 };
                 return Ok(Value::Bool(self.eval(a).is_ok()));
             }
+            "templatestring" if !args.first().is_some_and(is_direct_reference) => {
+                return Err(err(
+                    "templatestring: invalid template expression: must be a direct reference to \
+                     a single string from elsewhere (a variable, a local value, a resource \
+                     attribute), containing valid template syntax; write a template expression \
+                     directly as a string instead",
+                    span,
+                ));
+            }
+            "issensitive" if !expand_final => {
+                let [a] = args else {
+                    return Err(err(
+                        format!(
+                            "issensitive: expected 1 argument (value), got {}",
+                            args.len()
+                        ),
+                        span,
+                    ));
+                };
+                self.eval(a)?;
+                return Ok(Value::Bool(self.scope.shows_sensitive(a)));
+            }
             _ => {}
         }
         let mut values = Vec::with_capacity(args.len());
@@ -866,6 +938,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         if name == "templatefile" {
             return self.templatefile(&values, span);
+        }
+        if name == "templatestring" {
+            return self.templatestring(&values, span);
         }
         if !functions::is_known_function(name) {
             let mut d = err(format!("unknown function \"{name}\""), span);
@@ -910,43 +985,91 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     span,
                 )
             })?;
+        let label = full.display().to_string();
+        let context = format!("in template {path}");
+        self.render_template("templatefile", &label, &context, &text, vars, span)
+    }
+
+    /// `templatestring(ref, vars)`: a string from elsewhere in the module
+    /// (a file read with `file`, an object's body) rendered as a template,
+    /// as Terraform 1.9 does.
+    fn templatestring(&mut self, args: &[Value], span: Span) -> Result<Value, Diagnostic> {
+        let (text, vars) = match args {
+            [Value::String(t), Value::Map(v)] => (t, v),
+            [Value::Unknown, _] | [_, Value::Unknown] => return Ok(Value::Unknown),
+            [_, _] => {
+                return Err(err(
+                    "templatestring: expected a template string and a map of variables",
+                    span,
+                ))
+            }
+            _ => {
+                return Err(err(
+                    format!(
+                        "templatestring: expected 2 arguments (template, vars), got {}",
+                        args.len()
+                    ),
+                    span,
+                ))
+            }
+        };
+        if self.in_template {
+            return Err(err(
+                "templatestring: cannot render a template from inside a template rendered by \
+                 templatefile or templatestring",
+                span,
+            ));
+        }
+        self.render_template(
+            "templatestring",
+            "the template",
+            "in the template",
+            text,
+            vars,
+            span,
+        )
+    }
+
+    /// Renders template text with `vars` as its only variables; `label`
+    /// names the template in messages about it, `context` prefixes errors
+    /// from inside it.
+    fn render_template(
+        &mut self,
+        func: &str,
+        label: &str,
+        context: &str,
+        text: &str,
+        vars: &BTreeMap<String, Value>,
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
         if text.len() > limits::MAX_STRING_LEN {
             return Err(err(
                 format!(
-                    "templatefile: {} is larger than {} MiB",
-                    full.display(),
+                    "{func}: {label} is larger than {} MiB",
                     limits::MAX_STRING_LEN >> 20
                 ),
                 span,
             ));
         }
         if crate::nesting::too_deep(
-            &text,
+            text,
             crate::nesting::Start::Template,
             crate::nesting::MAX_NESTING,
         )
         .is_some()
         {
             return Err(err(
-                format!(
-                    "templatefile: {}: {}",
-                    full.display(),
-                    crate::nesting::message()
-                ),
+                format!("{func}: {label}: {}", crate::nesting::message()),
                 span,
             ));
         }
-        let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
+        let template = hcl_edit::parser::parse_template(text).map_err(|e| {
             err(
-                format!(
-                    "templatefile: {} is not a valid template: {}",
-                    full.display(),
-                    e.message()
-                ),
+                format!("{func}: {label} is not a valid template: {}", e.message()),
                 span,
             )
         })?;
-        // Spans inside the template file point at the call site: the file
+        // Spans inside the template point at the call site: the template
         // is not in the source map, so its offsets mean nothing there.
         let lower = crate::expr::Lowerer::at(span);
         let parts = crate::expr::lower_template_public(&lower, &template, span);
@@ -961,7 +1084,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 other => Value::String(other.to_template_string().unwrap_or_default()),
             })
             .map_err(|mut d| {
-                d.message = format!("in template {path}: {}", d.message);
+                d.message = format!("{context}: {}", d.message);
                 d
             })
     }

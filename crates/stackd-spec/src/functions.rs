@@ -1836,13 +1836,38 @@ fn set_args<'a>(a: &Args<'a>) -> Result<Vec<&'a [Value]>, FuncError> {
         .collect()
 }
 
-fn fn_setunion(a: &Args) -> FuncResult {
+/// The arguments of `setunion`, `setintersection` and `setsubtract`,
+/// converted to one element type as Terraform converts them: mixed
+/// primitives become strings, so `3` and `"3"` are the same element.
+fn unified_set_args(a: &Args) -> Result<Vec<Vec<Value>>, FuncError> {
     let sets = set_args(a)?;
+    let kinds = Kinds::of(sets.iter().flat_map(|s| s.iter()));
+    if !kinds.unifiable() {
+        return Err(a.err("all arguments must have the same element type"));
+    }
+    let stringify = kinds.needs_strings();
+    Ok(sets
+        .iter()
+        .map(|set| {
+            set.iter()
+                .map(|v| match v {
+                    Value::Number(_) | Value::Bool(_) if stringify => {
+                        Value::String(to_str(v).unwrap_or_default())
+                    }
+                    other => other.clone(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn fn_setunion(a: &Args) -> FuncResult {
+    let sets = unified_set_args(a)?;
     Ok(Value::List(set_of(sets.concat())))
 }
 
 fn fn_setintersection(a: &Args) -> FuncResult {
-    let sets = set_args(a)?;
+    let sets = unified_set_args(a)?;
     let (first, others) = sets
         .split_first()
         .ok_or_else(|| a.err("at least one set is required"))?;
@@ -1855,10 +1880,10 @@ fn fn_setintersection(a: &Args) -> FuncResult {
 }
 
 fn fn_setsubtract(a: &Args) -> FuncResult {
-    let sets = set_args(a)?;
+    let sets = unified_set_args(a)?;
     let (from, take) = (
-        sets.first().copied().unwrap_or(&[]),
-        sets.get(1).copied().unwrap_or(&[]),
+        sets.first().map_or(&[][..], Vec::as_slice),
+        sets.get(1).map_or(&[][..], Vec::as_slice),
     );
     let rest = from.iter().filter(|v| !take.contains(v)).cloned().collect();
     Ok(Value::List(set_of(rest)))
@@ -1870,7 +1895,15 @@ fn fn_setproduct(a: &Args) -> FuncResult {
     if a.len() < 2 {
         return Err(a.err("at least two arguments are required"));
     }
-    let sets = set_args(a)?;
+    // Each argument's elements convert to one type, as Terraform converts
+    // a tuple to a list: `["a", 2]` is `["a", "2"]`.
+    let sets: Vec<Vec<Value>> = set_args(a)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, set)| {
+            unify(set.iter()).ok_or_else(|| a.arg_err(i, "elements must all have one type"))
+        })
+        .collect::<Result<_, _>>()?;
     let rows = sets
         .iter()
         .try_fold(1usize, |n, s| n.checked_mul(s.len()))
