@@ -977,15 +977,29 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             ));
         }
         let full = self.scope.config.dir.join(Path::new(path));
-        let text = std::fs::read_to_string(&full)
+        let label = full.display().to_string();
+        // Read no more than a string may hold: `/dev/zero` never ends.
+        let bytes = functions::read_bounded(&full)
+            .map_err(|e| err(format!("templatefile: cannot read {label}: {e}"), span))?;
+        if bytes.len() > limits::MAX_STRING_LEN {
+            return Err(err(
+                format!(
+                    "templatefile: {label} is larger than {} MiB",
+                    limits::MAX_STRING_LEN >> 20
+                ),
+                span,
+            ));
+        }
+        let text = String::from_utf8(bytes)
             .map(crate::diag::strip_bom)
-            .map_err(|e| {
+            .map_err(|_| {
                 err(
-                    format!("templatefile: cannot read {}: {e}", full.display()),
+                    format!(
+                        "templatefile: cannot read {label}: stream did not contain valid UTF-8"
+                    ),
                     span,
                 )
             })?;
-        let label = full.display().to_string();
         let context = format!("in template {path}");
         self.render_template("templatefile", &label, &context, &text, vars, span)
     }

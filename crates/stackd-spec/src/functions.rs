@@ -5,8 +5,9 @@
 //! does, and answers [`Value::Unknown`] when an argument is not wholly known.
 //! The few functions Terraform can still answer with partly unknown arguments
 //! (`length`, `merge`, `concat`, `coalesce`, `element`, `lookup`, ...) see the
-//! unknowns and decide themselves. `can`, `try` and `templatefile` are not
-//! here: the evaluator runs them, since they need unevaluated expressions.
+//! unknowns and decide themselves. `can`, `try`, `templatefile`,
+//! `templatestring` and `issensitive` are the evaluator's, since they need
+//! unevaluated expressions (`issensitive` is listed here for its name).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -188,6 +189,7 @@ static SPECS: &[Spec] = &[
     Spec::new("distinct", &["list"], fn_distinct),
     Spec::new("element", &["list", "index"], fn_element).flags(UNKNOWNS),
     Spec::new("endswith", &["str", "suffix"], fn_endswith),
+    Spec::new("ephemeralasnull", &["value"], fn_identity).flags(NULLS | UNKNOWNS),
     Spec::new("file", &["path"], fn_file),
     Spec::new("filebase64", &["path"], fn_filebase64),
     Spec::new("filebase64sha256", &["path"], fn_filebase64sha256),
@@ -1980,6 +1982,9 @@ fn fn_matchkeys(a: &Args) -> FuncResult {
 /// sensitivity from the references an expression makes (an output computed
 /// from a sensitive value must say `sensitive = true`; `nonsensitive(...)`
 /// hides its argument's references from that check).
+///
+/// `ephemeralasnull` returns its argument too: stackd has no ephemeral
+/// values, so no part of one is ephemeral.
 fn fn_identity(a: &Args) -> FuncResult {
     Ok(a.get(0).clone())
 }
@@ -2668,7 +2673,7 @@ fn fn_file(a: &Args) -> FuncResult {
 
 /// The file's bytes, reading no more than one past [`MAX_STRING_LEN`]
 /// (`/dev/zero` never ends).
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     std::fs::File::open(path)?

@@ -873,6 +873,9 @@ const CASES: &[(&str, &str)] = &[
     ("issensitive(local.from_secret)", "true"),
     ("issensitive(nonsensitive(var.secret))", "false"),
     (r#"sensitive("x")"#, r#""x""#),
+    (r#"ephemeralasnull("x")"#, r#""x""#),
+    ("ephemeralasnull(null)", "null"),
+    ("ephemeralasnull({ a = [1] })", "{ a = [1] }"),
     ("nonsensitive(var.secret)", r#""s3cr3t""#),
     (r#"nonsensitive(sensitive(1))"#, "1"),
 ];

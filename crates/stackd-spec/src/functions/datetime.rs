@@ -507,6 +507,7 @@ pub(super) fn fn_formatdate(a: &Args) -> FuncResult {
             }
         };
     }
+    super::check_len(a, out.len())?;
     Ok(Value::String(out))
 }
 

@@ -547,14 +547,14 @@ pub(super) fn fn_textdecodebase64(a: &Args) -> FuncResult {
 /// `-_.~` stay, a space is `+`, every other byte of the UTF-8 is `%XX`.
 pub(super) fn fn_urlencode(a: &Args) -> FuncResult {
     let s = a.string(0)?;
-    check_len(a, s.len().saturating_mul(3))?;
-    let mut out = String::with_capacity(s.len());
+    let kept = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b' ');
+    let len = s.bytes().map(|b| if kept(b) { 1 } else { 3 }).sum();
+    check_len(a, len)?;
+    let mut out = String::with_capacity(len);
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
-            }
             b' ' => out.push('+'),
+            _ if kept(b) => out.push(char::from(b)),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
