@@ -4,7 +4,6 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use crate::config::{Body, Config};
 use crate::convert::{convert, TypeExpr};
@@ -976,7 +975,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 span,
             ));
         }
-        let full = self.scope.config.dir.join(Path::new(path));
+        // Found as `file` finds files: `~` is the home directory.
+        let full = functions::resolve_path(&self.scope.config.dir, path);
         let label = full.display().to_string();
         // Read no more than a string may hold: `/dev/zero` never ends.
         let bytes = functions::read_bounded(&full)

@@ -2884,7 +2884,7 @@ fn quoted_path(path: &Path) -> String {
 
 /// Resolves a `file()` path as Terraform does: `~` is the home directory,
 /// relative paths are relative to the module, and the result is cleaned.
-fn resolve_path(base_dir: &Path, path: &str) -> PathBuf {
+pub(crate) fn resolve_path(base_dir: &Path, path: &str) -> PathBuf {
     let expanded = match path.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => match std::env::var_os("HOME") {
             Some(home) => PathBuf::from(home).join(rest.trim_start_matches('/')),

@@ -179,6 +179,18 @@ const CASES: &[(&str, &str)] = &[
         r#"templatestring(local.templates["plain"], {})"#,
         r#""no variables""#,
     ),
+    (
+        r#"templatefile("greeting.tpl", { name = "World" })"#,
+        r#""Hello, World!""#,
+    ),
+    (
+        r#"templatefile("./files/../greeting.tpl", { name = "x" })"#,
+        r#""Hello, x!""#,
+    ),
+    (
+        r#"templatefile("${path.module}/list.tpl", { items = ["a", "b"] })"#,
+        r#""a;b;""#,
+    ),
     // ----- collections
     (r#"alltrue(["true", true])"#, "true"),
     ("alltrue([true, false])", "false"),
@@ -1075,6 +1087,8 @@ fn module_dir() -> tempfile::TempDir {
     // Larger than the 64 KiB the file hashes read at a time.
     let big: String = (0..20_000).map(|i| format!("{i},")).collect();
     write("big.txt", big.as_bytes());
+    write("greeting.tpl", b"Hello, ${name}!");
+    write("list.tpl", b"%{ for i in items }${i};%{ endfor }");
     write("files/hello.txt", b"hello");
     write("files/world.txt", b"world");
     write("files/subdirectory/anotherfile.txt", b"another");
