@@ -113,6 +113,8 @@ const MAX_MATCH: usize = 258;
 /// How many earlier positions with the same three bytes are tried: bounds
 /// the time on repetitive input.
 const MAX_CHAIN: usize = 64;
+/// A match this long is taken without looking for a longer one.
+const NICE_MATCH: usize = 128;
 
 /// DEFLATE (RFC 1951): one block with the fixed Huffman codes, matches
 /// found through hash chains over a 32 KiB window.
@@ -180,15 +182,20 @@ fn longest_match(
         if j >= i || i - j > WINDOW {
             break;
         }
-        let len = data[j..]
-            .iter()
-            .zip(&data[i..i + max])
-            .take_while(|(x, y)| x == y)
-            .count();
-        if len > best.0 {
-            best = (len, i - j);
-            if len == max {
-                break;
+        // Only a candidate that also matches one byte past the best so far
+        // can be longer (zlib's trick).
+        let longer = best.0 == 0 || (best.0 < max && data[j + best.0] == data[i + best.0]);
+        if longer {
+            let len = data[j..]
+                .iter()
+                .zip(&data[i..i + max])
+                .take_while(|(x, y)| x == y)
+                .count();
+            if len > best.0 {
+                best = (len, i - j);
+                if len >= max.min(NICE_MATCH) {
+                    break;
+                }
             }
         }
         let next = prev[j % WINDOW];
