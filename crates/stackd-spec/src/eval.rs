@@ -60,6 +60,11 @@ pub struct Scope<'a> {
     pub count_index: Option<i64>,
     /// `self` inside provisioners.
     pub self_value: Option<Value>,
+    /// Whether `uuid()` and `timestamp()` are unknown, as Terraform has them
+    /// while planning ("known after apply"). Off by default: each
+    /// evaluation then gets a new value. A caller that evaluates again at
+    /// apply (as the engine does) may set it while planning.
+    pub impure_unknown: bool,
 }
 
 impl<'a> Scope<'a> {
@@ -77,6 +82,7 @@ impl<'a> Scope<'a> {
             each: None,
             count_index: None,
             self_value: None,
+            impure_unknown: false,
         }
     }
 
@@ -952,6 +958,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         let ctx = FuncContext {
             base_dir: &self.scope.config.dir,
+            impure_unknown: self.scope.impure_unknown,
         };
         let value = functions::call(name, &values, &ctx).map_err(|e| err(e.0, span))?;
         // Functions bound what they build from small inputs; this catches

@@ -32,6 +32,9 @@ pub struct FuncContext<'a> {
     /// The directory `file()` and `fileexists()` resolve relative paths
     /// against (`path.module`).
     pub base_dir: &'a Path,
+    /// Whether impure functions (`uuid`, `timestamp`) answer
+    /// [`Value::Unknown`] (see [`crate::eval::Scope::impure_unknown`]).
+    pub impure_unknown: bool,
 }
 
 /// A failed function call. The message names the function but not the
@@ -58,6 +61,9 @@ pub fn call(name: &str, args: &[Value], ctx: &FuncContext) -> FuncResult {
         }
     }
     if spec.flags & UNKNOWNS == 0 && !args.iter().all(Value::is_wholly_known) {
+        return Ok(Value::Unknown);
+    }
+    if spec.flags & IMPURE != 0 && ctx.impure_unknown {
         return Ok(Value::Unknown);
     }
     (spec.imp)(&call)
@@ -106,6 +112,9 @@ pub fn parse_ipv4_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
 const NULLS: u8 = 1;
 /// The implementation handles unknown arguments itself.
 const UNKNOWNS: u8 = 2;
+/// A new value at every call (`uuid`, `timestamp`): unknown while planning
+/// when the caller asks (see [`FuncContext::impure_unknown`]).
+const IMPURE: u8 = 4;
 
 struct Spec {
     name: &'static str,
@@ -273,7 +282,7 @@ static SPECS: &[Spec] = &[
         &["timestamp_a", "timestamp_b"],
         datetime::fn_timecmp,
     ),
-    Spec::new("timestamp", &[], datetime::fn_timestamp),
+    Spec::new("timestamp", &[], datetime::fn_timestamp).flags(IMPURE),
     Spec::new("title", &["str"], fn_title),
     Spec::new("tobool", &["v"], fn_tobool).flags(NULLS),
     Spec::new("tolist", &["v"], fn_tolist).flags(NULLS),
@@ -288,7 +297,7 @@ static SPECS: &[Spec] = &[
     Spec::new("trimsuffix", &["str", "suffix"], fn_trimsuffix),
     Spec::new("upper", &["str"], fn_upper),
     Spec::new("urlencode", &["str"], encoding::fn_urlencode),
-    Spec::new("uuid", &[], fn_uuid),
+    Spec::new("uuid", &[], fn_uuid).flags(IMPURE),
     Spec::new("uuidv5", &["namespace", "name"], fn_uuidv5),
     Spec::new("values", &["mapping"], fn_values).flags(UNKNOWNS),
     Spec::new("yamldecode", &["src"], fn_yamldecode),
@@ -2407,9 +2416,11 @@ fn fn_base64sha512(a: &Args) -> FuncResult {
 }
 
 /// A random (version 4) UUID. Like `timestamp()`, a new value on every
-/// evaluation: stackd evaluates a resource's arguments at plan and again at
-/// apply, so a resource argument using it differs on every plan, as in
-/// Terraform (use `ignore_changes`), and the applied value is the second one.
+/// evaluation (or unknown, when the caller plans with
+/// [`FuncContext::impure_unknown`]): stackd evaluates a resource's arguments
+/// at plan and again at apply, so a resource argument using it differs on
+/// every plan, as in Terraform (use `ignore_changes`), and the applied value
+/// is the second one.
 fn fn_uuid(_: &Args) -> FuncResult {
     Ok(Value::String(uuid::Uuid::new_v4().to_string()))
 }
@@ -3147,7 +3158,14 @@ mod tests {
     use super::*;
 
     fn ctx_call(name: &str, args: Vec<Value>, dir: &Path) -> FuncResult {
-        call(name, &args, &FuncContext { base_dir: dir })
+        call(
+            name,
+            &args,
+            &FuncContext {
+                base_dir: dir,
+                impure_unknown: false,
+            },
+        )
     }
 
     fn ok(name: &str, args: Vec<Value>) -> Value {
@@ -3206,6 +3224,21 @@ mod tests {
         assert!(is_known_function("core::cidrsubnet"));
         assert!(!is_known_function("cidrsubnett"));
         assert!(!is_known_function("try"));
+    }
+
+    #[test]
+    fn impure_functions_are_unknown_only_when_asked() {
+        let planning = FuncContext {
+            base_dir: Path::new("."),
+            impure_unknown: true,
+        };
+        assert_eq!(call("uuid", &[], &planning), Ok(Value::Unknown));
+        assert_eq!(call("timestamp", &[], &planning), Ok(Value::Unknown));
+        assert!(matches!(
+            call("plantimestamp", &[], &planning),
+            Ok(Value::String(_))
+        ));
+        assert!(matches!(ok("uuid", vec![]), Value::String(_)));
     }
 
     #[test]

@@ -296,10 +296,10 @@ fn now() -> Timestamp {
 }
 
 /// The current time in UTC. Terraform evaluates it only during apply (it is
-/// "(known after apply)" in a plan); stackd has no such phase in its
-/// evaluator, so the value is the time of each evaluation: the plan shows
-/// the planning time, and apply, which evaluates the arguments again, uses
-/// the time then.
+/// "(known after apply)" in a plan); here it is unknown only when the caller
+/// sets `Scope::impure_unknown` while planning. Otherwise the value is the
+/// time of each evaluation: the plan shows the planning time, and apply,
+/// which evaluates the arguments again, uses the time then.
 pub(super) fn fn_timestamp(_: &Args) -> FuncResult {
     Ok(Value::String(format_rfc3339(&now())))
 }
