@@ -3226,6 +3226,61 @@ mod tests {
         assert!(!is_known_function("try"));
     }
 
+    /// Every function with every combination of up to three odd arguments
+    /// answers or fails, never panics (the fuzz workspace goes further).
+    #[test]
+    fn every_function_survives_odd_arguments() {
+        let pool = vec![
+            Value::Null,
+            Value::Unknown,
+            Value::Bool(true),
+            n(-1.0),
+            n(1e300),
+            n(0.5),
+            s(""),
+            s("Ω[{\\*}"),
+            s("2018-01-02T23:12:01Z"),
+            s("::/0"),
+            list(vec![]),
+            list(vec![s("a"), n(1.0)]),
+            map(vec![("a", strs(&["x"]))]),
+        ];
+        let mut combos: Vec<Vec<Value>> = vec![vec![]];
+        for len in 1..=3 {
+            let prev: Vec<Vec<Value>> = combos
+                .iter()
+                .filter(|c| c.len() == len - 1)
+                .cloned()
+                .collect();
+            for c in prev {
+                for v in &pool {
+                    let mut next = c.clone();
+                    next.push(v.clone());
+                    combos.push(next);
+                }
+            }
+        }
+        let dir = Path::new("/nonexistent/stackd-test");
+        let mut panics = Vec::new();
+        for name in function_names() {
+            for args in &combos {
+                let outcome = std::panic::catch_unwind(|| {
+                    if let Ok(v) = ctx_call(name, args.clone(), dir) {
+                        let _ = v.to_json();
+                    }
+                });
+                if outcome.is_err() {
+                    panics.push(format!("{name}{args:?}"));
+                }
+            }
+        }
+        assert!(
+            panics.is_empty(),
+            "{} calls panicked: {panics:#?}",
+            panics.len()
+        );
+    }
+
     #[test]
     fn impure_functions_are_unknown_only_when_asked() {
         let planning = FuncContext {
