@@ -681,6 +681,7 @@ fn every_function_survives_arbitrary_arguments() {
     let strategy = (select(functions::function_names()), vec(value(), 0..4));
     let ctx = FuncContext {
         base_dir: Path::new("/nonexistent/stackd-fuzz"),
+        impure_unknown: false,
     };
     fuzz(cases(10000), 3, strategy, |(name, args)| {
         if let Ok(v) = functions::call(name, args, &ctx) {

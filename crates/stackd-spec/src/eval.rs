@@ -4,7 +4,6 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 use crate::config::{Body, Config};
 use crate::convert::{convert, TypeExpr};
@@ -61,6 +60,11 @@ pub struct Scope<'a> {
     pub count_index: Option<i64>,
     /// `self` inside provisioners.
     pub self_value: Option<Value>,
+    /// Whether `uuid()` and `timestamp()` are unknown, as Terraform has them
+    /// while planning ("known after apply"). Off by default: each
+    /// evaluation then gets a new value. A caller that evaluates again at
+    /// apply (as the engine does) may set it while planning.
+    pub impure_unknown: bool,
 }
 
 impl<'a> Scope<'a> {
@@ -78,6 +82,7 @@ impl<'a> Scope<'a> {
             each: None,
             count_index: None,
             self_value: None,
+            impure_unknown: false,
         }
     }
 
@@ -139,6 +144,46 @@ impl<'a> Scope<'a> {
         d.redacted(&self.secrets(), strong)
     }
 
+    /// What `issensitive(e)` answers: true when `e` is a `sensitive(...)`
+    /// call or its value shows a sensitive variable (directly or through
+    /// local values; not inside `nonsensitive(...)`). Sensitive resource
+    /// attributes are not seen: the evaluator has no schemas.
+    pub fn shows_sensitive(&self, e: &Expr) -> bool {
+        let mut inner = e;
+        while let ExprKind::Parenthesis(x) = &inner.kind {
+            inner = x;
+        }
+        if let ExprKind::Call { name, .. } = &inner.kind {
+            let name = name.strip_prefix("core::").unwrap_or(name);
+            if name == "sensitive" {
+                return true;
+            }
+        }
+        if !self.config.variables.values().any(|v| v.sensitive) {
+            return false;
+        }
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut pending = e.revealed_references();
+        while let Some(r) = pending.pop() {
+            match &r.target {
+                crate::expr::RefTarget::Var(n)
+                    if self.config.variables.get(n).is_some_and(|v| v.sensitive) =>
+                {
+                    return true;
+                }
+                crate::expr::RefTarget::Local(n) => {
+                    if let Some((name, local)) = self.config.locals.get_key_value(n) {
+                        if seen.insert(name.as_str()) {
+                            pending.extend(local.expr.revealed_references());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// True when the expression uses a sensitive variable, directly or
     /// through local values (followed without recursion: a chain of
     /// thousands of locals is walked in a loop).
@@ -166,6 +211,16 @@ impl<'a> Scope<'a> {
             }
         }
         false
+    }
+}
+
+/// Whether `e` is a reference (`local.t`, `var.t["a"]`, `data.x.y.body`),
+/// which `templatestring` requires so a template is not built in place.
+fn is_direct_reference(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Variable(_) => true,
+        ExprKind::Traversal(base, _) => is_direct_reference(base),
+        _ => false,
     }
 }
 
@@ -845,6 +900,28 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 };
                 return Ok(Value::Bool(self.eval(a).is_ok()));
             }
+            "templatestring" if !args.first().is_some_and(is_direct_reference) => {
+                return Err(err(
+                    "templatestring: invalid template expression: must be a direct reference to \
+                     a single string from elsewhere (a variable, a local value, a resource \
+                     attribute), containing valid template syntax; write a template expression \
+                     directly as a string instead",
+                    span,
+                ));
+            }
+            "issensitive" if !expand_final => {
+                let [a] = args else {
+                    return Err(err(
+                        format!(
+                            "issensitive: expected 1 argument (value), got {}",
+                            args.len()
+                        ),
+                        span,
+                    ));
+                };
+                self.eval(a)?;
+                return Ok(Value::Bool(self.scope.shows_sensitive(a)));
+            }
             _ => {}
         }
         let mut values = Vec::with_capacity(args.len());
@@ -867,6 +944,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if name == "templatefile" {
             return self.templatefile(&values, span);
         }
+        if name == "templatestring" {
+            return self.templatestring(&values, span);
+        }
         if !functions::is_known_function(name) {
             let mut d = err(format!("unknown function \"{name}\""), span);
             if let Some(s) =
@@ -878,6 +958,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         let ctx = FuncContext {
             base_dir: &self.scope.config.dir,
+            impure_unknown: self.scope.impure_unknown,
         };
         let value = functions::call(name, &values, &ctx).map_err(|e| err(e.0, span))?;
         // Functions bound what they build from small inputs; this catches
@@ -901,52 +982,115 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 span,
             ));
         }
-        let full = self.scope.config.dir.join(Path::new(path));
-        let text = std::fs::read_to_string(&full)
+        // Found as `file` finds files: `~` is the home directory.
+        let full = functions::resolve_path(&self.scope.config.dir, path);
+        let label = full.display().to_string();
+        // Read no more than a string may hold: `/dev/zero` never ends.
+        let bytes = functions::read_bounded(&full)
+            .map_err(|e| err(format!("templatefile: cannot read {label}: {e}"), span))?;
+        if bytes.len() > limits::MAX_STRING_LEN {
+            return Err(err(
+                format!(
+                    "templatefile: {label} is larger than {} MiB",
+                    limits::MAX_STRING_LEN >> 20
+                ),
+                span,
+            ));
+        }
+        let text = String::from_utf8(bytes)
             .map(crate::diag::strip_bom)
-            .map_err(|e| {
+            .map_err(|_| {
                 err(
-                    format!("templatefile: cannot read {}: {e}", full.display()),
+                    format!(
+                        "templatefile: cannot read {label}: stream did not contain valid UTF-8"
+                    ),
                     span,
                 )
             })?;
+        let context = format!("in template {path}");
+        self.render_template("templatefile", &label, &context, &text, vars, span)
+    }
+
+    /// `templatestring(ref, vars)`: a string from elsewhere in the module
+    /// (a file read with `file`, an object's body) rendered as a template,
+    /// as Terraform 1.9 does.
+    fn templatestring(&mut self, args: &[Value], span: Span) -> Result<Value, Diagnostic> {
+        let (text, vars) = match args {
+            [Value::String(t), Value::Map(v)] => (t, v),
+            [Value::Unknown, _] | [_, Value::Unknown] => return Ok(Value::Unknown),
+            [_, _] => {
+                return Err(err(
+                    "templatestring: expected a template string and a map of variables",
+                    span,
+                ))
+            }
+            _ => {
+                return Err(err(
+                    format!(
+                        "templatestring: expected 2 arguments (template, vars), got {}",
+                        args.len()
+                    ),
+                    span,
+                ))
+            }
+        };
+        if self.in_template {
+            return Err(err(
+                "templatestring: cannot render a template from inside a template rendered by \
+                 templatefile or templatestring",
+                span,
+            ));
+        }
+        self.render_template(
+            "templatestring",
+            "the template",
+            "in the template",
+            text,
+            vars,
+            span,
+        )
+    }
+
+    /// Renders template text with `vars` as its only variables; `label`
+    /// names the template in messages about it, `context` prefixes errors
+    /// from inside it.
+    fn render_template(
+        &mut self,
+        func: &str,
+        label: &str,
+        context: &str,
+        text: &str,
+        vars: &BTreeMap<String, Value>,
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
         if text.len() > limits::MAX_STRING_LEN {
             return Err(err(
                 format!(
-                    "templatefile: {} is larger than {} MiB",
-                    full.display(),
+                    "{func}: {label} is larger than {} MiB",
                     limits::MAX_STRING_LEN >> 20
                 ),
                 span,
             ));
         }
         if crate::nesting::too_deep(
-            &text,
+            text,
             crate::nesting::Start::Template,
             crate::nesting::MAX_NESTING,
         )
         .is_some()
         {
             return Err(err(
-                format!(
-                    "templatefile: {}: {}",
-                    full.display(),
-                    crate::nesting::message()
-                ),
+                format!("{func}: {label}: {}", crate::nesting::message()),
                 span,
             ));
         }
-        let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
+        let template = hcl_edit::parser::parse_template(text).map_err(|e| {
             err(
-                format!(
-                    "templatefile: {} is not a valid template: {}",
-                    full.display(),
-                    e.message()
-                ),
+                format!("{func}: {label} is not a valid template: {}", e.message()),
                 span,
             )
         })?;
-        // Spans inside the template file point at the call site: the file
+        // Spans inside the template point at the call site: the template
         // is not in the source map, so its offsets mean nothing there.
         let lower = crate::expr::Lowerer::at(span);
         let parts = crate::expr::lower_template_public(&lower, &template, span);
@@ -961,7 +1105,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 other => Value::String(other.to_template_string().unwrap_or_default()),
             })
             .map_err(|mut d| {
-                d.message = format!("in template {path}: {}", d.message);
+                d.message = format!("{context}: {}", d.message);
                 d
             })
     }

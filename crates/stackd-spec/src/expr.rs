@@ -385,7 +385,8 @@ impl Expr {
     }
 
     /// The references whose values show through in this expression's
-    /// value: all of them but those inside `nonsensitive(...)`.
+    /// value: all of them but those inside `nonsensitive(...)` (and
+    /// `issensitive(...)`, whose answer is no secret).
     pub fn revealed_references(&self) -> Vec<Reference> {
         let mut out = Vec::new();
         collect_refs(self, &mut Vec::new(), &mut out, true);
@@ -394,7 +395,8 @@ impl Expr {
 }
 
 /// Collects `e`'s references into `out`. With `reveal`, only those whose
-/// values show through: the arguments of `nonsensitive(...)` are skipped.
+/// values show through: the arguments of `nonsensitive(...)` and
+/// `issensitive(...)` are skipped.
 fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>, reveal: bool) {
     match &e.kind {
         ExprKind::Literal(_) => {}
@@ -440,7 +442,8 @@ fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>, rev
                 collect_refs(base, scope, out, reveal);
             }
         }
-        ExprKind::Call { name, .. } if reveal && name == "nonsensitive" => {}
+        ExprKind::Call { name, .. }
+            if reveal && matches!(name.as_str(), "nonsensitive" | "issensitive") => {}
         ExprKind::Call { args, .. } => args
             .iter()
             .for_each(|a| collect_refs(a, scope, out, reveal)),

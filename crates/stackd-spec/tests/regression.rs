@@ -176,6 +176,25 @@ fn string_building_bombs_are_errors_not_allocations() {
             "",
         ),
         ("file(\"/dev/zero\")", "larger than 16 MiB"),
+        ("filebase64(\"/dev/zero\")", "larger than 16 MiB"),
+        ("filesha256(\"/dev/zero\")", "is not a regular file"),
+        ("templatefile(\"/dev/zero\", {})", "larger than 16 MiB"),
+        (
+            "urlencode(replace(join(\"\", [for i in range(1000) : format(\"%6000s\", \"\")]), \" \", \"/\"))",
+            "more than the 16 MiB",
+        ),
+        (
+            "length(regexall(\"\", join(\"\", [for i in range(1000) : format(\"%1100s\", \"\")])))",
+            "more than 1000000 elements",
+        ),
+        (
+            "length(csvdecode(replace(join(\"\", [for i in range(1000) : format(\"%1100s\", \"\")]), \" \", \",\")))",
+            "more than 1000000 elements",
+        ),
+        (
+            "length(setproduct(range(1000), range(1000), range(1000)))",
+            "more than 1000000 elements",
+        ),
     ] {
         let r = vpc_cidr(expr);
         assert!(r.errors >= 1, "{expr}: {}", r.text);

@@ -232,6 +232,8 @@ fn an_output_marked_sensitive_or_declared_not_secret_is_accepted() {
         "value = nonsensitive(local.url)",
         "value = aws_db_instance.main.endpoint",
         "value = length(nonsensitive(var.db_password))",
+        // Whether a value is sensitive is not itself a secret.
+        "value = issensitive(local.url)",
     ] {
         let src = format!("{SENSITIVE_SOURCES}\noutput \"ok\" {{\n  {output}\n}}\n");
         let (report, errors) = check(&src);
