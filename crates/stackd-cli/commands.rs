@@ -84,8 +84,13 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
     }
     let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
+    let modules = if ws.config.modules.is_empty() {
+        String::new()
+    } else {
+        format!(", {} module calls", ws.config.modules.len())
+    };
     outln!(
-        "The spec is valid: {} resource blocks, {} variables, {} outputs.",
+        "The spec is valid: {} resource blocks, {} variables, {} outputs{modules}.",
         ws.config.resources.len(),
         ws.config.variables.len(),
         ws.config.outputs.len()

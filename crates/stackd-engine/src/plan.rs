@@ -405,6 +405,27 @@ where
 
 /// Makes the plan.
 pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    // Module calls are read and validated; planning their resources is
+    // not built yet. Refuse before any call rather than plan without them.
+    if !input.config.modules.is_empty() {
+        return Err(PlanError::Spec(
+            input
+                .config
+                .modules
+                .values()
+                .map(|call| {
+                    Diagnostic::error(
+                        format!(
+                            "module \"{}\": stackd validates module calls but cannot plan them \
+                             yet",
+                            call.name
+                        ),
+                        Some(call.span),
+                    )
+                })
+                .collect(),
+        ));
+    }
     let mut refreshed = refresh(input).await?;
     find_pending(input, &mut refreshed).await?;
     let mut plan = Plan {

@@ -26,7 +26,48 @@ pub struct Config {
     pub providers: Vec<ProviderBlock>,
     /// `terraform {}` settings (the CLI reads the `backend` block).
     pub terraform: Vec<Body>,
+    /// `module "NAME" { source = ... }` calls, by name.
+    pub modules: BTreeMap<String, ModuleCall>,
+    /// Problems found reading the modules this root calls (a source that
+    /// cannot be read, a syntax error in a module's file). They do not
+    /// stop the root's validation, which reports them with the rest.
+    pub module_problems: Vec<Diagnostic>,
 }
+
+/// `module "NAME" { source = "./modules/x"  ...inputs }`.
+#[derive(Clone, Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    /// The name label.
+    pub span: Span,
+    pub source: Option<String>,
+    pub source_span: Span,
+    pub version: Option<String>,
+    /// The module's input variables' values: every argument that is not a
+    /// meta-argument.
+    pub inputs: Vec<Attr>,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Expr>,
+    pub providers: Option<Expr>,
+    /// The module's own configuration, when its source could be read. Its
+    /// files are in the root configuration's `sources`.
+    pub child: Option<Box<Config>>,
+}
+
+/// The arguments of a module call that are not its inputs.
+const MODULE_META_ATTRS: &[&str] = &[
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "depends_on",
+    "providers",
+];
+
+/// How deep module calls may nest (Terraform has no limit; a real tree is
+/// three or four deep).
+pub const MAX_MODULE_DEPTH: usize = 32;
 
 /// `variable "name" { ... }`
 #[derive(Clone, Debug)]
@@ -159,6 +200,30 @@ impl Config {
     /// read yet, and a warning says so. Returns the config with every parse
     /// problem found.
     pub fn load_dir(dir: &Path) -> Result<(Config, Vec<Diagnostic>), std::io::Error> {
+        let mut sources = SourceMap::default();
+        let (mut config, diags) = Config::read_dir(dir, &mut sources)?;
+        let mut ancestors = vec![std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())];
+        let installed = crate::modules::Installed::find(dir);
+        let mut problems = Vec::new();
+        crate::modules::load_children(
+            &mut config,
+            &mut sources,
+            &mut problems,
+            &mut ancestors,
+            &installed,
+            &[],
+        );
+        config.sources = sources;
+        config.module_problems = problems;
+        Ok((config, diags))
+    }
+
+    /// Reads one directory's `*.tf` files into a configuration whose files
+    /// go into `sources` (shared by a root and its modules).
+    pub(crate) fn read_dir(
+        dir: &Path,
+        sources: &mut SourceMap,
+    ) -> Result<(Config, Vec<Diagnostic>), std::io::Error> {
         let paths: Vec<PathBuf> = std::fs::read_dir(dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
@@ -166,12 +231,12 @@ impl Config {
         let named = |p: &PathBuf, suffix: &str| p.to_string_lossy().ends_with(suffix);
         let mut files: Vec<&PathBuf> = paths.iter().filter(|p| named(p, ".tf")).collect();
         files.sort();
-        let mut sources = Vec::new();
+        let mut texts = Vec::new();
         for path in files {
             let text = std::fs::read_to_string(path)?;
-            sources.push((path.clone(), text));
+            texts.push((path.clone(), text));
         }
-        let (config, mut diags) = Config::from_sources(dir, sources);
+        let (config, mut diags) = Config::parse_files(dir, texts, sources);
         let mut json: Vec<&PathBuf> = paths.iter().filter(|p| named(p, ".tf.json")).collect();
         json.sort();
         for path in json {
@@ -188,6 +253,18 @@ impl Config {
 
     /// Parses files given as `(path, text)`.
     pub fn from_sources(dir: &Path, files: Vec<(PathBuf, String)>) -> (Config, Vec<Diagnostic>) {
+        let mut sources = SourceMap::default();
+        let (mut config, diags) = Config::parse_files(dir, files, &mut sources);
+        config.sources = sources;
+        (config, diags)
+    }
+
+    /// Parses files into a configuration, adding them to `sources`.
+    fn parse_files(
+        dir: &Path,
+        files: Vec<(PathBuf, String)>,
+        sources: &mut SourceMap,
+    ) -> (Config, Vec<Diagnostic>) {
         let mut config = Config {
             dir: dir.to_path_buf(),
             ..Config::default()
@@ -203,7 +280,7 @@ impl Config {
             // Without its byte order mark, so offsets (and line:col) are
             // those of the text the parser sees.
             let text = crate::diag::strip_bom(text);
-            let file = config.sources.add(path, text.clone());
+            let file = sources.add(path, text.clone());
             if let Some(at) = too_deep(&text, Start::Code, MAX_NESTING) {
                 diags.push(Diagnostic::error(
                     crate::nesting::message(),
@@ -423,16 +500,79 @@ impl Parser<'_> {
                 }
                 config.terraform.push(body);
             }
-            "module" => self.diags.push(Diagnostic::error(
-                "module blocks are not supported yet",
-                Some(head),
-            )),
+            "module" => {
+                let Some(labels) = self.expect_labels(b, 1, "name") else {
+                    return;
+                };
+                let call = self.module_call(b, &labels[0]);
+                if config.modules.contains_key(&call.name) {
+                    self.diags.push(Diagnostic::error(
+                        format!("duplicate module \"{}\"", call.name),
+                        Some(call.span),
+                    ));
+                    return;
+                }
+                config.modules.insert(call.name.clone(), call);
+            }
             other => self.diags.push(Diagnostic::error(
                 format!(
-                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, provider or terraform"
+                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, provider or terraform"
                 ),
                 Some(head),
             )),
+        }
+    }
+
+    /// A `module` block: its meta-arguments, and every other argument as an
+    /// input. A module call takes no nested blocks.
+    fn module_call(&mut self, b: &hs::Block, (name, span): &(String, Span)) -> ModuleCall {
+        let mut body = self.body(&b.body);
+        for nb in &body.blocks {
+            self.diags.push(Diagnostic::error(
+                format!(
+                    "module \"{name}\" takes arguments, not blocks: \"{}\" is a block",
+                    nb.kind
+                ),
+                Some(nb.span),
+            ));
+        }
+        let mut take = |n: &str| {
+            let i = body.attrs.iter().position(|a| a.name == n)?;
+            Some(body.attrs.remove(i))
+        };
+        let source_attr = take("source");
+        let version = take("version");
+        let count = take("count").map(|a| a.expr);
+        let for_each = take("for_each").map(|a| a.expr);
+        let depends_on = take("depends_on").map(|a| list_items_expr(&a.expr));
+        let providers = take("providers").map(|a| a.expr);
+        debug_assert_eq!(MODULE_META_ATTRS.len(), 6);
+        let source = literal_string(source_attr.as_ref());
+        let source_span = source_attr.as_ref().map_or(*span, |a| a.expr.span);
+        if source.is_none() {
+            self.diags.push(Diagnostic::error(
+                format!("module \"{name}\" needs a source: a literal string such as \"./modules/{name}\""),
+                Some(source_span),
+            ));
+        }
+        if count.is_some() && for_each.is_some() {
+            self.diags.push(Diagnostic::error(
+                "count and for_each cannot both be set on one module call",
+                Some(*span),
+            ));
+        }
+        ModuleCall {
+            name: name.clone(),
+            span: *span,
+            source,
+            source_span,
+            version: literal_string(version.as_ref()),
+            inputs: body.attrs,
+            count,
+            for_each,
+            depends_on: depends_on.unwrap_or_default(),
+            providers,
+            child: None,
         }
     }
 

@@ -494,7 +494,16 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     "each" | "count" | "path" | "terraform" | "self" => {
                         (self.variable(root, base.span)?, 0)
                     }
-                    "module" => return Err(err("module outputs are not supported yet", span)),
+                    // Module outputs are known only once the module is
+                    // planned; stackd does not plan modules yet, so here
+                    // (validation) they are unknown.
+                    "module" => {
+                        let name = attr(0).ok_or_else(|| err("expected module.NAME", span))?;
+                        if !self.scope.config.modules.contains_key(name) {
+                            return Err(err(format!("module \"{name}\" is not declared"), span));
+                        }
+                        (Value::Unknown, 1)
+                    }
                     type_name => {
                         let name = attr(0).ok_or_else(|| {
                             err(format!("\"{type_name}\" is not defined; a resource reference is TYPE.NAME"), span)

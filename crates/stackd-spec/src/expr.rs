@@ -369,7 +369,8 @@ pub enum RefTarget {
 pub struct Reference {
     pub target: RefTarget,
     /// For a resource or data source, the attribute read from it (after
-    /// any index or splat); `None` when the whole object is used.
+    /// any index or splat), for a module the output; `None` when the whole
+    /// object is used.
     pub attribute: Option<String>,
     pub span: Span,
 }
@@ -515,7 +516,7 @@ fn collect_template_refs(
 /// reads `password`).
 fn resource_attribute(target: &RefTarget, ops: &[TraversalOp]) -> Option<String> {
     let skip = match target {
-        RefTarget::Resource(crate::schema::Mode::Managed, ..) => 1,
+        RefTarget::Resource(crate::schema::Mode::Managed, ..) | RefTarget::Module(_) => 1,
         RefTarget::Resource(crate::schema::Mode::Data, ..) => 2,
         _ => return None,
     };

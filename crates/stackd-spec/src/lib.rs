@@ -20,4 +20,5 @@ pub use schema::{AttrSchema, AttrType, BlockSchema, Mode, ResourceSchema, Schema
 pub use value::Value;
 pub mod functions;
 pub mod limits;
+pub mod modules;
 pub mod nesting;

@@ -64,7 +64,7 @@ pub fn validate(
     schemas: &SchemaSet,
     vars: &BTreeMap<String, Value>,
 ) -> Vec<Diagnostic> {
-    let mut diags = Vec::new();
+    let mut diags = config.module_problems.clone();
     let mut blocks_with_bad_refs = BTreeSet::new();
     for r in &config.resources {
         check_depends_on(&r.depends_on, &mut diags);
@@ -104,6 +104,7 @@ pub fn validate(
     ));
     diags.extend(find_cycles(config));
     check_output_sensitivity(config, schemas, &mut diags);
+    check_modules(config, schemas, &mut diags);
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
     check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
@@ -126,6 +127,63 @@ pub fn validate(
         }
     }
     diags
+}
+
+/// Each module call against the module it calls: inputs it does not
+/// declare, required inputs not given, references in the inputs; then the
+/// module's own configuration, validated with its inputs unknown.
+fn check_modules(config: &Config, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
+    for call in config.modules.values() {
+        let refs: Vec<Reference> = call
+            .inputs
+            .iter()
+            .map(|a| &a.expr)
+            .chain(call.count.iter())
+            .chain(call.for_each.iter())
+            .chain(call.depends_on.iter())
+            .flat_map(|e| e.references(&[]))
+            .collect();
+        let ctx = RefContext {
+            each: call.for_each.is_some(),
+            count: call.count.is_some(),
+            ..RefContext::plain()
+        };
+        check_references(config, &refs, &ctx, diags);
+        check_depends_on(&call.depends_on, diags);
+        let Some(child) = &call.child else { continue };
+        for a in &call.inputs {
+            if !child.variables.contains_key(&a.name) {
+                let mut d = Diagnostic::error(
+                    format!(
+                        "module \"{}\" has no input variable \"{}\"",
+                        call.name, a.name
+                    ),
+                    Some(a.name_span),
+                );
+                if let Some(s) = nearest(&a.name, child.variables.keys().map(String::as_str)) {
+                    d = d.note(format!("help: did you mean \"{s}\"?"));
+                }
+                diags.push(d);
+            }
+        }
+        for v in child.variables.values() {
+            if v.default.is_none() && !call.inputs.iter().any(|a| a.name == v.name) {
+                diags.push(Diagnostic::error(
+                    format!(
+                        "module \"{}\" needs a value for its input \"{}\" (it has no default)",
+                        call.name, v.name
+                    ),
+                    Some(call.span),
+                ));
+            }
+        }
+        let inputs: BTreeMap<String, Value> = child
+            .variables
+            .keys()
+            .map(|k| (k.clone(), Value::Unknown))
+            .collect();
+        diags.extend(validate(child, schemas, &inputs));
+    }
 }
 
 /// `depends_on` lists references. A quoted one (`"aws_vpc.main"`) is
@@ -569,7 +627,31 @@ fn check_references(
                 "self is only available in provisioner and connection blocks",
                 Some(r.span),
             )),
-            RefTarget::Module(_) => Some(Diagnostic::error("modules are not supported yet", Some(r.span))),
+            RefTarget::Module(m) => match config.modules.get(m) {
+                None => {
+                    let mut d = Diagnostic::error(
+                        format!("reference to undeclared module \"{m}\""),
+                        Some(r.span),
+                    );
+                    if let Some(s) = nearest(m, config.modules.keys().map(String::as_str)) {
+                        d = d.note(format!("help: did you mean module.{s}?"));
+                    }
+                    Some(d)
+                }
+                Some(call) => match (&call.child, &r.attribute) {
+                    (Some(child), Some(o)) if !child.outputs.contains_key(o) => {
+                        let mut d = Diagnostic::error(
+                            format!("module \"{m}\" has no output \"{o}\""),
+                            Some(r.span),
+                        );
+                        if let Some(s) = nearest(o, child.outputs.keys().map(String::as_str)) {
+                            d = d.note(format!("help: did you mean module.{m}.{s}?"));
+                        }
+                        Some(d)
+                    }
+                    _ => None,
+                },
+            },
             RefTarget::Unknown(n) => Some(Diagnostic::error(
                 format!("\"{n}\" is not defined; references look like var.NAME, local.NAME, TYPE.NAME or data.TYPE.NAME"),
                 Some(r.span),
