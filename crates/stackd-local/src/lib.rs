@@ -1,6 +1,9 @@
 //! The local provider: resource types that exist only in stackd's state,
 //! not in any cloud. `null_resource` carries `triggers` (any change
-//! replaces it) and the provisioners attached to it, as in Terraform.
+//! replaces it) and the provisioners attached to it, as in Terraform; the
+//! random provider's types and `terraform_data` are in [`random`].
+
+pub mod random;
 
 use async_trait::async_trait;
 use stackd_engine::provider::{
@@ -10,7 +13,7 @@ use stackd_engine::provider::{
 use stackd_spec::schema::{AttrSchema, AttrType, ResourceSchema};
 use stackd_spec::{SchemaSet, Value};
 
-/// Serves `null_resource`.
+/// Serves `null_resource`, `terraform_data` and `random_*`.
 pub struct LocalProvider {
     schemas: SchemaSet,
 }
@@ -26,13 +29,15 @@ impl Default for LocalProvider {
 impl LocalProvider {
     /// The schemas, without constructing a provider.
     pub fn schema_set() -> SchemaSet {
-        SchemaSet::new(vec![ResourceSchema::resource("null_resource")
+        let mut all = vec![ResourceSchema::resource("null_resource")
             .attr(
                 AttrSchema::optional("triggers", AttrType::map_of(AttrType::String))
                     .force_new()
                     .doc("Any change to these values replaces the resource, running its provisioners again."),
             )
-            .doc("A resource that does nothing but run its provisioners; replaced when its triggers change.")])
+            .doc("A resource that does nothing but run its provisioners; replaced when its triggers change.")];
+        all.extend(random::schemas());
+        SchemaSet::new(all)
     }
 }
 
@@ -69,6 +74,10 @@ impl Provider for LocalProvider {
     }
 
     async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        if random::serves(&req.type_name) {
+            return random::create(&req.type_name, &req.desired)
+                .map_err(|why| ProviderError::new(ErrorKind::Permanent, "local", "create", why));
+        }
         let mut attrs = req.desired.clone();
         if let Value::Map(m) = &mut attrs {
             // Terraform uses a random number; any unique ID will do.
@@ -78,9 +87,11 @@ impl Provider for LocalProvider {
         Ok(attrs)
     }
 
-    async fn update(&self, _req: &ChangeRequest) -> Result<Value, ProviderError> {
-        // Every argument forces replacement, so there is nothing to update.
-        Err(unsupported("update"))
+    async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        // Every argument of the other types forces replacement.
+        let prior = req.prior.clone().unwrap_or(Value::Null);
+        random::update(&req.type_name, &prior, &req.desired)
+            .map_err(|why| ProviderError::new(ErrorKind::Permanent, "local", "update", why))
     }
 
     async fn delete(&self, _req: &DeleteRequest) -> Result<(), ProviderError> {
