@@ -84,17 +84,23 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
     }
     let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
-    let modules = if ws.config.modules.is_empty() {
-        String::new()
-    } else {
-        format!(", {} module calls", ws.config.modules.len())
-    };
-    outln!(
-        "The spec is valid: {} resource blocks, {} variables, {} outputs{modules}.",
-        ws.config.resources.len(),
-        ws.config.variables.len(),
-        ws.config.outputs.len()
-    );
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let c = &ws.config;
+    let data = c
+        .resources
+        .iter()
+        .filter(|r| r.addr.mode == stackd_spec::Mode::Data)
+        .count();
+    let mut parts = vec![
+        count(c.resources.len() - data, "resource block"),
+        count(data, "data block"),
+        count(c.variables.len(), "variable"),
+        count(c.outputs.len(), "output"),
+    ];
+    if !c.modules.is_empty() {
+        parts.push(count(c.modules.len(), "module call"));
+    }
+    outln!("The spec is valid: {}.", parts.join(", "));
     Ok(exit::OK)
 }
 

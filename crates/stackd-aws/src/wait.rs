@@ -100,10 +100,27 @@ where
     Fut: Future<Output = Result<T, ProviderError>>,
 {
     let mut delay = FIRST_DELAY;
+    let mut missing_since: Option<Instant> = None;
     loop {
         match step().await {
             Ok(value) => return Ok(value),
-            Err(e) if e.is_retryable() => {
+            Err(mut e) if e.is_retryable() => {
+                // "Not found" about an object the call refers to is
+                // eventual consistency for a moment, and a mistake (a
+                // cluster that does not exist) after that: not worth the
+                // whole operation's deadline.
+                if e.code.as_deref().is_some_and(|c| c.contains("NotFound")) {
+                    let since = *missing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= CONSISTENCY_WINDOW {
+                        e.kind = ErrorKind::Permanent;
+                        e.message = format!(
+                            "{} (still so after {} s: what it names does not exist)",
+                            e.message,
+                            CONSISTENCY_WINDOW.as_secs()
+                        );
+                        return Err(e);
+                    }
+                }
                 tracing::debug!(error = %e, "retrying");
                 if !pause(deadline, delay).await {
                     return Err(e);
@@ -115,6 +132,11 @@ where
     }
 }
 
+/// How long a "not found" about another object is taken for eventual
+/// consistency (a resource created a moment ago, not visible yet) before
+/// it is an error.
+pub(crate) const CONSISTENCY_WINDOW: Duration = Duration::from_secs(120);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +144,32 @@ mod tests {
 
     fn transient() -> ProviderError {
         ProviderError::new(ErrorKind::Transient, EC2, "CreateRoute", "not yet")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_object_named_by_a_call_fails_after_the_consistency_window() {
+        let start = Instant::now();
+        let deadline = Deadline::after(Duration::from_secs(1200));
+        let err = retry(&deadline, || async {
+            Err::<(), _>(
+                ProviderError::new(
+                    ErrorKind::Transient,
+                    "ecs",
+                    "CreateService",
+                    "Cluster not found.",
+                )
+                .with_code("ClusterNotFoundException"),
+            )
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Permanent);
+        assert!(err.message.contains("does not exist"), "{}", err.message);
+        let took = start.elapsed();
+        assert!(
+            took >= CONSISTENCY_WINDOW && took < CONSISTENCY_WINDOW + MAX_DELAY * 2,
+            "{took:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

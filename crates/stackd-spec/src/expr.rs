@@ -385,6 +385,48 @@ impl Expr {
         out
     }
 
+    /// Every function call in this expression, outermost first, as
+    /// `(name, span of the call)`.
+    pub fn calls(&self) -> Vec<(String, Span)> {
+        let mut out = Vec::new();
+        let mut work: Vec<&Expr> = vec![self];
+        while let Some(e) = work.pop() {
+            match &e.kind {
+                ExprKind::Literal(_) | ExprKind::Variable(_) => {}
+                ExprKind::Template(parts) => template_exprs(parts, &mut work),
+                ExprKind::Tuple(items) => work.extend(items.iter()),
+                ExprKind::Object(items) => {
+                    for (k, v) in items {
+                        if let ObjectKey::Expr(k) = k {
+                            work.push(k);
+                        }
+                        work.push(v);
+                    }
+                }
+                ExprKind::Traversal(base, ops) => {
+                    work.push(base);
+                    for op in ops {
+                        if let OpKind::Index(i) = &op.kind {
+                            work.push(i);
+                        }
+                    }
+                }
+                ExprKind::Call { name, args, .. } => {
+                    out.push((name.clone(), e.span));
+                    work.extend(args.iter());
+                }
+                ExprKind::Conditional(a, b, c) => work.extend([&**a, &**b, &**c]),
+                ExprKind::Unary(_, a) | ExprKind::Parenthesis(a) => work.push(a),
+                ExprKind::Binary(_, a, b) => work.extend([&**a, &**b]),
+                ExprKind::For(f) => {
+                    work.extend([&f.collection, &f.value_expr]);
+                    work.extend(f.key_expr.iter().chain(f.cond.iter()));
+                }
+            }
+        }
+        out
+    }
+
     /// The references whose values show through in this expression's
     /// value: all of them but those inside `nonsensitive(...)` (and
     /// `issensitive(...)`, whose answer is no secret).
@@ -471,6 +513,31 @@ fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>, rev
                 collect_refs(c, scope, out, reveal);
             }
             scope.truncate(depth);
+        }
+    }
+}
+
+/// The expressions of a template's parts, for [`Expr::calls`].
+fn template_exprs<'a>(parts: &'a [TemplatePart], work: &mut Vec<&'a Expr>) {
+    for p in parts {
+        match p {
+            TemplatePart::Literal(_) => {}
+            TemplatePart::Interpolation(e) => work.push(e),
+            TemplatePart::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                work.push(cond);
+                template_exprs(then, work);
+                template_exprs(otherwise, work);
+            }
+            TemplatePart::For {
+                collection, body, ..
+            } => {
+                work.push(collection);
+                template_exprs(body, work);
+            }
         }
     }
 }

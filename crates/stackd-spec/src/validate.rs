@@ -105,10 +105,13 @@ pub fn validate(
     diags.extend(find_cycles(config));
     check_output_sensitivity(config, schemas, &mut diags);
     check_modules(config, schemas, &mut diags);
+    check_functions(config, &mut diags);
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
     check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
     diags.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+    // An unknown function may be found by the value checks too.
+    diags.dedup_by(|a, b| a.message == b.message && a.span == b.span);
     // The supported types, once, on the last unknown-type error of each
     // kind (not repeated on every one).
     for (mode, kind) in [
@@ -127,6 +130,64 @@ pub fn validate(
         }
     }
     diags
+}
+
+/// Functions the evaluator handles itself (they need unevaluated
+/// arguments or the evaluator's state).
+const SPECIAL_FUNCTIONS: &[&str] = &[
+    "try",
+    "can",
+    "templatefile",
+    "templatestring",
+    "issensitive",
+];
+
+/// Every function called anywhere in the spec must exist, even in an
+/// expression validation cannot evaluate (an output of values known only
+/// after apply, an unused local).
+fn check_functions(config: &Config, diags: &mut Vec<Diagnostic>) {
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for r in &config.resources {
+        body_exprs(&r.body, &mut exprs);
+        exprs.extend(r.count.iter().chain(r.for_each.iter()));
+        for p in &r.provisioners {
+            body_exprs(&p.body, &mut exprs);
+        }
+    }
+    exprs.extend(config.locals.values().map(|l| &l.expr));
+    exprs.extend(config.outputs.values().filter_map(|o| o.value.as_ref()));
+    for call in config.modules.values() {
+        exprs.extend(call.inputs.iter().map(|a| &a.expr));
+        exprs.extend(call.count.iter().chain(call.for_each.iter()));
+    }
+    for p in &config.providers {
+        body_exprs(&p.body, &mut exprs);
+    }
+    for v in config.variables.values() {
+        exprs.extend(v.default.iter());
+    }
+    for e in exprs {
+        for (name, span) in e.calls() {
+            let known = SPECIAL_FUNCTIONS.contains(&name.as_str())
+                || crate::functions::is_known_function(&name);
+            if !known {
+                let mut d = Diagnostic::error(format!("unknown function \"{name}\""), Some(span));
+                if let Some(s) = nearest(&name, crate::functions::function_names().iter().copied())
+                {
+                    d = d.note(format!("help: did you mean \"{s}\"?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+}
+
+/// Every expression of a body and of its nested blocks.
+fn body_exprs<'a>(body: &'a Body, out: &mut Vec<&'a Expr>) {
+    out.extend(body.attrs.iter().map(|a| &a.expr));
+    for nb in &body.blocks {
+        body_exprs(&nb.body, out);
+    }
 }
 
 /// Each module call against the module it calls: inputs it does not
@@ -393,6 +454,21 @@ fn check_body(
                     .note(format!("help: write {modern} instead")),
                 );
             }
+            // `ingress = [{ ... }]`: a block written as an argument.
+            None if schema.find_block(&a.name).is_some() => diags.push(
+                Diagnostic::error(
+                    format!(
+                        "\"{}\" is a block in {owner}, not an argument: stackd does not read \
+                         the `{} = [{{ ... }}]` form yet",
+                        a.name, a.name
+                    ),
+                    Some(a.name_span),
+                )
+                .note(format!(
+                    "help: write one `{} {{ ... }}` block per item",
+                    a.name
+                )),
+            ),
             None => {
                 let names = schema
                     .attrs

@@ -290,3 +290,44 @@ fn one_pass_reports_missing_inputs_unknown_arguments_and_terraform_0_11_forms_to
     );
     assert!(first < last, "sorted by line: {report}");
 }
+
+#[test]
+fn an_unknown_function_is_found_even_where_nothing_can_be_evaluated() {
+    let (report, errors) = check(
+        r#"
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+
+locals {
+  unused = formatt("%s", "x")
+}
+
+output "later" {
+  value = nosuchfn(aws_vpc.main.id)
+}
+
+output "fine" {
+  value = try(upper(aws_vpc.main.id), "")
+}
+"#,
+    );
+    assert_eq!(errors, 2, "{report}");
+    assert!(report.contains("unknown function \"formatt\""), "{report}");
+    assert!(report.contains("did you mean \"format\"?"), "{report}");
+    assert!(report.contains("unknown function \"nosuchfn\""), "{report}");
+}
+
+#[test]
+fn a_block_written_as_a_list_argument_gets_a_hint_that_does_not_contradict_itself() {
+    let (report, errors) = check(
+        r#"
+resource "aws_security_group" "web" {
+  ingress = [{ from_port = 80, to_port = 80 }]
+}
+"#,
+    );
+    assert_eq!(errors, 1, "{report}");
+    assert!(report.contains("\"ingress\" is a block"), "{report}");
+    assert!(!report.contains("did you mean \"ingress\""), "{report}");
+}
