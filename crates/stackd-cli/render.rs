@@ -132,8 +132,16 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets, opts: Opti
         .iter()
         .filter(|e| e.action != Action::NoOp || e.prior.as_ref().is_some_and(|p| p.untracked))
         .collect();
-    if interesting.is_empty() {
+    for (from, to) in &plan.moves {
+        let _ = writeln!(out, "  # {from} has moved to {to}");
+    }
+    if !plan.moves.is_empty() {
+        out.push('\n');
+    }
+    if interesting.is_empty() && plan.moves.is_empty() {
         out.push_str("No changes. The cloud matches the spec.\n");
+    } else if interesting.is_empty() {
+        out.push_str("Only the state changes: the objects keep their IDs.\n");
     } else {
         out.push_str("stackd will perform the following actions:\n\n");
         for e in interesting {

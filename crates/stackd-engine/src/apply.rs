@@ -289,6 +289,13 @@ pub async fn apply(
             state: state.lineage.clone(),
         });
     }
+    // `moved` blocks first: the plan's entries are at the new addresses.
+    if !plan.moves.is_empty() {
+        for (from, to) in &plan.moves {
+            crate::plan::rename(state, from, to);
+        }
+        input.backend.save(state).await.map_err(ApplyError::State)?;
+    }
     let graph = build_graph(plan)?;
     let priority = chain_lengths(&graph);
     let mut waiting: HashMap<NodeIndex, usize> = graph

@@ -140,6 +140,9 @@ pub struct Plan {
     pub refreshed_types: Vec<String>,
     /// Whose objects the plan was made for; apply tags and adopts as this.
     pub owner: Owner,
+    /// State renames from `moved` blocks, `(from, to)` in order: the plan
+    /// was made as if they were done, and apply does them first.
+    pub moves: Vec<(Address, Address)>,
 }
 
 impl Plan {
@@ -163,12 +166,15 @@ impl Plan {
 
     /// True when applying would change nothing in the cloud or the state.
     pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(|e| {
-            matches!(e.action, Action::NoOp | Action::Read) && !e.reasons.contains(&Reason::Adopted)
-        }) && self
-            .outputs
-            .values()
-            .all(|o| o.before.as_ref() == Some(&o.after))
+        self.moves.is_empty()
+            && self.entries.iter().all(|e| {
+                matches!(e.action, Action::NoOp | Action::Read)
+                    && !e.reasons.contains(&Reason::Adopted)
+            })
+            && self
+                .outputs
+                .values()
+                .all(|o| o.before.as_ref() == Some(&o.after))
     }
 
     pub fn entry(&self, address: &Address) -> Option<&PlanEntry> {
@@ -209,6 +215,48 @@ impl PlanInput<'_> {
     /// Whose objects this plan is about (see [`StackSettings::owner`]).
     pub fn owner(&self) -> Owner {
         self.settings.owner(self.state)
+    }
+}
+
+/// The renames the spec's `moved` blocks make in `state`, in order, and
+/// the state with them done. A move whose `from` is not in the state (done
+/// already, or never there) or whose `to` is taken is skipped, as in
+/// Terraform.
+pub fn moves(config: &Config, state: &State) -> (Vec<(Address, Address)>, State) {
+    let mut out = Vec::new();
+    let mut moved = state.clone();
+    for m in &config.moved {
+        let pairs: Vec<(Address, Address)> = match (&m.from.key, &m.to.key) {
+            (None, None) => moved
+                .resources
+                .keys()
+                .filter(|a| a.block == m.from.block)
+                .map(|a| (a.clone(), m.to.block.instance(a.key.clone())))
+                .collect(),
+            _ => vec![(
+                m.from.block.instance(m.from.key.clone()),
+                m.to.block.instance(m.to.key.clone()),
+            )],
+        };
+        for (from, to) in pairs {
+            if moved.resources.contains_key(&from) && !moved.resources.contains_key(&to) {
+                rename(&mut moved, &from, &to);
+                out.push((from, to));
+            }
+        }
+    }
+    (out, moved)
+}
+
+/// Renames a resource instance in `state`, and every dependency on it.
+pub fn rename(state: &mut State, from: &Address, to: &Address) {
+    if let Some(r) = state.resources.remove(from) {
+        state.resources.insert(to.clone(), r);
+    }
+    for r in state.resources.values_mut() {
+        for d in r.dependencies.iter_mut().filter(|d| *d == from) {
+            *d = to.clone();
+        }
     }
 }
 
@@ -426,9 +474,26 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 .collect(),
         ));
     }
+    // `moved` blocks: plan as if the state already said the new addresses.
+    let (moves, moved_state) = moves(input.config, input.state);
+    let moved_input;
+    let input = if moves.is_empty() {
+        input
+    } else {
+        moved_input = PlanInput {
+            config: input.config,
+            vars: input.vars,
+            state: &moved_state,
+            provider: input.provider.clone(),
+            settings: input.settings,
+            mode: input.mode,
+        };
+        &moved_input
+    };
     let mut refreshed = refresh(input).await?;
     find_pending(input, &mut refreshed).await?;
     let mut plan = Plan {
+        moves,
         owner: input.owner(),
         refreshed_types: {
             let mut t: Vec<String> = refreshed

@@ -45,6 +45,9 @@ pub struct PlanFileV2 {
     #[serde(default)]
     pub stack_id: String,
     pub summary: SummaryV1,
+    /// State renames from `moved` blocks, in order; apply does them first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<MovedV1>,
     /// Every instance in the spec or state, sorted by address (`no-op`
     /// entries included).
     pub resource_changes: Vec<ResourceChangeV1>,
@@ -68,6 +71,13 @@ pub struct PlanFileV2 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VariableV1 {
     pub value: serde_json::Value,
+}
+
+/// A state rename from a `moved` block.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedV1 {
+    pub from: String,
+    pub to: String,
 }
 
 /// Counts of planned actions.
@@ -290,6 +300,14 @@ impl PlanFileV2 {
             stack: ctx.stack,
             stack_id: plan.owner.id.clone(),
             summary: summary(plan),
+            moved: plan
+                .moves
+                .iter()
+                .map(|(from, to)| MovedV1 {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                })
+                .collect(),
             resource_changes: plan
                 .entries
                 .iter()

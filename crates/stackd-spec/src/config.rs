@@ -28,10 +28,13 @@ pub struct Config {
     pub terraform: Vec<Body>,
     /// `module "NAME" { source = ... }` calls, by name.
     pub modules: BTreeMap<String, ModuleCall>,
-    /// Problems found reading the modules this root calls (a source that
-    /// cannot be read, a syntax error in a module's file). They do not
-    /// stop the root's validation, which reports them with the rest.
-    pub module_problems: Vec<Diagnostic>,
+    /// `moved { from = ...  to = ... }` blocks, in file order.
+    pub moved: Vec<Moved>,
+    /// Problems found reading the spec that do not stop its validation,
+    /// which reports them with the rest: the modules it calls (a source
+    /// that cannot be read, a syntax error in a module's file), a `moved`
+    /// block that is not a resource address.
+    pub problems: Vec<Diagnostic>,
 }
 
 /// `module "NAME" { source = "./modules/x"  ...inputs }`.
@@ -53,6 +56,34 @@ pub struct ModuleCall {
     /// The module's own configuration, when its source could be read. Its
     /// files are in the root configuration's `sources`.
     pub child: Option<Box<Config>>,
+}
+
+/// `moved { from = aws_subnet.a  to = aws_subnet.b }`: what state records
+/// at `from` is the object of `to` (a rename, not a destroy and create).
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: MoveEnd,
+    pub to: MoveEnd,
+    pub span: Span,
+}
+
+/// One end of a move: a whole resource (every instance, keys kept) or one
+/// instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MoveEnd {
+    pub block: BlockAddress,
+    pub key: Option<crate::address::InstanceKey>,
+    pub span: Span,
+}
+
+impl std::fmt::Display for MoveEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.block)?;
+        if let Some(k) = &self.key {
+            write!(f, "{k}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The arguments of a module call that are not its inputs.
@@ -214,7 +245,7 @@ impl Config {
             &[],
         );
         config.sources = sources;
-        config.module_problems = problems;
+        config.problems.extend(problems);
         Ok((config, diags))
     }
 
@@ -500,6 +531,40 @@ impl Parser<'_> {
                 }
                 config.terraform.push(body);
             }
+            "moved" => {
+                let body = self.body(&b.body);
+                self.only_known(&body, &["from", "to"], &[], "moved");
+                let end = |problems: &mut Vec<Diagnostic>, name: &str| -> Option<MoveEnd> {
+                    let Some(a) = body.attr(name) else {
+                        problems.push(Diagnostic::error(
+                            format!("a moved block needs \"{name}\""),
+                            Some(head),
+                        ));
+                        return None;
+                    };
+                    let parsed = move_end(&a.expr);
+                    if parsed.is_none() {
+                        problems.push(Diagnostic::error(
+                            format!(
+                                "\"{name}\" of a moved block is a resource address such as \
+                                 aws_subnet.public or aws_subnet.public[\"a\"] (moves into and out \
+                                 of modules are not supported yet)"
+                            ),
+                            Some(a.expr.span),
+                        ));
+                    }
+                    parsed
+                };
+                let from = end(&mut config.problems, "from");
+                let to = end(&mut config.problems, "to");
+                if let (Some(from), Some(to)) = (from, to) {
+                    config.moved.push(Moved {
+                        from,
+                        to,
+                        span: head,
+                    });
+                }
+            }
             "module" => {
                 let Some(labels) = self.expect_labels(b, 1, "name") else {
                     return;
@@ -516,7 +581,7 @@ impl Parser<'_> {
             }
             other => self.diags.push(Diagnostic::error(
                 format!(
-                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, provider or terraform"
+                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, provider or terraform"
                 ),
                 Some(head),
             )),
@@ -790,6 +855,47 @@ fn list_items_expr(e: &Expr) -> Vec<Expr> {
         ExprKind::Tuple(items) => items.clone(),
         _ => vec![e.clone()],
     }
+}
+
+/// A managed resource address written as an expression: `aws_subnet.a`,
+/// `aws_subnet.a[0]`, `aws_subnet.a["x"]`.
+fn move_end(e: &Expr) -> Option<MoveEnd> {
+    use crate::address::InstanceKey;
+    use crate::expr::OpKind;
+    let ExprKind::Traversal(base, ops) = &e.kind else {
+        return None;
+    };
+    let ExprKind::Variable(type_name) = &base.kind else {
+        return None;
+    };
+    if type_name == "module" || type_name == "data" || !type_name.contains('_') {
+        return None;
+    }
+    let (name, key) = match ops.as_slice() {
+        [n] => (n, None),
+        [n, k] => (n, Some(k)),
+        _ => return None,
+    };
+    let OpKind::GetAttr(name) = &name.kind else {
+        return None;
+    };
+    let key = match key.map(|k| &k.kind) {
+        None => None,
+        Some(OpKind::Index(i)) => match &i.kind {
+            ExprKind::Literal(crate::value::Value::String(s)) => Some(InstanceKey::Str(s.clone())),
+            ExprKind::Literal(v) => {
+                let n = v.as_f64().filter(|n| n.fract() == 0.0)?;
+                Some(InstanceKey::Int(n as i64))
+            }
+            _ => return None,
+        },
+        Some(_) => return None,
+    };
+    Some(MoveEnd {
+        block: BlockAddress::new(Mode::Managed, type_name.clone(), name.clone()),
+        key,
+        span: e.span,
+    })
 }
 
 /// `tags["Name"]` or `tags` as a path string for ignore_changes.

@@ -64,7 +64,7 @@ pub fn validate(
     schemas: &SchemaSet,
     vars: &BTreeMap<String, Value>,
 ) -> Vec<Diagnostic> {
-    let mut diags = config.module_problems.clone();
+    let mut diags = config.problems.clone();
     let mut blocks_with_bad_refs = BTreeSet::new();
     for r in &config.resources {
         check_depends_on(&r.depends_on, &mut diags);
@@ -106,6 +106,7 @@ pub fn validate(
     check_output_sensitivity(config, schemas, &mut diags);
     check_modules(config, schemas, &mut diags);
     check_functions(config, &mut diags);
+    check_moved(config, &mut diags);
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
     check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
@@ -130,6 +131,50 @@ pub fn validate(
         }
     }
     diags
+}
+
+/// `moved` blocks: both ends of one type, both whole resources or both
+/// instances; `to` declared in the spec, `from` no longer (unless the move
+/// is between instances of one block).
+fn check_moved(config: &Config, diags: &mut Vec<Diagnostic>) {
+    for m in &config.moved {
+        let (from, to) = (&m.from, &m.to);
+        let declared = |e: &crate::config::MoveEnd| {
+            config
+                .resource(Mode::Managed, &e.block.type_name, &e.block.name)
+                .is_some()
+        };
+        if from.block.type_name != to.block.type_name {
+            diags.push(Diagnostic::error(
+                format!(
+                    "moved from {from} to {to}: a move keeps the resource type ({} is not {})",
+                    from.block.type_name, to.block.type_name
+                ),
+                Some(to.span),
+            ));
+        } else if from.key.is_some() != to.key.is_some() {
+            diags.push(Diagnostic::error(
+                format!(
+                    "moved from {from} to {to}: both ends are whole resources, or both are \
+                     instances"
+                ),
+                Some(m.span),
+            ));
+        } else if !declared(to) {
+            diags.push(Diagnostic::error(
+                format!("moved to {to}, which the spec does not declare"),
+                Some(to.span),
+            ));
+        } else if from.block != to.block && declared(from) {
+            diags.push(
+                Diagnostic::error(
+                    format!("moved from {from}, which the spec still declares"),
+                    Some(from.span),
+                )
+                .note("help: a moved block renames: remove or rename the old block"),
+            );
+        }
+    }
 }
 
 /// Functions the evaluator handles itself (they need unevaluated

@@ -331,3 +331,52 @@ resource "aws_security_group" "web" {
     assert!(report.contains("\"ingress\" is a block"), "{report}");
     assert!(!report.contains("did you mean \"ingress\""), "{report}");
 }
+
+#[test]
+fn moved_blocks_are_checked_against_the_spec() {
+    let (report, errors) = check(
+        r#"
+resource "aws_vpc" "core" {
+  cidr_block = "10.0.0.0/16"
+}
+
+resource "aws_vpc" "old" {
+  cidr_block = "10.1.0.0/16"
+}
+
+moved {
+  from = aws_vpc.main
+  to   = aws_vpc.core
+}
+
+moved {
+  from = aws_vpc.old
+  to   = aws_vpc.core
+}
+
+moved {
+  from = aws_vpc.main
+  to   = aws_subnet.a
+}
+
+moved {
+  from = aws_vpc.main
+  to   = aws_vpc.nowhere
+}
+
+moved {
+  from = module.x.aws_vpc.main
+  to   = aws_vpc.core
+}
+"#,
+    );
+    for needle in [
+        "moved from aws_vpc.old, which the spec still declares",
+        "a move keeps the resource type",
+        "moved to aws_vpc.nowhere, which the spec does not declare",
+        "moves into and out of modules are not supported yet",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+    assert_eq!(errors, 4, "the first move is fine: {report}");
+}
