@@ -20,15 +20,7 @@ fn offline(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run stackd");
-    eprintln!(
-        "$ stackd {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    output_of(cmd, &format!("stackd {}", args.join(" ")))
 }
 
 fn stderr_of(o: &Output) -> String {

@@ -45,7 +45,6 @@ fn run_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("run stackd");
     let what = format!(
         "{} stackd {}",
         env.iter()
@@ -54,12 +53,7 @@ fn run_with(args: &[&str], env: &[(&str, &str)]) -> Run {
             .join(" "),
         args.join(" ")
     );
-    eprintln!(
-        "$ {what}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = output_of(cmd, &what);
     Run { what, out }
 }
 

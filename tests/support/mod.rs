@@ -113,10 +113,15 @@ pub fn run_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    output_of(cmd, &format!("stackd {}", args.join(" ")))
+}
+
+/// Runs `cmd` and returns its output, printing it for the test log under
+/// `label` (the command as a person would type it).
+pub fn output_of(mut cmd: Command, label: &str) -> Output {
     let out = cmd.output().expect("run stackd");
     eprintln!(
-        "$ stackd {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        args.join(" "),
+        "$ {label}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         out.status.code(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)

@@ -9,7 +9,7 @@ use crate::config::{Body, Config};
 use crate::convert::{convert, TypeExpr};
 use crate::diag::{Diagnostic, Span};
 use crate::expr::{
-    BinaryOp, Expr, ExprKind, ObjectKey, OpKind, TemplatePart, TraversalOp, UnaryOp,
+    BinaryOp, Expr, ExprKind, ObjectKey, OpKind, Reference, TemplatePart, TraversalOp, UnaryOp,
 };
 use crate::functions::{self, FuncContext};
 use crate::limits::{self, MAX_EVAL_DEPTH, MAX_EVAL_STEPS};
@@ -159,40 +159,25 @@ impl<'a> Scope<'a> {
                 return true;
             }
         }
-        if !self.config.variables.values().any(|v| v.sensitive) {
-            return false;
-        }
-        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        let mut pending = e.revealed_references();
-        while let Some(r) = pending.pop() {
-            match &r.target {
-                crate::expr::RefTarget::Var(n)
-                    if self.config.variables.get(n).is_some_and(|v| v.sensitive) =>
-                {
-                    return true;
-                }
-                crate::expr::RefTarget::Local(n) => {
-                    if let Some((name, local)) = self.config.locals.get_key_value(n) {
-                        if seen.insert(name.as_str()) {
-                            pending.extend(local.expr.revealed_references());
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        false
+        self.reaches_sensitive_var(e, Expr::revealed_references)
     }
 
     /// True when the expression uses a sensitive variable, directly or
     /// through local values (followed without recursion: a chain of
     /// thousands of locals is walked in a loop).
     pub fn refers_to_sensitive(&self, e: &Expr) -> bool {
+        self.reaches_sensitive_var(e, |x| x.references(&[]))
+    }
+
+    /// True when a reference `refs_of` finds in `e`, or in the local values
+    /// it reaches, is a sensitive variable. Locals are followed with a
+    /// work list, not recursion.
+    fn reaches_sensitive_var(&self, e: &Expr, refs_of: fn(&Expr) -> Vec<Reference>) -> bool {
         if !self.config.variables.values().any(|v| v.sensitive) {
             return false;
         }
         let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        let mut pending = e.references(&[]);
+        let mut pending = refs_of(e);
         while let Some(r) = pending.pop() {
             match &r.target {
                 crate::expr::RefTarget::Var(n)
@@ -203,7 +188,7 @@ impl<'a> Scope<'a> {
                 crate::expr::RefTarget::Local(n) => {
                     if let Some((name, local)) = self.config.locals.get_key_value(n) {
                         if seen.insert(name.as_str()) {
-                            pending.extend(local.expr.references(&[]));
+                            pending.extend(refs_of(&local.expr));
                         }
                     }
                 }
