@@ -71,17 +71,26 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Copies a spec directory into a fresh temporary directory.
+/// Copies a spec directory (with its module directories, without any
+/// state or `.stackd` cache) into a fresh temporary directory.
 pub fn copy_spec(src: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(src, dir.path());
+    dir
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
     for entry in std::fs::read_dir(src).expect("read spec dir") {
         let entry = entry.expect("dir entry");
         let path = entry.path();
-        if path.is_file() && !path.to_string_lossy().contains("stackd.state") {
-            std::fs::copy(&path, dir.path().join(entry.file_name())).expect("copy spec file");
+        let name = entry.file_name();
+        if path.is_dir() && name != ".stackd" && name != ".terraform" {
+            std::fs::create_dir_all(dst.join(&name)).expect("mkdir");
+            copy_tree(&path, &dst.join(&name));
+        } else if path.is_file() && !path.to_string_lossy().contains("stackd.state") {
+            std::fs::copy(&path, dst.join(&name)).expect("copy spec file");
         }
     }
-    dir
 }
 
 /// `stackd` configured for the emulator.

@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use stackd_spec::config::Config;
+use stackd_spec::config::{Config, ResourceBlock};
 use stackd_spec::diag::Diagnostic;
-use stackd_spec::eval::{LocalCache, Scope};
 use stackd_spec::{Address, Mode, Value};
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -25,6 +24,7 @@ use crate::provider::{
 };
 use crate::retry::{decide, with_retries, RetryDecision};
 use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
+use crate::tree::Tree;
 use crate::values::Values;
 
 /// One unit of work in the apply graph.
@@ -820,19 +820,12 @@ fn evaluate_now(
     values: &Values,
     input: &ApplyInput<'_>,
 ) -> Result<InstanceConfig, StepError> {
-    let block = input
-        .config
-        .resource(
-            e.address.block.mode,
-            &e.address.block.type_name,
-            &e.address.block.name,
-        )
-        .ok_or_else(|| {
-            StepError::Spec(vec![Diagnostic::error(
-                format!("{} is not in the spec", e.address),
-                None,
-            )])
-        })?;
+    let block = input.config.block_at(&e.address.block).ok_or_else(|| {
+        StepError::Spec(vec![Diagnostic::error(
+            format!("{} is not in the spec", e.address),
+            None,
+        )])
+    })?;
     let schema = input
         .provider
         .schemas()
@@ -843,28 +836,30 @@ fn evaluate_now(
                 None,
             )])
         })?;
-    let locals = LocalCache::default();
-    let scope = Scope::new(input.config, input.vars, values, &locals);
-    let (_, slots) = instance::expand(block, &scope).map_err(|d| StepError::Spec(vec![d]))?;
-    let slot = slots
-        .into_iter()
-        .find(|s| s.key == e.address.key)
-        .ok_or_else(|| {
-            StepError::Spec(vec![Diagnostic::error(
-                format!("{} no longer expands to this instance", e.address),
-                Some(block.span),
-            )])
-        })?;
-    let inst_scope = scope.for_instance(slot.each, slot.count_index);
-    let cfg = instance::evaluate(
-        block,
-        schema,
-        &inst_scope,
-        &e.address,
-        input.settings,
-        owner,
-    )
-    .map_err(StepError::Spec)?;
+    let (tree, _) = Tree::expand(input.config, input.vars);
+    let idx = module_instance(&tree, e, block)?;
+    let cfg = tree.with_scope(idx, values, |scope| {
+        let (_, slots) = instance::expand(block, scope).map_err(|d| StepError::Spec(vec![d]))?;
+        let slot = slots
+            .into_iter()
+            .find(|s| s.key == e.address.key)
+            .ok_or_else(|| {
+                StepError::Spec(vec![Diagnostic::error(
+                    format!("{} no longer expands to this instance", e.address),
+                    Some(block.span),
+                )])
+            })?;
+        let inst_scope = scope.for_instance(slot.each, slot.count_index);
+        instance::evaluate(
+            block,
+            schema,
+            &inst_scope,
+            &e.address,
+            input.settings,
+            owner,
+        )
+        .map_err(StepError::Spec)
+    })?;
     if !cfg.desired.is_wholly_known() {
         return Err(StepError::Spec(vec![Diagnostic::error(
             format!(
@@ -885,28 +880,40 @@ fn provisioners_for(
     values: &Values,
     input: &ApplyInput<'_>,
 ) -> Result<Vec<crate::provision::LocalExec>, StepError> {
-    let Some(block) = input.config.resource(
-        e.address.block.mode,
-        &e.address.block.type_name,
-        &e.address.block.name,
-    ) else {
+    let Some(block) = input.config.block_at(&e.address.block) else {
         return Ok(Vec::new());
     };
     if block.provisioners.is_empty() {
         return Ok(Vec::new());
     }
-    let locals = LocalCache::default();
-    let scope = Scope::new(input.config, input.vars, values, &locals);
-    let (_, slots) = instance::expand(block, &scope).map_err(|d| StepError::Spec(vec![d]))?;
-    let slot = slots.into_iter().find(|s| s.key == e.address.key);
-    let (each, count_index) = slot.map(|s| (s.each, s.count_index)).unwrap_or_default();
-    let mut inst = scope.for_instance(each, count_index);
-    let mut self_value = cfg.desired.clone();
-    if let Value::Map(m) = &mut self_value {
-        m.entry("id".to_string()).or_insert(Value::Unknown);
-    }
-    inst.self_value = Some(self_value);
-    crate::provision::evaluate(block, &inst).map_err(StepError::Spec)
+    let (tree, _) = Tree::expand(input.config, input.vars);
+    let idx = module_instance(&tree, e, block)?;
+    tree.with_scope(idx, values, |scope| {
+        let (_, slots) = instance::expand(block, scope).map_err(|d| StepError::Spec(vec![d]))?;
+        let slot = slots.into_iter().find(|s| s.key == e.address.key);
+        let (each, count_index) = slot.map(|s| (s.each, s.count_index)).unwrap_or_default();
+        let mut inst = scope.for_instance(each, count_index);
+        let mut self_value = cfg.desired.clone();
+        if let Value::Map(m) = &mut self_value {
+            m.entry("id".to_string()).or_insert(Value::Unknown);
+        }
+        inst.self_value = Some(self_value);
+        crate::provision::evaluate(block, &inst).map_err(StepError::Spec)
+    })
+}
+
+/// The module instance an entry's address is in.
+fn module_instance(tree: &Tree, e: &PlanEntry, block: &ResourceBlock) -> Result<usize, StepError> {
+    tree.index(&e.address.block.module).ok_or_else(|| {
+        StepError::Spec(vec![Diagnostic::error(
+            format!(
+                "{}: its module instance {} is no longer in the spec",
+                e.address,
+                crate::tree::module_label(&e.address.block.module)
+            ),
+            Some(block.span),
+        )])
+    })
 }
 
 /// Creates an object, never two. A create whose answer was lost
@@ -1066,24 +1073,25 @@ fn overlay_arguments(attrs: Value, desired: Option<&Value>) -> Value {
 
 fn update_outputs(plan: &Plan, state: &mut State, values: &Values, input: &ApplyInput<'_>) {
     let _ = plan;
-    let locals = LocalCache::default();
-    let scope = Scope::new(input.config, input.vars, values, &locals);
+    let (tree, _) = Tree::expand(input.config, input.vars);
     state.outputs.clear();
-    for o in input.config.outputs.values() {
-        let Some(expr) = &o.value else { continue };
-        match scope.eval(expr) {
-            Ok(v) => {
-                state.outputs.insert(
-                    o.name.clone(),
-                    OutputState {
-                        value: v,
-                        sensitive: o.sensitive,
-                    },
-                );
-            }
-            Err(d) => {
-                tracing::warn!(output = %o.name, error = %d.message, "output could not be evaluated")
+    tree.with_scope(0, values, |scope| {
+        for o in input.config.outputs.values() {
+            let Some(expr) = &o.value else { continue };
+            match scope.eval(expr) {
+                Ok(v) => {
+                    state.outputs.insert(
+                        o.name.clone(),
+                        OutputState {
+                            value: v,
+                            sensitive: o.sensitive,
+                        },
+                    );
+                }
+                Err(d) => {
+                    tracing::warn!(output = %o.name, error = %d.message, "output could not be evaluated")
+                }
             }
         }
-    }
+    });
 }

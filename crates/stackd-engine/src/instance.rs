@@ -55,7 +55,16 @@ pub fn expand(
     block: &ResourceBlock,
     scope: &Scope,
 ) -> Result<(Expansion, Vec<InstanceSlot>), Diagnostic> {
-    if let Some(c) = &block.count {
+    expand_meta(block.count.as_ref(), block.for_each.as_ref(), scope)
+}
+
+/// Evaluates a `count` or `for_each` (of a resource or a module call).
+pub fn expand_meta(
+    count: Option<&stackd_spec::expr::Expr>,
+    for_each: Option<&stackd_spec::expr::Expr>,
+    scope: &Scope,
+) -> Result<(Expansion, Vec<InstanceSlot>), Diagnostic> {
+    if let Some(c) = count {
         let v = scope.eval(c)?;
         let n = stackd_spec::limits::count_instances(&v, c.span)
             .map_err(|d| scope.redact(d, true))?
@@ -69,7 +78,7 @@ pub fn expand(
             .collect();
         return Ok((Expansion::Count(n), slots));
     }
-    if let Some(fe) = &block.for_each {
+    if let Some(fe) = for_each {
         let v = scope.eval(fe)?;
         let pairs = iterate(&v, fe.span)?.ok_or_else(|| unknown_expansion("for_each", fe.span))?;
         stackd_spec::limits::check_for_each_len(pairs.len(), fe.span)?;

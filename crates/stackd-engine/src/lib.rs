@@ -17,4 +17,5 @@ pub mod provider;
 pub mod provision;
 pub mod retry;
 pub mod state;
+pub mod tree;
 pub mod values;

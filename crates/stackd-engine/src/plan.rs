@@ -5,12 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use petgraph::graph::DiGraph;
-use stackd_spec::config::{Config, ResourceBlock};
+use stackd_spec::config::Config;
 use stackd_spec::diag::Diagnostic;
 use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
 use stackd_spec::schema::Presence;
-use stackd_spec::validate::{config_dependencies, ConfigNode};
 use stackd_spec::{Address, BlockAddress, Mode, ResourceSchema, Value};
 
 use crate::diff::{diff, AttrChange};
@@ -20,6 +18,7 @@ use crate::provider::{
     RefreshRequest, STACK_ID_TAG, STACK_TAG,
 };
 use crate::state::State;
+use crate::tree::{Graph, Tree};
 use crate::values::{Expansion, Values};
 
 /// What will happen to one instance.
@@ -227,6 +226,22 @@ pub fn moves(config: &Config, state: &State) -> (Vec<(Address, Address)>, State)
     let mut moved = state.clone();
     for m in &config.moved {
         let pairs: Vec<(Address, Address)> = match (&m.from.key, &m.to.key) {
+            _ if m.from.module_only => {
+                let from = &m.from.block.module;
+                moved
+                    .resources
+                    .keys()
+                    .filter(|a| a.block.module.starts_with(from))
+                    .map(|a| {
+                        let mut to = a.clone();
+                        to.block.module = m.to.block.module.clone();
+                        to.block
+                            .module
+                            .extend_from_slice(&a.block.module[from.len()..]);
+                        (a.clone(), to)
+                    })
+                    .collect()
+            }
             (None, None) => moved
                 .resources
                 .keys()
@@ -279,14 +294,15 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
         .map(|a| a.block.type_name.clone())
         .collect();
     if input.mode == PlanMode::Normal {
-        types.extend(
-            input
-                .config
-                .resources
-                .iter()
-                .filter(|r| r.addr.mode == Mode::Managed)
-                .map(|r| r.addr.type_name.clone()),
-        );
+        for (_, config) in input.config.tree() {
+            types.extend(
+                config
+                    .resources
+                    .iter()
+                    .filter(|r| r.addr.mode == Mode::Managed)
+                    .map(|r| r.addr.type_name.clone()),
+            );
+        }
     }
     // One refresh per type, whatever names it is written with: `aws_alb`
     // and `aws_lb` blocks are read by one call chain, so no object of one
@@ -453,27 +469,6 @@ where
 
 /// Makes the plan.
 pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
-    // Module calls are read and validated; planning their resources is
-    // not built yet. Refuse before any call rather than plan without them.
-    if !input.config.modules.is_empty() {
-        return Err(PlanError::Spec(
-            input
-                .config
-                .modules
-                .values()
-                .map(|call| {
-                    Diagnostic::error(
-                        format!(
-                            "module \"{}\": stackd validates module calls but cannot plan them \
-                             yet",
-                            call.name
-                        ),
-                        Some(call.span),
-                    )
-                })
-                .collect(),
-        ));
-    }
     // `moved` blocks: plan as if the state already said the new addresses.
     let (moves, moved_state) = moves(input.config, input.state);
     let moved_input;
@@ -548,14 +543,7 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                         .collect::<Vec<_>>()
                         .join("; ")
                 ),
-                input
-                    .config
-                    .resource(
-                        e.address.block.mode,
-                        &e.address.block.type_name,
-                        &e.address.block.name,
-                    )
-                    .map(|r| r.span),
+                input.config.block_at(&e.address.block).map(|r| r.span),
             )
         })
         .collect();
@@ -566,80 +554,23 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 }
 
 fn prevents_destroy(input: &PlanInput, e: &PlanEntry) -> bool {
-    let Some(block) = input.config.resource(
-        e.address.block.mode,
-        &e.address.block.type_name,
-        &e.address.block.name,
+    let names = e.address.block.module_names();
+    let (Some(config), Some(block)) = (
+        input.config.module_config(&names),
+        input.config.block_at(&e.address.block),
     ) else {
         return false;
     };
     let Some(expr) = &block.lifecycle.prevent_destroy else {
         return false;
     };
+    // Lifecycle arguments are literals in Terraform; a module's variables
+    // are not needed (nor known) here.
+    let empty = BTreeMap::new();
+    let vars = if names.is_empty() { input.vars } else { &empty };
     let locals = LocalCache::default();
-    let scope = Scope::new(input.config, input.vars, &NothingKnown, &locals);
+    let scope = Scope::new(config, vars, &NothingKnown, &locals);
     matches!(scope.eval(expr), Ok(Value::Bool(true)))
-}
-
-/// Config blocks in dependency order.
-pub fn block_order(config: &Config) -> Vec<&ResourceBlock> {
-    let deps = config_dependencies(config);
-    let mut graph: DiGraph<ConfigNode, ()> = DiGraph::new();
-    let idx: HashMap<ConfigNode, _> = deps
-        .keys()
-        .map(|n| (n.clone(), graph.add_node(n.clone())))
-        .collect();
-    for (n, ds) in &deps {
-        for (d, _) in ds {
-            if let (Some(&a), Some(&b)) = (idx.get(d), idx.get(n)) {
-                graph.add_edge(a, b, ());
-            }
-        }
-    }
-    let order = petgraph::algo::toposort(&graph, None).unwrap_or_default();
-    order
-        .into_iter()
-        .filter_map(|i| match &graph[i] {
-            ConfigNode::Resource(m, t, n) => config.resource(*m, t, n),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The instance addresses a block's configuration depends on.
-pub fn block_dependencies(config: &Config, block: &ResourceBlock, values: &Values) -> Vec<Address> {
-    let deps = config_dependencies(config);
-    let node = ConfigNode::Resource(
-        block.addr.mode,
-        block.addr.type_name.clone(),
-        block.addr.name.clone(),
-    );
-    let mut out = BTreeSet::new();
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<ConfigNode> = deps
-        .get(&node)
-        .map(|d| d.iter().map(|(n, _)| n.clone()).collect())
-        .unwrap_or_default();
-    // Locals are transparent: follow them to the resources they use.
-    while let Some(n) = stack.pop() {
-        if !seen.insert(n.clone()) {
-            continue;
-        }
-        match &n {
-            ConfigNode::Resource(m, t, name) => {
-                let b = BlockAddress::new(*m, t.clone(), name.clone());
-                if let Some(exp) = values.expansions.get(&b) {
-                    out.extend(exp.keys().into_iter().map(|k| b.instance(k)));
-                }
-            }
-            ConfigNode::Local(_) | ConfigNode::Output(_) => {
-                if let Some(ds) = deps.get(&n) {
-                    stack.extend(ds.iter().map(|(d, _)| d.clone()));
-                }
-            }
-        }
-    }
-    out.into_iter().collect()
 }
 
 async fn plan_spec(
@@ -650,8 +581,10 @@ async fn plan_spec(
 ) -> Result<(), PlanError> {
     let schemas = input.provider.schemas();
     let mut values = Values::default();
-    let mut diags = Vec::new();
-    for block in block_order(input.config) {
+    let (tree, mut diags) = Tree::expand(input.config, input.vars);
+    let graph = Graph::new(input.config);
+    let order = graph.order().map_err(PlanError::Spec)?;
+    for (module, block) in order {
         let Some(schema) = schemas.get(block.addr.mode, &block.addr.type_name) else {
             diags.push(Diagnostic::error(
                 format!("unknown resource type {}", block.addr.type_name),
@@ -659,86 +592,86 @@ async fn plan_spec(
             ));
             continue;
         };
-        let expanded = {
-            let locals = LocalCache::default();
-            let scope = Scope::new(input.config, input.vars, &values, &locals);
-            instance::expand(block, &scope)
-        };
-        let (expansion, slots) = match expanded {
-            Ok(x) => x,
-            Err(d) => {
-                diags.push(d);
-                values
-                    .expansions
-                    .insert(block.addr.clone(), Expansion::Unknown);
-                continue;
-            }
-        };
-        values.expansions.insert(block.addr.clone(), expansion);
-        let dependencies = block_dependencies(input.config, block, &values);
-        // Instances of one block cannot refer to each other: evaluate them
-        // all against the values known so far, then record their results.
-        let evaluated: Vec<(Address, Result<InstanceConfig, Vec<Diagnostic>>)> = {
-            let locals = LocalCache::default();
-            let scope = Scope::new(input.config, input.vars, &values, &locals);
-            slots
-                .into_iter()
-                .map(|slot| {
-                    let address = block.addr.instance(slot.key.clone());
-                    let inst_scope = scope.for_instance(slot.each.clone(), slot.count_index);
-                    let cfg = instance::evaluate(
-                        block,
-                        schema,
-                        &inst_scope,
-                        &address,
-                        input.settings,
-                        &input.owner(),
-                    );
-                    (address, cfg)
-                })
-                .collect()
-        };
-        for (address, cfg) in evaluated {
-            let cfg = match cfg {
-                Ok(c) => c,
+        for &idx in tree.instances_of(&module) {
+            let block_addr = block
+                .addr
+                .clone()
+                .in_module(tree.instances[idx].path.clone());
+            let expanded = tree.with_scope(idx, &values, |scope| instance::expand(block, scope));
+            let (expansion, slots) = match expanded {
+                Ok(x) => x,
                 Err(d) => {
-                    diags.extend(d);
+                    diags.push(d);
+                    values.expansions.insert(block_addr, Expansion::Unknown);
                     continue;
                 }
             };
-            planned.insert(address.clone());
-            if block.addr.mode == Mode::Data {
-                match plan_data(input, &address, schema, &cfg).await? {
-                    Some(v) => {
-                        plan.data.insert(address.clone(), v.clone());
-                        values.set(address, v);
+            values.expansions.insert(block_addr.clone(), expansion);
+            let dependencies = graph.instance_deps(&tree, &values, idx, block);
+            // Instances of one block cannot refer to each other: evaluate
+            // them all against the values known so far, then record them.
+            let evaluated: Vec<(Address, Result<InstanceConfig, Vec<Diagnostic>>)> = tree
+                .with_scope(idx, &values, |scope| {
+                    slots
+                        .into_iter()
+                        .map(|slot| {
+                            let address = block_addr.instance(slot.key.clone());
+                            let inst_scope =
+                                scope.for_instance(slot.each.clone(), slot.count_index);
+                            let cfg = instance::evaluate(
+                                block,
+                                schema,
+                                &inst_scope,
+                                &address,
+                                input.settings,
+                                &input.owner(),
+                            );
+                            (address, cfg)
+                        })
+                        .collect()
+                });
+            for (address, cfg) in evaluated {
+                let cfg = match cfg {
+                    Ok(c) => c,
+                    Err(d) => {
+                        diags.extend(d);
+                        continue;
                     }
-                    None => {
-                        values.set(address.clone(), Value::Unknown);
-                        plan.entries.push(PlanEntry {
-                            address,
-                            action: Action::Read,
-                            reasons: vec![Reason::DataDeferred],
-                            changes: Vec::new(),
-                            prior: None,
-                            desired: Some(cfg.desired),
-                            dependencies: dependencies.clone(),
-                            create_before_destroy: false,
-                        });
+                };
+                planned.insert(address.clone());
+                if block.addr.mode == Mode::Data {
+                    match plan_data(input, &address, schema, &cfg).await? {
+                        Some(v) => {
+                            plan.data.insert(address.clone(), v.clone());
+                            values.set(address, v);
+                        }
+                        None => {
+                            values.set(address.clone(), Value::Unknown);
+                            plan.entries.push(PlanEntry {
+                                address,
+                                action: Action::Read,
+                                reasons: vec![Reason::DataDeferred],
+                                changes: Vec::new(),
+                                prior: None,
+                                desired: Some(cfg.desired),
+                                dependencies: dependencies.clone(),
+                                create_before_destroy: false,
+                            });
+                        }
                     }
+                    continue;
                 }
-                continue;
+                let entry = plan_instance(
+                    input,
+                    refreshed,
+                    schema,
+                    address.clone(),
+                    cfg,
+                    dependencies.clone(),
+                );
+                values.set(address, planned_value(schema, &entry));
+                plan.entries.push(entry);
             }
-            let entry = plan_instance(
-                input,
-                refreshed,
-                schema,
-                address.clone(),
-                cfg,
-                dependencies.clone(),
-            );
-            values.set(address, planned_value(schema, &entry));
-            plan.entries.push(entry);
         }
     }
     if !diags.is_empty() {
@@ -746,24 +679,24 @@ async fn plan_spec(
     }
     plan.expansions = values.expansions.clone();
     // Outputs, as far as they are known now.
-    let locals = LocalCache::default();
-    let scope = Scope::new(input.config, input.vars, &values, &locals);
-    for o in input.config.outputs.values() {
-        let Some(expr) = &o.value else { continue };
-        match scope.eval(expr) {
-            Ok(v) => {
-                plan.outputs.insert(
-                    o.name.clone(),
-                    PlannedOutput {
-                        before: input.state.outputs.get(&o.name).map(|s| s.value.clone()),
-                        after: v,
-                        sensitive: o.sensitive,
-                    },
-                );
+    tree.with_scope(0, &values, |scope| {
+        for o in input.config.outputs.values() {
+            let Some(expr) = &o.value else { continue };
+            match scope.eval(expr) {
+                Ok(v) => {
+                    plan.outputs.insert(
+                        o.name.clone(),
+                        PlannedOutput {
+                            before: input.state.outputs.get(&o.name).map(|s| s.value.clone()),
+                            after: v,
+                            sensitive: o.sensitive,
+                        },
+                    );
+                }
+                Err(d) => diags.push(d),
             }
-            Err(d) => diags.push(d),
         }
-    }
+    });
     if !diags.is_empty() {
         return Err(PlanError::Spec(diags));
     }

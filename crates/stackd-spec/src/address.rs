@@ -24,11 +24,49 @@ impl fmt::Display for InstanceKey {
     }
 }
 
-/// A resource block's address, without an instance key.
+/// One step of a module instance path: `module.svc["api"]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleStep {
+    pub name: String,
+    /// The call's instance key, when it has `count` or `for_each`.
+    pub key: Option<InstanceKey>,
+}
+
+impl ModuleStep {
+    pub fn new(name: impl Into<String>, key: Option<InstanceKey>) -> Self {
+        ModuleStep {
+            name: name.into(),
+            key,
+        }
+    }
+}
+
+impl fmt::Display for ModuleStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "module.{}", self.name)?;
+        if let Some(k) = &self.key {
+            write!(f, "{k}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A module instance path as Terraform writes it (`module.a.module.b["x"]`),
+/// empty for the root.
+pub fn module_path_string(path: &[ModuleStep]) -> String {
+    path.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A resource block's address in one module instance, without an
+/// instance key of its own.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BlockAddress {
-    /// Module path from the root: `["net"]` for `module.net.`.
-    pub module: Vec<String>,
+    /// Module instance path from the root: `module.net.` is
+    /// `[ModuleStep { name: "net", key: None }]`.
+    pub module: Vec<ModuleStep>,
     pub mode: Mode,
     pub type_name: String,
     pub name: String,
@@ -43,6 +81,16 @@ impl BlockAddress {
             name: name.into(),
         }
     }
+    /// The same block in a module instance.
+    pub fn in_module(mut self, module: Vec<ModuleStep>) -> Self {
+        self.module = module;
+        self
+    }
+    /// The module path's names, without instance keys (the configuration
+    /// the block is written in).
+    pub fn module_names(&self) -> Vec<String> {
+        self.module.iter().map(|m| m.name.clone()).collect()
+    }
     pub fn instance(&self, key: Option<InstanceKey>) -> Address {
         Address {
             block: self.clone(),
@@ -54,7 +102,7 @@ impl BlockAddress {
 impl fmt::Display for BlockAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for m in &self.module {
-            write!(f, "module.{m}.")?;
+            write!(f, "{m}.")?;
         }
         if self.mode == Mode::Data {
             write!(f, "data.")?;
@@ -89,6 +137,21 @@ impl Address {
     /// Addresses without a key are written as they are. [`Address::from_str`]
     /// reads both forms.
     pub fn to_tag_value(&self) -> String {
+        // Module instance keys (`module.svc["api"].…`) have no short form:
+        // such an address is written whole with every other character
+        // escaped as `@HH`.
+        if self.block.module.iter().any(|m| m.key.is_some()) {
+            let mut out = String::new();
+            for b in self.to_string().bytes() {
+                let c = b as char;
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    out.push(c);
+                } else {
+                    out.push_str(&format!("@{b:02X}"));
+                }
+            }
+            return out;
+        }
         let mut out = self.block.to_string();
         match &self.key {
             None => {}
@@ -109,24 +172,22 @@ impl Address {
     }
 
     fn from_tag_value(input: &str) -> Option<Address> {
-        let (block, key) = input.split_once('/')?;
+        let Some((block, key)) = input.split_once('/') else {
+            // The whole-address form of module instance keys.
+            let text = String::from_utf8(unescape_at(input.as_bytes())?).ok()?;
+            // Only module instance keys are written this way, and they
+            // always have brackets.
+            return if text.contains('[') {
+                text.parse().ok()
+            } else {
+                None
+            };
+        };
         let key = if let Some(i) = key.strip_prefix("i:") {
             InstanceKey::Int(i.parse().ok()?)
         } else {
             let escaped = key.strip_prefix("s:")?.as_bytes();
-            let mut bytes = Vec::with_capacity(escaped.len());
-            let mut i = 0;
-            while i < escaped.len() {
-                if escaped[i] == b'@' {
-                    let hex = std::str::from_utf8(escaped.get(i + 1..i + 3)?).ok()?;
-                    bytes.push(u8::from_str_radix(hex, 16).ok()?);
-                    i += 3;
-                } else {
-                    bytes.push(escaped[i]);
-                    i += 1;
-                }
-            }
-            InstanceKey::Str(String::from_utf8(bytes).ok()?)
+            InstanceKey::Str(String::from_utf8(unescape_at(escaped)?).ok()?)
         };
         let mut addr: Address = block.parse().ok()?;
         if addr.key.is_some() {
@@ -153,56 +214,125 @@ impl FromStr for Address {
             input: input.to_string(),
             why,
         };
-        // Names never contain '/', so a '/' marks the tag-value form.
-        if input.contains('/') && !input.contains('[') {
+        // Names never contain '/' or '@', so either marks the tag-value form.
+        if !input.contains('[') && (input.contains('/') || input.contains('@')) {
             return Address::from_tag_value(input)
                 .ok_or_else(|| err("malformed instance key in tag form"));
         }
-        let (path, key) = match input.find('[') {
-            Some(i) => {
-                let raw = input[i..]
-                    .strip_prefix('[')
-                    .and_then(|s| s.strip_suffix(']'))
-                    .ok_or_else(|| err("unbalanced brackets"))?;
-                let key = if let Some(s) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-                    InstanceKey::Str(
-                        unescape_key(s).ok_or_else(|| err("malformed escape in the key"))?,
+        let mut p = Parser { rest: input };
+        let mut module = Vec::new();
+        loop {
+            let word = p.name().ok_or_else(|| err("expected TYPE.NAME"))?;
+            if word != "module" {
+                let (mode, type_name) = if word == "data" {
+                    p.dot().ok_or_else(|| err("expected data.TYPE.NAME"))?;
+                    (
+                        Mode::Data,
+                        p.name().ok_or_else(|| err("expected data.TYPE.NAME"))?,
                     )
                 } else {
-                    InstanceKey::Int(
-                        raw.parse()
-                            .map_err(|_| err("index is neither a number nor a quoted string"))?,
-                    )
+                    (Mode::Managed, word)
                 };
-                (&input[..i], Some(key))
+                p.dot().ok_or_else(|| err("expected TYPE.NAME"))?;
+                let name = p.name().ok_or_else(|| err("expected TYPE.NAME"))?;
+                let key = p.key().map_err(err)?;
+                if !p.rest.is_empty() {
+                    return Err(err(if p.rest.starts_with('[') {
+                        "unbalanced brackets"
+                    } else {
+                        "expected TYPE.NAME"
+                    }));
+                }
+                return Ok(Address {
+                    block: BlockAddress {
+                        module,
+                        mode,
+                        type_name: type_name.to_string(),
+                        name: name.to_string(),
+                    },
+                    key,
+                });
             }
-            None => (input, None),
-        };
-        let mut parts: Vec<&str> = path.split('.').collect();
-        let mut module = Vec::new();
-        while parts.len() > 2 && parts[0] == "module" {
-            module.push(parts[1].to_string());
-            parts.drain(..2);
+            p.dot().ok_or_else(|| err("expected module.NAME."))?;
+            let name = p.name().ok_or_else(|| err("expected module.NAME."))?;
+            let key = p.key().map_err(err)?;
+            p.dot()
+                .ok_or_else(|| err("expected TYPE.NAME after the module path"))?;
+            module.push(ModuleStep::new(name, key));
         }
-        let mode = if parts.first() == Some(&"data") {
-            parts.remove(0);
-            Mode::Data
-        } else {
-            Mode::Managed
-        };
-        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
-            return Err(err("expected TYPE.NAME"));
-        }
-        Ok(Address {
-            block: BlockAddress {
-                module,
-                mode,
-                type_name: parts[0].to_string(),
-                name: parts[1].to_string(),
-            },
-            key,
-        })
     }
+}
+
+/// Reads an address from left to right.
+struct Parser<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Parser<'a> {
+    /// A name: letters, digits, `_` and `-`.
+    fn name(&mut self) -> Option<&'a str> {
+        let end = self
+            .rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(self.rest.len());
+        if end == 0 {
+            return None;
+        }
+        let (name, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(name)
+    }
+
+    fn dot(&mut self) -> Option<()> {
+        self.rest = self.rest.strip_prefix('.')?;
+        Some(())
+    }
+
+    /// An optional `[0]` or `["key"]`.
+    fn key(&mut self) -> Result<Option<InstanceKey>, &'static str> {
+        let Some(after) = self.rest.strip_prefix('[') else {
+            return Ok(None);
+        };
+        if let Some(quoted) = after.strip_prefix('"') {
+            // The closing quote is the first one no backslash escapes.
+            let bytes = quoted.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            let body = quoted.get(..i).ok_or("unbalanced brackets")?;
+            let rest = quoted
+                .get(i..)
+                .and_then(|r| r.strip_prefix("\"]"))
+                .ok_or("unbalanced brackets")?;
+            let key = unescape_key(body).ok_or("malformed escape in the key")?;
+            self.rest = rest;
+            return Ok(Some(InstanceKey::Str(key)));
+        }
+        let end = after.find(']').ok_or("unbalanced brackets")?;
+        let n = after[..end]
+            .parse()
+            .map_err(|_| "index is neither a number nor a quoted string")?;
+        self.rest = &after[end + 1..];
+        Ok(Some(InstanceKey::Int(n)))
+    }
+}
+
+/// Undoes `@HH` escapes.
+fn unescape_at(escaped: &[u8]) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(escaped.len());
+    let mut i = 0;
+    while i < escaped.len() {
+        if escaped[i] == b'@' {
+            let hex = std::str::from_utf8(escaped.get(i + 1..i + 3)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            bytes.push(escaped[i]);
+            i += 1;
+        }
+    }
+    Some(bytes)
 }
 
 /// The key as [`InstanceKey`]'s `Display` escaped it (Rust's `{:?}`:
@@ -283,6 +413,8 @@ mod tests {
             "aws_subnet.private[1]",
             "data.aws_ami.al2023",
             "module.net.aws_vpc.main",
+            "module.svc[\"api\"].aws_ecs_service.this",
+            "module.a[0].module.b[\"x.y]\"].data.aws_ami.z[\"k\"]",
         ] {
             let a: Address = s.parse().unwrap();
             assert_eq!(a.to_string(), s);
@@ -298,6 +430,8 @@ mod tests {
             "aws_lb_listener_rule.r[\"/api/* (v2) @home\"]",
             "aws_s3_bucket.b[\"ünïcode\"]",
             "module.net.aws_subnet.x[\"0\"]",
+            "module.svc[\"api/v2 @x\"].aws_ecs_service.this[\"é\"]",
+            "module.n[3].aws_vpc.main",
         ] {
             let a: Address = s.parse().unwrap();
             let tag = a.to_tag_value();

@@ -18,6 +18,9 @@ use crate::schema::Mode;
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     pub dir: PathBuf,
+    /// The root module's directory when this is a module's configuration
+    /// (`path.root`; relative file paths are read against it).
+    pub root_dir: Option<PathBuf>,
     pub sources: SourceMap,
     pub variables: BTreeMap<String, Variable>,
     pub locals: BTreeMap<String, Local>,
@@ -71,13 +74,23 @@ pub struct Moved {
 /// instance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MoveEnd {
+    /// With `module_only`, only `block.module` means anything.
     pub block: BlockAddress,
     pub key: Option<crate::address::InstanceKey>,
+    /// A whole module instance (`module.old`), every resource in it.
+    pub module_only: bool,
     pub span: Span,
 }
 
 impl std::fmt::Display for MoveEnd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.module_only {
+            return write!(
+                f,
+                "{}",
+                crate::address::module_path_string(&self.block.module)
+            );
+        }
         write!(f, "{}", self.block)?;
         if let Some(k) = &self.key {
             write!(f, "{k}")?;
@@ -346,6 +359,41 @@ impl Config {
             .iter()
             .find(|r| r.addr.mode == mode && r.addr.type_name == type_name && r.addr.name == name)
     }
+
+    /// The configuration of the module at `path` (call names from this
+    /// one; empty: this one), when its source was read.
+    pub fn module_config(&self, path: &[String]) -> Option<&Config> {
+        let mut config = self;
+        for name in path {
+            config = config.modules.get(name)?.child.as_deref()?;
+        }
+        Some(config)
+    }
+
+    /// The block an address names, in the module its path names (instance
+    /// keys aside).
+    pub fn block_at(&self, addr: &crate::BlockAddress) -> Option<&ResourceBlock> {
+        self.module_config(&addr.module_names())?
+            .resource(addr.mode, &addr.type_name, &addr.name)
+    }
+
+    /// Every configuration of the tree with its module path, this one
+    /// first, then each call's depth first in name order.
+    pub fn tree(&self) -> Vec<(Vec<String>, &Config)> {
+        let mut out = Vec::new();
+        let mut work: Vec<(Vec<String>, &Config)> = vec![(Vec::new(), self)];
+        while let Some((path, config)) = work.pop() {
+            for (name, call) in config.modules.iter().rev() {
+                if let Some(child) = &call.child {
+                    let mut p = path.clone();
+                    p.push(name.clone());
+                    work.push((p, child));
+                }
+            }
+            out.push((path, config));
+        }
+        out
+    }
 }
 
 struct Parser<'a> {
@@ -547,8 +595,8 @@ impl Parser<'_> {
                         problems.push(Diagnostic::error(
                             format!(
                                 "\"{name}\" of a moved block is a resource address such as \
-                                 aws_subnet.public or aws_subnet.public[\"a\"] (moves into and out \
-                                 of modules are not supported yet)"
+                                 aws_subnet.public, aws_subnet.public[\"a\"] or \
+                                 module.net.aws_subnet.public, or a module such as module.net"
                             ),
                             Some(a.expr.span),
                         ));
@@ -858,42 +906,71 @@ fn list_items_expr(e: &Expr) -> Vec<Expr> {
 }
 
 /// A managed resource address written as an expression: `aws_subnet.a`,
-/// `aws_subnet.a[0]`, `aws_subnet.a["x"]`.
+/// `aws_subnet.a[0]`, `module.net.aws_subnet.a["x"]`, or a module instance
+/// (`module.old`, `module.svc["api"]`).
 fn move_end(e: &Expr) -> Option<MoveEnd> {
-    use crate::address::InstanceKey;
+    use crate::address::{InstanceKey, ModuleStep};
     use crate::expr::OpKind;
+    enum Tok {
+        Name(String),
+        Key(InstanceKey),
+    }
     let ExprKind::Traversal(base, ops) = &e.kind else {
         return None;
     };
-    let ExprKind::Variable(type_name) = &base.kind else {
+    let ExprKind::Variable(root) = &base.kind else {
         return None;
     };
-    if type_name == "module" || type_name == "data" || !type_name.contains('_') {
-        return None;
+    let mut toks = vec![Tok::Name(root.clone())];
+    for op in ops {
+        toks.push(match &op.kind {
+            OpKind::GetAttr(n) => Tok::Name(n.clone()),
+            OpKind::Index(i) => match &i.kind {
+                ExprKind::Literal(crate::value::Value::String(s)) => {
+                    Tok::Key(InstanceKey::Str(s.clone()))
+                }
+                ExprKind::Literal(v) => {
+                    let n = v.as_f64().filter(|n| n.fract() == 0.0)?;
+                    Tok::Key(InstanceKey::Int(n as i64))
+                }
+                _ => return None,
+            },
+            OpKind::Splat => return None,
+        });
     }
-    let (name, key) = match ops.as_slice() {
-        [n] => (n, None),
-        [n, k] => (n, Some(k)),
+    let mut module = Vec::new();
+    let mut i = 0;
+    while matches!(toks.get(i), Some(Tok::Name(n)) if n == "module") {
+        let Some(Tok::Name(name)) = toks.get(i + 1) else {
+            return None;
+        };
+        let key = match toks.get(i + 2) {
+            Some(Tok::Key(k)) => Some(k.clone()),
+            _ => None,
+        };
+        i += 2 + usize::from(key.is_some());
+        module.push(ModuleStep::new(name.clone(), key));
+    }
+    if i == toks.len() && !module.is_empty() {
+        return Some(MoveEnd {
+            block: BlockAddress::new(Mode::Managed, "", "").in_module(module),
+            key: None,
+            module_only: true,
+            span: e.span,
+        });
+    }
+    let (type_name, name, key) = match &toks[i..] {
+        [Tok::Name(t), Tok::Name(n)] => (t, n, None),
+        [Tok::Name(t), Tok::Name(n), Tok::Key(k)] => (t, n, Some(k.clone())),
         _ => return None,
     };
-    let OpKind::GetAttr(name) = &name.kind else {
+    if type_name == "data" || type_name == "module" || !type_name.contains('_') {
         return None;
-    };
-    let key = match key.map(|k| &k.kind) {
-        None => None,
-        Some(OpKind::Index(i)) => match &i.kind {
-            ExprKind::Literal(crate::value::Value::String(s)) => Some(InstanceKey::Str(s.clone())),
-            ExprKind::Literal(v) => {
-                let n = v.as_f64().filter(|n| n.fract() == 0.0)?;
-                Some(InstanceKey::Int(n as i64))
-            }
-            _ => return None,
-        },
-        Some(_) => return None,
-    };
+    }
     Some(MoveEnd {
-        block: BlockAddress::new(Mode::Managed, type_name.clone(), name.clone()),
+        block: BlockAddress::new(Mode::Managed, type_name.clone(), name.clone()).in_module(module),
         key,
+        module_only: false,
         span: e.span,
     })
 }

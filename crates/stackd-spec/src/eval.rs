@@ -22,6 +22,13 @@ pub trait Resolver {
     /// for `count`, a map for `for_each`; `Value::Unknown` when not known yet.
     /// `None` when no such block exists.
     fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<Value>;
+
+    /// The value of a module call as `module.NAME` sees it: an object of its
+    /// outputs, a list of them for `count`, a map for `for_each`. `None`
+    /// when the resolver does not know module values (then it is unknown).
+    fn module(&self, _name: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// A resolver for evaluation without any resource known (validation).
@@ -84,6 +91,13 @@ impl<'a> Scope<'a> {
             self_value: None,
             impure_unknown: false,
         }
+    }
+
+    /// The directory relative paths are read against, and `path.root`:
+    /// the root module's (Terraform reads them against the working
+    /// directory, where the root module is, even inside a module).
+    pub fn root_dir(&self) -> &'a std::path::Path {
+        self.config.root_dir.as_deref().unwrap_or(&self.config.dir)
     }
 
     /// A copy of this scope for one instance of a `count`/`for_each` block.
@@ -415,16 +429,20 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             "path" => {
                 // Absolute, so `file("${path.module}/x")`, templatefile and
                 // local-exec commands find the file from any working directory.
-                let dir = std::fs::canonicalize(&self.scope.config.dir)
-                    .unwrap_or_else(|_| self.scope.config.dir.clone())
-                    .display()
-                    .to_string();
+                let absolute = |d: &std::path::Path| {
+                    std::fs::canonicalize(d)
+                        .unwrap_or_else(|_| d.to_path_buf())
+                        .display()
+                        .to_string()
+                };
+                let dir = absolute(&self.scope.config.dir);
+                let root = absolute(self.scope.root_dir());
                 let cwd = std::env::current_dir()
                     .map(|d| d.display().to_string())
                     .unwrap_or_else(|_| ".".into());
                 Ok(Value::map([
-                    ("module", Value::from(dir.clone())),
-                    ("root", Value::from(dir)),
+                    ("module", Value::from(dir)),
+                    ("root", Value::from(root)),
                     ("cwd", Value::from(cwd)),
                 ]))
             }
@@ -479,15 +497,16 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     "each" | "count" | "path" | "terraform" | "self" => {
                         (self.variable(root, base.span)?, 0)
                     }
-                    // Module outputs are known only once the module is
-                    // planned; stackd does not plan modules yet, so here
-                    // (validation) they are unknown.
+                    // A module's outputs come from the resolver; where it
+                    // does not know them (validation) they are unknown.
                     "module" => {
                         let name = attr(0).ok_or_else(|| err("expected module.NAME", span))?;
                         if !self.scope.config.modules.contains_key(name) {
                             return Err(err(format!("module \"{name}\" is not declared"), span));
                         }
-                        (Value::Unknown, 1)
+                        let v = self.scope.resolver.module(name).unwrap_or(Value::Unknown);
+                        self.charge_value(&v, span)?;
+                        (v, 1)
                     }
                     type_name => {
                         let name = attr(0).ok_or_else(|| {
@@ -951,7 +970,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             return Err(d);
         }
         let ctx = FuncContext {
-            base_dir: &self.scope.config.dir,
+            base_dir: self.scope.root_dir(),
             impure_unknown: self.scope.impure_unknown,
         };
         let value = functions::call(name, &values, &ctx).map_err(|e| err(e.0, span))?;
@@ -977,7 +996,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             ));
         }
         // Found as `file` finds files: `~` is the home directory.
-        let full = functions::resolve_path(&self.scope.config.dir, path);
+        let full = functions::resolve_path(self.scope.root_dir(), path);
         let label = full.display().to_string();
         // Read no more than a string may hold: `/dev/zero` never ends.
         let bytes = functions::read_bounded(&full)

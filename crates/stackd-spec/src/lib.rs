@@ -15,7 +15,7 @@ pub mod validate;
 pub mod value;
 pub mod vars;
 
-pub use address::{Address, BlockAddress, InstanceKey};
+pub use address::{module_path_string, Address, BlockAddress, InstanceKey, ModuleStep};
 pub use schema::{AttrSchema, AttrType, BlockSchema, Mode, ResourceSchema, SchemaSet};
 pub use value::Value;
 pub mod functions;

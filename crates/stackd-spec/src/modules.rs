@@ -97,6 +97,10 @@ pub fn load_children(
     path: &[String],
 ) {
     let parent_dir = config.dir.clone();
+    let root_dir = config
+        .root_dir
+        .clone()
+        .unwrap_or_else(|| parent_dir.clone());
     for call in config.modules.values_mut() {
         let Some(source) = call.source.clone() else {
             continue;
@@ -176,6 +180,7 @@ pub fn load_children(
         if !parsed {
             continue;
         }
+        child.root_dir = Some(root_dir.clone());
         ancestors.push(canonical);
         load_children(&mut child, sources, diags, ancestors, installed, &key);
         ancestors.pop();

@@ -20,6 +20,10 @@ pub enum ConfigNode {
     Resource(Mode, String, String),
     Local(String),
     Output(String),
+    /// An input variable (in a module, the value its call passes).
+    Var(String),
+    /// A module call's output, or (`None`) the whole call's value.
+    Module(String, Option<String>),
 }
 
 impl std::fmt::Display for ConfigNode {
@@ -29,6 +33,9 @@ impl std::fmt::Display for ConfigNode {
             ConfigNode::Resource(Mode::Data, t, n) => write!(f, "data.{t}.{n}"),
             ConfigNode::Local(n) => write!(f, "local.{n}"),
             ConfigNode::Output(n) => write!(f, "output.{n}"),
+            ConfigNode::Var(n) => write!(f, "var.{n}"),
+            ConfigNode::Module(c, Some(o)) => write!(f, "module.{c}.{o}"),
+            ConfigNode::Module(c, None) => write!(f, "module.{c}"),
         }
     }
 }
@@ -140,11 +147,22 @@ fn check_moved(config: &Config, diags: &mut Vec<Diagnostic>) {
     for m in &config.moved {
         let (from, to) = (&m.from, &m.to);
         let declared = |e: &crate::config::MoveEnd| {
-            config
-                .resource(Mode::Managed, &e.block.type_name, &e.block.name)
-                .is_some()
+            if e.module_only {
+                let names = e.block.module_names();
+                let (last, parent) = names.split_last().expect("a module path");
+                config
+                    .module_config(parent)
+                    .is_some_and(|c| c.modules.contains_key(last))
+            } else {
+                config.block_at(&e.block).is_some()
+            }
         };
-        if from.block.type_name != to.block.type_name {
+        if from.module_only != to.module_only {
+            diags.push(Diagnostic::error(
+                format!("moved from {from} to {to}: a module moves to a module, a resource to a resource"),
+                Some(m.span),
+            ));
+        } else if from.block.type_name != to.block.type_name {
             diags.push(Diagnostic::error(
                 format!(
                     "moved from {from} to {to}: a move keeps the resource type ({} is not {})",
@@ -152,7 +170,7 @@ fn check_moved(config: &Config, diags: &mut Vec<Diagnostic>) {
                 ),
                 Some(to.span),
             ));
-        } else if from.key.is_some() != to.key.is_some() {
+        } else if !from.module_only && from.key.is_some() != to.key.is_some() {
             diags.push(Diagnostic::error(
                 format!(
                     "moved from {from} to {to}: both ends are whole resources, or both are \
@@ -165,7 +183,7 @@ fn check_moved(config: &Config, diags: &mut Vec<Diagnostic>) {
                 format!("moved to {to}, which the spec does not declare"),
                 Some(to.span),
             ));
-        } else if from.block != to.block && declared(from) {
+        } else if declared(from) && same_config_block(from) != same_config_block(to) {
             diags.push(
                 Diagnostic::error(
                     format!("moved from {from}, which the spec still declares"),
@@ -175,6 +193,11 @@ fn check_moved(config: &Config, diags: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// What a move end names in the configuration, instance keys aside.
+fn same_config_block(e: &crate::config::MoveEnd) -> (Vec<String>, &str, &str) {
+    (e.block.module_names(), &e.block.type_name, &e.block.name)
 }
 
 /// Functions the evaluator handles itself (they need unevaluated
@@ -806,14 +829,19 @@ fn no_such_attribute(root: &str, attr: &str, known: &[&str], span: Span) -> Diag
 /// The nodes every expression of a block depends on.
 fn node_deps(refs: &[Reference]) -> Vec<(ConfigNode, Span)> {
     refs.iter()
-        .filter_map(|r| match &r.target {
-            RefTarget::Resource(m, t, n) => {
-                Some((ConfigNode::Resource(*m, t.clone(), n.clone()), r.span))
-            }
-            RefTarget::Local(n) => Some((ConfigNode::Local(n.clone()), r.span)),
-            _ => None,
-        })
+        .filter_map(|r| Some((reference_node(r)?, r.span)))
         .collect()
+}
+
+/// The configuration node a reference names, if it names one.
+pub fn reference_node(r: &Reference) -> Option<ConfigNode> {
+    match &r.target {
+        RefTarget::Resource(m, t, n) => Some(ConfigNode::Resource(*m, t.clone(), n.clone())),
+        RefTarget::Local(n) => Some(ConfigNode::Local(n.clone())),
+        RefTarget::Var(n) => Some(ConfigNode::Var(n.clone())),
+        RefTarget::Module(c) => Some(ConfigNode::Module(c.clone(), r.attribute.clone())),
+        _ => None,
+    }
 }
 
 /// The configuration-level dependency edges: node → (dependency, where).

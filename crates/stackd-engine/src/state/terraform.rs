@@ -109,13 +109,20 @@ pub fn import_v4(
                 // Data sources are read again by every plan.
                 continue;
             }
-            if let Some(m) = &r.module {
-                skipped.push(Skipped {
-                    address: written,
-                    why: format!("in {m}: modules are not supported yet"),
-                });
-                continue;
-            }
+            // `module.net.module.sub["a"]`: the module instance path.
+            let module = match &r.module {
+                None => Vec::new(),
+                Some(m) => match format!("{m}.x_y.z").parse::<Address>() {
+                    Ok(a) => a.block.module,
+                    Err(_) => {
+                        skipped.push(Skipped {
+                            address: written,
+                            why: format!("the module path {m:?} is not one stackd can read"),
+                        });
+                        continue;
+                    }
+                },
+            };
             let Some(schema) = schemas.get(Mode::Managed, &r.type_name) else {
                 skipped.push(Skipped {
                     address: written,
@@ -156,8 +163,9 @@ pub fn import_v4(
                     continue;
                 }
             };
-            let address: Address =
-                BlockAddress::new(Mode::Managed, &r.type_name, &r.name).instance(key);
+            let address: Address = BlockAddress::new(Mode::Managed, &r.type_name, &r.name)
+                .in_module(module)
+                .instance(key);
             // The attributes stackd's schema knows, as Terraform recorded
             // them; the next plan reads the object itself by its ID.
             let known: BTreeMap<String, Value> = schema
@@ -272,7 +280,14 @@ mod tests {
         assert_eq!(s.stack, "net");
         assert_eq!(s.serial, 0);
         let addrs: Vec<String> = s.resources.keys().map(ToString::to_string).collect();
-        assert_eq!(addrs, ["aws_subnet.public[\"a\"]", "aws_vpc.main"]);
+        assert_eq!(
+            addrs,
+            [
+                "aws_subnet.public[\"a\"]",
+                "aws_vpc.main",
+                "module.dns.aws_vpc.x[0]"
+            ]
+        );
         let vpc = &s.resources[&"aws_vpc.main".parse::<Address>().expect("address")];
         assert_eq!(vpc.id, "vpc-1");
         assert_eq!(
@@ -294,11 +309,7 @@ mod tests {
             .collect();
         assert_eq!(
             skipped,
-            [
-                "aws_subnet.public[\"b\"]",
-                "aws_route53_zone.main",
-                "module.dns.aws_vpc.x[0]"
-            ]
+            ["aws_subnet.public[\"b\"]", "aws_route53_zone.main"]
         );
         assert!(imported.skipped[1].why.contains("aws_route53_zone"));
     }

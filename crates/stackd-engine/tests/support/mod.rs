@@ -307,6 +307,21 @@ impl Harness {
         self.config = config;
     }
 
+    /// A spec tree: `(relative path, text)` files written under the
+    /// harness directory (a root and its modules), read as the CLI reads it.
+    pub fn set_tree(&mut self, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let full = self.dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        let (config, diags) = Config::load_dir(self.dir.path()).unwrap();
+        assert!(diags.is_empty(), "{diags:?}");
+        let errs = stackd_spec::validate::validate(&config, &schemas(), &BTreeMap::new());
+        assert!(errs.is_empty(), "{errs:?}");
+        self.config = config;
+    }
+
     pub async fn state(&self) -> State {
         self.backend
             .load()
