@@ -4,13 +4,70 @@
 //! applied on LocalStack and checked with the SDK: state addresses and the
 //! `stackd:address` tag carry the module path; a second diff is empty; a
 //! module renamed with a `moved` block keeps its objects; destroy leaves
-//! nothing.
+//! nothing. The nested module is served from a git repository the test
+//! makes (a bare repository under a temp dir, a tag as the `ref`).
 
 mod support;
 
 use std::collections::BTreeMap;
 
 use support::*;
+
+/// Runs git in `dir`, failing the test with git's own message.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Moves the fixture's `logs` module into a new bare git repository
+/// (under `repos`) tagged v1.0.0, and points its call at it. Returns the
+/// tagged commit.
+fn serve_logs_module_from_git(spec: &std::path::Path, repos: &std::path::Path) -> String {
+    let work = repos.join("work");
+    let logs = spec.join("modules/service/modules/logs");
+    std::fs::create_dir_all(work.join("modules")).expect("mkdir");
+    std::fs::rename(&logs, work.join("modules/logs")).expect("move the module out");
+    git(&work, &["init", "--quiet"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "--quiet", "-m", "logs module"]);
+    git(&work, &["tag", "v1.0.0"]);
+    let commit = git(&work, &["rev-parse", "HEAD"]);
+    let bare = repos.join("modules.git");
+    git(
+        repos,
+        &[
+            "clone",
+            "--quiet",
+            "--bare",
+            "work",
+            bare.to_str().expect("utf-8"),
+        ],
+    );
+    let service = spec.join("modules/service/main.tf");
+    let text = std::fs::read_to_string(&service).expect("read").replace(
+        "source = \"./modules/logs\"",
+        &format!(
+            "source = \"git::file://{}//modules/logs?ref=v1.0.0\"",
+            bare.display()
+        ),
+    );
+    assert!(text.contains("git::file://"), "{text}");
+    std::fs::write(&service, text).expect("write");
+    commit
+}
 
 /// The tags of an EC2 object, as a map.
 fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
@@ -29,6 +86,8 @@ async fn a_module_tree_applies_rediffs_to_nothing_moves_and_destroys() {
     require_localstack();
     let stack = unique_stack("modtree");
     let spec = copy_spec(&root().join("tests/fixtures/modules-tree"));
+    let repos = tempfile::tempdir().expect("tempdir");
+    let commit = serve_logs_module_from_git(spec.path(), repos.path());
     let dir = spec.path().to_str().expect("utf-8");
     let name = format!("name={stack}");
     let apply = |extra: &[&str]| {
@@ -37,7 +96,20 @@ async fn a_module_tree_applies_rediffs_to_nothing_moves_and_destroys() {
         args.push("--auto-approve");
         run_ok(&args, 0)
     };
-    apply(&[]);
+    // The first apply fetches the git module (it was never fetched) and
+    // locks the commit its tag resolved to.
+    let first = apply(&[]);
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("running `stackd init`"),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let lock: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(spec.path().join(".stackd/modules.lock.json")).expect("lock file"),
+    )
+    .expect("lock JSON");
+    assert_eq!(lock["modules"][0]["key"], "service.logs", "{lock}");
+    assert_eq!(lock["modules"][0]["commit"], commit.as_str(), "{lock}");
 
     // The network module's objects, tagged with their module addresses.
     let ec2 = ec2().await;

@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> u8 {
         ownership_tags: cli.verbose > 0,
     };
     let result = match cli.command {
+        Command::Init(a) => init_cmd(&a),
         Command::Validate(a) => validate(&a),
         Command::Diff(a) => diff(&a, view).await,
         Command::Apply(a) => apply_cmd(&a, PlanMode::Normal, view).await,
@@ -858,6 +859,27 @@ async fn output(args: &OutputArgs) -> Result<u8> {
         outln!("{}", serde_json::to_string_pretty(&map)?);
     } else {
         out!("{}", render::outputs_text(&state));
+    }
+    Ok(exit::OK)
+}
+
+fn init_cmd(args: &crate::InitArgs) -> Result<u8> {
+    workspace::check_spec_dir(&args.dir)?;
+    let fetched = crate::init::init(&args.dir, args.upgrade)?;
+    if fetched.modules.is_empty() {
+        outln!(
+            "Every git module is fetched; nothing to do (stackd init -upgrade fetches them again)."
+        );
+    } else {
+        for (key, source, commit) in &fetched.modules {
+            outln!("module {key}: {source} at {commit}");
+        }
+        outln!(
+            "Fetched {} git module(s) into {}; commits recorded in {}.",
+            fetched.modules.len(),
+            stackd_spec::modules::CACHE_DIR,
+            stackd_spec::modules::LOCK_FILE
+        );
     }
     Ok(exit::OK)
 }

@@ -7,6 +7,7 @@ mod out;
 
 mod backend;
 mod commands;
+mod init;
 mod journal;
 mod layout;
 mod progress;
@@ -81,6 +82,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Fetch the git modules the spec calls into .stackd/modules and lock their commits.
+    Init(InitArgs),
     /// Check a spec without touching the cloud.
     Validate(ValidateArgs),
     /// Show what apply would change; save it with --out.
@@ -106,6 +109,16 @@ pub enum Command {
     /// resource of a type stackd serves is taken over by its ID, nothing is
     /// created or destroyed.
     ImportTerraform(ImportTerraformArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InitArgs {
+    /// The spec directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Fetch every git module again at the source the spec names now (a changed ref).
+    #[arg(long)]
+    pub upgrade: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -363,8 +376,29 @@ fn wire_caps(user: &str) -> Vec<tracing_subscriber::filter::Directive> {
         .collect()
 }
 
+/// Terraform's single-dash long flags (`-auto-approve`, `-upgrade`,
+/// `-var=x=1`), as orchestrators and users pass them, read as `--` flags.
+/// Single letters (`-v`) and values (`x=-1`) are left alone.
+fn terraform_style_args() -> Vec<std::ffi::OsString> {
+    std::env::args_os()
+        .map(|a| match a.to_str() {
+            Some(s)
+                if s.len() > 2
+                    && s.starts_with('-')
+                    && !s.starts_with("--")
+                    && s[1..].split('=').next().is_some_and(|f| {
+                        f.len() > 1 && f.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    }) =>
+            {
+                format!("-{s}").into()
+            }
+            _ => a,
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(terraform_style_args()) {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout and succeed; anything else is a

@@ -14,7 +14,7 @@ use stackd_spec::eval::{LocalCache, NothingKnown, Scope};
 use stackd_spec::vars::{resolve_vars, VarInputs};
 use stackd_spec::{SchemaSet, Value};
 
-use crate::out::err;
+use crate::out::{err, errln};
 use crate::{usage, CommonArgs, SpecArgs};
 
 /// A spec that parsed, resolved and validated.
@@ -203,6 +203,14 @@ pub fn check(args: &SpecArgs, schemas: &SchemaSet) -> Result<Checked> {
 
 /// Loads, resolves and validates a spec, printing every problem found.
 pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
+    // Git modules never fetched: fetch them now, once, and say so. A
+    // module fetched before is never fetched again here (a changed ref is
+    // an error asking for `stackd init -upgrade`).
+    let dir = &args.common.dir;
+    if dir.is_dir() && crate::init::needed(dir) {
+        errln!("Some git modules are not fetched yet: running `stackd init`.");
+        crate::init::init(dir, false)?;
+    }
     let checked = check(args, schemas)?;
     if checked.has_errors() {
         err!("{}", render_all(&checked.diags, &checked.config.sources));

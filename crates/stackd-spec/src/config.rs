@@ -38,6 +38,9 @@ pub struct Config {
     /// that cannot be read, a syntax error in a module's file), a `moved`
     /// block that is not a resource address.
     pub problems: Vec<Diagnostic>,
+    /// Git modules the tree calls that `stackd init` has not fetched (or
+    /// fetched from another source); also reported in `problems`.
+    pub unfetched: Vec<crate::modules::Unfetched>,
 }
 
 /// `module "NAME" { source = "./modules/x"  ...inputs }`.
@@ -249,14 +252,22 @@ impl Config {
         let mut ancestors = vec![std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())];
         let installed = crate::modules::Installed::find(dir);
         let mut problems = Vec::new();
+        let lock = crate::modules::Lock::read(dir).unwrap_or_else(|e| {
+            problems.push(Diagnostic::error(e, None));
+            crate::modules::Lock::default()
+        });
+        let mut unfetched = Vec::new();
         crate::modules::load_children(
             &mut config,
             &mut sources,
             &mut problems,
             &mut ancestors,
             &installed,
+            &lock,
+            &mut unfetched,
             &[],
         );
+        config.unfetched = unfetched;
         config.sources = sources;
         config.problems.extend(problems);
         Ok((config, diags))

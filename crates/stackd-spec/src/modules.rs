@@ -1,9 +1,11 @@
 //! Where a module call's configuration comes from, and reading it: local
 //! paths (`./modules/network`, `../shared`) are read from disk, to any
-//! depth; registry and git sources are read from where `terraform init`
-//! installed them (`.terraform/modules/modules.json` beside the root), and
-//! are otherwise an error that says how to vendor them. stackd never
-//! fetches anything while reading a spec.
+//! depth; git sources from where `stackd init` fetched them
+//! (`.stackd/modules/`, recorded with their commit in
+//! `.stackd/modules.lock.json`); registry sources from where `terraform
+//! init` installed them (`.terraform/modules/modules.json` beside the
+//! root), and are otherwise an error that says how to vendor them. Reading
+//! a spec never fetches anything: this module only reads what is on disk.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,122 @@ struct ModuleEntry {
     key: String,
     #[serde(rename = "Dir")]
     dir: String,
+}
+
+/// Where `stackd init` records the git modules it fetched, beside the root.
+pub const LOCK_FILE: &str = ".stackd/modules.lock.json";
+/// Where `stackd init` puts them.
+pub const CACHE_DIR: &str = ".stackd/modules";
+
+/// `.stackd/modules.lock.json`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Lock {
+    pub version: u32,
+    pub modules: Vec<Locked>,
+}
+
+/// One fetched git module.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Locked {
+    /// The module key: call names from the root joined by `.`.
+    pub key: String,
+    /// The `source` as written when it was fetched.
+    pub source: String,
+    /// The commit its `ref` resolved to.
+    pub commit: String,
+    /// The module's directory, relative to the root.
+    pub dir: String,
+}
+
+impl Lock {
+    /// The lock file beside `root`; empty when there is none. A lock file
+    /// that does not parse is an error (it is never silently ignored).
+    pub fn read(root: &Path) -> Result<Lock, String> {
+        let path = root.join(LOCK_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{} is not a module lock file: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock {
+                version: 1,
+                modules: Vec::new(),
+            }),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Locked> {
+        self.modules.iter().find(|m| m.key == key)
+    }
+}
+
+/// A git module source: `git::https://host/org/repo.git//subdir?ref=v1.2.0`,
+/// `git::ssh://git@host/org/repo.git`, `git@github.com:org/repo.git`,
+/// `github.com/org/repo//subdir?ref=v1`, `git::file:///srv/repo.git`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitSource {
+    /// What `git clone` is given.
+    pub url: String,
+    /// The directory inside the repository (`//subdir`).
+    pub subdir: Option<String>,
+    /// The `ref` (tag, branch or commit); `None`: the default branch.
+    pub reference: Option<String>,
+}
+
+impl GitSource {
+    pub fn parse(source: &str) -> Option<GitSource> {
+        let (rest, forced) = match source.strip_prefix("git::") {
+            Some(r) => (r, true),
+            None => (source, false),
+        };
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let reference = query.and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("ref="))
+                .map(str::to_string)
+        });
+        // `//` after the scheme's `://` separates the subdirectory.
+        let after_scheme = rest.find("://").map(|i| i + 3).unwrap_or(0);
+        let (repo, subdir) = match rest[after_scheme..].find("//") {
+            Some(i) => (
+                &rest[..after_scheme + i],
+                Some(rest[after_scheme + i + 2..].trim_matches('/').to_string()),
+            ),
+            None => (rest, None),
+        };
+        let url = if let Some(path) = repo.strip_prefix("github.com/") {
+            format!("https://github.com/{}.git", path.trim_end_matches(".git"))
+        } else if let Some(path) = repo.strip_prefix("bitbucket.org/") {
+            format!(
+                "https://bitbucket.org/{}.git",
+                path.trim_end_matches(".git")
+            )
+        } else if forced
+            || repo.starts_with("git@")
+            || (repo.contains("://") && repo.ends_with(".git"))
+        {
+            repo.to_string()
+        } else {
+            return None;
+        };
+        Some(GitSource {
+            url,
+            subdir: subdir.filter(|s| !s.is_empty()),
+            reference,
+        })
+    }
+}
+
+/// A git module a call names that `stackd init` has not fetched (or fetched
+/// from another `source`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unfetched {
+    pub key: String,
+    pub source: String,
+    /// The source it was fetched from, when that differs.
+    pub locked_source: Option<String>,
 }
 
 impl Installed {
@@ -88,14 +206,18 @@ pub fn is_local(source: &str) -> bool {
 /// into each call's `child`; their files go into `sources`. `ancestors`
 /// holds the (canonical) directories of the calls above, to refuse a
 /// module that calls itself; `path` is the module path of `config`.
+#[allow(clippy::too_many_arguments)]
 pub fn load_children(
     config: &mut Config,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
     ancestors: &mut Vec<PathBuf>,
     installed: &Installed,
+    lock: &Lock,
+    unfetched: &mut Vec<Unfetched>,
     path: &[String],
 ) {
+    let root = ancestors.first().cloned().unwrap_or_default();
     let parent_dir = config.dir.clone();
     let root_dir = config
         .root_dir
@@ -109,21 +231,52 @@ pub fn load_children(
         key.push(call.name.clone());
         let dir = if is_local(&source) {
             clean(&parent_dir.join(&source))
+        } else if let Some(git) = GitSource::parse(&source) {
+            let key = key.join(".");
+            match lock.get(&key) {
+                Some(locked) if locked.source == source => root.join(&locked.dir),
+                locked => {
+                    let locked_source = locked.map(|l| l.source.clone());
+                    let message = match &locked_source {
+                        Some(old) => format!(
+                            "module \"{}\": its source changed since `stackd init` fetched \
+                             {old:?}",
+                            call.name
+                        ),
+                        None => format!(
+                            "module \"{}\": the git source {} is not fetched yet",
+                            call.name, git.url
+                        ),
+                    };
+                    let help = if locked_source.is_some() {
+                        "help: run `stackd init -upgrade` to fetch the new source"
+                    } else {
+                        "help: run `stackd init` (apply and diff run it when nothing is fetched)"
+                    };
+                    diags.push(Diagnostic::error(message, Some(call.source_span)).note(help));
+                    unfetched.push(Unfetched {
+                        key,
+                        source,
+                        locked_source,
+                    });
+                    continue;
+                }
+            }
         } else if let Some(dir) = installed.dir(&key.join(".")) {
             dir.to_path_buf()
         } else {
             diags.push(
                 Diagnostic::error(
                     format!(
-                        "module \"{}\": stackd does not fetch module sources (\"{source}\")",
+                        "module \"{}\": stackd does not fetch registry modules (\"{source}\")",
                         call.name
                     ),
                     Some(call.source_span),
                 )
                 .note(format!(
                     "help: vendor the module into the spec tree and call it by a local path \
-                     (source = \"./modules/{}\"), or run `terraform init` here so that \
-                     .terraform/modules holds it",
+                     (source = \"./modules/{}\") or by a git source (git::https://…?ref=…), \
+                     or run `terraform init` here so that .terraform/modules holds it",
                     call.name
                 )),
             );
@@ -182,7 +335,9 @@ pub fn load_children(
         }
         child.root_dir = Some(root_dir.clone());
         ancestors.push(canonical);
-        load_children(&mut child, sources, diags, ancestors, installed, &key);
+        load_children(
+            &mut child, sources, diags, ancestors, installed, lock, unfetched, &key,
+        );
         ancestors.pop();
         call.child = Some(Box::new(child));
     }
@@ -191,6 +346,46 @@ pub fn load_children(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_sources_are_read_as_terraform_reads_them() {
+        let g = |s: &str| GitSource::parse(s);
+        assert_eq!(
+            g("git::https://example.com/org/repo.git//modules/vpc?ref=v1.2.0"),
+            Some(GitSource {
+                url: "https://example.com/org/repo.git".into(),
+                subdir: Some("modules/vpc".into()),
+                reference: Some("v1.2.0".into()),
+            })
+        );
+        assert_eq!(
+            g("git::ssh://git@example.com/org/repo.git?ref=main").map(|s| s.url),
+            Some("ssh://git@example.com/org/repo.git".into())
+        );
+        assert_eq!(
+            g("github.com/org/repo//sub?ref=v1"),
+            Some(GitSource {
+                url: "https://github.com/org/repo.git".into(),
+                subdir: Some("sub".into()),
+                reference: Some("v1".into()),
+            })
+        );
+        assert_eq!(
+            g("git@github.com:org/repo.git?ref=abc123"),
+            Some(GitSource {
+                url: "git@github.com:org/repo.git".into(),
+                subdir: None,
+                reference: Some("abc123".into()),
+            })
+        );
+        assert_eq!(
+            g("git::file:///srv/repos/m.git//logs").map(|s| (s.url, s.subdir)),
+            Some(("file:///srv/repos/m.git".into(), Some("logs".into())))
+        );
+        // Registry addresses and local paths are not git.
+        assert_eq!(g("terraform-aws-modules/vpc/aws"), None);
+        assert_eq!(g("./modules/x"), None);
+    }
 
     #[test]
     fn local_paths_are_cleaned_lexically() {
