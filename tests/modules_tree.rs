@@ -1,6 +1,7 @@
-//! A tree of local modules in the shape of real configurations (a network
-//! module, a service module called with `for_each`, a nested module, one
-//! module's outputs feeding another, a template read from inside a module)
+//! A tree of modules in the shape of real configurations (network, alb and
+//! ecs modules, a service module called with `for_each`, a nested module,
+//! modules' outputs feeding others, a template and a `file()` read from
+//! inside modules)
 //! applied on LocalStack and checked with the SDK: state addresses and the
 //! `stackd:address` tag carry the module path; a second diff is empty; a
 //! module renamed with a `moved` block keeps its objects; destroy leaves
@@ -215,12 +216,55 @@ async fn a_module_tree_applies_rediffs_to_nothing_moves_and_destroys() {
         .expect("DescribeLogGroups");
     assert_eq!(groups.log_groups().len(), 2);
 
+    // The ALB module's target group is the one the ECS module's service
+    // uses; the task definition's containers come from a file read from
+    // inside the module by a root-relative path.
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config().await);
+    let tgs = elb
+        .describe_target_groups()
+        .names(&stack)
+        .send()
+        .await
+        .expect("DescribeTargetGroups");
+    let tg_arn = tgs.target_groups()[0]
+        .target_group_arn()
+        .expect("arn")
+        .to_string();
+    assert_eq!(tgs.target_groups()[0].vpc_id(), Some(vpc_id.as_str()));
+    let ecs = aws_sdk_ecs::Client::new(&sdk_config().await);
+    let services = ecs
+        .describe_services()
+        .cluster(&stack)
+        .services(&stack)
+        .send()
+        .await
+        .expect("DescribeServices");
+    let service = &services.services()[0];
+    assert_eq!(
+        service.load_balancers()[0].target_group_arn(),
+        Some(tg_arn.as_str())
+    );
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().expect("task definition"))
+        .send()
+        .await
+        .expect("DescribeTaskDefinition");
+    let container = &task.task_definition().expect("td").container_definitions()[0];
+    assert_eq!(
+        container.image(),
+        Some(format!("public.ecr.aws/nginx/nginx:{stack}").as_str())
+    );
+    assert_eq!(container.port_mappings()[0].container_port(), Some(8080));
+
     let listed = stdout(&run_ok(&["state", "list", dir, "--stack", &stack], 0));
     for address in [
         "module.network.aws_vpc.this",
         "module.network.aws_subnet.private[1]",
         "module.service[\"api\"].aws_security_group.this",
         "module.service[\"web\"].module.logs.aws_cloudwatch_log_group.this",
+        "module.ecs.aws_ecs_service.app",
+        "module.alb.aws_lb_listener.http",
     ] {
         assert!(
             listed.lines().any(|l| l == address),

@@ -294,7 +294,8 @@ fn a_tree_of_local_modules_validates() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("2 module calls"), "{stdout}");
+    assert!(stdout.contains("11 resource blocks"), "{stdout}");
+    assert!(stdout.contains("5 module calls"), "{stdout}");
 }
 
 #[test]
@@ -353,7 +354,7 @@ output "vpc_id" {
         "module \"net\" needs a value for its input \"name\"",
         "module \"net\" has no output \"vpc_idd\"",
         "did you mean module.net.vpc_id?",
-        "module \"vpc\": stackd does not fetch module sources (\"terraform-aws-modules/vpc/aws\")",
+        "module \"vpc\": stackd does not fetch registry modules (\"terraform-aws-modules/vpc/aws\")",
         "unknown argument \"cidr_blok\" in aws_vpc.this",
         "modules/net/main.tf:11:3",
     ] {

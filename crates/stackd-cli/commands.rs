@@ -87,19 +87,24 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
     workspace::print_warnings(&ws);
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let c = &ws.config;
-    let data = c
-        .resources
-        .iter()
-        .filter(|r| r.addr.mode == stackd_spec::Mode::Data)
-        .count();
+    // Blocks are counted in the whole tree; variables and outputs are the
+    // root's (the stack's inputs and outputs).
+    let tree = c.tree();
+    let blocks = |mode| {
+        tree.iter()
+            .flat_map(|(_, m)| &m.resources)
+            .filter(|r| r.addr.mode == mode)
+            .count()
+    };
     let mut parts = vec![
-        count(c.resources.len() - data, "resource block"),
-        count(data, "data block"),
+        count(blocks(stackd_spec::Mode::Managed), "resource block"),
+        count(blocks(stackd_spec::Mode::Data), "data block"),
         count(c.variables.len(), "variable"),
         count(c.outputs.len(), "output"),
     ];
     if !c.modules.is_empty() {
-        parts.push(count(c.modules.len(), "module call"));
+        let calls: usize = tree.iter().map(|(_, m)| m.modules.len()).sum();
+        parts.push(count(calls, "module call"));
     }
     outln!("The spec is valid: {}.", parts.join(", "));
     Ok(exit::OK)
