@@ -433,6 +433,33 @@ pub async fn apply(
                 if let Err(e) = input.backend.save(state).await {
                     save_error.get_or_insert(e);
                 }
+                // The object exists and is recorded; a postcondition that
+                // does not hold fails the step so its dependents wait.
+                let failed_checks = match (&result, graph[done.node]) {
+                    (Some((_, attrs)), Step::Apply(i)) => {
+                        check_postconditions(&plan.entries[i], attrs, &values, &input)
+                    }
+                    _ => Vec::new(),
+                };
+                if !failed_checks.is_empty() {
+                    let err = StepError::Spec(failed_checks);
+                    input.reporter.event(&Event::Failed {
+                        address: addr.clone(),
+                        op: done.op,
+                        elapsed,
+                        error: err.to_string(),
+                    });
+                    outcome.failed.push((addr, done.op, err));
+                    block_dependents(
+                        plan,
+                        &graph,
+                        done.node,
+                        &mut blocked,
+                        &mut outcome,
+                        input.reporter,
+                    );
+                    continue;
+                }
                 input.reporter.event(&Event::Finished {
                     address: addr.clone(),
                     op: done.op,
@@ -902,6 +929,33 @@ fn provisioners_for(
     })
 }
 
+/// The postconditions of an instance that were not met by its new object.
+fn check_postconditions(
+    e: &PlanEntry,
+    object: &Value,
+    values: &Values,
+    input: &ApplyInput<'_>,
+) -> Vec<Diagnostic> {
+    let Some(block) = input.config.block_at(&e.address.block) else {
+        return Vec::new();
+    };
+    if block.lifecycle.postconditions.is_empty() {
+        return Vec::new();
+    }
+    let (tree, _) = Tree::expand(input.config, input.vars);
+    let Ok(idx) = module_instance(&tree, e, block) else {
+        return Vec::new();
+    };
+    tree.with_scope(idx, values, |scope| {
+        let slot = instance::expand(block, scope)
+            .ok()
+            .and_then(|(_, slots)| slots.into_iter().find(|s| s.key == e.address.key));
+        let (each, count_index) = slot.map(|s| (s.each, s.count_index)).unwrap_or_default();
+        let inst = scope.for_instance(each, count_index);
+        instance::postconditions(block, &inst, object, &e.address)
+    })
+}
+
 /// The module instance an entry's address is in.
 fn module_instance(tree: &Tree, e: &PlanEntry, block: &ResourceBlock) -> Result<usize, StepError> {
     tree.index(&e.address.block.module).ok_or_else(|| {
@@ -1076,7 +1130,8 @@ fn update_outputs(plan: &Plan, state: &mut State, values: &Values, input: &Apply
     let (tree, _) = Tree::expand(input.config, input.vars);
     state.outputs.clear();
     tree.with_scope(0, values, |scope| {
-        for o in input.config.outputs.values() {
+        // Ephemeral outputs are never written to state.
+        for o in input.config.outputs.values().filter(|o| !o.ephemeral) {
             let Some(expr) = &o.value else { continue };
             match scope.eval(expr) {
                 Ok(v) => {

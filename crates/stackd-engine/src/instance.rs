@@ -181,6 +181,12 @@ pub fn evaluate(
     }
     let mut lifecycle = lifecycle(block, scope, &mut diags);
     lifecycle.create_before_destroy |= schema.replace_creates_first;
+    diags.extend(conditions(
+        &block.lifecycle.preconditions,
+        scope,
+        "precondition",
+        address,
+    ));
     let timeouts = timeouts(block, schema, scope, &mut diags);
     if diags.is_empty() {
         Ok(InstanceConfig {
@@ -191,6 +197,50 @@ pub fn evaluate(
     } else {
         Err(diags)
     }
+}
+
+/// Checks condition blocks: each that does not hold (or cannot be
+/// evaluated) is an error naming the instance. Unknown ones pass (they are
+/// checked again when known).
+pub fn conditions(
+    rules: &[stackd_spec::config::Validation],
+    scope: &Scope,
+    kind: &str,
+    address: &stackd_spec::Address,
+) -> Vec<Diagnostic> {
+    rules
+        .iter()
+        .filter_map(
+            |rule| match stackd_spec::eval::check_condition(scope, rule, kind) {
+                Ok(None) => None,
+                Ok(Some(message)) => Some(Diagnostic::error(
+                    format!("{address}: {kind} failed: {message}"),
+                    Some(rule.condition.span),
+                )),
+                Err(d) => Some(d),
+            },
+        )
+        .collect()
+}
+
+/// Checks an instance's postconditions against its object (`self`).
+pub fn postconditions(
+    block: &ResourceBlock,
+    scope: &Scope,
+    object: &Value,
+    address: &stackd_spec::Address,
+) -> Vec<Diagnostic> {
+    if block.lifecycle.postconditions.is_empty() {
+        return Vec::new();
+    }
+    let mut with_self = scope.for_instance(scope.each.clone(), scope.count_index);
+    with_self.self_value = Some(object.clone());
+    conditions(
+        &block.lifecycle.postconditions,
+        &with_self,
+        "postcondition",
+        address,
+    )
 }
 
 /// Default tags, then the user's, then the ownership tags (which always win).

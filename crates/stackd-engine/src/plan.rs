@@ -669,7 +669,19 @@ async fn plan_spec(
                     cfg,
                     dependencies.clone(),
                 );
-                values.set(address, planned_value(schema, &entry));
+                let planned = planned_value(schema, &entry);
+                // Postconditions of an object that stays: checked now when
+                // what they read is known (a created one's, at apply).
+                if !block.lifecycle.postconditions.is_empty()
+                    && matches!(entry.action, Action::NoOp | Action::Update)
+                {
+                    let key = address.key.clone();
+                    diags.extend(tree.with_scope(idx, &values, |scope| {
+                        let slot_scope = instance_scope(scope, block, key);
+                        instance::postconditions(block, &slot_scope, &planned, &address)
+                    }));
+                }
+                values.set(address, planned);
                 plan.entries.push(entry);
             }
         }
@@ -681,6 +693,16 @@ async fn plan_spec(
     // Outputs, as far as they are known now.
     tree.with_scope(0, &values, |scope| {
         for o in input.config.outputs.values() {
+            for rule in &o.preconditions {
+                match stackd_spec::eval::check_condition(scope, rule, "precondition") {
+                    Ok(None) => {}
+                    Ok(Some(message)) => diags.push(Diagnostic::error(
+                        format!("output \"{}\": precondition failed: {message}", o.name),
+                        Some(rule.condition.span),
+                    )),
+                    Err(d) => diags.push(d),
+                }
+            }
             let Some(expr) = &o.value else { continue };
             match scope.eval(expr) {
                 Ok(v) => {
@@ -700,7 +722,57 @@ async fn plan_spec(
     if !diags.is_empty() {
         return Err(PlanError::Spec(diags));
     }
+    plan.warnings.extend(check_blocks(&tree, &values));
     Ok(())
+}
+
+/// `check` blocks: every assertion that does not hold is a warning, never
+/// an error (as in Terraform); unknown ones are not reported.
+pub fn check_blocks(tree: &Tree, values: &Values) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for idx in 0..tree.instances.len() {
+        let config = tree.instances[idx].config;
+        if config.checks.is_empty() {
+            continue;
+        }
+        let path = crate::tree::module_label(&tree.instances[idx].path);
+        tree.with_scope(idx, values, |scope| {
+            for check in &config.checks {
+                for rule in &check.asserts {
+                    let message = match stackd_spec::eval::check_condition(scope, rule, "assert") {
+                        Ok(None) => continue,
+                        Ok(Some(m)) => m,
+                        Err(d) => d.message,
+                    };
+                    let place = if tree.instances[idx].path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" in {path}")
+                    };
+                    out.push(Diagnostic::warning(
+                        format!("check \"{}\"{place} failed: {message}", check.name),
+                        Some(rule.condition.span),
+                    ));
+                }
+            }
+        });
+    }
+    out
+}
+
+/// A block's scope for one instance key (`each`/`count` bound).
+fn instance_scope<'s>(
+    scope: &Scope<'s>,
+    block: &stackd_spec::config::ResourceBlock,
+    key: Option<stackd_spec::InstanceKey>,
+) -> Scope<'s> {
+    match instance::expand(block, scope) {
+        Ok((_, slots)) => match slots.into_iter().find(|s| s.key == key) {
+            Some(slot) => scope.for_instance(slot.each, slot.count_index),
+            None => scope.for_instance(None, None),
+        },
+        Err(_) => scope.for_instance(None, None),
+    }
 }
 
 async fn plan_data(

@@ -130,6 +130,7 @@ impl<'a> Tree<'a> {
         // string for a number) are reported now, at the call.
         for i in 1..tree.instances.len() {
             diags.extend(tree.input_problems(i));
+            diags.extend(tree.validation_problems(i));
         }
         (tree, diags)
     }
@@ -255,6 +256,54 @@ impl<'a> Tree<'a> {
             }
             diags
         })
+    }
+
+    /// The module's variables' `validation` rules, run on the values its
+    /// call passes where they are known before any resource is.
+    fn validation_problems(&self, idx: usize) -> Vec<Diagnostic> {
+        let inst = &self.instances[idx];
+        if inst
+            .config
+            .variables
+            .values()
+            .all(|v| v.validations.is_empty())
+        {
+            return Vec::new();
+        }
+        let vars = self.vars_of(idx, &Values::default());
+        let locals = LocalCache::default();
+        let scope = Scope::new(inst.config, &vars, &NothingKnown, &locals);
+        let mut diags = Vec::new();
+        for var in inst.config.variables.values() {
+            for rule in &var.validations {
+                match stackd_spec::eval::check_condition(&scope, rule, "validation") {
+                    Ok(None) => {}
+                    Ok(Some(message)) => {
+                        let at = inst
+                            .call
+                            .and_then(|c| c.inputs.iter().find(|a| a.name == var.name))
+                            .map(|a| a.expr.span)
+                            .or(inst.call.map(|c| c.span));
+                        diags.push(
+                            Diagnostic::error(
+                                format!(
+                                    "invalid value for {} input \"{}\": {message}",
+                                    module_label(&inst.path),
+                                    var.name
+                                ),
+                                at,
+                            )
+                            .note(format!(
+                                "this was checked by the validation rule at {}",
+                                self.instances[0].config.sources.location(rule.span)
+                            )),
+                        );
+                    }
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+        diags
     }
 
     /// The value of instance `idx`'s outputs, as an object.

@@ -33,6 +33,8 @@ pub struct Config {
     pub modules: BTreeMap<String, ModuleCall>,
     /// `moved { from = ...  to = ... }` blocks, in file order.
     pub moved: Vec<Moved>,
+    /// `check` blocks, in file order.
+    pub checks: Vec<Check>,
     /// Problems found reading the spec that do not stop its validation,
     /// which reports them with the rest: the modules it calls (a source
     /// that cannot be read, a syntax error in a module's file), a `moved`
@@ -158,6 +160,19 @@ pub struct Output {
     pub sensitive: bool,
     pub description: Option<String>,
     pub depends_on: Vec<Expr>,
+    /// `precondition` blocks: checked when the output is computed.
+    pub preconditions: Vec<Validation>,
+    /// `ephemeral = true`: never written to state.
+    pub ephemeral: bool,
+}
+
+/// `check "NAME" { assert { condition, error_message } }`: a failed
+/// assertion is a warning, never an error.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    pub span: Span,
+    pub asserts: Vec<Validation>,
 }
 
 /// `provider "aws" { ... }`
@@ -173,6 +188,13 @@ pub struct ProviderBlock {
 pub struct Lifecycle {
     pub create_before_destroy: Option<Expr>,
     pub prevent_destroy: Option<Expr>,
+    /// `precondition { condition, error_message }`: checked before the
+    /// instance is created or changed (at plan when known, else at apply).
+    pub preconditions: Vec<Validation>,
+    /// `postcondition`: checked against the object (`self`) once it exists.
+    pub postconditions: Vec<Validation>,
+    /// `replace_triggered_by = [...]`: read; not acted on yet (a warning).
+    pub replace_triggered_by: Option<Expr>,
     /// Attribute paths as written (`tags`, `desired_count`), or `all`.
     pub ignore_changes: Vec<(String, Span)>,
     pub ignore_all: bool,
@@ -509,11 +531,19 @@ impl Parser<'_> {
                     type_expr: body.attr("type").map(|a| a.expr.clone()),
                     default: body.attr("default").map(|a| a.expr.clone()),
                     description: literal_string(body.attr("description")),
-                    sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false),
+                    // An ephemeral value is kept out of messages as a
+                    // sensitive one is.
+                    sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false)
+                        || literal_bool(body.attr("ephemeral")).unwrap_or(false),
                     nullable: literal_bool(body.attr("nullable")).unwrap_or(true),
                     validations: self.validations(&body),
                 };
-                self.only_known(&body, &["type", "default", "description", "sensitive", "nullable"], &["validation"], "variable");
+                self.only_known(
+                    &body,
+                    &["type", "default", "description", "sensitive", "nullable", "ephemeral"],
+                    &["validation"],
+                    "variable",
+                );
                 if config.variables.insert(name.clone(), var).is_some() {
                     self.diags.push(Diagnostic::error(format!("duplicate variable \"{name}\""), Some(labels[0].1)));
                 }
@@ -539,7 +569,12 @@ impl Parser<'_> {
                     return;
                 };
                 let body = self.body(&b.body);
-                self.only_known(&body, &["value", "sensitive", "description", "depends_on"], &["precondition"], "output");
+                self.only_known(
+                    &body,
+                    &["value", "sensitive", "description", "depends_on", "ephemeral"],
+                    &["precondition"],
+                    "output",
+                );
                 let value = body.attr("value").map(|a| a.expr.clone());
                 if value.is_none() {
                     self.diags.push(Diagnostic::error(
@@ -557,8 +592,30 @@ impl Parser<'_> {
                         sensitive: literal_bool(body.attr("sensitive")).unwrap_or(false),
                         description: literal_string(body.attr("description")),
                         depends_on: list_items(body.attr("depends_on")),
+                        preconditions: self.conditions(&body, "precondition"),
+                        ephemeral: literal_bool(body.attr("ephemeral")).unwrap_or(false),
                     },
                 );
+            }
+            "check" => {
+                let Some(labels) = self.expect_labels(b, 1, "name") else {
+                    return;
+                };
+                let body = self.body(&b.body);
+                self.only_known(&body, &[], &["assert", "data"], "check");
+                if let Some(nb) = body.blocks.iter().find(|nb| nb.kind == "data") {
+                    self.diags.push(Diagnostic::error(
+                        "a data block scoped to a check block is not supported yet; declare it at \
+                         the top level",
+                        Some(nb.span),
+                    ));
+                }
+                let asserts = self.conditions(&body, "assert");
+                config.checks.push(Check {
+                    name: labels[0].0.clone(),
+                    span: labels[0].1,
+                    asserts,
+                });
             }
             "provider" => {
                 let Some(labels) = self.expect_labels(b, 1, "provider name") else {
@@ -640,7 +697,7 @@ impl Parser<'_> {
             }
             other => self.diags.push(Diagnostic::error(
                 format!(
-                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, provider or terraform"
+                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, check, provider or terraform"
                 ),
                 Some(head),
             )),
@@ -703,9 +760,15 @@ impl Parser<'_> {
     /// The `validation` blocks of a variable's body, each with both its
     /// arguments (a block missing one is reported and left out).
     fn validations(&mut self, body: &Body) -> Vec<Validation> {
+        self.conditions(body, "validation")
+    }
+
+    /// The `kind` blocks of a body (`validation`, `precondition`,
+    /// `postcondition`, `assert`): a condition and its error message.
+    fn conditions(&mut self, body: &Body, kind: &str) -> Vec<Validation> {
         let mut out = Vec::new();
-        for nb in body.blocks.iter().filter(|b| b.kind == "validation") {
-            self.only_known(&nb.body, &["condition", "error_message"], &[], "validation");
+        for nb in body.blocks.iter().filter(|b| b.kind == kind) {
+            self.only_known(&nb.body, &["condition", "error_message"], &[], kind);
             let condition = nb.body.attr("condition").map(|a| a.expr.clone());
             let error_message = nb.body.attr("error_message").map(|a| a.expr.clone());
             match (condition, error_message) {
@@ -721,7 +784,7 @@ impl Parser<'_> {
                         "error_message"
                     };
                     self.diags.push(Diagnostic::error(
-                        format!("missing required argument \"{missing}\" in validation block"),
+                        format!("missing required argument \"{missing}\" in {kind} block"),
                         Some(nb.span),
                     ));
                 }
@@ -841,14 +904,35 @@ impl Parser<'_> {
                         Some(a.expr.span),
                     )),
                 },
+                "replace_triggered_by" => {
+                    self.diags.push(Diagnostic::warning(
+                        "stackd reads replace_triggered_by but does not act on it yet: a change \
+                         of what it names does not replace this resource",
+                        Some(a.name_span),
+                    ));
+                    lc.replace_triggered_by = Some(a.expr.clone());
+                }
                 other => self.diags.push(Diagnostic::error(
                     format!(
-                        "unknown lifecycle argument \"{other}\"; expected create_before_destroy, prevent_destroy or ignore_changes"
+                        "unknown lifecycle argument \"{other}\"; expected create_before_destroy, prevent_destroy, ignore_changes or replace_triggered_by"
                     ),
                     Some(a.name_span),
                 )),
             }
         }
+        for b in &nb.body.blocks {
+            if b.kind != "precondition" && b.kind != "postcondition" {
+                self.diags.push(Diagnostic::error(
+                    format!(
+                        "unknown block \"{}\" in lifecycle; expected precondition or postcondition",
+                        b.kind
+                    ),
+                    Some(b.span),
+                ));
+            }
+        }
+        lc.preconditions = self.conditions(&nb.body, "precondition");
+        lc.postconditions = self.conditions(&nb.body, "postcondition");
     }
 
     fn body(&mut self, body: &hs::Body) -> Body {

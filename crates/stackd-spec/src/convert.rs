@@ -17,8 +17,10 @@ pub enum TypeExpr {
     List(Box<TypeExpr>),
     Set(Box<TypeExpr>),
     Map(Box<TypeExpr>),
-    /// Attribute name to (type, optional).
-    Object(BTreeMap<String, (TypeExpr, bool)>),
+    /// Attribute name to (type, optional): `None` for a required
+    /// attribute, `Some(default)` for `optional(type)` (default null) or
+    /// `optional(type, default)`.
+    Object(BTreeMap<String, (TypeExpr, Option<Value>)>),
     Tuple(Vec<TypeExpr>),
 }
 
@@ -43,7 +45,10 @@ impl TypeExpr {
                 };
                 match name.as_str() {
                     "list" | "set" | "map" => Ok(TypeExpr::from_name(name, one()?)),
-                    "optional" => one(),
+                    "optional" => match args.as_slice() {
+                        [t] | [t, _] => TypeExpr::from_expr(t),
+                        _ => Err("optional(...) takes a type and an optional default".into()),
+                    },
                     "object" => match args.as_slice() {
                         [Expr {
                             kind: ExprKind::Object(items),
@@ -59,8 +64,24 @@ impl TypeExpr {
                                     }) => s.clone(),
                                     _ => return Err("object type keys must be names".into()),
                                 };
-                                let optional = matches!(&v.kind, ExprKind::Call { name, .. } if name == "optional");
-                                attrs.insert(key, (TypeExpr::from_expr(v)?, optional));
+                                let ty = TypeExpr::from_expr(v)?;
+                                let optional = match &v.kind {
+                                    ExprKind::Call { name, args, .. } if name == "optional" => {
+                                        Some(match args.get(1) {
+                                            None => Value::Null,
+                                            Some(d) => {
+                                                let d = constant(d).ok_or_else(|| {
+                                                    format!("the default of optional attribute \"{key}\" must be a constant value")
+                                                })?;
+                                                convert(&d, &ty).map_err(|e| {
+                                                    format!("the default of optional attribute \"{key}\": {e}")
+                                                })?
+                                            }
+                                        })
+                                    }
+                                    _ => None,
+                                };
+                                attrs.insert(key, (ty, optional));
                             }
                             Ok(TypeExpr::Object(attrs))
                         }
@@ -177,17 +198,19 @@ pub fn convert(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
         (TypeExpr::Object(attrs), Value::Map(m)) => {
             let mut out = BTreeMap::new();
             for (name, (t, optional)) in attrs {
-                match m.get(name) {
-                    Some(x) => {
+                match (m.get(name), optional) {
+                    // A null optional attribute takes its default, as an
+                    // absent one does.
+                    (Some(Value::Null) | None, Some(default)) => {
+                        out.insert(name.clone(), default.clone());
+                    }
+                    (Some(x), _) => {
                         out.insert(
                             name.clone(),
                             convert(x, t).map_err(|e| format!("attribute {name:?}: {e}"))?,
                         );
                     }
-                    None if *optional => {
-                        out.insert(name.clone(), Value::Null);
-                    }
-                    None => return Err(format!("attribute {name:?} is required")),
+                    (None, None) => return Err(format!("attribute {name:?} is required")),
                 }
             }
             Ok(Value::Map(out))
@@ -199,6 +222,32 @@ pub fn convert(v: &Value, ty: &TypeExpr) -> Result<Value, String> {
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
         _ => Err(mismatch()),
+    }
+}
+
+/// The value of a constant expression (literals, lists and objects of
+/// them), as type defaults are written.
+fn constant(e: &Expr) -> Option<Value> {
+    match &e.kind {
+        ExprKind::Literal(v) => Some(v.clone()),
+        ExprKind::Tuple(items) => items
+            .iter()
+            .map(constant)
+            .collect::<Option<_>>()
+            .map(Value::List),
+        ExprKind::Object(items) => items
+            .iter()
+            .map(|(k, v)| {
+                let key = match k {
+                    ObjectKey::Ident(n, _) => n.clone(),
+                    ObjectKey::Expr(k) => constant(k)?.as_str()?.to_string(),
+                };
+                Some((key, constant(v)?))
+            })
+            .collect::<Option<BTreeMap<_, _>>>()
+            .map(Value::Map),
+        ExprKind::Template(parts) if parts.is_empty() => Some(Value::from("")),
+        _ => None,
     }
 }
 

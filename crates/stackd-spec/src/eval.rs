@@ -31,6 +31,44 @@ pub trait Resolver {
     }
 }
 
+/// Evaluates a condition block (`validation`, `precondition`,
+/// `postcondition`, `assert`): `Ok(None)` when it holds or is not known
+/// yet, `Ok(Some(message))` with its error message when it does not. A
+/// message that would show a sensitive value is replaced.
+pub fn check_condition(
+    scope: &Scope,
+    rule: &crate::config::Validation,
+    kind: &str,
+) -> Result<Option<String>, Diagnostic> {
+    let holds = match scope.eval(&rule.condition)? {
+        Value::Unknown => return Ok(None),
+        Value::Bool(b) => b,
+        other => {
+            return Err(Diagnostic::error(
+                format!(
+                    "a {kind} condition must be true or false, got {}",
+                    other.type_name()
+                ),
+                Some(rule.condition.span),
+            ))
+        }
+    };
+    if holds {
+        return Ok(None);
+    }
+    Ok(Some(match scope.eval(&rule.error_message) {
+        Ok(Value::String(m)) => {
+            let hidden = scope.redact(Diagnostic::error(m.clone(), None), true);
+            if hidden.message != m {
+                "the error message refers to a sensitive value, so it is not shown".to_string()
+            } else {
+                m
+            }
+        }
+        Ok(_) | Err(_) => format!("the {kind} condition does not hold"),
+    }))
+}
+
 /// A resolver for evaluation without any resource known (validation).
 pub struct NothingKnown;
 

@@ -92,7 +92,16 @@ pub fn validate(
         check_depends_on(&o.depends_on, &mut diags);
         let mut refs: Vec<Reference> = o.value.iter().flat_map(|e| e.references(&[])).collect();
         refs.extend(o.depends_on.iter().flat_map(|e| e.references(&[])));
+        refs.extend(condition_references(&o.preconditions));
         check_references(config, &refs, &RefContext::plain(), &mut diags);
+    }
+    for c in &config.checks {
+        check_references(
+            config,
+            &condition_references(&c.asserts),
+            &RefContext::plain(),
+            &mut diags,
+        );
     }
     for p in &config.providers {
         for a in &p.body.attrs {
@@ -675,7 +684,26 @@ fn check_block_references(config: &Config, r: &ResourceBlock, diags: &mut Vec<Di
         };
         check_references(config, &block_references(&p.body), &pctx, diags);
     }
+    for (rules, self_ok) in [
+        (&r.lifecycle.preconditions, false),
+        (&r.lifecycle.postconditions, true),
+    ] {
+        let cctx = RefContext { self_ok, ..ctx };
+        check_references(config, &condition_references(rules), &cctx, diags);
+    }
     diags.len() == before
+}
+
+/// Every reference of condition blocks (condition and error message).
+fn condition_references(rules: &[crate::config::Validation]) -> Vec<Reference> {
+    rules
+        .iter()
+        .flat_map(|r| {
+            let mut refs = r.condition.references(&[]);
+            refs.extend(r.error_message.references(&[]));
+            refs
+        })
+        .collect()
 }
 
 /// Every reference in a body, with dynamic-block iterators bound.
@@ -858,10 +886,13 @@ pub fn config_dependencies(config: &Config) -> BTreeMap<ConfigNode, Vec<(ConfigN
             refs.extend(e.references(&[]));
         }
         // Provisioners run after create and see `self`; their references
-        // still order the resource after what they use.
+        // still order the resource after what they use, as conditions'
+        // references do.
         for p in &r.provisioners {
             refs.extend(block_references(&p.body));
         }
+        refs.extend(condition_references(&r.lifecycle.preconditions));
+        refs.extend(condition_references(&r.lifecycle.postconditions));
         let node = ConfigNode::Resource(r.addr.mode, r.addr.type_name.clone(), r.addr.name.clone());
         deps.insert(node, node_deps(&refs));
     }

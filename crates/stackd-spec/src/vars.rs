@@ -281,38 +281,13 @@ fn check_validations(
         }
         let source = sources.get(&var.name).map_or("its default", String::as_str);
         for rule in &var.validations {
-            let holds = match scope.eval(&rule.condition) {
-                Ok(Value::Unknown) => continue,
-                Ok(Value::Bool(b)) => b,
-                Ok(other) => {
-                    diags.push(Diagnostic::error(
-                        format!(
-                            "a validation condition must be true or false, got {}",
-                            other.type_name()
-                        ),
-                        Some(rule.condition.span),
-                    ));
-                    continue;
-                }
+            let message = match crate::eval::check_condition(&scope, rule, "validation") {
+                Ok(None) => continue,
+                Ok(Some(message)) => message,
                 Err(d) => {
                     diags.push(d);
                     continue;
                 }
-            };
-            if holds {
-                continue;
-            }
-            let message = match scope.eval(&rule.error_message) {
-                Ok(Value::String(m)) => {
-                    let hidden = scope.redact(Diagnostic::error(m.clone(), None), true);
-                    if hidden.message != m {
-                        "the error message refers to a sensitive value, so it is not shown"
-                            .to_string()
-                    } else {
-                        m
-                    }
-                }
-                Ok(_) | Err(_) => "the value does not pass its validation rule".to_string(),
             };
             diags.push(
                 Diagnostic::error(
@@ -484,6 +459,61 @@ mod tests {
         assert!(
             text.iter().any(|m| m.contains("variable \"n\"")),
             "{text:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod optional_tests {
+    use super::*;
+
+    #[test]
+    fn optional_object_attributes_take_their_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = r#"
+variable "svc" {
+  type = map(object({
+    port     = number
+    cpu      = optional(number, 256)
+    name     = optional(string, "app")
+    paths    = optional(list(string), [])
+    env      = optional(map(string), { LOG = "info" })
+    note     = optional(string)
+    health   = optional(object({ path = optional(string, "/health"), code = optional(number, 200) }), {})
+  }))
+}
+"#;
+        let (mut c, diags) =
+            Config::from_sources(dir.path(), vec![(dir.path().join("main.tf"), src.into())]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let inputs = VarInputs {
+            files: vec![],
+            assignments: vec![r#"svc={ api = { port = 80, cpu = null }, web = { port = 81, name = "w", health = { code = 204 } } }"#.into()],
+            env: vec![],
+        };
+        let vars = resolve_vars(&mut c, &inputs).expect("resolves");
+        let api = vars["svc"].get("api").unwrap();
+        assert_eq!(api.get("cpu"), Some(&Value::from(256)));
+        assert_eq!(api.get("name"), Some(&Value::from("app")));
+        assert_eq!(api.get("paths"), Some(&Value::List(vec![])));
+        assert_eq!(
+            api.get("env").and_then(|e| e.get("LOG")),
+            Some(&Value::from("info"))
+        );
+        assert_eq!(api.get("note"), Some(&Value::Null));
+        assert_eq!(
+            api.get("health").and_then(|h| h.get("path")),
+            Some(&Value::from("/health"))
+        );
+        let web = vars["svc"].get("web").unwrap();
+        assert_eq!(web.get("name"), Some(&Value::from("w")));
+        assert_eq!(
+            web.get("health").and_then(|h| h.get("code")),
+            Some(&Value::from(204))
+        );
+        assert_eq!(
+            web.get("health").and_then(|h| h.get("path")),
+            Some(&Value::from("/health"))
         );
     }
 }
