@@ -16,9 +16,10 @@ use stackd_engine::planfile::{
 };
 use stackd_engine::provider::{Provider, ProviderSet};
 use stackd_engine::state::{rfc3339_now, LockInfo, State, StateBackend, StateError};
+use stackd_engine::tree::{Node, NodeKind};
 use stackd_local::LocalProvider;
 use stackd_spec::diag::render_all;
-use stackd_spec::validate::{config_dependencies, ConfigNode};
+use stackd_spec::validate::ConfigNode;
 use stackd_spec::Value;
 
 use crate::layout::Options;
@@ -45,6 +46,12 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Output(a) => output(&a).await,
         Command::Graph(a) => graph(&a),
         Command::State(StateCommand::List(c)) => state_list(&c).await,
+        Command::State(StateCommand::Rm { address, common }) => state_rm(&common, &address).await,
+        Command::State(StateCommand::Mv {
+            source,
+            destination,
+            common,
+        }) => state_mv(&common, &source, &destination).await,
         Command::State(StateCommand::Show { address, common }) => {
             state_show(&common, &address).await
         }
@@ -891,19 +898,19 @@ fn init_cmd(args: &crate::InitArgs) -> Result<u8> {
 
 fn graph(args: &SpecArgs) -> Result<u8> {
     let ws = workspace::load(args, &schemas())?;
-    let deps = config_dependencies(&ws.config);
-    let name = |n: &ConfigNode| format!("{n}");
+    // The whole tree's graph: nodes carry their module path
+    // (`module.network.aws_vpc.this`, `module.network.var.cidr`).
+    let graph = stackd_engine::tree::Graph::new(&ws.config);
+    let root_output =
+        |n: &Node| n.module.is_empty() && matches!(n.kind, NodeKind::Config(ConfigNode::Output(_)));
     outln!("digraph stackd {{\n  rankdir = \"RL\";\n  node [shape = box];");
-    for (node, ds) in &deps {
-        if matches!(node, ConfigNode::Output(_)) {
+    for (node, ds) in graph.edges() {
+        if root_output(node) {
             continue;
         }
-        outln!("  {:?};", name(node));
-        let mut seen = std::collections::BTreeSet::new();
-        for (d, _) in ds {
-            if seen.insert(d.clone()) {
-                outln!("  {:?} -> {:?};", name(node), name(d));
-            }
+        outln!("  {:?};", node.to_string());
+        for d in ds {
+            outln!("  {:?} -> {:?};", node.to_string(), d.to_string());
         }
     }
     outln!("}}");
@@ -990,6 +997,168 @@ async fn state_pull(common: &CommonArgs) -> Result<u8> {
     let place = PathBuf::from(backend.describe());
     let json = stackd_engine::state::StateFileV1::from_state(&state).to_json(&place)?;
     crate::out::stdout_bytes(&json);
+    Ok(exit::OK)
+}
+
+/// What `state rm` and `state mv` are given: a module, a whole resource
+/// (every instance) or one instance.
+#[derive(Clone, Debug, PartialEq)]
+enum StateTarget {
+    Module(Vec<stackd_spec::ModuleStep>),
+    Resource(stackd_spec::BlockAddress),
+    Instance(stackd_spec::Address),
+}
+
+impl StateTarget {
+    fn parse(text: &str) -> Result<StateTarget> {
+        if let Ok(a) = text.parse::<stackd_spec::Address>() {
+            return Ok(match a.key {
+                Some(_) => StateTarget::Instance(a),
+                None => StateTarget::Resource(a.block),
+            });
+        }
+        if text.starts_with("module.") {
+            if let Ok(a) = format!("{text}.x_y.z").parse::<stackd_spec::Address>() {
+                return Ok(StateTarget::Module(a.block.module));
+            }
+        }
+        bail!("{text:?} is not an address: write aws_subnet.a, aws_subnet.a[\"x\"] or module.net")
+    }
+
+    fn matches(&self, a: &stackd_spec::Address) -> bool {
+        match self {
+            StateTarget::Module(m) => a.block.module.starts_with(m),
+            StateTarget::Resource(b) => &a.block == b,
+            StateTarget::Instance(i) => a == i,
+        }
+    }
+
+    /// Where `a` (which this matches) goes when this is moved to `to`.
+    fn moved(&self, to: &StateTarget, a: &stackd_spec::Address) -> Option<stackd_spec::Address> {
+        match (self, to) {
+            (StateTarget::Module(from), StateTarget::Module(to)) => {
+                let mut out = a.clone();
+                out.block.module = to.clone();
+                out.block
+                    .module
+                    .extend_from_slice(&a.block.module[from.len()..]);
+                Some(out)
+            }
+            (StateTarget::Resource(_), StateTarget::Resource(to)) => {
+                Some(to.instance(a.key.clone()))
+            }
+            (StateTarget::Instance(_), StateTarget::Instance(to)) => Some(to.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `change` on the state under its lock and saves it when it says so.
+async fn with_locked_state<F>(common: &CommonArgs, what: &str, change: F) -> Result<String>
+where
+    F: FnOnce(&mut State) -> Result<Option<String>>,
+{
+    let backend = backend::open_for_dir(common).await?;
+    let lock = backend.lock(LockInfo::new(what)).await?;
+    let result = async {
+        let Some(mut state) = backend.load().await? else {
+            bail!("{} holds no state: nothing to change", backend.describe());
+        };
+        match change(&mut state)? {
+            Some(message) => {
+                backend.save(&mut state).await?;
+                Ok(message)
+            }
+            None => Ok(String::new()),
+        }
+    }
+    .await;
+    let released = lock.release().await;
+    let message = result?;
+    released.context("the state was changed, but its lock could not be released")?;
+    Ok(message)
+}
+
+async fn state_rm(common: &CommonArgs, address: &str) -> Result<u8> {
+    let target = StateTarget::parse(address)?;
+    let message = with_locked_state(common, "state rm", |state| {
+        let gone: Vec<stackd_spec::Address> = state
+            .resources
+            .keys()
+            .filter(|a| target.matches(a))
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            bail!("the state records nothing at {address}");
+        }
+        for a in &gone {
+            state.release(a);
+        }
+        Ok(Some(format!(
+            "Removed {} from the state: {}.\nTheir objects are left in the cloud, still tagged; \
+             stackd no longer manages them and will not delete them. Remove the blocks from the \
+             spec too, or the next apply creates them again.",
+            if gone.len() == 1 {
+                "1 instance".to_string()
+            } else {
+                format!("{} instances", gone.len())
+            },
+            gone.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    })
+    .await?;
+    outln!("{message}");
+    Ok(exit::OK)
+}
+
+async fn state_mv(common: &CommonArgs, source: &str, destination: &str) -> Result<u8> {
+    let from = StateTarget::parse(source)?;
+    let to = StateTarget::parse(destination)?;
+    let message = with_locked_state(common, "state mv", |state| {
+        let pairs: Vec<(stackd_spec::Address, stackd_spec::Address)> = state
+            .resources
+            .keys()
+            .filter(|a| from.matches(a))
+            .map(|a| {
+                from.moved(&to, a).map(|b| (a.clone(), b)).ok_or_else(|| {
+                    anyhow!(
+                        "cannot move {source} to {destination}: a module moves to a module, a \
+                             resource to a resource, an instance to an instance"
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+        if pairs.is_empty() {
+            bail!("the state records nothing at {source}");
+        }
+        for (a, b) in &pairs {
+            if state.resources.contains_key(b) {
+                bail!("the state already records {b}: nothing was moved");
+            }
+            if b.block.type_name != a.block.type_name {
+                bail!(
+                    "{a} is a {}, {b} a {}: a move keeps the type",
+                    a.block.type_name,
+                    b.block.type_name
+                );
+            }
+        }
+        for (a, b) in &pairs {
+            stackd_engine::plan::rename(state, a, b);
+        }
+        Ok(Some(
+            pairs
+                .iter()
+                .map(|(a, b)| format!("Moved {a} to {b}."))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ))
+    })
+    .await?;
+    outln!("{message}");
     Ok(exit::OK)
 }
 

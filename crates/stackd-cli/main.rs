@@ -151,6 +151,23 @@ pub enum StateCommand {
     },
     /// Print the whole state document (to move it elsewhere with `state push`).
     Pull(CommonArgs),
+    /// Stop managing a resource, instance or module: drop it from state and
+    /// leave its objects in the cloud (stackd leaves them alone afterwards).
+    Rm {
+        /// aws_subnet.a (every instance), aws_subnet.a["x"], or module.net.
+        address: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Rename a resource, instance or module in state (its objects are kept).
+    Mv {
+        /// What state records now: aws_subnet.a, aws_subnet.a["x"] or module.net.
+        source: String,
+        /// Its new address, of the same kind.
+        destination: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Replace the backend's state with a state document (e.g. one from `state pull`).
     Push {
         /// The state document to store.

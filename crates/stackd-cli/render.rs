@@ -135,10 +135,17 @@ pub fn plan_text(plan: &Plan, schemas: &SchemaSet, secrets: &Secrets, opts: Opti
     for (from, to) in &plan.moves {
         let _ = writeln!(out, "  # {from} has moved to {to}");
     }
-    if !plan.moves.is_empty() {
+    for address in &plan.forgets {
+        let _ = writeln!(
+            out,
+            "  # {address} will no longer be managed: removed from the state, its object left \
+             in the cloud (removed block, destroy = false)"
+        );
+    }
+    if !plan.moves.is_empty() || !plan.forgets.is_empty() {
         out.push('\n');
     }
-    if interesting.is_empty() && plan.moves.is_empty() {
+    if interesting.is_empty() && plan.moves.is_empty() && plan.forgets.is_empty() {
         out.push_str("No changes. The cloud matches the spec.\n");
     } else if interesting.is_empty() {
         out.push_str("Only the state changes: the objects keep their IDs.\n");

@@ -296,6 +296,14 @@ pub async fn apply(
         }
         input.backend.save(state).await.map_err(ApplyError::State)?;
     }
+    // `removed` blocks with `destroy = false`: out of the state, the
+    // objects left in the cloud and remembered as released.
+    if !plan.forgets.is_empty() {
+        for address in &plan.forgets {
+            state.release(address);
+        }
+        input.backend.save(state).await.map_err(ApplyError::State)?;
+    }
     let graph = build_graph(plan)?;
     let priority = chain_lengths(&graph);
     let mut waiting: HashMap<NodeIndex, usize> = graph

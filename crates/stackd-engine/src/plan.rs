@@ -142,6 +142,9 @@ pub struct Plan {
     /// State renames from `moved` blocks, `(from, to)` in order: the plan
     /// was made as if they were done, and apply does them first.
     pub moves: Vec<(Address, Address)>,
+    /// Instances `removed` blocks (`destroy = false`) let go of: apply
+    /// drops them from state, after the moves, and leaves their objects.
+    pub forgets: Vec<Address>,
 }
 
 impl Plan {
@@ -166,6 +169,7 @@ impl Plan {
     /// True when applying would change nothing in the cloud or the state.
     pub fn is_empty(&self) -> bool {
         self.moves.is_empty()
+            && self.forgets.is_empty()
             && self.entries.iter().all(|e| {
                 matches!(e.action, Action::NoOp | Action::Read)
                     && !e.reasons.contains(&Reason::Adopted)
@@ -263,6 +267,35 @@ pub fn moves(config: &Config, state: &State) -> (Vec<(Address, Address)>, State)
     (out, moved)
 }
 
+/// The instances of `state` that `removed` blocks with `destroy = false`
+/// let go of (those the spec still plans are not: validation rejects that).
+pub fn forgets(config: &Config, state: &State) -> Vec<Address> {
+    state
+        .resources
+        .keys()
+        .filter(|a| a.block.mode == Mode::Managed)
+        .filter(|a| {
+            config
+                .removed
+                .iter()
+                .any(|r| !r.destroy && end_matches(&r.from, a))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether an address is (in) what a `moved` or `removed` end names.
+fn end_matches(end: &stackd_spec::config::MoveEnd, a: &Address) -> bool {
+    if end.module_only {
+        a.block.module.starts_with(&end.block.module)
+    } else {
+        match &end.key {
+            None => a.block == end.block,
+            Some(k) => a.block == end.block && a.key.as_ref() == Some(k),
+        }
+    }
+}
+
 /// Renames a resource instance in `state`, and every dependency on it.
 pub fn rename(state: &mut State, from: &Address, to: &Address) {
     if let Some(r) = state.resources.remove(from) {
@@ -345,7 +378,7 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
     while let Some(joined) = tasks.join_next().await {
         let Ok((req, result)) = joined else { continue };
         match result {
-            Ok(live) => sort_live(&req, live, &mut out),
+            Ok(live) => sort_live(&req, live, input.state, &mut out),
             Err(error) => {
                 first_error.get_or_insert(PlanError::Provider {
                     type_name: req.type_name.clone(),
@@ -360,11 +393,14 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
     }
 }
 
-fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, out: &mut Refreshed) {
+fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, state: &State, out: &mut Refreshed) {
     let by_id: HashMap<&str, &KnownResource> =
         req.known.iter().map(|k| (k.id.as_str(), k)).collect();
     for obj in live {
         match by_id.get(obj.id.as_str()) {
+            // Let go of by `state rm` or a `removed` block: not the
+            // stack's any more, whatever its tags say.
+            None if state.is_released(&obj.id) => {}
             Some(k) => {
                 out.tracked.insert(k.address.clone(), obj);
             }
@@ -488,6 +524,11 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut refreshed = refresh(input).await?;
     find_pending(input, &mut refreshed).await?;
     let mut plan = Plan {
+        forgets: if input.mode == PlanMode::Normal {
+            forgets(input.config, input.state)
+        } else {
+            Vec::new()
+        },
         moves,
         owner: input.owner(),
         refreshed_types: {
@@ -934,7 +975,10 @@ fn plan_deletions(
         Reason::RemovedFromSpec
     };
     for (address, rs) in &input.state.resources {
-        if planned.contains(address) || address.block.mode == Mode::Data {
+        if planned.contains(address)
+            || address.block.mode == Mode::Data
+            || plan.forgets.contains(address)
+        {
             continue;
         }
         let Some(live) = refreshed.tracked.remove(address) else {

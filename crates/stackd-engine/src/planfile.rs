@@ -48,6 +48,10 @@ pub struct PlanFileV2 {
     /// State renames from `moved` blocks, in order; apply does them first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<MovedV1>,
+    /// Instances `removed` blocks let go of: dropped from state, their
+    /// objects left in the cloud.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgotten: Vec<String>,
     /// Every instance in the spec or state, sorted by address (`no-op`
     /// entries included).
     pub resource_changes: Vec<ResourceChangeV1>,
@@ -308,6 +312,7 @@ impl PlanFileV2 {
                     to: to.to_string(),
                 })
                 .collect(),
+            forgotten: plan.forgets.iter().map(ToString::to_string).collect(),
             resource_changes: plan
                 .entries
                 .iter()
@@ -588,7 +593,24 @@ pub fn plan_digest(plan: &Plan, schemas: &SchemaSet) -> String {
             )
         })
         .collect();
-    let text = canonical_json(&serde_json::json!({"entries": entries, "outputs": outputs}));
+    let mut doc = serde_json::json!({"entries": entries, "outputs": outputs});
+    // State-only changes count too (kept out of the digest when there are
+    // none, so plans without them keep the digests they had).
+    if !plan.moves.is_empty() {
+        doc["moved"] = serde_json::json!(plan
+            .moves
+            .iter()
+            .map(|(f, t)| [f.to_string(), t.to_string()])
+            .collect::<Vec<_>>());
+    }
+    if !plan.forgets.is_empty() {
+        doc["forgotten"] = serde_json::json!(plan
+            .forgets
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>());
+    }
+    let text = canonical_json(&doc);
     sha256_hex(text.as_bytes())
 }
 

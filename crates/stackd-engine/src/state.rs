@@ -47,6 +47,19 @@ pub struct State {
     /// reused by the next run's create of the same address (idempotency
     /// token).
     pub pending: BTreeMap<Address, PendingCreate>,
+    /// Objects the stack let go of (`stackd state rm`, `removed` blocks
+    /// with `destroy = false`): they keep the stack's tags in the cloud, so
+    /// refresh must know not to take them for leftovers to delete.
+    pub released: Vec<Released>,
+}
+
+/// An object no longer managed by the stack, left in the cloud.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Released {
+    /// Where it was recorded.
+    pub address: Address,
+    pub type_name: String,
+    pub id: String,
 }
 
 /// One resource instance as last recorded.
@@ -98,7 +111,29 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             pending: BTreeMap::new(),
+            released: Vec::new(),
         }
+    }
+
+    /// Lets go of the instance at `address`: it leaves the state and its
+    /// object is remembered as released (left alone by every later plan).
+    pub fn release(&mut self, address: &Address) -> Option<ResourceState> {
+        let r = self.forget(address)?;
+        if address.block.mode == stackd_spec::Mode::Managed {
+            self.released.push(Released {
+                address: address.clone(),
+                type_name: address.block.type_name.clone(),
+                id: r.id.clone(),
+            });
+        }
+        Some(r)
+    }
+
+    /// True when the object `id` was released. Compared by ID alone: a
+    /// type may be recorded by an alias (`aws_alb`) and refreshed by its
+    /// canonical name.
+    pub fn is_released(&self, id: &str) -> bool {
+        self.released.iter().any(|r| r.id == id)
     }
 
     /// True when nothing is recorded: no resources, outputs or pending creates.

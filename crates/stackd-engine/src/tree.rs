@@ -414,7 +414,7 @@ impl std::fmt::Display for Node {
         }
         match &self.kind {
             NodeKind::Config(n) => write!(f, "{n}"),
-            NodeKind::Call(c) => write!(f, "module.{c} (count, for_each, depends_on)"),
+            NodeKind::Call(c) => write!(f, "module.{c}"),
         }
     }
 }
@@ -482,6 +482,11 @@ impl<'a> Graph<'a> {
             }
         }
         Graph { config, deps }
+    }
+
+    /// Every node and what it depends on.
+    pub fn edges(&self) -> impl Iterator<Item = (&Node, &BTreeSet<Node>)> {
+        self.deps.iter()
     }
 
     /// Resource blocks in dependency order, or the cycles that prevent one.

@@ -288,3 +288,42 @@ async fn a_module_count_that_depends_on_a_resource_is_an_error_naming_the_call()
         "{err:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_removed_block_lets_go_of_an_object_and_later_plans_leave_it_alone() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new(
+        "resource \"test_net\" \"main\" {\n  cidr = \"10.0.0.0/16\"\n}\n\
+         resource \"test_net\" \"other\" {\n  cidr = \"10.1.0.0/16\"\n}\n",
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    h.set_spec(
+        "resource \"test_net\" \"other\" {\n  cidr = \"10.1.0.0/16\"\n}\n\
+         removed {\n  from = test_net.main\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    );
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert_eq!(plan.forgets, ["test_net.main".parse().unwrap()]);
+    assert_eq!(plan.counts(), (0, 0, 0), "{:?}", plan.entries);
+    assert!(!plan.is_empty());
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(cloud.ids_of_type("test_net").len(), 2, "the object is left");
+    let state = h.state().await;
+    assert!(!state
+        .resources
+        .contains_key(&"test_net.main".parse().unwrap()));
+    assert_eq!(state.released.len(), 1);
+    // Still tagged as the stack's, but never taken for a leftover: neither
+    // the next plan nor destroy touches it.
+    h.set_spec("resource \"test_net\" \"other\" {\n  cidr = \"10.1.0.0/16\"\n}\n");
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert!(plan.is_empty(), "{:?}", plan.entries);
+    let (_, outcome) = h.apply(&cloud, PlanMode::Destroy).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(
+        cloud.ids_of_type("test_net").len(),
+        1,
+        "the released object stays"
+    );
+}

@@ -35,6 +35,8 @@ pub struct Config {
     pub moved: Vec<Moved>,
     /// `check` blocks, in file order.
     pub checks: Vec<Check>,
+    /// `removed { from = ...  lifecycle { destroy = false } }` blocks.
+    pub removed: Vec<Removed>,
     /// Problems found reading the spec that do not stop its validation,
     /// which reports them with the rest: the modules it calls (a source
     /// that cannot be read, a syntax error in a module's file), a `moved`
@@ -164,6 +166,16 @@ pub struct Output {
     pub preconditions: Vec<Validation>,
     /// `ephemeral = true`: never written to state.
     pub ephemeral: bool,
+}
+
+/// `removed { from = aws_x.y  lifecycle { destroy = false } }`: what state
+/// records at `from` (gone from the spec) is let go of, its object left in
+/// the cloud (`destroy = false`), or destroyed as any removed resource is.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    pub from: MoveEnd,
+    pub destroy: bool,
+    pub span: Span,
 }
 
 /// `check "NAME" { assert { condition, error_message } }`: a failed
@@ -597,6 +609,36 @@ impl Parser<'_> {
                     },
                 );
             }
+            "removed" => {
+                let body = self.body(&b.body);
+                self.only_known(&body, &["from"], &["lifecycle", "provisioner"], "removed");
+                let mut destroy = true;
+                for nb in body.blocks.iter().filter(|nb| nb.kind == "lifecycle") {
+                    self.only_known(&nb.body, &["destroy"], &[], "lifecycle of a removed");
+                    if let Some(d) = literal_bool(nb.body.attr("destroy")) {
+                        destroy = d;
+                    }
+                }
+                let Some(a) = body.attr("from") else {
+                    config.problems.push(Diagnostic::error(
+                        "a removed block needs \"from\"",
+                        Some(head),
+                    ));
+                    return;
+                };
+                match move_end(&a.expr) {
+                    Some(from) => config.removed.push(Removed {
+                        from,
+                        destroy,
+                        span: head,
+                    }),
+                    None => config.problems.push(Diagnostic::error(
+                        "\"from\" of a removed block is a resource address such as \
+                         aws_subnet.public or module.net.aws_subnet.public, or a module",
+                        Some(a.expr.span),
+                    )),
+                }
+            }
             "check" => {
                 let Some(labels) = self.expect_labels(b, 1, "name") else {
                     return;
@@ -697,7 +739,7 @@ impl Parser<'_> {
             }
             other => self.diags.push(Diagnostic::error(
                 format!(
-                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, check, provider or terraform"
+                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, removed, check, provider or terraform"
                 ),
                 Some(head),
             )),

@@ -123,6 +123,7 @@ pub fn validate(
     check_modules(config, schemas, &mut diags);
     check_functions(config, &mut diags);
     check_moved(config, &mut diags);
+    check_removed(config, &mut diags);
     // Values are checked with nothing known of any resource, so ordering
     // (and thus a cycle) does not matter here.
     check_values(config, schemas, vars, &blocks_with_bad_refs, &mut diags);
@@ -199,6 +200,30 @@ fn check_moved(config: &Config, diags: &mut Vec<Diagnostic>) {
                     Some(from.span),
                 )
                 .note("help: a moved block renames: remove or rename the old block"),
+            );
+        }
+    }
+}
+
+/// A `removed` block names what the spec no longer declares.
+fn check_removed(config: &Config, diags: &mut Vec<Diagnostic>) {
+    for r in &config.removed {
+        let declared = if r.from.module_only {
+            let names = r.from.block.module_names();
+            let (last, parent) = names.split_last().expect("a module path");
+            config
+                .module_config(parent)
+                .is_some_and(|c| c.modules.contains_key(last))
+        } else {
+            config.block_at(&r.from.block).is_some()
+        };
+        if declared {
+            diags.push(
+                Diagnostic::error(
+                    format!("removed {}, which the spec still declares", r.from),
+                    Some(r.from.span),
+                )
+                .note("help: delete the block it names, or the removed block"),
             );
         }
     }

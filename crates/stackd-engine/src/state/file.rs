@@ -51,8 +51,16 @@
 //!   is the idempotency token to reuse, `started_at` RFC 3339 UTC,
 //!   `arguments` (optional) what the create was sent with.
 //!
-//! `dependencies`, `create_before_destroy`, `outputs`, `pending` and
-//! `sensitive` may be absent (empty / false). Unknown fields are ignored.
+//! - `released` (format 2): objects the stack let go of (`state rm`,
+//!   `removed` blocks): `{ "address", "type", "id" }`. They still carry the
+//!   stack's tags, so a reader that did not know this list would take them
+//!   for leftovers and delete them: a state with a non-empty `released` is
+//!   written as format version 2, which older stackd refuses to read; any
+//!   other state is still written as version 1.
+//!
+//! `dependencies`, `create_before_destroy`, `outputs`, `pending`,
+//! `released` and `sensitive` may be absent (empty / false). Unknown fields
+//! are ignored.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -62,8 +70,12 @@ use stackd_spec::{Address, BlockAddress, InstanceKey, Mode, Value};
 
 use super::{OutputState, PendingCreate, ResourceState, State, StateError};
 
-/// The state file format version this stackd writes and the highest it reads.
+/// The state file format version this stackd writes when nothing was
+/// released, and the first it reads.
 pub const FORMAT_VERSION: u32 = 1;
+/// The version of a state with released objects (see the module docs);
+/// the highest this stackd reads.
+pub const FORMAT_VERSION_RELEASED: u32 = 2;
 
 /// A state file, format version 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,6 +91,17 @@ pub struct StateFileV1 {
     pub outputs: BTreeMap<String, OutputV1>,
     #[serde(default)]
     pub pending: Vec<PendingV1>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<ReleasedV1>,
+}
+
+/// One released object (format 2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleasedV1 {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub id: String,
 }
 
 /// One resource instance in a version 1 state file.
@@ -138,7 +161,11 @@ impl StateFileV1 {
     /// The file form of `state`, stamped with this stackd's version.
     pub fn from_state(state: &State) -> StateFileV1 {
         StateFileV1 {
-            format_version: FORMAT_VERSION,
+            format_version: if state.released.is_empty() {
+                FORMAT_VERSION
+            } else {
+                FORMAT_VERSION_RELEASED
+            },
             stackd_version: env!("CARGO_PKG_VERSION").to_string(),
             lineage: state.lineage.clone(),
             serial: state.serial,
@@ -186,6 +213,15 @@ impl StateFileV1 {
                     arguments: p.arguments.to_json(),
                 })
                 .collect(),
+            released: state
+                .released
+                .iter()
+                .map(|r| ReleasedV1 {
+                    address: r.address.to_string(),
+                    type_name: r.type_name.clone(),
+                    id: r.id.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -206,7 +242,7 @@ impl StateFileV1 {
             path: path.to_path_buf(),
             reason,
         };
-        if self.format_version != FORMAT_VERSION {
+        if self.format_version != FORMAT_VERSION && self.format_version != FORMAT_VERSION_RELEASED {
             return Err(invalid(format!(
                 "unsupported format_version {}",
                 self.format_version
@@ -264,6 +300,14 @@ impl StateFileV1 {
             }
         }
 
+        let mut released = Vec::new();
+        for r in self.released {
+            released.push(super::Released {
+                address: parse("released object", &r.address)?,
+                type_name: r.type_name,
+                id: r.id,
+            });
+        }
         Ok(State {
             lineage: self.lineage,
             serial: self.serial,
@@ -271,6 +315,7 @@ impl StateFileV1 {
             resources,
             outputs,
             pending,
+            released,
         })
     }
 }
@@ -324,11 +369,11 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<State, StateError> {
         source,
     };
     let probe: Probe = serde_json::from_slice(bytes).map_err(malformed)?;
-    if probe.format_version > u64::from(FORMAT_VERSION) {
+    if probe.format_version > u64::from(FORMAT_VERSION_RELEASED) {
         return Err(StateError::TooNew {
             path: path.to_path_buf(),
             found: probe.format_version,
-            supported: FORMAT_VERSION,
+            supported: FORMAT_VERSION_RELEASED,
         });
     }
     let file: StateFileV1 = serde_json::from_slice(bytes).map_err(malformed)?;
