@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> u8 {
     };
     let result = match cli.command {
         Command::Init(a) => init_cmd(&a),
+        Command::Import(a) => import_cmd(&a).await,
         Command::Validate(a) => validate(&a),
         Command::Diff(a) => diff(&a, view).await,
         Command::Apply(a) => apply_cmd(&a, PlanMode::Normal, view).await,
@@ -1178,6 +1179,76 @@ async fn state_push(common: &CommonArgs, file: &Path) -> Result<u8> {
         state.resources.len(),
         backend.describe(),
         state.serial
+    );
+    Ok(exit::OK)
+}
+
+/// `stackd import ADDRESS ID [DIR]`: records an existing object at an
+/// address of the spec, read by its ID. The cloud is not changed.
+async fn import_cmd(args: &crate::ImportArgs) -> Result<u8> {
+    let ws = workspace::load(&args.spec, &schemas())?;
+    workspace::print_warnings(&ws);
+    let address: stackd_spec::Address = args.address.parse().map_err(|e| anyhow!("{e}"))?;
+    if address.block.mode != stackd_spec::Mode::Managed
+        || ws.config.block_at(&address.block).is_none()
+    {
+        bail!(
+            "the spec declares no resource {}: add its block before importing",
+            address.block
+        );
+    }
+    let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
+    let backend = choice.open(&aws_settings(&ws)).await;
+    let providers = connect(&ws).await?;
+    let lock = backend.lock(LockInfo::new("import")).await?;
+    let result = async {
+        let (mut state, _) = peek_state(backend.as_ref(), &ws.settings.stack).await?;
+        if let Some(r) = state.resources.get(&address) {
+            bail!(
+                "the state already records {address} (ID {}); nothing was imported",
+                r.id
+            );
+        }
+        let schemas = providers.all.schemas();
+        let req = stackd_engine::provider::RefreshRequest {
+            type_name: schemas
+                .canonical(stackd_spec::Mode::Managed, &address.block.type_name)
+                .to_string(),
+            owner: ws.settings.owner(&state),
+            known: vec![stackd_engine::provider::KnownResource {
+                address: address.clone(),
+                id: args.id.clone(),
+                attrs: Value::Null,
+            }],
+        };
+        let live = providers
+            .all
+            .refresh(&req)
+            .await
+            .map_err(|e| anyhow!("reading {} {}: {e}", address.block.type_name, args.id))?;
+        let Some(object) = live.into_iter().find(|l| l.id == args.id) else {
+            bail!(
+                "no {} with ID {:?} was found",
+                address.block.type_name,
+                args.id
+            );
+        };
+        state.released.retain(|r| r.id != args.id);
+        state.record(
+            address.clone(),
+            stackd_engine::state::ResourceState::new(args.id.clone(), object.attrs),
+        );
+        backend.save(&mut state).await?;
+        Ok(())
+    }
+    .await;
+    let released = lock.release().await;
+    result?;
+    released.context("the object was imported, but the state's lock could not be released")?;
+    outln!(
+        "Imported {address} ({}). Nothing in the cloud changed; run `stackd diff` to see what \
+         the next apply changes (at least the ownership tags).",
+        args.id
     );
     Ok(exit::OK)
 }

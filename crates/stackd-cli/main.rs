@@ -105,6 +105,9 @@ pub enum Command {
     Log(LogArgs),
     /// Print the least IAM policy that applying and destroying the spec needs.
     Policy(PolicyArgs),
+    /// Take an existing object into state at ADDRESS by its cloud ID (nothing
+    /// in the cloud changes; the next apply adds the ownership tags).
+    Import(ImportArgs),
     /// Start this stack's state from a Terraform state (format 4): every
     /// resource of a type stackd serves is taken over by its ID, nothing is
     /// created or destroyed.
@@ -128,6 +131,16 @@ pub struct ValidateArgs {
     /// Print the diagnostics as JSON (the shape of `terraform validate -json`).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// Where the object goes, e.g. aws_vpc.main or module.net.aws_subnet.s["a"].
+    pub address: String,
+    /// Its cloud ID, e.g. vpc-0abc.
+    pub id: String,
+    #[command(flatten)]
+    pub spec: SpecArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -393,6 +406,15 @@ fn wire_caps(user: &str) -> Vec<tracing_subscriber::filter::Directive> {
         .collect()
 }
 
+/// `auto-approve`, `upgrade`: a word of lowercase letters and dashes, not
+/// a run of one short flag (`vv` is `-v -v`).
+fn is_terraform_long_flag(name: &str) -> bool {
+    let first = name.chars().next();
+    name.len() > 1
+        && name.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        && !name.chars().all(|c| Some(c) == first)
+}
+
 /// Terraform's single-dash long flags (`-auto-approve`, `-upgrade`,
 /// `-var=x=1`), as orchestrators and users pass them, read as `--` flags.
 /// Single letters (`-v`) and values (`x=-1`) are left alone.
@@ -403,9 +425,7 @@ fn terraform_style_args() -> Vec<std::ffi::OsString> {
                 if s.len() > 2
                     && s.starts_with('-')
                     && !s.starts_with("--")
-                    && s[1..].split('=').next().is_some_and(|f| {
-                        f.len() > 1 && f.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                    }) =>
+                    && s[1..].split('=').next().is_some_and(is_terraform_long_flag) =>
             {
                 format!("-{s}").into()
             }

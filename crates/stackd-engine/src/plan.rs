@@ -72,6 +72,8 @@ pub enum Reason {
     DataDeferred,
     /// A provisioner failed when it was created.
     Tainted,
+    /// Taken into state by an `import` block.
+    Imported,
 }
 
 impl std::fmt::Display for Reason {
@@ -87,6 +89,7 @@ impl std::fmt::Display for Reason {
             Reason::DestroyRequested => write!(f, "destroy requested"),
             Reason::DataDeferred => write!(f, "arguments known only after apply"),
             Reason::Tainted => write!(f, "tainted: a provisioner failed when it was created"),
+            Reason::Imported => write!(f, "imported by an import block"),
         }
     }
 }
@@ -173,6 +176,7 @@ impl Plan {
             && self.entries.iter().all(|e| {
                 matches!(e.action, Action::NoOp | Action::Read)
                     && !e.reasons.contains(&Reason::Adopted)
+                    && !e.reasons.contains(&Reason::Imported)
             })
             && self
                 .outputs
@@ -308,6 +312,118 @@ pub fn rename(state: &mut State, from: &Address, to: &Address) {
     }
 }
 
+/// The `(address, id)` pairs of the spec's `import` blocks (each
+/// `for_each` instance), for addresses the state does not record yet.
+fn imports(input: &PlanInput<'_>) -> Result<Vec<(Address, String)>, PlanError> {
+    let config = input.config;
+    if config.imports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, input.vars, &NothingKnown, &locals);
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for imp in &config.imports {
+        let slots = match instance::expand_meta(None, imp.for_each.as_ref(), &scope) {
+            Ok((_, slots)) => slots,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        for slot in slots {
+            let inst = scope.for_instance(slot.each, None);
+            let address = match import_address(&imp.to, &inst) {
+                Ok(a) => a,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            let id = match inst.eval(&imp.id) {
+                Ok(Value::String(id)) if !id.is_empty() => id,
+                Ok(other) => {
+                    diags.push(Diagnostic::error(
+                        format!(
+                            "import to {address}: the id must be a string known before apply, \
+                             got {}",
+                            other.type_name()
+                        ),
+                        Some(imp.id.span),
+                    ));
+                    continue;
+                }
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            if config.block_at(&address.block).is_none() || address.block.mode != Mode::Managed {
+                diags.push(Diagnostic::error(
+                    format!("import to {address}: the spec declares no such resource"),
+                    Some(imp.to.span),
+                ));
+                continue;
+            }
+            match input.state.resources.get(&address) {
+                Some(r) if r.id == id => {}
+                Some(r) => diags.push(Diagnostic::error(
+                    format!(
+                        "import to {address}: the state already records it, with ID {:?}, not \
+                         {id:?}",
+                        r.id
+                    ),
+                    Some(imp.to.span),
+                )),
+                None => out.push((address, id)),
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(PlanError::Spec(diags))
+    }
+}
+
+/// The address an import's `to` names (`aws_subnet.s[each.key]`), with
+/// its instance keys evaluated.
+fn import_address(e: &stackd_spec::expr::Expr, scope: &Scope) -> Result<Address, Diagnostic> {
+    use stackd_spec::expr::{ExprKind, OpKind};
+    let bad = || {
+        Diagnostic::error(
+            "\"to\" of an import block is a resource address such as aws_vpc.main or \
+             aws_subnet.s[each.key]",
+            Some(e.span),
+        )
+    };
+    let ExprKind::Traversal(base, ops) = &e.kind else {
+        return Err(bad());
+    };
+    let ExprKind::Variable(root) = &base.kind else {
+        return Err(bad());
+    };
+    let mut text = root.clone();
+    for op in ops {
+        match &op.kind {
+            OpKind::GetAttr(n) => {
+                text.push('.');
+                text.push_str(n);
+            }
+            OpKind::Index(i) => {
+                let key = match scope.eval(i)? {
+                    Value::String(s) => stackd_spec::InstanceKey::Str(s),
+                    Value::Number(n) if n.fract() == 0.0 => stackd_spec::InstanceKey::Int(n as i64),
+                    _ => return Err(bad()),
+                };
+                text.push_str(&key.to_string());
+            }
+            OpKind::Splat => return Err(bad()),
+        }
+    }
+    text.parse().map_err(|_| bad())
+}
+
 /// The live objects found by refresh.
 #[derive(Debug, Default)]
 pub struct Refreshed {
@@ -319,6 +435,14 @@ pub struct Refreshed {
 
 /// Reads every resource type in state or spec: one batched request per type, all types at once.
 pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
+    refresh_with(input, &[]).await
+}
+
+/// [`refresh`], also reading the objects `import` blocks name, by ID.
+async fn refresh_with(
+    input: &PlanInput<'_>,
+    imports: &[(Address, String)],
+) -> Result<Refreshed, PlanError> {
     let mut types: BTreeSet<String> = input
         .state
         .resources
@@ -326,6 +450,7 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
         .filter(|a| a.block.mode == Mode::Managed)
         .map(|a| a.block.type_name.clone())
         .collect();
+    types.extend(imports.iter().map(|(a, _)| a.block.type_name.clone()));
     if input.mode == PlanMode::Normal {
         for (_, config) in input.config.tree() {
             types.extend(
@@ -361,6 +486,16 @@ pub async fn refresh(input: &PlanInput<'_>) -> Result<Refreshed, PlanError> {
                 id: r.id.clone(),
                 attrs: r.attrs.clone(),
             })
+            .chain(
+                imports
+                    .iter()
+                    .filter(|(a, _)| schemas.canonical(Mode::Managed, &a.block.type_name) == t)
+                    .map(|(a, id)| KnownResource {
+                        address: a.clone(),
+                        id: id.clone(),
+                        attrs: Value::Null,
+                    }),
+            )
             .collect();
         let req = RefreshRequest {
             type_name: t.clone(),
@@ -521,7 +656,28 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         };
         &moved_input
     };
-    let mut refreshed = refresh(input).await?;
+    let imports = if input.mode == PlanMode::Normal {
+        imports(input)?
+    } else {
+        Vec::new()
+    };
+    let mut refreshed = refresh_with(input, &imports).await?;
+    let missing: Vec<Diagnostic> = imports
+        .iter()
+        .filter(|(a, _)| !refreshed.tracked.contains_key(a))
+        .map(|(a, id)| {
+            Diagnostic::error(
+                format!(
+                    "import to {a}: no {} with ID {id:?} was found",
+                    a.block.type_name
+                ),
+                None,
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(PlanError::Spec(missing));
+    }
     find_pending(input, &mut refreshed).await?;
     let mut plan = Plan {
         forgets: if input.mode == PlanMode::Normal {
@@ -862,6 +1018,12 @@ fn plan_instance(
     let in_state = input.state.resources.get(&address);
     let mut reasons = Vec::new();
     let live = match refreshed.tracked.remove(&address) {
+        // Read by ID for an `import` block: taken into state like an
+        // adopted object.
+        Some(l) if in_state.is_none() => {
+            reasons.push(Reason::Imported);
+            Some((l, true))
+        }
         Some(l) => Some((l, false)),
         None => {
             // An object tagged with this address that state does not know:
@@ -891,7 +1053,7 @@ fn plan_instance(
         });
         return entry(Action::Create, reasons, Vec::new(), None);
     };
-    if adopted {
+    if adopted && !reasons.contains(&Reason::Imported) {
         reasons.push(Reason::Adopted);
     }
     let changes = diff(schema, &cfg.desired, &live.attrs, &cfg.lifecycle.ignore);

@@ -421,6 +421,7 @@ fn reason(r: &Reason) -> ReasonV1 {
         Reason::New => ("new", Vec::new()),
         Reason::DeletedOutside => ("deleted_outside", Vec::new()),
         Reason::Adopted => ("adopted", Vec::new()),
+        Reason::Imported => ("imported", Vec::new()),
         Reason::Changed => ("changed", Vec::new()),
         Reason::ForcedBy(attrs) => ("forced_by", attrs.clone()),
         Reason::RemovedFromSpec => ("removed_from_spec", Vec::new()),
@@ -450,7 +451,7 @@ fn summary(plan: &Plan) -> SummaryV1 {
             Action::Read => s.read += 1,
             Action::NoOp => {}
         }
-        if e.reasons.contains(&Reason::Adopted) {
+        if e.reasons.contains(&Reason::Adopted) || e.reasons.contains(&Reason::Imported) {
             s.adopt += 1;
         }
     }

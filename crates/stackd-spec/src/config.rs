@@ -37,6 +37,8 @@ pub struct Config {
     pub checks: Vec<Check>,
     /// `removed { from = ...  lifecycle { destroy = false } }` blocks.
     pub removed: Vec<Removed>,
+    /// `import { to = ...  id = "..." }` blocks (root module only).
+    pub imports: Vec<Import>,
     /// Problems found reading the spec that do not stop its validation,
     /// which reports them with the rest: the modules it calls (a source
     /// that cannot be read, a syntax error in a module's file), a `moved`
@@ -175,6 +177,17 @@ pub struct Output {
 pub struct Removed {
     pub from: MoveEnd,
     pub destroy: bool,
+    pub span: Span,
+}
+
+/// `import { to = aws_vpc.main  id = "vpc-0abc" }`, with an optional
+/// `for_each` (then `to` and `id` may use `each`): take an existing object
+/// into the state at `to`, by its ID.
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub to: Expr,
+    pub id: Expr,
+    pub for_each: Option<Expr>,
     pub span: Span,
 }
 
@@ -609,6 +622,25 @@ impl Parser<'_> {
                     },
                 );
             }
+            "import" => {
+                let body = self.body(&b.body);
+                self.only_known(&body, &["to", "id", "for_each", "provider"], &[], "import");
+                match (body.attr("to"), body.attr("id")) {
+                    (Some(to), Some(id)) => config.imports.push(Import {
+                        to: to.expr.clone(),
+                        id: id.expr.clone(),
+                        for_each: body.attr("for_each").map(|a| a.expr.clone()),
+                        span: head,
+                    }),
+                    (to, _) => self.diags.push(Diagnostic::error(
+                        format!(
+                            "an import block needs \"{}\"",
+                            if to.is_none() { "to" } else { "id" }
+                        ),
+                        Some(head),
+                    )),
+                }
+            }
             "removed" => {
                 let body = self.body(&b.body);
                 self.only_known(&body, &["from"], &["lifecycle", "provisioner"], "removed");
@@ -739,7 +771,7 @@ impl Parser<'_> {
             }
             other => self.diags.push(Diagnostic::error(
                 format!(
-                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, removed, check, provider or terraform"
+                    "unknown block type \"{other}\"; expected resource, data, variable, locals, output, module, moved, removed, import, check, provider or terraform"
                 ),
                 Some(head),
             )),

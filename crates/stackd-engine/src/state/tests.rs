@@ -392,7 +392,7 @@ async fn state_future_format_version_is_rejected_clearly() {
     let backend = LocalBackend::in_dir(dir.path());
     fs::write(
         &backend.path,
-        r#"{"format_version": 2, "resources": {"some": "new shape"}}"#,
+        r#"{"format_version": 3, "resources": {"some": "new shape"}}"#,
     )
     .unwrap();
     let err = backend.load().await.unwrap_err();
@@ -400,8 +400,8 @@ async fn state_future_format_version_is_rejected_clearly() {
         matches!(
             err,
             StateError::TooNew {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),
@@ -661,4 +661,27 @@ async fn saving_through_a_symlinked_state_path_writes_its_target() {
     drop(guard);
     let leftovers: Vec<_> = fs::read_dir(&spec).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "nothing but the link beside it");
+}
+
+#[tokio::test]
+async fn released_objects_round_trip_and_make_the_file_format_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::in_dir(dir.path());
+    let mut state = State::new("s");
+    let addr: Address = "module.net[\"a\"].aws_subnet.s[1]".parse().unwrap();
+    state.record(
+        addr.clone(),
+        ResourceState::new("subnet-1".to_string(), Value::Null),
+    );
+    backend.save(&mut state).await.unwrap();
+    let text = fs::read_to_string(&backend.path).unwrap();
+    assert!(text.contains("\"format_version\": 1"), "{text}");
+    state.release(&addr);
+    backend.save(&mut state).await.unwrap();
+    let text = fs::read_to_string(&backend.path).unwrap();
+    assert!(text.contains("\"format_version\": 2"), "{text}");
+    let loaded = backend.load().await.unwrap().unwrap();
+    assert!(loaded.resources.is_empty());
+    assert_eq!(loaded.released, state.released);
+    assert!(loaded.is_released("subnet-1"));
 }
