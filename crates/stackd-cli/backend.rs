@@ -43,6 +43,7 @@ impl BackendChoice {
                 let settings = AwsSettings {
                     region: region.clone().or_else(|| fallback.region.clone()),
                     profile: profile.clone().or_else(|| fallback.profile.clone()),
+                    root_dir: None,
                 };
                 Box::new(S3Backend::connect(&settings, location.clone()).await)
             }
@@ -246,5 +247,6 @@ fn literal_provider_settings(config: &Config) -> AwsSettings {
     AwsSettings {
         region: literal("region"),
         profile: literal("profile"),
+        root_dir: None,
     }
 }

@@ -136,6 +136,10 @@ fn aws_settings(ws: &Workspace) -> AwsSettings {
     AwsSettings {
         region: ws.region.clone(),
         profile: ws.profile.clone(),
+        // As `path.root` gives it: absolute, so messages name the file.
+        root_dir: Some(
+            std::fs::canonicalize(&ws.config.dir).unwrap_or_else(|_| ws.config.dir.clone()),
+        ),
     }
 }
 

@@ -93,6 +93,11 @@ pub(crate) struct Aws {
     pub codepipeline: aws_sdk_codepipeline::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub loc: Location,
+    /// The root module's directory, when the caller knows it: relative
+    /// paths that reach the provider (`terraform_remote_state`'s local
+    /// `path`) are read against it, never against the process's working
+    /// directory.
+    pub root_dir: Option<std::path::PathBuf>,
     /// The caller's identity (ARN, account ID), looked up once on first use
     /// (ARNs need the account; the lock and journal name the caller).
     identity: std::sync::Arc<tokio::sync::OnceCell<crate::CallerIdentity>>,
@@ -135,8 +140,25 @@ impl Aws {
             codepipeline: client!(aws_sdk_codepipeline, config, "codepipeline"),
             ssm: client!(aws_sdk_ssm, config, "ssm"),
             loc: Location::new(region),
+            root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// A copy whose S3 client sends to `region` (a bucket outside the
+    /// provider's region); every other client and setting is kept.
+    pub fn with_s3_region(&self, region: &str) -> Aws {
+        let mut out = self.clone();
+        if self.s3.config().region().map(|r| r.as_ref()) != Some(region) {
+            let config = self
+                .s3
+                .config()
+                .to_builder()
+                .region(aws_sdk_s3::config::Region::new(region.to_string()))
+                .build();
+            out.s3 = aws_sdk_s3::Client::from_conf(config);
+        }
+        out
     }
 
     /// Who the caller is (STS GetCallerIdentity, once per process).

@@ -57,6 +57,10 @@ pub struct AwsSettings {
     pub region: Option<String>,
     /// A named profile from `~/.aws/config`.
     pub profile: Option<String>,
+    /// The root module's directory, against which relative paths in data
+    /// sources are read (`terraform_remote_state`'s local `path`). Without
+    /// it such a path must be absolute.
+    pub root_dir: Option<std::path::PathBuf>,
 }
 
 /// The AWS provider: EC2 networking resources and data sources.
@@ -79,8 +83,10 @@ impl AwsProvider {
                  AWS_REGION in the environment, or a region in the AWS profile",
             )
         })?;
+        let mut aws = Aws::new(&sdk_config, region);
+        aws.root_dir = settings.root_dir;
         Ok(AwsProvider {
-            aws: Aws::new(&sdk_config, region),
+            aws,
             schemas: Self::schema_set(),
         })
     }

@@ -1014,6 +1014,9 @@ pub static PERMISSIONS: &[TypePermissions] = &[
         "aws_ssm_parameter",
         &[g(&["ssm:GetParameter"], &[PARAMETER, AWS_PUBLIC_PARAMETER])],
     ),
+    // The other stack's state object (`backend = "s3"`); a local state
+    // file needs nothing.
+    data("terraform_remote_state", &[g(&["s3:GetObject"], &[OBJECT])]),
 ];
 
 /// The rows a type name selects: `data.NAME` is the data source; a bare
@@ -1707,6 +1710,12 @@ mod tests {
             Mode::Data,
             "ssm_parameter_data",
             include_str!("resources/ssm_parameter_data.rs"),
+        ),
+        (
+            "terraform_remote_state",
+            Mode::Data,
+            "terraform_remote_state",
+            include_str!("resources/terraform_remote_state.rs"),
         ),
     ];
 

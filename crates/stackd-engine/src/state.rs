@@ -10,6 +10,7 @@
 pub mod file;
 pub mod journal;
 mod local;
+pub mod outputs;
 pub mod terraform;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use stackd_spec::{Address, Value};
 pub use file::{decode, encode, StateFileV1, FORMAT_VERSION};
 pub use journal::{JournalEntry, JournalResource};
 pub use local::LocalBackend;
+pub use outputs::{read_root_outputs, RootOutputs, StateFormat};
 
 /// The default name of the local state file.
 pub const STATE_FILE_NAME: &str = "stackd.state.json";

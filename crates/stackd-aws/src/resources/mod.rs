@@ -51,6 +51,7 @@ mod security_group_rule;
 mod ssm_parameter;
 mod ssm_parameter_data;
 pub(crate) mod subnet;
+mod terraform_remote_state;
 pub(crate) mod vpc;
 
 /// How one managed resource type is read and changed. Mirrors the engine's
@@ -315,6 +316,11 @@ pub(crate) static DATA_SOURCES: &[DataSource] = &[
         name: "aws_ssm_parameter",
         schema: ssm_parameter_data::schema,
         handler: &ssm_parameter_data::SsmParameterData,
+    },
+    DataSource {
+        name: "terraform_remote_state",
+        schema: terraform_remote_state::schema,
+        handler: &terraform_remote_state::TerraformRemoteState,
     },
 ];
 
