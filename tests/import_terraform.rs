@@ -186,7 +186,41 @@ async fn a_terraform_stack_is_taken_over_without_recreating_anything() {
     std::fs::write(&tf_path, serde_json::to_vec_pretty(&tfstate).expect("json")).expect("write");
     let tf_path = tf_path.to_str().expect("utf-8");
 
-    let out = run_ok(&["import-terraform", tf_path, dir, "--stack", &stack], 0);
+    // Read from Terraform's S3 backend, as teams keep it.
+    let s3 = s3().await;
+    let bucket = format!("{stack}-tfstate");
+    create_bucket(&s3, &bucket).await;
+    s3.put_object()
+        .bucket(&bucket)
+        .key("net/terraform.tfstate")
+        .body(serde_json::to_vec_pretty(&tfstate).expect("json").into())
+        .send()
+        .await
+        .expect("PutObject");
+    let missing = run(&[
+        "import-terraform",
+        &format!("s3://{bucket}/nope.tfstate"),
+        dir,
+        "--stack",
+        &stack,
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("there is no Terraform state at s3://"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let out = run_ok(
+        &[
+            "import-terraform",
+            &format!("s3://{bucket}/net/terraform.tfstate"),
+            dir,
+            "--stack",
+            &stack,
+        ],
+        0,
+    );
+    delete_bucket(&s3, &bucket).await;
     let said = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("Imported 6 resources"), "{said}");
     assert!(

@@ -221,6 +221,15 @@ pub fn choose_for_dir(common: &CommonArgs) -> Result<(BackendChoice, AwsSettings
     ))
 }
 
+/// The AWS settings a command that reads no spec values uses (the
+/// provider block's literal region and profile).
+pub fn settings_for_dir(common: &CommonArgs) -> AwsSettings {
+    match Config::load_dir(&common.dir) {
+        Ok((config, _)) if common.dir.is_dir() => literal_provider_settings(&config),
+        _ => AwsSettings::default(),
+    }
+}
+
 /// The opened backend of a command that reads no spec values.
 pub async fn open_for_dir(common: &CommonArgs) -> Result<Box<dyn StateBackend>> {
     let (choice, settings) = choose_for_dir(common)?;

@@ -1263,8 +1263,22 @@ async fn import_cmd(args: &crate::ImportArgs) -> Result<u8> {
 /// (the next plan would destroy those).
 async fn import_terraform(args: &ImportTerraformArgs) -> Result<u8> {
     let common = &args.common;
-    let bytes = std::fs::read(&args.tfstate)
-        .with_context(|| format!("cannot read the Terraform state {}", args.tfstate.display()))?;
+    let source = args.tfstate.to_string_lossy().into_owned();
+    let bytes = if source.starts_with("s3://") {
+        // A Terraform state in its S3 backend: read as it is, with the
+        // spec's provider settings (region, profile) or the SDK's chain.
+        let location = stackd_aws::state_s3::S3Location::parse(&source).map_err(|e| anyhow!(e))?;
+        let s3 =
+            stackd_aws::state_s3::S3Backend::connect(&backend::settings_for_dir(common), location)
+                .await;
+        s3.read_raw()
+            .await?
+            .ok_or_else(|| anyhow!("there is no Terraform state at {source}"))?
+    } else {
+        std::fs::read(&args.tfstate).with_context(|| {
+            format!("cannot read the Terraform state {}", args.tfstate.display())
+        })?
+    };
     let stack = workspace::stack_name(common)?;
     let schemas = schemas();
     let imported =

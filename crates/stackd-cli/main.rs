@@ -145,7 +145,7 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportTerraformArgs {
-    /// The Terraform state file (terraform.tfstate, or one `terraform state pull` printed).
+    /// The Terraform state: a file (terraform.tfstate, or what `terraform state pull` printed) or s3://bucket/key.
     pub tfstate: PathBuf,
     #[command(flatten)]
     pub common: CommonArgs,

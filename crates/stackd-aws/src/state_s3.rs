@@ -112,6 +112,15 @@ impl S3Backend {
         &self.location
     }
 
+    /// The object's bytes as they are (a Terraform state to import, say),
+    /// or `None` when there is none.
+    pub async fn read_raw(&self) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self
+            .get(&self.location.key, "read object")
+            .await?
+            .map(|(bytes, _)| bytes))
+    }
+
     fn place(&self) -> PathBuf {
         self.location.object_url(&self.location.key)
     }
