@@ -1,6 +1,6 @@
 //! Forms real Terraform trees use that the AWS provider still accepts:
-//! the `aws_alb*` names of the load balancer types and `aws_eip`'s
-//! deprecated `vpc = true`. They apply as the provider applies them,
+//! the `aws_alb*` names of the load balancer types, `aws_eip`'s
+//! deprecated `vpc = true` and `aws_s3_bucket`'s inline `acl`. They apply as the provider applies them,
 //! checked with the SDK, keep the names they were written with in state
 //! and tags, re-diff to nothing and destroy.
 
@@ -101,6 +101,30 @@ async fn alb_aliases_and_a_vpc_eip_apply_as_the_provider_does() {
         rules.rules().iter().any(|r| r.priority() == Some("10")),
         "the aws_alb_listener_rule exists"
     );
+
+    // The inline ACL, set on the bucket as the provider sets it.
+    let s3 = s3().await;
+    let acl = s3
+        .get_bucket_acl()
+        .bucket(format!("{name}-forms-logs"))
+        .send()
+        .await
+        .expect("GetBucketAcl");
+    let log_delivery: Vec<String> = acl
+        .grants()
+        .iter()
+        .filter(|g| {
+            g.grantee()
+                .and_then(|e| e.uri())
+                .is_some_and(|u| u.ends_with("/s3/LogDelivery"))
+        })
+        .filter_map(|g| g.permission().map(|p| p.as_str().to_string()))
+        .collect();
+    assert!(
+        log_delivery.contains(&"WRITE".to_string()),
+        "log-delivery-write grants the log delivery group WRITE: {acl:?}"
+    );
+    assert!(warnings.contains("\"acl\" is deprecated"), "{warnings}");
 
     let listed = stdout(&run_ok(&["state", "list", dir, "--stack", &stack], 0));
     for address in [

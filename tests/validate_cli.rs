@@ -361,3 +361,29 @@ output "vpc_id" {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
+
+/// Acceptance for deprecated forms: 36 forms from the AWS provider's and
+/// Terraform's upgrade guides. Those the provider still applies (the
+/// `aws_alb*` names, `aws_eip.vpc`, inline bucket `acl`, `source_json`,
+/// `override_json`, `overwrite`) are warnings naming the modern form; the
+/// rest are errors naming it. The whole report is a snapshot.
+#[test]
+fn deprecated_and_0_11_forms_each_name_their_modern_form() {
+    let spec = support::copy_spec(&support::root().join("tests/fixtures/deprecated-forms"));
+    let out = Command::new(env!("CARGO_BIN_EXE_stackd"))
+        .args(["validate", "."])
+        .current_dir(spec.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run stackd");
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!report.contains("panicked"), "{report}");
+    let errors = report.lines().filter(|l| l.starts_with("error:")).count();
+    let warnings = report.lines().filter(|l| l.starts_with("warning:")).count();
+    assert_eq!((errors, warnings), (27, 5), "{report}");
+    // Every diagnostic says what to write instead.
+    let helps = report.matches("= help:").count();
+    assert!(helps >= errors + warnings - 2, "{report}");
+    insta::assert_snapshot!(report);
+}

@@ -914,6 +914,7 @@ pub static PERMISSIONS: &[TypePermissions] = &[
                     "s3:GetBucketTagging",
                     "s3:ListBucket",
                     "s3:ListBucketVersions",
+                    "s3:PutBucketAcl",
                     "s3:PutBucketTagging",
                 ],
                 &[BUCKET],

@@ -998,6 +998,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if name == "templatestring" {
             return self.templatestring(&values, span);
         }
+        if let Some(d) = crate::validate::removed_function_error(name, span) {
+            return Err(d);
+        }
         if !functions::is_known_function(name) {
             let mut d = err(format!("unknown function \"{name}\""), span);
             if let Some(s) =

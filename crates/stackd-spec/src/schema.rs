@@ -142,6 +142,9 @@ pub struct AttrSchema {
     pub normalize: Option<Normalizer>,
     /// One line for docs and `stackd validate` suggestions.
     pub doc: &'static str,
+    /// Deprecated by the provider, still read as it reads it: validation
+    /// warns, naming this modern form.
+    pub deprecated: Option<&'static str>,
 }
 
 impl AttrSchema {
@@ -156,6 +159,7 @@ impl AttrSchema {
             checks: Vec::new(),
             normalize: None,
             doc: "",
+            deprecated: None,
         }
     }
     pub fn required(name: &'static str, ty: AttrType) -> Self {
@@ -188,6 +192,11 @@ impl AttrSchema {
     }
     pub fn doc(mut self, d: &'static str) -> Self {
         self.doc = d;
+        self
+    }
+    /// Deprecated in favour of `modern`, still honoured.
+    pub fn deprecated(mut self, modern: &'static str) -> Self {
+        self.deprecated = Some(modern);
         self
     }
     /// Compares values after putting both through `f`.
@@ -227,6 +236,9 @@ pub struct BlockSchema {
     pub blocks: Vec<BlockSchema>,
     /// Deprecated arguments and how they are read.
     pub upgrades: Vec<Upgrade>,
+    /// Deprecated arguments and blocks stackd does not read, with the
+    /// modern form: each is an error naming it (never silently ignored).
+    pub retired: Vec<(&'static str, &'static str)>,
 }
 
 impl BlockSchema {
@@ -245,7 +257,22 @@ impl BlockSchema {
             attrs: Vec::new(),
             blocks: Vec::new(),
             upgrades: Vec::new(),
+            retired: Vec::new(),
         }
+    }
+    /// A deprecated argument or block `name` stackd does not read; `modern`
+    /// tells the user what to do instead ("use an aws_s3_bucket_policy
+    /// resource").
+    pub fn retired(mut self, name: &'static str, modern: &'static str) -> Self {
+        self.retired.push((name, modern));
+        self
+    }
+    /// The modern form of a retired argument or block.
+    pub fn find_retired(&self, name: &str) -> Option<&'static str> {
+        self.retired
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| *m)
     }
     pub fn attr(mut self, a: AttrSchema) -> Self {
         self.attrs.push(a);
@@ -379,6 +406,11 @@ impl ResourceSchema {
     }
     pub fn block(mut self, b: BlockSchema) -> Self {
         self.body.blocks.push(b);
+        self
+    }
+    /// See [`BlockSchema::retired`].
+    pub fn retired(mut self, name: &'static str, modern: &'static str) -> Self {
+        self.body = self.body.retired(name, modern);
         self
     }
     /// See [`BlockSchema::upgrade`].

@@ -272,7 +272,9 @@ fn check_functions(config: &Config, diags: &mut Vec<Diagnostic>) {
         for (name, span) in e.calls() {
             let known = SPECIAL_FUNCTIONS.contains(&name.as_str())
                 || crate::functions::is_known_function(&name);
-            if !known {
+            if let Some(d) = removed_function_error(&name, span) {
+                diags.push(d);
+            } else if !known {
                 let mut d = Diagnostic::error(format!("unknown function \"{name}\""), Some(span));
                 if let Some(s) = nearest(&name, crate::functions::function_names().iter().copied())
                 {
@@ -282,6 +284,23 @@ fn check_functions(config: &Config, diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// The error for a function of Terraform 0.11 that later versions
+/// removed, naming what to write instead.
+pub fn removed_function_error(name: &str, span: Span) -> Option<Diagnostic> {
+    let modern = match name {
+        "list" => "a list literal [a, b] (or tolist([...]))",
+        "map" => "a map literal { key = value } (or tomap({...}))",
+        _ => return None,
+    };
+    Some(
+        Diagnostic::error(
+            format!("function \"{name}\" was removed in Terraform 0.15"),
+            Some(span),
+        )
+        .note(format!("help: write {modern}")),
+    )
 }
 
 /// Every expression of a body and of its nested blocks.
@@ -526,6 +545,19 @@ fn check_provisioners(r: &ResourceBlock, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The error for a deprecated form stackd does not read.
+fn retired(name: &str, owner: &str, schema: &BlockSchema, span: Span) -> Diagnostic {
+    let modern = schema.find_retired(name).unwrap_or_default();
+    Diagnostic::error(
+        format!(
+            "\"{name}\" in {owner} is a form the AWS provider deprecated; stackd does not read \
+             it"
+        ),
+        Some(span),
+    )
+    .note(format!("help: {modern}"))
+}
+
 fn check_body(
     body: &Body,
     schema: &BlockSchema,
@@ -542,7 +574,24 @@ fn check_body(
                 ),
                 Some(a.name_span),
             )),
+            Some(s) if s.deprecated.is_some() => diags.push(
+                Diagnostic::warning(
+                    format!(
+                        "\"{}\" is deprecated in {owner}; stackd still does what the provider \
+                         does with it",
+                        a.name
+                    ),
+                    Some(a.name_span),
+                )
+                .note(format!(
+                    "help: write {} instead",
+                    s.deprecated.unwrap_or_default()
+                )),
+            ),
             Some(_) => {}
+            None if schema.find_retired(&a.name).is_some() => {
+                diags.push(retired(&a.name, owner, schema, a.name_span))
+            }
             None if schema.find_upgrade(&a.name).is_some() => {
                 let modern = schema.find_upgrade(&a.name).map_or("", |u| u.modern);
                 diags.push(
@@ -614,6 +663,9 @@ fn check_body(
             (nb.kind.clone(), &nb.body)
         };
         match schema.find_block(&kind) {
+            None if schema.find_retired(&kind).is_some() => {
+                diags.push(retired(&kind, owner, schema, nb.span))
+            }
             Some(bs) => check_body(
                 content,
                 bs,

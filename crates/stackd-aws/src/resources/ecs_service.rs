@@ -54,6 +54,10 @@ const SERVICES_PER_CALL: usize = 10;
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_ecs_service")
+        .retired(
+            "placement_strategy",
+            "use ordered_placement_strategy { type, field } (the provider removed placement_strategy in 2.0)",
+        )
         .doc("An ECS service.")
         .attr(
             AttrSchema::required("name", AttrType::String)

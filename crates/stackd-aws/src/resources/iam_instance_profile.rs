@@ -27,6 +27,7 @@ use crate::wait::{retry, until, Deadline};
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_iam_instance_profile")
+        .retired("roles", "use role = ROLE_NAME (a profile holds one role)")
         .doc("An IAM instance profile.")
         .attr(
             AttrSchema::optional_computed("name", AttrType::String)

@@ -38,10 +38,33 @@ fn principals_block(name: &'static str) -> BlockSchema {
         ))
 }
 
+/// `source_json = X` is `source_policy_documents = [X, ...]`: the old
+/// single document goes first.
+fn prepend_document(args: &mut BTreeMap<String, Value>, list: &str, v: Value) {
+    let mut items = match args.remove(list) {
+        Some(Value::List(items)) => items,
+        _ => Vec::new(),
+    };
+    items.insert(0, v);
+    args.insert(list.to_string(), Value::List(items));
+}
+
 pub(crate) fn schema() -> ResourceSchema {
     let strings = || AttrType::set_of(AttrType::String);
     ResourceSchema::data("aws_iam_policy_document")
         .doc("An IAM policy document rendered locally from blocks.")
+        .upgrade(
+            AttrSchema::optional("source_json", AttrType::String)
+                .doc("Removed in provider 4.0: one source document."),
+            "source_policy_documents = [ ... ]",
+            |v, args| prepend_document(args, "source_policy_documents", v),
+        )
+        .upgrade(
+            AttrSchema::optional("override_json", AttrType::String)
+                .doc("Removed in provider 4.0: one override document."),
+            "override_policy_documents = [ ... ]",
+            |v, args| prepend_document(args, "override_policy_documents", v),
+        )
         .attr(
             AttrSchema::optional("version", AttrType::String)
                 .default(DEFAULT_VERSION)

@@ -33,6 +33,11 @@ use crate::wait::{retry, until, Deadline};
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_iam_role")
+        .retired(
+            "managed_policy_arns",
+            "use one aws_iam_role_policy_attachment per policy ARN",
+        )
+        .retired("inline_policy", "use one aws_iam_role_policy per policy")
         .doc("An IAM role.")
         .attr(
             AttrSchema::optional_computed("name", AttrType::String)

@@ -110,6 +110,8 @@ fn root_block_device_block() -> BlockSchema {
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_instance")
+        .retired("cpu_core_count", "use cpu_options { core_count = N }")
+        .retired("cpu_threads_per_core", "use cpu_options { threads_per_core = N }")
         .doc("An EC2 instance.")
         .attr(
             AttrSchema::required("ami", AttrType::String)

@@ -44,6 +44,14 @@ fn values_block(name: &'static str) -> BlockSchema {
 pub(crate) fn schema() -> ResourceSchema {
     let condition = BlockSchema::new("condition", Nesting::Set)
         .required()
+        .retired(
+            "field",
+            "use a block per condition: path_pattern { values = [...] } or host_header { values = [...] } (the provider removed field and values in 3.0)",
+        )
+        .retired(
+            "values",
+            "use a block per condition: path_pattern { values = [...] } or host_header { values = [...] }",
+        )
         .block(values_block("host_header"))
         .block(values_block("path_pattern"));
     ResourceSchema::resource("aws_lb_listener_rule")

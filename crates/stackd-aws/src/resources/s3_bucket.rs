@@ -21,6 +21,7 @@ use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
     RefreshRequest,
 };
+use stackd_spec::schema::Check;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use super::ResourceHandler;
@@ -40,6 +41,49 @@ pub(crate) const S3: &str = "s3";
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_s3_bucket")
         .doc("An S3 bucket.")
+        .attr(
+            AttrSchema::optional("acl", AttrType::String)
+                .deprecated("an aws_s3_bucket_acl resource")
+                .check(Check::OneOf(vec![
+                    "private",
+                    "public-read",
+                    "public-read-write",
+                    "aws-exec-read",
+                    "authenticated-read",
+                    "log-delivery-write",
+                ]))
+                .doc("Deprecated: the bucket's canned ACL, set with PutBucketAcl."),
+        )
+        .retired("policy", "use an aws_s3_bucket_policy resource")
+        .retired("versioning", "use an aws_s3_bucket_versioning resource")
+        .retired(
+            "lifecycle_rule",
+            "use an aws_s3_bucket_lifecycle_configuration resource",
+        )
+        .retired(
+            "server_side_encryption_configuration",
+            "use an aws_s3_bucket_server_side_encryption_configuration resource",
+        )
+        .retired("logging", "use an aws_s3_bucket_logging resource")
+        .retired("website", "use an aws_s3_bucket_website_configuration resource")
+        .retired("cors_rule", "use an aws_s3_bucket_cors_configuration resource")
+        .retired(
+            "replication_configuration",
+            "use an aws_s3_bucket_replication_configuration resource",
+        )
+        .retired(
+            "object_lock_configuration",
+            "use object_lock_enabled = true and an aws_s3_bucket_object_lock_configuration resource",
+        )
+        .retired(
+            "acceleration_status",
+            "use an aws_s3_bucket_accelerate_configuration resource",
+        )
+        .retired(
+            "request_payer",
+            "use an aws_s3_bucket_request_payment_configuration resource",
+        )
+        .retired("grant", "use an aws_s3_bucket_acl resource with access_control_policy")
         .attr(
             AttrSchema::optional_computed("bucket", AttrType::String)
                 .force_new()
@@ -117,6 +161,8 @@ fn bucket_attrs(
         ("id", Value::from(bucket)),
         ("bucket", Value::from(bucket)),
         ("bucket_prefix", echo(args, "bucket_prefix", Value::Null)),
+        // Set, not read back (as the provider has it since 4.0).
+        ("acl", echo(args, "acl", Value::Null)),
         (
             "force_destroy",
             echo(args, "force_destroy", Value::Bool(false)),
@@ -291,6 +337,30 @@ fn s3_tagging(tags: &BTreeMap<String, String>) -> Result<Tagging, ProviderError>
         .map_err(|e| invalid(S3, "PutBucketTagging", e.to_string()))
 }
 
+/// Sets the deprecated inline `acl` (a canned ACL), when the spec has one.
+async fn put_acl(
+    aws: &Aws,
+    bucket: &str,
+    d: &Value,
+    deadline: &Deadline,
+) -> Result<(), ProviderError> {
+    let Some(acl) = d.get("acl").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let canned = aws_sdk_s3::types::BucketCannedAcl::from(acl);
+    retry(deadline, || async {
+        aws.s3
+            .put_bucket_acl()
+            .bucket(bucket)
+            .acl(canned.clone())
+            .send()
+            .await
+            .aws(S3, "PutBucketAcl")
+    })
+    .await?;
+    Ok(())
+}
+
 async fn put_tags(
     aws: &Aws,
     bucket: &str,
@@ -405,6 +475,7 @@ async fn adopt(aws: &Aws, bucket: &str, req: &ChangeRequest) -> Result<Value, Pr
         );
         let deadline = Deadline::after(req.timeout);
         put_tags(aws, bucket, &desired_tags(d), &deadline).await?;
+        put_acl(aws, bucket, d, &deadline).await?;
     } else {
         tracing::info!(bucket, "adopting the bucket an earlier attempt created");
     }
@@ -533,6 +604,7 @@ impl ResourceHandler for S3Bucket {
         async {
             // CreateBucket takes no tags: tag at once after.
             put_tags(aws, &bucket, &desired_tags(d), &deadline).await?;
+            put_acl(aws, &bucket, d, &deadline).await?;
             until(
                 &deadline,
                 "HeadBucket",
@@ -586,6 +658,9 @@ impl ResourceHandler for S3Bucket {
         let want = desired_tags(d);
         if prior != want {
             put_tags(aws, bucket, &want, &deadline).await?;
+        }
+        if req.changed.iter().any(|c| c == "acl") {
+            put_acl(aws, bucket, d, &deadline).await?;
         }
         read(aws, bucket, Some(d))
             .await?

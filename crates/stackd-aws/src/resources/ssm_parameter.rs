@@ -91,6 +91,7 @@ pub(crate) fn schema() -> ResourceSchema {
         )
         .attr(
             AttrSchema::optional("overwrite", AttrType::Bool)
+                .deprecated("no overwrite argument (a parameter the stack manages is overwritten; import one made elsewhere)")
                 .doc("Deprecated: take over an existing parameter of the same name."),
         )
         .attr(AttrSchema::computed("arn", AttrType::String).doc("The parameter's ARN."))

@@ -32,6 +32,14 @@ use crate::wait::{retry, until, Deadline};
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_vpc")
+        .retired(
+            "enable_classiclink",
+            "remove it: EC2-Classic is retired (the provider removed it in 5.0)",
+        )
+        .retired(
+            "enable_classiclink_dns_support",
+            "remove it: EC2-Classic is retired (the provider removed it in 5.0)",
+        )
         .doc("A VPC: an isolated IPv4 network.")
         .attr(
             AttrSchema::required("cidr_block", AttrType::String)
