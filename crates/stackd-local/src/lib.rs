@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use stackd_engine::provider::{
-    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, LiveResource, Provider, ProviderError,
-    RefreshRequest,
+    ChangeRequest, CheckRequest, CheckedChange, DataRequest, DeleteRequest, ErrorKind, Finding,
+    LiveResource, Provider, ProviderError, RefreshRequest,
 };
 use stackd_spec::schema::{AttrSchema, AttrType, ResourceSchema};
 use stackd_spec::{SchemaSet, Value};
@@ -167,6 +167,21 @@ impl Provider for LocalProvider {
             random::update(t, &prior, &req.desired)
         };
         result.map_err(failed("update"))
+    }
+
+    /// A dry run finds the keys stackd cannot make (an ECDSA key on the
+    /// tls provider's default curve, P224) before anything is applied.
+    async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
+        if req.change != CheckedChange::Create || !tls::serves(&req.type_name) {
+            return Ok(Vec::new());
+        }
+        Ok(req
+            .desired
+            .as_ref()
+            .and_then(tls::refusal)
+            .map(|why| Finding::error("unsupported", "tls:GenerateKey", why))
+            .into_iter()
+            .collect())
     }
 
     /// Removes a local file; `time_sleep` waits its `destroy_duration`.

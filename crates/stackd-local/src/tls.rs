@@ -116,8 +116,17 @@ pub fn create(desired: &Value) -> Result<Value, String> {
     Ok(Value::Map(out))
 }
 
-/// Makes the key the arguments ask for.
-fn generate(args: &BTreeMap<String, Value>) -> Result<Key, String> {
+/// The kind of key the arguments ask for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Rsa(usize),
+    P256,
+    P384,
+    Ed25519,
+}
+
+/// Reads the arguments, or says why no key can be made for them.
+fn kind(args: &BTreeMap<String, Value>) -> Result<Kind, String> {
     let algorithm = args.get("algorithm").and_then(Value::as_str).unwrap_or("");
     match algorithm {
         "RSA" => {
@@ -132,9 +141,7 @@ fn generate(args: &BTreeMap<String, Value>) -> Result<Key, String> {
                     RSA_BITS.end()
                 ));
             }
-            let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits as usize)
-                .map_err(|e| format!("cannot make an RSA key of {bits} bits: {e}"))?;
-            Ok(Key::Rsa(Box::new(key)))
+            Ok(Kind::Rsa(bits as usize))
         }
         "ECDSA" => {
             let curve = args
@@ -142,12 +149,8 @@ fn generate(args: &BTreeMap<String, Value>) -> Result<Key, String> {
                 .and_then(Value::as_str)
                 .unwrap_or("P224");
             match curve {
-                "P256" => Ok(Key::P256(ec_secret(32, |b| {
-                    p256::SecretKey::from_slice(b).ok()
-                })?)),
-                "P384" => Ok(Key::P384(ec_secret(48, |b| {
-                    p384::SecretKey::from_slice(b).ok()
-                })?)),
+                "P256" => Ok(Kind::P256),
+                "P384" => Ok(Kind::P384),
                 "P224" | "P521" => Err(format!(
                     "ecdsa_curve {curve} is not supported by stackd (P224 is the tls provider's \
                      default when ecdsa_curve is not set); set ecdsa_curve = \"P256\" or \"P384\""
@@ -157,7 +160,43 @@ fn generate(args: &BTreeMap<String, Value>) -> Result<Key, String> {
                 )),
             }
         }
-        "ED25519" => {
+        "ED25519" => Ok(Kind::Ed25519),
+        other => Err(format!(
+            "algorithm {other:?} is not supported; use one of {}",
+            ALGORITHMS.join(", ")
+        )),
+    }
+}
+
+/// Why a create with the planned arguments `desired` would fail, for a dry
+/// run; `None` when it would not, or when that is not known before apply.
+pub fn refusal(desired: &Value) -> Option<String> {
+    let args = desired.as_map()?;
+    let relevant = ["algorithm", "rsa_bits", "ecdsa_curve"];
+    if relevant
+        .iter()
+        .any(|a| args.get(*a).is_some_and(Value::is_unknown))
+    {
+        return None;
+    }
+    kind(args).err()
+}
+
+/// Makes the key the arguments ask for.
+fn generate(args: &BTreeMap<String, Value>) -> Result<Key, String> {
+    match kind(args)? {
+        Kind::Rsa(bits) => {
+            let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits)
+                .map_err(|e| format!("cannot make an RSA key of {bits} bits: {e}"))?;
+            Ok(Key::Rsa(Box::new(key)))
+        }
+        Kind::P256 => Ok(Key::P256(ec_secret(32, |b| {
+            p256::SecretKey::from_slice(b).ok()
+        })?)),
+        Kind::P384 => Ok(Key::P384(ec_secret(48, |b| {
+            p384::SecretKey::from_slice(b).ok()
+        })?)),
+        Kind::Ed25519 => {
             let mut seed = [0u8; 32];
             getrandom::fill(&mut seed)
                 .map_err(|e| format!("cannot read the operating system's randomness: {e}"))?;
@@ -165,10 +204,6 @@ fn generate(args: &BTreeMap<String, Value>) -> Result<Key, String> {
                 ed25519_dalek::SigningKey::from_bytes(&seed),
             )))
         }
-        other => Err(format!(
-            "algorithm {other:?} is not supported; use one of {}",
-            ALGORITHMS.join(", ")
-        )),
     }
 }
 
@@ -671,5 +706,18 @@ mod tests {
         .expect_err("too small");
         assert!(e.contains("rsa_bits must be"), "{e}");
         assert!(create(&Value::Null).is_err());
+    }
+
+    #[test]
+    fn a_dry_run_finds_a_refused_curve_without_making_a_key() {
+        let planned = |curve: Value| {
+            refusal(&args(&[
+                ("algorithm", Value::from("ECDSA")),
+                ("ecdsa_curve", curve),
+            ]))
+        };
+        assert!(planned(Value::from("P224")).is_some_and(|e| e.contains("P224")));
+        assert_eq!(planned(Value::from("P384")), None);
+        assert_eq!(planned(Value::Unknown), None, "not known before apply");
     }
 }
