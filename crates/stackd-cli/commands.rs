@@ -126,7 +126,8 @@ fn schemas() -> stackd_spec::SchemaSet {
 }
 
 /// The providers a spec is served by: AWS (kept apart too, for the caller
-/// identity) and local.
+/// identity) and local (relative file paths read against the spec
+/// directory, where Terraform would run).
 struct Connected {
     aws: Arc<AwsProvider>,
     all: Arc<dyn Provider>,
@@ -151,7 +152,7 @@ async fn connect(ws: &Workspace) -> Result<Connected> {
     );
     let all: Arc<dyn Provider> = Arc::new(ProviderSet::new(vec![
         aws.clone(),
-        Arc::new(LocalProvider::default()),
+        Arc::new(LocalProvider::in_dir(&ws.config.dir)),
     ]));
     Ok(Connected { aws, all })
 }

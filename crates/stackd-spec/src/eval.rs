@@ -1366,6 +1366,47 @@ fn number(v: &Value, span: Span) -> Result<f64, Diagnostic> {
     }
 }
 
+/// Renders `text` as a template (`${...}`, `%{ if }`, `%{ for }`, the
+/// built-in functions) with `vars` as its only names, outside any spec:
+/// for a provider that renders templates itself (the template provider's
+/// `template_file`). The same evaluator and bounds as `templatestring`;
+/// no resource, variable or local is in scope, and relative paths
+/// (`file("x")`) are read against `dir`. The result is always a string.
+pub fn render_template_text(
+    text: &str,
+    vars: &BTreeMap<String, Value>,
+    dir: &std::path::Path,
+) -> Result<String, String> {
+    /// Nothing outside the template exists.
+    struct NoResources;
+    impl Resolver for NoResources {
+        fn resource(&self, _: Mode, _: &str, _: &str) -> Option<Value> {
+            None
+        }
+    }
+    let config = Config {
+        dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    let no_vars = BTreeMap::new();
+    let locals = LocalCache::default();
+    let scope = Scope::new(&config, &no_vars, &NoResources, &locals);
+    let span = Span::default();
+    match Evaluator::new(&scope).render_template(
+        "template",
+        "the template",
+        "in the template",
+        text,
+        vars,
+        span,
+    ) {
+        Ok(Value::String(s)) => Ok(s),
+        Ok(Value::Unknown) => Err("the template's result is not known".into()),
+        Ok(other) => Ok(other.to_template_string().unwrap_or_default()),
+        Err(d) => Err(d.message),
+    }
+}
+
 /// Equality as HCL defines it: numbers by value, collections deeply.
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     a == b
