@@ -122,6 +122,7 @@ pub fn validate(
     check_output_sensitivity(config, schemas, &mut diags);
     check_modules(config, schemas, &mut diags);
     check_functions(config, &mut diags);
+    check_attributes(config, schemas, &mut diags);
     check_moved(config, &mut diags);
     check_removed(config, &mut diags);
     // Values are checked with nothing known of any resource, so ordering
@@ -248,26 +249,7 @@ const SPECIAL_FUNCTIONS: &[&str] = &[
 /// expression validation cannot evaluate (an output of values known only
 /// after apply, an unused local).
 fn check_functions(config: &Config, diags: &mut Vec<Diagnostic>) {
-    let mut exprs: Vec<&Expr> = Vec::new();
-    for r in &config.resources {
-        body_exprs(&r.body, &mut exprs);
-        exprs.extend(r.count.iter().chain(r.for_each.iter()));
-        for p in &r.provisioners {
-            body_exprs(&p.body, &mut exprs);
-        }
-    }
-    exprs.extend(config.locals.values().map(|l| &l.expr));
-    exprs.extend(config.outputs.values().filter_map(|o| o.value.as_ref()));
-    for call in config.modules.values() {
-        exprs.extend(call.inputs.iter().map(|a| &a.expr));
-        exprs.extend(call.count.iter().chain(call.for_each.iter()));
-    }
-    for p in &config.providers {
-        body_exprs(&p.body, &mut exprs);
-    }
-    for v in config.variables.values() {
-        exprs.extend(v.default.iter());
-    }
+    let exprs = all_exprs(config);
     for e in exprs {
         for (name, span) in e.calls() {
             let known = SPECIAL_FUNCTIONS.contains(&name.as_str())
@@ -282,6 +264,83 @@ fn check_functions(config: &Config, diags: &mut Vec<Diagnostic>) {
                 }
                 diags.push(d);
             }
+        }
+    }
+}
+
+/// Every expression of the spec (not of its modules): arguments, meta-
+/// arguments, locals, outputs, module inputs, provider settings, variable
+/// defaults and conditions.
+fn all_exprs(config: &Config) -> Vec<&Expr> {
+    fn conditions<'a>(rules: &'a [crate::config::Validation], out: &mut Vec<&'a Expr>) {
+        for r in rules {
+            out.push(&r.condition);
+            out.push(&r.error_message);
+        }
+    }
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for r in &config.resources {
+        body_exprs(&r.body, &mut exprs);
+        exprs.extend(r.count.iter().chain(r.for_each.iter()));
+        for p in &r.provisioners {
+            body_exprs(&p.body, &mut exprs);
+        }
+        conditions(&r.lifecycle.preconditions, &mut exprs);
+        conditions(&r.lifecycle.postconditions, &mut exprs);
+    }
+    exprs.extend(config.locals.values().map(|l| &l.expr));
+    for o in config.outputs.values() {
+        exprs.extend(o.value.iter());
+        conditions(&o.preconditions, &mut exprs);
+    }
+    for c in &config.checks {
+        conditions(&c.asserts, &mut exprs);
+    }
+    for call in config.modules.values() {
+        exprs.extend(call.inputs.iter().map(|a| &a.expr));
+        exprs.extend(call.count.iter().chain(call.for_each.iter()));
+    }
+    for p in &config.providers {
+        body_exprs(&p.body, &mut exprs);
+    }
+    for v in config.variables.values() {
+        exprs.extend(v.default.iter());
+    }
+    exprs
+}
+
+/// `aws_vpc.main.cidr_blok`: an attribute the resource type does not have
+/// is an error at the reference (Terraform's "Unsupported attribute").
+fn check_attributes(config: &Config, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
+    for e in all_exprs(config) {
+        for r in e.references(&[]) {
+            let (RefTarget::Resource(mode, t, n), Some(attr)) = (&r.target, &r.attribute) else {
+                continue;
+            };
+            let Some(schema) = schemas.get(*mode, t) else {
+                continue;
+            };
+            let body = &schema.body;
+            let known = attr == "id"
+                || body.attrs.iter().any(|a| a.name == attr)
+                || body.blocks.iter().any(|b| b.name == attr);
+            if known {
+                continue;
+            }
+            let prefix = if *mode == Mode::Data { "data." } else { "" };
+            let names = body
+                .attrs
+                .iter()
+                .map(|a| a.name)
+                .chain(body.blocks.iter().map(|b| b.name));
+            let mut d = Diagnostic::error(
+                format!("{prefix}{t}.{n} has no attribute \"{attr}\""),
+                Some(r.span),
+            );
+            if let Some(s) = nearest(attr, names) {
+                d = d.note(format!("help: did you mean \"{s}\"?"));
+            }
+            diags.push(d);
         }
     }
 }

@@ -380,3 +380,40 @@ moved {
     // Out of a module that is gone is a move like any other.
     assert_eq!(errors, 3, "the first and last moves are fine: {report}");
 }
+
+#[test]
+fn an_attribute_the_type_does_not_have_is_an_error_with_a_suggestion() {
+    let (report, errors) = check(
+        r#"
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+
+resource "aws_subnet" "a" {
+  vpc_id     = aws_vpc.main.idd
+  cidr_block = aws_vpc.main.cidr_block
+}
+
+output "cidr" {
+  value = aws_subnet.a.cidr_block
+}
+
+output "bad" {
+  value = aws_subnet.a.subnet_arn
+}
+"#,
+    );
+    assert!(
+        report.contains("aws_vpc.main has no attribute \"idd\""),
+        "{report}"
+    );
+    assert!(
+        report.contains("did you mean \"id\"?") || report.contains("did you mean"),
+        "{report}"
+    );
+    assert!(
+        report.contains("aws_subnet.a has no attribute \"subnet_arn\""),
+        "{report}"
+    );
+    assert_eq!(errors, 2, "{report}");
+}
