@@ -311,6 +311,7 @@ module "net" {
   source  = "./modules/net"
   cidr    = "10.1.0.0/16"
   colours = "red"
+  azs     = "us-east-1a"
 }
 
 module "vpc" {
@@ -330,6 +331,11 @@ resource "aws_subnet" "a" {
 
 variable "name" {
   type = string
+}
+
+variable "azs" {
+  type    = list(string)
+  default = []
 }
 
 resource "aws_vpc" "this" {
@@ -356,7 +362,9 @@ output "vpc_id" {
         "did you mean module.net.vpc_id?",
         "module \"vpc\": stackd does not fetch registry modules (\"terraform-aws-modules/vpc/aws\")",
         "unknown argument \"cidr_blok\" in aws_vpc.this",
-        "modules/net/main.tf:11:3",
+        "modules/net/main.tf:16:3",
+        "module \"net\": input \"azs\" must be list(string)",
+        "main.tf:12:13",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

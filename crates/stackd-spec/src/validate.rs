@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::config::{Body, Config, ResourceBlock};
+use crate::convert::TypeExpr;
 use crate::diag::{Diagnostic, Span};
 use crate::eval::{iterate, LocalCache, NothingKnown, Scope};
 use crate::expr::{Expr, ExprKind, RefTarget, Reference};
@@ -120,7 +121,7 @@ pub fn validate(
     ));
     diags.extend(find_cycles(config));
     check_output_sensitivity(config, schemas, &mut diags);
-    check_modules(config, schemas, &mut diags);
+    check_modules(config, schemas, vars, &mut diags);
     check_functions(config, &mut diags);
     check_attributes(config, schemas, &mut diags);
     check_moved(config, &mut diags);
@@ -373,7 +374,14 @@ fn body_exprs<'a>(body: &'a Body, out: &mut Vec<&'a Expr>) {
 /// Each module call against the module it calls: inputs it does not
 /// declare, required inputs not given, references in the inputs; then the
 /// module's own configuration, validated with its inputs unknown.
-fn check_modules(config: &Config, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
+fn check_modules(
+    config: &Config,
+    schemas: &SchemaSet,
+    vars: &BTreeMap<String, Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let locals = LocalCache::default();
+    let scope = Scope::new(config, vars, &NothingKnown, &locals);
     for call in config.modules.values() {
         let refs: Vec<Reference> = call
             .inputs
@@ -415,6 +423,42 @@ fn check_modules(config: &Config, schemas: &SchemaSet, diags: &mut Vec<Diagnosti
                         call.name, v.name
                     ),
                     Some(call.span),
+                ));
+            }
+        }
+        // An input known before apply must fit its variable's type (each
+        // and count of the call are unknown here).
+        let inst = scope.for_instance(
+            call.for_each
+                .as_ref()
+                .map(|_| (Value::Unknown, Value::Unknown)),
+            None,
+        );
+        for a in &call.inputs {
+            let Some(var) = child.variables.get(&a.name) else {
+                continue;
+            };
+            let Some(Ok(ty)) = var.type_expr.as_ref().map(TypeExpr::from_expr) else {
+                continue;
+            };
+            let Ok(value) = inst.eval(&a.expr) else {
+                continue;
+            };
+            if !value.is_wholly_known() || value.is_null() {
+                continue;
+            }
+            if let Err(e) = crate::convert::convert(&value, &ty) {
+                diags.push(inst.redact(
+                    Diagnostic::error(
+                        format!(
+                            "module \"{}\": input \"{}\" must be {}: {e}",
+                            call.name,
+                            a.name,
+                            ty.describe()
+                        ),
+                        Some(a.expr.span),
+                    ),
+                    var.sensitive,
                 ));
             }
         }
