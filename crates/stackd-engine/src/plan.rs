@@ -799,11 +799,11 @@ async fn plan_spec(
                 Ok(x) => x,
                 Err(d) => {
                     diags.push(d);
-                    values.expansions.insert(block_addr, Expansion::Unknown);
+                    values.expand(block_addr, Expansion::Unknown);
                     continue;
                 }
             };
-            values.expansions.insert(block_addr.clone(), expansion);
+            values.expand(block_addr.clone(), expansion);
             let dependencies = graph.instance_deps(&tree, &values, idx, block);
             // Instances of one block cannot refer to each other: evaluate
             // them all against the values known so far, then record them.

@@ -14,8 +14,8 @@
 //! evaluated before any resource, from variables and locals.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use stackd_spec::config::{Config, ModuleCall, ResourceBlock};
@@ -56,7 +56,20 @@ pub struct Tree<'a> {
     /// Instances by module path without keys.
     by_names: HashMap<Vec<String>, Vec<usize>>,
     depth: Cell<usize>,
+    /// Module variables and outputs computed, with the `Values::generation`
+    /// they were computed at.
+    memo: RefCell<HashMap<MemoKey, (u64, Value)>>,
+    in_progress: RefCell<HashSet<MemoKey>>,
 }
+
+/// What [`Tree::memo`] keeps: a variable or an output of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Memo {
+    Var,
+    Output,
+}
+
+type MemoKey = (Memo, usize, String);
 
 impl<'a> Tree<'a> {
     /// Expands every module call. A call whose `count`/`for_each` is not
@@ -79,6 +92,8 @@ impl<'a> Tree<'a> {
             by_path: HashMap::new(),
             by_names: HashMap::new(),
             depth: Cell::new(0),
+            memo: RefCell::new(HashMap::new()),
+            in_progress: RefCell::new(HashSet::new()),
         };
         let mut diags = Vec::new();
         let nothing = Values::default();
@@ -132,6 +147,9 @@ impl<'a> Tree<'a> {
             diags.extend(tree.input_problems(i));
             diags.extend(tree.validation_problems(i));
         }
+        // What was computed here saw no resource: forget it, so a caller
+        // whose values start at the same generation does not reuse it.
+        tree.memo.borrow_mut().clear();
         (tree, diags)
     }
 
@@ -146,74 +164,117 @@ impl<'a> Tree<'a> {
     }
 
     /// Runs `f` with the evaluation scope of module instance `idx`, resource
-    /// values taken from `values`.
+    /// values taken from `values`. A module's variables are not in the
+    /// scope's `vars`: the resolver gives each one as it is used
+    /// ([`Tree::var_of`]).
     pub fn with_scope<R>(&self, idx: usize, values: &Values, f: impl FnOnce(&Scope) -> R) -> R {
-        let vars = self.vars_of(idx, values);
+        let empty = BTreeMap::new();
+        let vars = if idx == 0 { self.root_vars } else { &empty };
         let view = View {
             tree: self,
             idx,
             values,
         };
         let locals = LocalCache::default();
-        let scope = Scope::new(self.instances[idx].config, &vars, &view, &locals);
+        let scope = Scope::new(self.instances[idx].config, vars, &view, &locals);
         f(&scope)
     }
 
     /// The value of every input variable of instance `idx`.
     fn vars_of(&self, idx: usize, values: &Values) -> Cow<'a, BTreeMap<String, Value>> {
-        let inst = &self.instances[idx];
-        let (Some(call), Some(parent)) = (inst.call, inst.parent) else {
+        if idx == 0 {
             return Cow::Borrowed(self.root_vars);
-        };
-        let unknown = || {
-            inst.config
+        }
+        Cow::Owned(
+            self.instances[idx]
+                .config
                 .variables
                 .keys()
-                .map(|k| (k.clone(), Value::Unknown))
-                .collect()
-        };
-        if !self.enter() {
-            return Cow::Owned(unknown());
-        }
-        let given: Vec<(&str, Option<Value>)> = self.with_scope(parent, values, |scope| {
-            let scope = scope.for_instance(inst.each.clone(), inst.count_index);
-            inst.config
-                .variables
-                .values()
-                .map(|var| {
-                    let input = call.inputs.iter().find(|a| a.name == var.name);
-                    let value = input.map(|a| scope.eval(&a.expr).unwrap_or(Value::Unknown));
-                    (var.name.as_str(), value)
+                .map(|name| (name.clone(), self.var_of(idx, name, values)))
+                .collect(),
+        )
+    }
+
+    /// One input variable of module instance `idx` (not the root): what its
+    /// call passes, evaluated in the calling instance with the call's
+    /// `each`/`count`, defaulted and converted to the variable's type.
+    /// Computed once per state of `values`.
+    fn var_of(&self, idx: usize, name: &str, values: &Values) -> Value {
+        let key = (Memo::Var, idx, name.to_string());
+        self.memo(key, values, || {
+            let inst = &self.instances[idx];
+            let (Some(call), Some(parent), Some(var)) =
+                (inst.call, inst.parent, inst.config.variables.get(name))
+            else {
+                return Value::Null;
+            };
+            let given = call.inputs.iter().find(|a| a.name == var.name).map(|a| {
+                self.with_scope(parent, values, |scope| {
+                    let scope = scope.for_instance(inst.each.clone(), inst.count_index);
+                    scope.eval(&a.expr).unwrap_or(Value::Unknown)
                 })
-                .collect()
-        });
-        self.leave();
-        let empty = BTreeMap::new();
-        let locals = LocalCache::default();
-        let plain = Scope::new(inst.config, &empty, &NothingKnown, &locals);
-        let mut out = BTreeMap::new();
-        for (name, value) in given {
-            let var = &inst.config.variables[name];
+            });
             let default = || {
+                let empty = BTreeMap::new();
+                let locals = LocalCache::default();
+                let plain = Scope::new(inst.config, &empty, &NothingKnown, &locals);
                 var.default
                     .as_ref()
                     .map(|d| plain.eval(d).unwrap_or(Value::Unknown))
                     .unwrap_or(Value::Null)
             };
-            let value = match value {
+            let value = match given {
                 None => default(),
                 Some(Value::Null) if !var.nullable => default(),
                 Some(v) => v,
             };
-            let value = match var.type_expr.as_ref().map(TypeExpr::from_expr) {
+            match var.type_expr.as_ref().map(TypeExpr::from_expr) {
                 Some(Ok(ty)) if value.is_wholly_known() && !value.is_null() => {
                     convert(&value, &ty).unwrap_or(value)
                 }
                 _ => value,
+            }
+        })
+    }
+
+    /// One output of module instance `idx`, computed once per state of
+    /// `values`.
+    fn output_of(&self, idx: usize, name: &str, values: &Values) -> Value {
+        let key = (Memo::Output, idx, name.to_string());
+        self.memo(key, values, || {
+            let Some(expr) = self.instances[idx]
+                .config
+                .outputs
+                .get(name)
+                .and_then(|o| o.value.as_ref())
+            else {
+                return Value::Null;
             };
-            out.insert(name.to_string(), value);
+            self.with_scope(idx, values, |scope| {
+                scope.eval(expr).unwrap_or(Value::Unknown)
+            })
+        })
+    }
+
+    /// `compute()`, or what it gave before for the same `values`. A value
+    /// asked for again while it is being computed (a cycle across modules,
+    /// which the graph reports) is unknown.
+    fn memo(&self, key: MemoKey, values: &Values, compute: impl FnOnce() -> Value) -> Value {
+        if let Some((generation, v)) = self.memo.borrow().get(&key) {
+            if *generation == values.generation {
+                return v.clone();
+            }
         }
-        Cow::Owned(out)
+        if !self.in_progress.borrow_mut().insert(key.clone()) || !self.enter() {
+            return Value::Unknown;
+        }
+        let v = compute();
+        self.leave();
+        self.in_progress.borrow_mut().remove(&key);
+        self.memo
+            .borrow_mut()
+            .insert(key, (values.generation, v.clone()));
+        v
     }
 
     /// Inputs of instance `idx` that are wrong before any resource is known.
@@ -308,28 +369,14 @@ impl<'a> Tree<'a> {
 
     /// The value of instance `idx`'s outputs, as an object.
     fn outputs_of(&self, idx: usize, values: &Values) -> Value {
-        if !self.enter() {
-            return Value::Unknown;
-        }
-        let v = self.with_scope(idx, values, |scope| {
-            Value::Map(
-                scope
-                    .config
-                    .outputs
-                    .values()
-                    .map(|o| {
-                        let v = o
-                            .value
-                            .as_ref()
-                            .map(|e| scope.eval(e).unwrap_or(Value::Unknown))
-                            .unwrap_or(Value::Null);
-                        (o.name.clone(), v)
-                    })
-                    .collect(),
-            )
-        });
-        self.leave();
-        v
+        Value::Map(
+            self.instances[idx]
+                .config
+                .outputs
+                .keys()
+                .map(|name| (name.clone(), self.output_of(idx, name, values)))
+                .collect(),
+        )
     }
 
     fn enter(&self) -> bool {
@@ -366,6 +413,24 @@ impl Resolver for View<'_, '_> {
         let block = BlockAddress::new(mode, type_name, name)
             .in_module(self.tree.instances[self.idx].path.clone());
         Some(self.values.block_value(&block).unwrap_or(Value::Unknown))
+    }
+
+    fn variable(&self, name: &str) -> Option<Value> {
+        (self.idx != 0).then(|| self.tree.var_of(self.idx, name, self.values))
+    }
+
+    fn module_output(&self, name: &str, output: &str) -> Option<Value> {
+        match self.tree.children[self.idx].get(name)? {
+            (Expansion::Single, made) => {
+                let child = *made.first()?;
+                self.tree.instances[child]
+                    .config
+                    .outputs
+                    .contains_key(output)
+                    .then(|| self.tree.output_of(child, output, self.values))
+            }
+            _ => None,
+        }
     }
 
     fn module(&self, name: &str) -> Option<Value> {

@@ -39,11 +39,28 @@ impl Expansion {
 pub struct Values {
     pub expansions: HashMap<BlockAddress, Expansion>,
     pub instances: HashMap<Address, Value>,
+    /// Bumped by every change made through [`Values::set`] and
+    /// [`Values::expand`]: what was computed from these values (a module's
+    /// inputs and outputs) is good while it stays the same.
+    pub generation: u64,
 }
 
 impl Values {
     pub fn set(&mut self, addr: Address, v: Value) {
         self.instances.insert(addr, v);
+        self.generation += 1;
+    }
+
+    /// Forgets an instance (deleted).
+    pub fn remove(&mut self, addr: &Address) {
+        self.instances.remove(addr);
+        self.generation += 1;
+    }
+
+    /// Records how a block expands.
+    pub fn expand(&mut self, block: BlockAddress, expansion: Expansion) {
+        self.expansions.insert(block, expansion);
+        self.generation += 1;
     }
 
     /// The value of a whole block, as an expression sees `aws_subnet.public`.

@@ -327,3 +327,45 @@ async fn a_removed_block_lets_go_of_an_object_and_later_plans_leave_it_alone() {
         "the released object stays"
     );
 }
+
+/// Two modules reading each other's outputs (no cycle between the values
+/// themselves): planned once each, not evaluated again and again.
+#[tokio::test(start_paused = true)]
+async fn modules_reading_each_others_outputs_plan_and_apply() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new("");
+    h.set_tree(&[
+        (
+            "main.tf",
+            "module \"a\" {\n  source = \"./a\"\n  name   = \"10.0.0.0/16\"\n  peer   = module.b.id\n  peer2  = module.b.id2\n}\n\
+             module \"b\" {\n  source = \"./b\"\n  cidr   = module.a.name\n}\n",
+        ),
+        (
+            "a/main.tf",
+            "variable \"name\" {}\nvariable \"peer\" {}\nvariable \"peer2\" {}\n\
+             resource \"test_node\" \"a\" {\n  net_id = \"${var.peer}/${var.peer2}\"\n}\n\
+             output \"name\" {\n  value = var.name\n}\n",
+        ),
+        (
+            "b/main.tf",
+            "variable \"cidr\" {}\n\
+             resource \"test_net\" \"b\" {\n  cidr = var.cidr\n}\n\
+             resource \"test_net\" \"b2\" {\n  cidr = var.cidr\n}\n\
+             output \"id\" {\n  value = test_net.b.id\n}\n\
+             output \"id2\" {\n  value = test_net.b2.id\n}\n",
+        ),
+    ]);
+    let (plan, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(plan.counts(), (3, 0, 0));
+    let state = h.state().await;
+    let b = &state.resources[&"module.b.test_net.b".parse().unwrap()];
+    assert_eq!(b.attrs.get("cidr"), Some(&Value::from("10.0.0.0/16")));
+    let node = &state.resources[&"module.a.test_node.a".parse().unwrap()];
+    let b2 = &state.resources[&"module.b.test_net.b2".parse().unwrap()];
+    assert_eq!(
+        node.attrs.get("net_id").and_then(Value::as_str),
+        Some(format!("{}/{}", b.id, b2.id).as_str())
+    );
+    assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
+}

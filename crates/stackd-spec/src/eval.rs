@@ -29,6 +29,20 @@ pub trait Resolver {
     fn module(&self, _name: &str) -> Option<Value> {
         None
     }
+
+    /// One output of a module call without `count`/`for_each`
+    /// (`module.NAME.OUTPUT`), when the resolver can give it alone; `None`
+    /// falls back to [`Resolver::module`].
+    fn module_output(&self, _name: &str, _output: &str) -> Option<Value> {
+        None
+    }
+
+    /// A declared variable missing from the scope's `vars`: a module's
+    /// inputs, given one at a time by a resolver that computes them on
+    /// demand. `None`: not known here.
+    fn variable(&self, _name: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// Evaluates a condition block (`validation`, `precondition`,
@@ -183,6 +197,8 @@ impl<'a> Scope<'a> {
             if var.sensitive {
                 if let Some(v) = self.vars.get(name) {
                     collect_strings(v, &mut out);
+                } else if let Some(v) = self.resolver.variable(name) {
+                    collect_strings(&v, &mut out);
                 }
             }
         }
@@ -514,7 +530,15 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 let (value, used) = match root.as_str() {
                     "var" => {
                         let name = attr(0).ok_or_else(|| err("expected var.NAME", span))?;
-                        let v = self.scope.vars.get(name).cloned().ok_or_else(|| {
+                        let given = self.scope.vars.get(name).cloned().or_else(|| {
+                            self.scope
+                                .config
+                                .variables
+                                .contains_key(name)
+                                .then(|| self.scope.resolver.variable(name))
+                                .flatten()
+                        });
+                        let v = given.ok_or_else(|| {
                             err(format!("variable \"{name}\" is not declared"), span)
                         })?;
                         self.charge_value(&v, span)?;
@@ -542,9 +566,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         if !self.scope.config.modules.contains_key(name) {
                             return Err(err(format!("module \"{name}\" is not declared"), span));
                         }
-                        let v = self.scope.resolver.module(name).unwrap_or(Value::Unknown);
+                        // `module.NAME.OUTPUT` is asked for alone, so a module
+                        // reading another's output does not evaluate all of
+                        // them (which could lead back to itself).
+                        let one = attr(1).and_then(|o| self.scope.resolver.module_output(name, o));
+                        let (v, used) = match one {
+                            Some(v) => (v, 2),
+                            None => (
+                                self.scope.resolver.module(name).unwrap_or(Value::Unknown),
+                                1,
+                            ),
+                        };
                         self.charge_value(&v, span)?;
-                        (v, 1)
+                        (v, used)
                     }
                     type_name => {
                         let name = attr(0).ok_or_else(|| {
