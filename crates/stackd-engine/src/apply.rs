@@ -289,6 +289,9 @@ pub async fn apply(
             state: state.lineage.clone(),
         });
     }
+    // The module instances, built once: every step's evaluation, the
+    // postconditions and the outputs use them.
+    let (tree, _) = Tree::expand(input.config, input.vars);
     // `moved` blocks first: the plan's entries are at the new addresses.
     if !plan.moves.is_empty() {
         for (from, to) in &plan.moves {
@@ -334,7 +337,7 @@ pub async fn apply(
             let Some((_, _, node)) = ready.pop() else {
                 break;
             };
-            match start_step(plan, state, &graph, node, &mut values, &input).await {
+            match start_step(plan, state, &graph, node, &mut values, &tree, &input).await {
                 Ok(Started::Spawned(fut)) => {
                     running.spawn(fut);
                 }
@@ -393,24 +396,53 @@ pub async fn apply(
                 line: line.clone(),
             });
         }
-        if let (Ok(Some(created)), Some(error)) = (&done.result, &done.provision_error) {
-            // Created, but its provisioner failed: keep it, tainted.
-            let step = graph[done.node];
-            record(
-                plan,
-                state,
-                step,
-                Some(created.clone()),
-                done.desired.as_ref(),
-                &mut values,
-            );
-            if let Some(r) = state.resources.get_mut(&addr) {
-                r.tainted = true;
+        let failure = match done.result {
+            Ok(result) => {
+                record(
+                    plan,
+                    state,
+                    graph[done.node],
+                    result.clone(),
+                    done.desired.as_ref(),
+                    &mut values,
+                );
+                // Created, but its provisioner failed: kept, tainted.
+                let provision_failed = result.is_some() && done.provision_error.is_some();
+                if provision_failed {
+                    if let Some(r) = state.resources.get_mut(&addr) {
+                        r.tainted = true;
+                    }
+                }
+                if let Err(e) = input.backend.save(state).await {
+                    save_error.get_or_insert(e);
+                }
+                // The object exists and is recorded; a failed provisioner
+                // or postcondition fails the step so its dependents wait.
+                let failed_checks = match (&result, graph[done.node]) {
+                    (Some((_, attrs)), Step::Apply(i)) if !provision_failed => {
+                        check_postconditions(&plan.entries[i], attrs, &values, &tree, &input)
+                    }
+                    _ => Vec::new(),
+                };
+                if provision_failed {
+                    done.provision_error.map(StepError::Provisioner)
+                } else if !failed_checks.is_empty() {
+                    Some(StepError::Spec(failed_checks))
+                } else {
+                    input.reporter.event(&Event::Finished {
+                        address: addr.clone(),
+                        op: done.op,
+                        elapsed,
+                        id: result.map(|(id, _)| id),
+                    });
+                    outcome.done.push((addr.clone(), done.op));
+                    release(&graph, done.node, &mut waiting, &blocked, &mut ready, &push);
+                    None
+                }
             }
-            if let Err(e) = input.backend.save(state).await {
-                save_error.get_or_insert(e);
-            }
-            let err = StepError::Provisioner(error.clone());
+            Err(err) => Some(err),
+        };
+        if let Some(err) = failure {
             input.reporter.event(&Event::Failed {
                 address: addr.clone(),
                 op: done.op,
@@ -426,74 +458,6 @@ pub async fn apply(
                 &mut outcome,
                 input.reporter,
             );
-            continue;
-        }
-        match done.result {
-            Ok(result) => {
-                record(
-                    plan,
-                    state,
-                    graph[done.node],
-                    result.clone(),
-                    done.desired.as_ref(),
-                    &mut values,
-                );
-                if let Err(e) = input.backend.save(state).await {
-                    save_error.get_or_insert(e);
-                }
-                // The object exists and is recorded; a postcondition that
-                // does not hold fails the step so its dependents wait.
-                let failed_checks = match (&result, graph[done.node]) {
-                    (Some((_, attrs)), Step::Apply(i)) => {
-                        check_postconditions(&plan.entries[i], attrs, &values, &input)
-                    }
-                    _ => Vec::new(),
-                };
-                if !failed_checks.is_empty() {
-                    let err = StepError::Spec(failed_checks);
-                    input.reporter.event(&Event::Failed {
-                        address: addr.clone(),
-                        op: done.op,
-                        elapsed,
-                        error: err.to_string(),
-                    });
-                    outcome.failed.push((addr, done.op, err));
-                    block_dependents(
-                        plan,
-                        &graph,
-                        done.node,
-                        &mut blocked,
-                        &mut outcome,
-                        input.reporter,
-                    );
-                    continue;
-                }
-                input.reporter.event(&Event::Finished {
-                    address: addr.clone(),
-                    op: done.op,
-                    elapsed,
-                    id: result.map(|(id, _)| id),
-                });
-                outcome.done.push((addr, done.op));
-                release(&graph, done.node, &mut waiting, &blocked, &mut ready, &push);
-            }
-            Err(err) => {
-                input.reporter.event(&Event::Failed {
-                    address: addr.clone(),
-                    op: done.op,
-                    elapsed,
-                    error: err.to_string(),
-                });
-                outcome.failed.push((addr, done.op, err));
-                block_dependents(
-                    plan,
-                    &graph,
-                    done.node,
-                    &mut blocked,
-                    &mut outcome,
-                    input.reporter,
-                );
-            }
         }
     }
     if let Some(e) = save_error {
@@ -525,7 +489,7 @@ pub async fn apply(
         }
     }
     if outcome.failed.is_empty() && !outcome.interrupted {
-        update_outputs(plan, state, &values, &input);
+        update_outputs(plan, state, &values, &tree, &input);
         if let Err(e) = input.backend.save(state).await {
             return Err(ApplyError::State(e));
         }
@@ -608,12 +572,14 @@ enum Started {
 
 /// Evaluates what a step must do with the values now known and either
 /// finishes it at once (nothing to do) or returns the operation to spawn.
+#[allow(clippy::too_many_arguments)]
 async fn start_step(
     plan: &Plan,
     state: &mut State,
     graph: &DiGraph<Step, ()>,
     node: NodeIndex,
     values: &mut Values,
+    tree: &Tree<'_>,
     input: &ApplyInput<'_>,
 ) -> Result<Started, StepError> {
     let step = graph[node];
@@ -666,7 +632,7 @@ async fn start_step(
         }
         Step::Apply(i) => {
             let e = &plan.entries[i];
-            let cfg = evaluate_now(e, &plan.owner, values, input)?;
+            let cfg = evaluate_now(e, &plan.owner, values, tree, input)?;
             if e.address.block.mode == Mode::Data {
                 let req = DataRequest {
                     address: e.address.clone(),
@@ -754,7 +720,7 @@ async fn start_step(
                 (String::new(), None)
             };
             let provisioners = if op == Op::Create {
-                provisioners_for(e, &cfg, values, input)?
+                provisioners_for(e, &cfg, values, tree, input)?
             } else {
                 Vec::new()
             };
@@ -853,6 +819,7 @@ fn evaluate_now(
     e: &PlanEntry,
     owner: &Owner,
     values: &Values,
+    tree: &Tree<'_>,
     input: &ApplyInput<'_>,
 ) -> Result<InstanceConfig, StepError> {
     let block = input.config.block_at(&e.address.block).ok_or_else(|| {
@@ -871,8 +838,7 @@ fn evaluate_now(
                 None,
             )])
         })?;
-    let (tree, _) = Tree::expand(input.config, input.vars);
-    let idx = module_instance(&tree, e, block)?;
+    let idx = module_instance(tree, e, block)?;
     let cfg = tree.with_scope(idx, values, |scope| {
         let (_, slots) = instance::expand(block, scope).map_err(|d| StepError::Spec(vec![d]))?;
         let slot = slots
@@ -913,6 +879,7 @@ fn provisioners_for(
     e: &PlanEntry,
     cfg: &InstanceConfig,
     values: &Values,
+    tree: &Tree<'_>,
     input: &ApplyInput<'_>,
 ) -> Result<Vec<crate::provision::LocalExec>, StepError> {
     let Some(block) = input.config.block_at(&e.address.block) else {
@@ -921,8 +888,7 @@ fn provisioners_for(
     if block.provisioners.is_empty() {
         return Ok(Vec::new());
     }
-    let (tree, _) = Tree::expand(input.config, input.vars);
-    let idx = module_instance(&tree, e, block)?;
+    let idx = module_instance(tree, e, block)?;
     tree.with_scope(idx, values, |scope| {
         let (_, slots) = instance::expand(block, scope).map_err(|d| StepError::Spec(vec![d]))?;
         let slot = slots.into_iter().find(|s| s.key == e.address.key);
@@ -942,6 +908,7 @@ fn check_postconditions(
     e: &PlanEntry,
     object: &Value,
     values: &Values,
+    tree: &Tree<'_>,
     input: &ApplyInput<'_>,
 ) -> Vec<Diagnostic> {
     let Some(block) = input.config.block_at(&e.address.block) else {
@@ -950,8 +917,7 @@ fn check_postconditions(
     if block.lifecycle.postconditions.is_empty() {
         return Vec::new();
     }
-    let (tree, _) = Tree::expand(input.config, input.vars);
-    let Ok(idx) = module_instance(&tree, e, block) else {
+    let Ok(idx) = module_instance(tree, e, block) else {
         return Vec::new();
     };
     tree.with_scope(idx, values, |scope| {
@@ -1077,7 +1043,7 @@ fn record(
             if !replaced_first {
                 state.forget(&e.address);
                 if e.action == Action::Delete {
-                    values.instances.remove(&e.address);
+                    values.remove(&e.address);
                 }
             }
         }
@@ -1133,9 +1099,14 @@ fn overlay_arguments(attrs: Value, desired: Option<&Value>) -> Value {
     }
 }
 
-fn update_outputs(plan: &Plan, state: &mut State, values: &Values, input: &ApplyInput<'_>) {
+fn update_outputs(
+    plan: &Plan,
+    state: &mut State,
+    values: &Values,
+    tree: &Tree<'_>,
+    input: &ApplyInput<'_>,
+) {
     let _ = plan;
-    let (tree, _) = Tree::expand(input.config, input.vars);
     state.outputs.clear();
     tree.with_scope(0, values, |scope| {
         // Ephemeral outputs are never written to state.
