@@ -14,25 +14,6 @@ use std::collections::BTreeMap;
 
 use support::*;
 
-/// Runs git in `dir`, failing the test with git's own message.
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// Moves the fixture's `logs` module into a new bare git repository
 /// (under `repos`) tagged v1.0.0, and points its call at it. Returns the
 /// tagged commit.

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use stackd_spec::functions::datetime;
 use stackd_spec::schema::{AttrSchema, AttrType, ResourceSchema, Timeouts};
 use stackd_spec::Value;
 
@@ -312,66 +313,10 @@ impl Stamp {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, as Go's
     /// `time.Parse(time.RFC3339, ...)` does (the fraction is dropped).
     fn parse(s: &str) -> Result<Stamp, String> {
-        let bad = || format!("{s:?} is not an RFC 3339 timestamp such as 2024-01-31T12:00:00Z");
-        let b = s.as_bytes();
-        let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
-            let part = b.get(range).ok_or_else(bad)?;
-            if !part.iter().all(u8::is_ascii_digit) {
-                return Err(bad());
-            }
-            Ok(part.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
-        };
-        let sep = |i: usize, c: u8| -> Result<(), String> {
-            (b.get(i) == Some(&c)).then_some(()).ok_or_else(bad)
-        };
-        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        sep(4, b'-')?;
-        sep(7, b'-')?;
-        sep(10, b'T')?;
-        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        sep(13, b':')?;
-        sep(16, b':')?;
-        let mut i = 19;
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            while b.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            if i == start {
-                return Err(bad());
-            }
-        }
-        let offset_secs = match b.get(i) {
-            Some(b'Z') if i + 1 == b.len() => 0,
-            Some(sign @ (b'+' | b'-')) if i + 6 == b.len() => {
-                sep(i + 3, b':')?;
-                let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-                if h > 23 || m > 59 {
-                    return Err(bad());
-                }
-                let secs = h * 3600 + m * 60;
-                if *sign == b'-' {
-                    -secs
-                } else {
-                    secs
-                }
-            }
-            _ => return Err(bad()),
-        };
-        if !(1..=12).contains(&month)
-            || day < 1
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
-            return Err(format!("{s:?} is not a valid date and time"));
-        }
-        let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+        let (unix, offset) = datetime::parse_rfc3339(s).map_err(|e| format!("{s:?}: {e}"))?;
         Ok(Stamp {
-            unix: local - offset_secs,
-            offset_secs,
+            unix,
+            offset_secs: i64::from(offset),
         })
     }
 
@@ -379,21 +324,20 @@ impl Stamp {
     fn civil(&self) -> (i64, i64, i64, i64, i64, i64) {
         let local = self.unix + self.offset_secs;
         let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-        let (y, m, d) = civil_from_days(days);
-        (y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
+        let (y, m, d) = datetime::civil_from_days(days);
+        (
+            y,
+            i64::from(m),
+            i64::from(d),
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60,
+        )
     }
 
     /// As Go's `Format(time.RFC3339)`: `Z` for a zero offset.
     fn format(&self) -> String {
-        let (y, mo, d, h, mi, s) = self.civil();
-        let offset = if self.offset_secs == 0 {
-            "Z".to_string()
-        } else {
-            let sign = if self.offset_secs < 0 { '-' } else { '+' };
-            let o = self.offset_secs.abs();
-            format!("{sign}{:02}:{:02}", o / 3600, o % 3600 / 60)
-        };
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{offset}")
+        datetime::format_rfc3339_at(self.unix, self.offset_secs as i32)
     }
 
     /// `year` ... `second` and `unix`, as the provider's attributes.
@@ -430,7 +374,7 @@ impl Stamp {
         if !YEARS.contains(&year) {
             return Err("the time is out of range".into());
         }
-        let day_number = days_from_civil(year, month, 1) + (d - 1) + days;
+        let day_number = datetime::days_from_civil(year, month as u32, 1) + (d - 1) + days;
         let local = day_number * 86_400 + h * 3600 + mi * 60 + s;
         Stamp {
             unix: local - self.offset_secs,
@@ -448,118 +392,19 @@ impl Stamp {
     }
 }
 
-fn is_leap(y: i64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day number (the inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 /// A Go duration (`time.ParseDuration`): a sequence of decimal numbers,
 /// each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), such as
 /// `"300ms"`, `"1.5h"` or `"2h45m"`. Negative durations are refused (they
 /// are not waits).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("{s:?} is not a duration such as \"30s\", \"5m\" or \"1h30m\"");
-    let rest = s.strip_prefix('+').unwrap_or(s);
-    if rest.starts_with('-') {
+    if s.strip_prefix('+').unwrap_or(s).starts_with('-') {
         return Err(format!("{s:?} is negative"));
     }
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() || rest.len() > 100 {
-        return Err(bad());
-    }
-    let mut nanos: u128 = 0;
-    let mut chars = rest.char_indices().peekable();
-    while chars.peek().is_some() {
-        let mut whole: u128 = 0;
-        let mut frac: u128 = 0;
-        let mut scale: u128 = 1;
-        let mut digits = 0;
-        while let Some((_, c)) = chars.peek().copied().filter(|(_, c)| c.is_ascii_digit()) {
-            whole = whole.checked_mul(10).ok_or_else(bad)? + u128::from(c as u8 - b'0');
-            digits += 1;
-            chars.next();
-        }
-        if chars.peek().is_some_and(|(_, c)| *c == '.') {
-            chars.next();
-            while let Some((_, c)) = chars.peek().copied().filter(|(_, c)| c.is_ascii_digit()) {
-                // Digits past nanoseconds cannot change the result.
-                if scale < 10u128.pow(18) {
-                    frac = frac * 10 + u128::from(c as u8 - b'0');
-                    scale *= 10;
-                }
-                digits += 1;
-                chars.next();
-            }
-        }
-        if digits == 0 {
-            return Err(bad());
-        }
-        let start = chars.peek().map(|(i, _)| *i).ok_or_else(bad)?;
-        let mut end = start;
-        while let Some((i, c)) = chars
-            .peek()
-            .copied()
-            .filter(|(_, c)| !c.is_ascii_digit() && *c != '.')
-        {
-            end = i + c.len_utf8();
-            chars.next();
-        }
-        let unit: u128 = match &rest[start..end] {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return Err(bad()),
-        };
-        nanos = whole
-            .checked_mul(unit)
-            .and_then(|w| w.checked_add(frac * unit / scale))
-            .and_then(|n| nanos.checked_add(n))
-            .ok_or_else(bad)?;
-        // Go's limit: about 292 years.
-        if nanos > i64::MAX as u128 {
-            return Err(bad());
-        }
-    }
-    Ok(Duration::from_nanos(nanos as u64))
+    let nanos = datetime::parse_go_duration(s).map_err(|_| bad())?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| bad())
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256, Sha512};
 use crate::limits::{MAX_FORMAT_WIDTH, MAX_STRING_LEN, MAX_VALUE_NODES};
 use crate::value::{format_number, Value};
 
-mod datetime;
+pub mod datetime;
 mod encoding;
 mod fileset;
 

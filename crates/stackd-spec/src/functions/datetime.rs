@@ -83,7 +83,7 @@ const WEEKDAYS: [&str; 7] = [
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
 /// `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -93,7 +93,9 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+/// The date of a day number since 1970-01-01 (the inverse of
+/// [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -106,7 +108,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-fn days_in_month(year: i64, month: u32) -> u32 {
+pub fn days_in_month(year: i64, month: u32) -> u32 {
     let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     match month {
         2 if leap => 29,
@@ -114,6 +116,28 @@ fn days_in_month(year: i64, month: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
+}
+
+/// For providers that keep timestamps of their own (the time provider):
+/// an RFC 3339 string as `(seconds since the epoch, UTC offset in
+/// seconds)`, fractions of a second dropped.
+pub fn parse_rfc3339(s: &str) -> Result<(i64, i32), String> {
+    parse_timestamp(s).map(|t| (t.secs, t.offset))
+}
+
+/// The moment `unix` shown at UTC offset `offset`, as Go's `time.RFC3339`
+/// layout writes it.
+pub fn format_rfc3339_at(unix: i64, offset: i32) -> String {
+    format_rfc3339(&Timestamp {
+        secs: unix,
+        nanos: 0,
+        offset,
+    })
+}
+
+/// A Go duration (`"1h30m"`, `"-1.5h"`, `"300ms"`) in nanoseconds.
+pub fn parse_go_duration(s: &str) -> Result<i128, String> {
+    parse_duration(s)
 }
 
 /// Parses `2006-01-02T15:04:05Z` or `2006-01-02T15:04:05.999-07:00`, as
