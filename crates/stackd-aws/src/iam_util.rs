@@ -25,20 +25,6 @@ pub(crate) use crate::concurrent::bounded_all;
 // ---------------------------------------------------------------------------
 // Errors
 
-/// Codes these services use for an object that does not exist.
-const NOT_FOUND_CODES: &[&str] = &[
-    "NoSuchEntity",
-    "NoSuchBucket",
-    "NotFound",
-    "NoSuchLifecycleConfiguration",
-    "NoSuchPublicAccessBlockConfiguration",
-    "ResourceNotFoundException",
-    "RepositoryNotFoundException",
-    "LifecyclePolicyNotFoundException",
-    "ParameterNotFound",
-    "InvalidResourceId",
-];
-
 /// Codes meaning "another change is in progress; try again shortly".
 const TRANSIENT_CODES: &[&str] = &[
     "ConcurrentModification",
@@ -64,7 +50,7 @@ fn reads_or_removes(operation: &str) -> bool {
 /// How an error of these services is to be treated, where the shared
 /// classification ([`crate::error::classify`]) does not know the code.
 pub(crate) fn reclassify(operation: &str, code: &str, message: &str) -> Option<ErrorKind> {
-    if NOT_FOUND_CODES.contains(&code) {
+    if crate::services::is_not_found_code(code) {
         return Some(if reads_or_removes(operation) {
             ErrorKind::NotFound
         } else {

@@ -1,8 +1,8 @@
 //! The AWS provider for stackd: the only crate that knows AWS SDK types.
 //!
 //! [`AwsProvider`] implements the engine's [`Provider`] trait. Each resource
-//! type and data source lives in its own module under `resources/`, listed
-//! in one registry table there. Shared pieces: SDK error mapping and
+//! type and data source is one file under `services/<service>/` exporting one
+//! descriptor, listed in the registry in `services/mod.rs`. Shared pieces: SDK error mapping and
 //! classification ([`error`]), waits and retries (`wait`), tags and the
 //! ownership-tag refresh (`tags`, `refresh`), argument access (`args`),
 //! security group rule shapes (`ip_permissions`) and the call log
@@ -29,7 +29,7 @@ mod ip_permissions;
 pub mod policy;
 mod preflight;
 mod refresh;
-mod resources;
+mod services;
 pub mod state_s3;
 mod tags;
 #[cfg(test)]
@@ -94,7 +94,7 @@ impl AwsProvider {
     /// Every schema this provider serves, without connecting (for
     /// validation and docs).
     pub fn schema_set() -> SchemaSet {
-        resources::schema_set()
+        services::schema_set()
     }
 
     /// The region the provider works in.
@@ -148,42 +148,42 @@ impl Provider for AwsProvider {
     }
 
     async fn refresh(&self, req: &RefreshRequest) -> Result<Vec<LiveResource>, ProviderError> {
-        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
+        let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("refresh", type_name = %req.type_name, stack = %req.owner, known = req.known.len());
         entry.handler.refresh(&self.aws, req).instrument(span).await
     }
 
     async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError> {
-        let entry = resources::data_source(self.schemas.canonical(Mode::Data, &req.type_name))
+        let entry = services::data_source(self.schemas.canonical(Mode::Data, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "data source"))?;
         let span = tracing::info_span!("read_data", address = %req.address);
         entry.handler.read(&self.aws, req).instrument(span).await
     }
 
     async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
+        let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("create", address = %req.address);
         entry.handler.create(&self.aws, req).instrument(span).await
     }
 
     async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
+        let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("update", address = %req.address, id = req.id.as_deref().unwrap_or(""));
         entry.handler.update(&self.aws, req).instrument(span).await
     }
 
     async fn delete(&self, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
+        let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("delete", address = %req.address, id = %req.id);
         entry.handler.delete(&self.aws, req).instrument(span).await
     }
 
     async fn find_created(&self, req: &ChangeRequest) -> Result<Option<Value>, ProviderError> {
-        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
+        let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("find_created", address = %req.address);
         entry
@@ -194,7 +194,7 @@ impl Provider for AwsProvider {
     }
 
     async fn check(&self, req: &CheckRequest) -> Result<Vec<Finding>, ProviderError> {
-        let entry = resources::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
+        let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("check", address = %req.address);
         entry.handler.check(&self.aws, req).instrument(span).await

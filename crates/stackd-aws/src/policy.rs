@@ -85,11 +85,11 @@ impl TypePermissions {
     }
 }
 
-const fn arn(label: &'static str, template: &'static str) -> ArnPattern {
+pub(crate) const fn arn(label: &'static str, template: &'static str) -> ArnPattern {
     ArnPattern { label, template }
 }
 
-const fn g(actions: &'static [&'static str], resources: &'static [ArnPattern]) -> Grant {
+pub(crate) const fn g(actions: &'static [&'static str], resources: &'static [ArnPattern]) -> Grant {
     Grant {
         actions,
         resources,
@@ -97,928 +97,29 @@ const fn g(actions: &'static [&'static str], resources: &'static [ArnPattern]) -
     }
 }
 
-/// `iam:PassRole` on the account's roles, only towards `services`.
-const fn pass_role(services: &'static [&'static str]) -> Grant {
-    Grant {
-        actions: &["iam:PassRole"],
-        resources: &[ROLE],
-        condition: Some(Condition {
-            operator: "StringEquals",
-            key: "iam:PassedToService",
-            values: services,
-        }),
-    }
-}
-
 /// For actions without resource-level permissions.
-const ANY: &[ArnPattern] = &[arn("AnyResource", "*")];
-
-// EC2, in the region and account (images are the region's, of any owner).
-const VPC: ArnPattern = arn("Vpc", "arn:${partition}:ec2:${region}:${account}:vpc/*");
-const SUBNET: ArnPattern = arn(
-    "Subnet",
-    "arn:${partition}:ec2:${region}:${account}:subnet/*",
-);
-const INTERNET_GATEWAY: ArnPattern = arn(
-    "InternetGateway",
-    "arn:${partition}:ec2:${region}:${account}:internet-gateway/*",
-);
-const VPN_GATEWAY: ArnPattern = arn(
-    "VpnGateway",
-    "arn:${partition}:ec2:${region}:${account}:vpn-gateway/*",
-);
-const ELASTIC_IP: ArnPattern = arn(
-    "ElasticIp",
-    "arn:${partition}:ec2:${region}:${account}:elastic-ip/*",
-);
-const IPV4_POOL: ArnPattern = arn(
-    "Ipv4Pool",
-    "arn:${partition}:ec2:${region}:${account}:ipv4pool-ec2/*",
-);
-const NAT_GATEWAY: ArnPattern = arn(
-    "NatGateway",
-    "arn:${partition}:ec2:${region}:${account}:natgateway/*",
-);
-const ROUTE_TABLE: ArnPattern = arn(
-    "RouteTable",
-    "arn:${partition}:ec2:${region}:${account}:route-table/*",
-);
-const SECURITY_GROUP: ArnPattern = arn(
-    "SecurityGroup",
-    "arn:${partition}:ec2:${region}:${account}:security-group/*",
-);
-const SECURITY_GROUP_RULE: ArnPattern = arn(
-    "SecurityGroupRule",
-    "arn:${partition}:ec2:${region}:${account}:security-group-rule/*",
-);
-const KEY_PAIR: ArnPattern = arn(
-    "KeyPair",
-    "arn:${partition}:ec2:${region}:${account}:key-pair/*",
-);
-const INSTANCE: ArnPattern = arn(
-    "Instance",
-    "arn:${partition}:ec2:${region}:${account}:instance/*",
-);
-const VOLUME: ArnPattern = arn(
-    "Volume",
-    "arn:${partition}:ec2:${region}:${account}:volume/*",
-);
-const NETWORK_INTERFACE: ArnPattern = arn(
-    "NetworkInterface",
-    "arn:${partition}:ec2:${region}:${account}:network-interface/*",
-);
-const IMAGE: ArnPattern = arn("Image", "arn:${partition}:ec2:${region}::image/*");
-
-// Elastic Load Balancing v2.
-const LOAD_BALANCER: ArnPattern = arn(
-    "LoadBalancer",
-    "arn:${partition}:elasticloadbalancing:${region}:${account}:loadbalancer/*",
-);
-const TARGET_GROUP: ArnPattern = arn(
-    "TargetGroup",
-    "arn:${partition}:elasticloadbalancing:${region}:${account}:targetgroup/*",
-);
-const LISTENER: ArnPattern = arn(
-    "Listener",
-    "arn:${partition}:elasticloadbalancing:${region}:${account}:listener/*",
-);
-const LISTENER_RULE: ArnPattern = arn(
-    "ListenerRule",
-    "arn:${partition}:elasticloadbalancing:${region}:${account}:listener-rule/*",
-);
-
-// ECS.
-const CLUSTER: ArnPattern = arn(
-    "Cluster",
-    "arn:${partition}:ecs:${region}:${account}:cluster/*",
-);
-const ECS_SERVICE: ArnPattern = arn(
-    "Service",
-    "arn:${partition}:ecs:${region}:${account}:service/*",
-);
-const TASK_DEFINITION: ArnPattern = arn(
-    "TaskDefinition",
-    "arn:${partition}:ecs:${region}:${account}:task-definition/*",
-);
-
-// IAM (global: no region).
-const ROLE: ArnPattern = arn("Role", "arn:${partition}:iam::${account}:role/*");
-const IAM_POLICY: ArnPattern = arn("Policy", "arn:${partition}:iam::${account}:policy/*");
-const INSTANCE_PROFILE: ArnPattern = arn(
-    "InstanceProfile",
-    "arn:${partition}:iam::${account}:instance-profile/*",
-);
-const ELB_SERVICE_LINKED_ROLE: ArnPattern = arn(
-    "ElbServiceLinkedRole",
-    "arn:${partition}:iam::${account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing*",
-);
-const ECS_SERVICE_LINKED_ROLE: ArnPattern = arn(
-    "EcsServiceLinkedRole",
-    "arn:${partition}:iam::${account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS*",
-);
-
-// The rest.
-const LOG_GROUP: ArnPattern = arn(
-    "LogGroup",
-    "arn:${partition}:logs:${region}:${account}:log-group:*",
-);
-const BUCKET: ArnPattern = arn("Bucket", "arn:${partition}:s3:::*");
-const OBJECT: ArnPattern = arn("Object", "arn:${partition}:s3:::*/*");
-const REPOSITORY: ArnPattern = arn(
-    "Repository",
-    "arn:${partition}:ecr:${region}:${account}:repository/*",
-);
-const PARAMETER: ArnPattern = arn(
-    "Parameter",
-    "arn:${partition}:ssm:${region}:${account}:parameter/*",
-);
-/// AWS's public parameters (`/aws/service/ami-amazon-linux-latest/...`),
-/// which have no account in their ARN.
-const AWS_PUBLIC_PARAMETER: ArnPattern = arn(
-    "AwsPublicParameter",
-    "arn:${partition}:ssm:${region}::parameter/aws/service/*",
-);
-const PROJECT: ArnPattern = arn(
-    "Project",
-    "arn:${partition}:codebuild:${region}:${account}:project/*",
-);
-/// A pipeline's ARN is its name right after the account.
-const PIPELINE: ArnPattern = arn(
-    "Pipeline",
-    "arn:${partition}:codepipeline:${region}:${account}:*",
-);
-const CODESTAR_CONNECTION: ArnPattern = arn(
-    "Connection",
-    "arn:${partition}:codestar-connections:${region}:${account}:connection/*",
-);
-const CODECONNECTIONS_CONNECTION: ArnPattern = arn(
-    "Connection",
-    "arn:${partition}:codeconnections:${region}:${account}:connection/*",
-);
+pub(crate) const ANY: &[ArnPattern] = &[arn("AnyResource", "*")];
 
 /// What every run needs, whatever the spec: the account ID for ARNs and the
 /// apply journal.
 pub const BASELINE: &[Grant] = &[g(&["sts:GetCallerIdentity"], ANY)];
 
-const fn managed(name: &'static str, grants: &'static [Grant]) -> TypePermissions {
-    TypePermissions {
-        name,
-        mode: Mode::Managed,
-        grants,
-    }
-}
-
-const fn data(name: &'static str, grants: &'static [Grant]) -> TypePermissions {
-    TypePermissions {
-        name,
-        mode: Mode::Data,
-        grants,
-    }
-}
-
-/// One row per resource type and data source of the provider's registry.
-pub static PERMISSIONS: &[TypePermissions] = &[
-    managed(
-        "aws_vpc",
-        &[
-            // Delete looks for the dependencies that block it.
-            g(
-                &[
-                    "ec2:DescribeRouteTables",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeVpcs",
-                ],
-                ANY,
-            ),
-            g(
-                &[
-                    "ec2:CreateTags",
-                    "ec2:CreateVpc",
-                    "ec2:DeleteTags",
-                    "ec2:DeleteVpc",
-                    "ec2:DescribeVpcAttribute",
-                    "ec2:ModifyVpcAttribute",
-                ],
-                &[VPC],
-            ),
-        ],
-    ),
-    managed(
-        "aws_subnet",
-        &[
-            g(&["ec2:DescribeSubnets", "ec2:DescribeVpcs"], ANY),
-            g(&["ec2:CreateSubnet"], &[SUBNET, VPC]),
-            g(
-                &[
-                    "ec2:CreateTags",
-                    "ec2:DeleteSubnet",
-                    "ec2:DeleteTags",
-                    "ec2:ModifySubnetAttribute",
-                ],
-                &[SUBNET],
-            ),
-        ],
-    ),
-    managed(
-        "aws_internet_gateway",
-        &[
-            g(&["ec2:DescribeInternetGateways", "ec2:DescribeVpcs"], ANY),
-            g(
-                &["ec2:AttachInternetGateway", "ec2:DetachInternetGateway"],
-                &[INTERNET_GATEWAY, VPC],
-            ),
-            g(
-                &[
-                    "ec2:CreateInternetGateway",
-                    "ec2:CreateTags",
-                    "ec2:DeleteInternetGateway",
-                    "ec2:DeleteTags",
-                ],
-                &[INTERNET_GATEWAY],
-            ),
-        ],
-    ),
-    managed(
-        "aws_eip",
-        &[
-            g(&["ec2:DescribeAddresses"], ANY),
-            g(&["ec2:AllocateAddress"], &[ELASTIC_IP, IPV4_POOL]),
-            g(
-                &["ec2:AssociateAddress"],
-                &[ELASTIC_IP, INSTANCE, NETWORK_INTERFACE],
-            ),
-            g(
-                &["ec2:DisassociateAddress"],
-                &[ELASTIC_IP, NETWORK_INTERFACE],
-            ),
-            g(
-                &["ec2:CreateTags", "ec2:DeleteTags", "ec2:ReleaseAddress"],
-                &[ELASTIC_IP],
-            ),
-        ],
-    ),
-    managed(
-        "aws_nat_gateway",
-        &[
-            g(
-                &[
-                    "ec2:DescribeAddresses",
-                    "ec2:DescribeNatGateways",
-                    "ec2:DescribeSubnets",
-                ],
-                ANY,
-            ),
-            g(
-                &["ec2:CreateNatGateway"],
-                &[NAT_GATEWAY, ELASTIC_IP, SUBNET, VPC],
-            ),
-            g(
-                &["ec2:CreateTags", "ec2:DeleteNatGateway", "ec2:DeleteTags"],
-                &[NAT_GATEWAY],
-            ),
-        ],
-    ),
-    managed(
-        "aws_route_table",
-        &[
-            g(&["ec2:DescribeRouteTables", "ec2:DescribeVpcs"], ANY),
-            g(&["ec2:CreateRouteTable"], &[ROUTE_TABLE, VPC]),
-            g(
-                &[
-                    "ec2:CreateRoute",
-                    "ec2:CreateTags",
-                    "ec2:DeleteRoute",
-                    "ec2:DeleteRouteTable",
-                    "ec2:DeleteTags",
-                    "ec2:ReplaceRoute",
-                ],
-                &[ROUTE_TABLE],
-            ),
-            g(
-                &[
-                    "ec2:DisableVgwRoutePropagation",
-                    "ec2:EnableVgwRoutePropagation",
-                ],
-                &[ROUTE_TABLE, VPN_GATEWAY],
-            ),
-            // Delete drops the table's associations first.
-            g(
-                &["ec2:DisassociateRouteTable"],
-                &[ROUTE_TABLE, SUBNET, INTERNET_GATEWAY, VPN_GATEWAY],
-            ),
-        ],
-    ),
-    managed(
-        "aws_route",
-        &[
-            g(&["ec2:DescribeRouteTables"], ANY),
-            g(
-                &["ec2:CreateRoute", "ec2:DeleteRoute", "ec2:ReplaceRoute"],
-                &[ROUTE_TABLE],
-            ),
-        ],
-    ),
-    managed(
-        "aws_route_table_association",
-        &[
-            g(&["ec2:DescribeRouteTables"], ANY),
-            g(
-                &[
-                    "ec2:AssociateRouteTable",
-                    "ec2:DisassociateRouteTable",
-                    "ec2:ReplaceRouteTableAssociation",
-                ],
-                &[ROUTE_TABLE, SUBNET, INTERNET_GATEWAY, VPN_GATEWAY],
-            ),
-        ],
-    ),
-    managed(
-        "aws_security_group",
-        &[
-            g(
-                &[
-                    "ec2:DescribeSecurityGroupRules",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeVpcs",
-                ],
-                ANY,
-            ),
-            g(&["ec2:CreateSecurityGroup"], &[SECURITY_GROUP, VPC]),
-            g(
-                &[
-                    "ec2:AuthorizeSecurityGroupEgress",
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupEgress",
-                    "ec2:RevokeSecurityGroupIngress",
-                ],
-                &[SECURITY_GROUP, SECURITY_GROUP_RULE],
-            ),
-            g(
-                &[
-                    "ec2:CreateTags",
-                    "ec2:DeleteSecurityGroup",
-                    "ec2:DeleteTags",
-                ],
-                &[SECURITY_GROUP],
-            ),
-        ],
-    ),
-    managed(
-        "aws_security_group_rule",
-        &[
-            g(
-                &[
-                    "ec2:DescribeSecurityGroupRules",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                ANY,
-            ),
-            g(
-                &[
-                    "ec2:AuthorizeSecurityGroupEgress",
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupEgress",
-                    "ec2:RevokeSecurityGroupIngress",
-                    "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
-                    "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-                ],
-                &[SECURITY_GROUP, SECURITY_GROUP_RULE],
-            ),
-        ],
-    ),
-    managed(
-        "aws_key_pair",
-        &[
-            g(&["ec2:DescribeKeyPairs"], ANY),
-            g(
-                &[
-                    "ec2:CreateTags",
-                    "ec2:DeleteKeyPair",
-                    "ec2:DeleteTags",
-                    "ec2:ImportKeyPair",
-                ],
-                &[KEY_PAIR],
-            ),
-        ],
-    ),
-    managed(
-        "aws_instance",
-        &[
-            g(
-                &[
-                    "ec2:DescribeIamInstanceProfileAssociations",
-                    "ec2:DescribeImages",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeKeyPairs",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVolumes",
-                ],
-                ANY,
-            ),
-            g(
-                &["ec2:RunInstances"],
-                &[
-                    IMAGE,
-                    INSTANCE,
-                    KEY_PAIR,
-                    NETWORK_INTERFACE,
-                    SECURITY_GROUP,
-                    SUBNET,
-                    VOLUME,
-                ],
-            ),
-            // The instance and its volumes are tagged at launch.
-            g(&["ec2:CreateTags", "ec2:DeleteTags"], &[INSTANCE, VOLUME]),
-            g(
-                &["ec2:ModifyInstanceAttribute"],
-                &[INSTANCE, SECURITY_GROUP, VOLUME],
-            ),
-            g(
-                &[
-                    "ec2:AssociateIamInstanceProfile",
-                    "ec2:DescribeInstanceAttribute",
-                    "ec2:DisassociateIamInstanceProfile",
-                    "ec2:ReplaceIamInstanceProfileAssociation",
-                    "ec2:StartInstances",
-                    "ec2:StopInstances",
-                    "ec2:TerminateInstances",
-                ],
-                &[INSTANCE],
-            ),
-            g(&["ec2:ModifyVolume"], &[VOLUME]),
-            // `apply --dry-run` looks the instance profile up.
-            g(&["iam:GetInstanceProfile"], &[INSTANCE_PROFILE]),
-            // The instance profile's role goes to EC2.
-            pass_role(&["ec2.amazonaws.com"]),
-        ],
-    ),
-    managed(
-        "aws_lb",
-        &[
-            g(
-                &[
-                    // Delete waits for the load balancer's interfaces to go;
-                    // `apply --dry-run` looks up its subnets and groups.
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "elasticloadbalancing:DescribeLoadBalancerAttributes",
-                    "elasticloadbalancing:DescribeLoadBalancers",
-                    "elasticloadbalancing:DescribeTags",
-                ],
-                ANY,
-            ),
-            g(
-                &[
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:CreateLoadBalancer",
-                    "elasticloadbalancing:DeleteLoadBalancer",
-                    "elasticloadbalancing:ModifyLoadBalancerAttributes",
-                    "elasticloadbalancing:RemoveTags",
-                    "elasticloadbalancing:SetIpAddressType",
-                    "elasticloadbalancing:SetSecurityGroups",
-                    "elasticloadbalancing:SetSubnets",
-                ],
-                &[LOAD_BALANCER],
-            ),
-            g(&["iam:CreateServiceLinkedRole"], &[ELB_SERVICE_LINKED_ROLE]),
-        ],
-    ),
-    managed(
-        "aws_lb_target_group",
-        &[
-            g(
-                &[
-                    "ec2:DescribeVpcs",
-                    "elasticloadbalancing:DescribeTags",
-                    "elasticloadbalancing:DescribeTargetGroupAttributes",
-                    "elasticloadbalancing:DescribeTargetGroups",
-                ],
-                ANY,
-            ),
-            g(
-                &[
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:CreateTargetGroup",
-                    "elasticloadbalancing:DeleteTargetGroup",
-                    "elasticloadbalancing:ModifyTargetGroup",
-                    "elasticloadbalancing:ModifyTargetGroupAttributes",
-                    "elasticloadbalancing:RemoveTags",
-                ],
-                &[TARGET_GROUP],
-            ),
-        ],
-    ),
-    managed(
-        "aws_lb_listener",
-        &[
-            g(
-                &[
-                    "elasticloadbalancing:DescribeListeners",
-                    "elasticloadbalancing:DescribeTags",
-                ],
-                ANY,
-            ),
-            g(
-                &["elasticloadbalancing:CreateListener"],
-                &[LISTENER, LOAD_BALANCER],
-            ),
-            g(
-                &[
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:DeleteListener",
-                    "elasticloadbalancing:ModifyListener",
-                    "elasticloadbalancing:RemoveTags",
-                ],
-                &[LISTENER],
-            ),
-        ],
-    ),
-    managed(
-        "aws_lb_listener_rule",
-        &[
-            g(
-                &[
-                    "elasticloadbalancing:DescribeRules",
-                    "elasticloadbalancing:DescribeTags",
-                ],
-                ANY,
-            ),
-            g(
-                &["elasticloadbalancing:CreateRule"],
-                &[LISTENER, LISTENER_RULE],
-            ),
-            g(
-                &[
-                    "elasticloadbalancing:AddTags",
-                    "elasticloadbalancing:DeleteRule",
-                    "elasticloadbalancing:ModifyRule",
-                    "elasticloadbalancing:RemoveTags",
-                    "elasticloadbalancing:SetRulePriorities",
-                ],
-                &[LISTENER_RULE],
-            ),
-        ],
-    ),
-    managed(
-        "aws_ecs_cluster",
-        &[
-            g(&["ecs:ListClusters"], ANY),
-            g(
-                &[
-                    "ecs:CreateCluster",
-                    "ecs:DeleteCluster",
-                    "ecs:DescribeClusters",
-                    "ecs:TagResource",
-                    "ecs:UntagResource",
-                    "ecs:UpdateCluster",
-                ],
-                &[CLUSTER],
-            ),
-            g(&["iam:CreateServiceLinkedRole"], &[ECS_SERVICE_LINKED_ROLE]),
-        ],
-    ),
-    managed(
-        "aws_ecs_cluster_capacity_providers",
-        &[g(
-            &["ecs:DescribeClusters", "ecs:PutClusterCapacityProviders"],
-            &[CLUSTER],
-        )],
-    ),
-    managed(
-        "aws_ecs_task_definition",
-        &[
-            g(
-                &[
-                    "ecs:DeregisterTaskDefinition",
-                    "ecs:DescribeTaskDefinition",
-                    "ecs:ListTaskDefinitions",
-                ],
-                ANY,
-            ),
-            g(
-                &[
-                    "ecs:RegisterTaskDefinition",
-                    "ecs:TagResource",
-                    "ecs:UntagResource",
-                ],
-                &[TASK_DEFINITION],
-            ),
-            // The task and execution roles: looked up by a dry run,
-            // passed to ECS tasks.
-            g(&["iam:GetRole"], &[ROLE]),
-            pass_role(&["ecs-tasks.amazonaws.com"]),
-        ],
-    ),
-    managed(
-        "aws_ecs_service",
-        &[
-            // `apply --dry-run` looks up the awsvpc subnets and groups.
-            g(&["ec2:DescribeSecurityGroups", "ec2:DescribeSubnets"], ANY),
-            g(
-                &[
-                    "ecs:CreateService",
-                    "ecs:DeleteService",
-                    "ecs:DescribeServices",
-                    "ecs:TagResource",
-                    "ecs:UntagResource",
-                    "ecs:UpdateService",
-                ],
-                &[ECS_SERVICE],
-            ),
-            g(&["iam:CreateServiceLinkedRole"], &[ECS_SERVICE_LINKED_ROLE]),
-        ],
-    ),
-    managed(
-        "aws_codebuild_project",
-        &[
-            // `apply --dry-run` looks up the VPC, subnets and groups.
-            g(
-                &[
-                    "codebuild:ListProjects",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVpcs",
-                ],
-                ANY,
-            ),
-            g(
-                &[
-                    "codebuild:BatchGetProjects",
-                    "codebuild:CreateProject",
-                    "codebuild:DeleteProject",
-                    "codebuild:UpdateProject",
-                ],
-                &[PROJECT],
-            ),
-            // `apply --dry-run` looks the service role up.
-            g(&["iam:GetRole"], &[ROLE]),
-            pass_role(&["codebuild.amazonaws.com"]),
-        ],
-    ),
-    managed(
-        "aws_codepipeline",
-        &[
-            g(&["codepipeline:ListPipelines"], ANY),
-            g(
-                &[
-                    "codepipeline:CreatePipeline",
-                    "codepipeline:DeletePipeline",
-                    "codepipeline:GetPipeline",
-                    "codepipeline:ListTagsForResource",
-                    "codepipeline:TagResource",
-                    "codepipeline:UntagResource",
-                    "codepipeline:UpdatePipeline",
-                ],
-                &[PIPELINE],
-            ),
-            g(&["iam:GetRole"], &[ROLE]),
-            pass_role(&["codepipeline.amazonaws.com"]),
-            // A `CodeStarSourceConnection` source hands its connection to
-            // CodePipeline; connections have two ARN prefixes.
-            Grant {
-                actions: &["codestar-connections:PassConnection"],
-                resources: &[CODESTAR_CONNECTION],
-                condition: Some(Condition {
-                    operator: "StringEquals",
-                    key: "codestar-connections:PassedToService",
-                    values: &["codepipeline.amazonaws.com"],
-                }),
-            },
-            Grant {
-                actions: &["codeconnections:PassConnection"],
-                resources: &[CODECONNECTIONS_CONNECTION],
-                condition: Some(Condition {
-                    operator: "StringEquals",
-                    key: "codeconnections:PassedToService",
-                    values: &["codepipeline.amazonaws.com"],
-                }),
-            },
-        ],
-    ),
-    managed(
-        "aws_iam_role",
-        &[
-            g(
-                &[
-                    "iam:CreateRole",
-                    "iam:DeleteRole",
-                    "iam:DeleteRolePermissionsBoundary",
-                    "iam:DeleteRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:GetRole",
-                    "iam:ListAttachedRolePolicies",
-                    "iam:ListInstanceProfilesForRole",
-                    "iam:ListRolePolicies",
-                    "iam:PutRolePermissionsBoundary",
-                    "iam:TagRole",
-                    "iam:UntagRole",
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:UpdateRole",
-                ],
-                &[ROLE],
-            ),
-            // Delete first takes the role out of its instance profiles.
-            g(&["iam:RemoveRoleFromInstanceProfile"], &[INSTANCE_PROFILE]),
-        ],
-    ),
-    managed(
-        "aws_iam_role_policy",
-        &[g(
-            &[
-                "iam:DeleteRolePolicy",
-                "iam:GetRolePolicy",
-                "iam:PutRolePolicy",
-            ],
-            &[ROLE],
-        )],
-    ),
-    managed(
-        "aws_iam_role_policy_attachment",
-        &[g(
-            &[
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:ListAttachedRolePolicies",
-            ],
-            &[ROLE],
-        )],
-    ),
-    managed(
-        "aws_iam_policy",
-        &[g(
-            &[
-                "iam:CreatePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:GetPolicy",
-                "iam:GetPolicyVersion",
-                "iam:ListPolicyTags",
-                "iam:ListPolicyVersions",
-                "iam:TagPolicy",
-                "iam:UntagPolicy",
-            ],
-            &[IAM_POLICY],
-        )],
-    ),
-    managed(
-        "aws_iam_instance_profile",
-        &[
-            g(
-                &[
-                    "iam:AddRoleToInstanceProfile",
-                    "iam:CreateInstanceProfile",
-                    "iam:DeleteInstanceProfile",
-                    "iam:GetInstanceProfile",
-                    "iam:RemoveRoleFromInstanceProfile",
-                    "iam:TagInstanceProfile",
-                    "iam:UntagInstanceProfile",
-                ],
-                &[INSTANCE_PROFILE],
-            ),
-            // The role: looked up by `apply --dry-run`, passed on to EC2
-            // by AddRoleToInstanceProfile.
-            g(&["iam:GetRole"], &[ROLE]),
-            pass_role(&["ec2.amazonaws.com"]),
-        ],
-    ),
-    managed(
-        "aws_cloudwatch_log_group",
-        &[
-            g(&["logs:DescribeLogGroups"], ANY),
-            g(
-                &[
-                    "logs:AssociateKmsKey",
-                    "logs:CreateLogGroup",
-                    "logs:DeleteLogGroup",
-                    "logs:DeleteRetentionPolicy",
-                    "logs:DisassociateKmsKey",
-                    "logs:ListTagsForResource",
-                    "logs:PutRetentionPolicy",
-                    "logs:TagResource",
-                    "logs:UntagResource",
-                ],
-                &[LOG_GROUP],
-            ),
-        ],
-    ),
-    managed(
-        "aws_s3_bucket",
-        &[
-            g(
-                &[
-                    "s3:CreateBucket",
-                    "s3:DeleteBucket",
-                    "s3:GetBucketTagging",
-                    "s3:ListBucket",
-                    "s3:ListBucketVersions",
-                    "s3:PutBucketAcl",
-                    "s3:PutBucketTagging",
-                ],
-                &[BUCKET],
-            ),
-            // `force_destroy` empties the bucket, every version included.
-            g(&["s3:DeleteObject", "s3:DeleteObjectVersion"], &[OBJECT]),
-            // A bucket's creation date, to recognise one a create made
-            // before its tags could be set.
-            g(&["s3:ListAllMyBuckets"], ANY),
-        ],
-    ),
-    managed(
-        "aws_s3_bucket_versioning",
-        &[g(
-            &[
-                "s3:GetBucketVersioning",
-                "s3:ListBucket",
-                "s3:PutBucketVersioning",
-            ],
-            &[BUCKET],
-        )],
-    ),
-    managed(
-        "aws_s3_bucket_lifecycle_configuration",
-        &[g(
-            &[
-                "s3:GetLifecycleConfiguration",
-                "s3:PutLifecycleConfiguration",
-            ],
-            &[BUCKET],
-        )],
-    ),
-    managed(
-        "aws_s3_bucket_public_access_block",
-        &[g(
-            &[
-                "s3:GetBucketPublicAccessBlock",
-                "s3:PutBucketPublicAccessBlock",
-            ],
-            &[BUCKET],
-        )],
-    ),
-    managed(
-        "aws_ecr_repository",
-        &[g(
-            &[
-                "ecr:CreateRepository",
-                "ecr:DeleteRepository",
-                "ecr:DescribeRepositories",
-                "ecr:ListTagsForResource",
-                "ecr:PutImageScanningConfiguration",
-                "ecr:PutImageTagMutability",
-                "ecr:TagResource",
-                "ecr:UntagResource",
-            ],
-            &[REPOSITORY],
-        )],
-    ),
-    managed(
-        "aws_ecr_lifecycle_policy",
-        &[g(
-            &[
-                "ecr:DeleteLifecyclePolicy",
-                "ecr:GetLifecyclePolicy",
-                "ecr:PutLifecyclePolicy",
-            ],
-            &[REPOSITORY],
-        )],
-    ),
-    managed(
-        "aws_ssm_parameter",
-        &[
-            g(&["ssm:DescribeParameters"], ANY),
-            g(
-                &[
-                    "ssm:AddTagsToResource",
-                    "ssm:DeleteParameter",
-                    "ssm:GetParameters",
-                    "ssm:ListTagsForResource",
-                    "ssm:PutParameter",
-                    "ssm:RemoveTagsFromResource",
-                ],
-                &[PARAMETER],
-            ),
-        ],
-    ),
-    data(
-        "aws_availability_zones",
-        &[g(&["ec2:DescribeAvailabilityZones"], ANY)],
-    ),
-    data("aws_ami", &[g(&["ec2:DescribeImages"], ANY)]),
-    // Evaluated locally.
-    data("aws_iam_policy_document", &[]),
-    data("aws_caller_identity", &[g(&["sts:GetCallerIdentity"], ANY)]),
-    // The provider's own region: no call.
-    data("aws_region", &[]),
-    data(
-        "aws_ssm_parameter",
-        &[g(&["ssm:GetParameter"], &[PARAMETER, AWS_PUBLIC_PARAMETER])],
-    ),
-    // The other stack's state object (`backend = "s3"`); a local state
-    // file needs nothing.
-    data("terraform_remote_state", &[g(&["s3:GetObject"], &[OBJECT])]),
-];
+/// One row per resource type and data source of the provider's registry,
+/// taken from their descriptors.
+pub static PERMISSIONS: std::sync::LazyLock<Vec<TypePermissions>> =
+    std::sync::LazyLock::new(|| {
+        let managed = crate::services::resources().map(|t| TypePermissions {
+            name: t.name,
+            mode: Mode::Managed,
+            grants: t.grants,
+        });
+        let data = crate::services::data_sources().map(|t| TypePermissions {
+            name: t.name,
+            mode: Mode::Data,
+            grants: t.grants,
+        });
+        managed.chain(data).collect()
+    });
 
 /// The rows a type name selects: `data.NAME` is the data source; a bare
 /// name is the resource type and the data source of that name, since a
@@ -1447,290 +548,92 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::iam::ROLE;
+    use crate::services::logs::LOG_GROUP;
 
-    /// The SDK client fields of `Aws` and their IAM prefixes.
-    const CLIENTS: &[(&str, &str)] = &[
-        ("ec2", "ec2"),
-        ("ecs", "ecs"),
-        ("elbv2", "elasticloadbalancing"),
-        ("ecr", "ecr"),
-        ("iam", "iam"),
-        ("sts", "sts"),
-        ("logs", "logs"),
-        ("s3", "s3"),
-        ("codebuild", "codebuild"),
-        ("codepipeline", "codepipeline"),
-        ("ssm", "ssm"),
-    ];
+    /// The SDK client fields of `Aws` and their IAM prefixes, from the
+    /// service definitions.
+    fn clients() -> Vec<(&'static str, &'static str)> {
+        crate::services::SERVICES
+            .iter()
+            .map(|s| (s.client, s.iam_prefix))
+            .collect()
+    }
 
-    /// Every registered type's module, read at compile time: (type, mode,
-    /// file stem, source).
-    const MODULES: &[(&str, Mode, &str, &str)] = &[
-        (
-            "aws_vpc",
-            Mode::Managed,
-            "vpc",
-            include_str!("resources/vpc.rs"),
-        ),
-        (
-            "aws_subnet",
-            Mode::Managed,
-            "subnet",
-            include_str!("resources/subnet.rs"),
-        ),
-        (
-            "aws_internet_gateway",
-            Mode::Managed,
-            "internet_gateway",
-            include_str!("resources/internet_gateway.rs"),
-        ),
-        (
-            "aws_eip",
-            Mode::Managed,
-            "eip",
-            include_str!("resources/eip.rs"),
-        ),
-        (
-            "aws_nat_gateway",
-            Mode::Managed,
-            "nat_gateway",
-            include_str!("resources/nat_gateway.rs"),
-        ),
-        (
-            "aws_route_table",
-            Mode::Managed,
-            "route_table",
-            include_str!("resources/route_table.rs"),
-        ),
-        (
-            "aws_route",
-            Mode::Managed,
-            "route",
-            include_str!("resources/route.rs"),
-        ),
-        (
-            "aws_route_table_association",
-            Mode::Managed,
-            "route_table_association",
-            include_str!("resources/route_table_association.rs"),
-        ),
-        (
-            "aws_security_group",
-            Mode::Managed,
-            "security_group",
-            include_str!("resources/security_group.rs"),
-        ),
-        (
-            "aws_security_group_rule",
-            Mode::Managed,
-            "security_group_rule",
-            include_str!("resources/security_group_rule.rs"),
-        ),
-        (
-            "aws_key_pair",
-            Mode::Managed,
-            "key_pair",
-            include_str!("resources/key_pair.rs"),
-        ),
-        (
-            "aws_instance",
-            Mode::Managed,
-            "instance",
-            include_str!("resources/instance.rs"),
-        ),
-        (
-            "aws_lb",
-            Mode::Managed,
-            "lb",
-            include_str!("resources/lb.rs"),
-        ),
-        (
-            "aws_lb_target_group",
-            Mode::Managed,
-            "lb_target_group",
-            include_str!("resources/lb_target_group.rs"),
-        ),
-        (
-            "aws_lb_listener",
-            Mode::Managed,
-            "lb_listener",
-            include_str!("resources/lb_listener.rs"),
-        ),
-        (
-            "aws_lb_listener_rule",
-            Mode::Managed,
-            "lb_listener_rule",
-            include_str!("resources/lb_listener_rule.rs"),
-        ),
-        (
-            "aws_ecs_cluster",
-            Mode::Managed,
-            "ecs_cluster",
-            include_str!("resources/ecs_cluster.rs"),
-        ),
-        (
-            "aws_ecs_cluster_capacity_providers",
-            Mode::Managed,
-            "ecs_cluster_capacity_providers",
-            include_str!("resources/ecs_cluster_capacity_providers.rs"),
-        ),
-        (
-            "aws_ecs_task_definition",
-            Mode::Managed,
-            "ecs_task_definition",
-            include_str!("resources/ecs_task_definition.rs"),
-        ),
-        (
-            "aws_ecs_service",
-            Mode::Managed,
-            "ecs_service",
-            include_str!("resources/ecs_service.rs"),
-        ),
-        (
-            "aws_codebuild_project",
-            Mode::Managed,
-            "codebuild_project",
-            include_str!("resources/codebuild_project.rs"),
-        ),
-        (
-            "aws_codepipeline",
-            Mode::Managed,
-            "codepipeline",
-            include_str!("resources/codepipeline.rs"),
-        ),
-        (
-            "aws_iam_role",
-            Mode::Managed,
-            "iam_role",
-            include_str!("resources/iam_role.rs"),
-        ),
-        (
-            "aws_iam_role_policy",
-            Mode::Managed,
-            "iam_role_policy",
-            include_str!("resources/iam_role_policy.rs"),
-        ),
-        (
-            "aws_iam_role_policy_attachment",
-            Mode::Managed,
-            "iam_role_policy_attachment",
-            include_str!("resources/iam_role_policy_attachment.rs"),
-        ),
-        (
-            "aws_iam_policy",
-            Mode::Managed,
-            "iam_policy",
-            include_str!("resources/iam_policy.rs"),
-        ),
-        (
-            "aws_iam_instance_profile",
-            Mode::Managed,
-            "iam_instance_profile",
-            include_str!("resources/iam_instance_profile.rs"),
-        ),
-        (
-            "aws_cloudwatch_log_group",
-            Mode::Managed,
-            "cloudwatch_log_group",
-            include_str!("resources/cloudwatch_log_group.rs"),
-        ),
-        (
-            "aws_s3_bucket",
-            Mode::Managed,
-            "s3_bucket",
-            include_str!("resources/s3_bucket.rs"),
-        ),
-        (
-            "aws_s3_bucket_versioning",
-            Mode::Managed,
-            "s3_bucket_versioning",
-            include_str!("resources/s3_bucket_versioning.rs"),
-        ),
-        (
-            "aws_s3_bucket_lifecycle_configuration",
-            Mode::Managed,
-            "s3_bucket_lifecycle_configuration",
-            include_str!("resources/s3_bucket_lifecycle_configuration.rs"),
-        ),
-        (
-            "aws_s3_bucket_public_access_block",
-            Mode::Managed,
-            "s3_bucket_public_access_block",
-            include_str!("resources/s3_bucket_public_access_block.rs"),
-        ),
-        (
-            "aws_ecr_repository",
-            Mode::Managed,
-            "ecr_repository",
-            include_str!("resources/ecr_repository.rs"),
-        ),
-        (
-            "aws_ecr_lifecycle_policy",
-            Mode::Managed,
-            "ecr_lifecycle_policy",
-            include_str!("resources/ecr_lifecycle_policy.rs"),
-        ),
-        (
-            "aws_ssm_parameter",
-            Mode::Managed,
-            "ssm_parameter",
-            include_str!("resources/ssm_parameter.rs"),
-        ),
-        (
-            "aws_availability_zones",
-            Mode::Data,
-            "availability_zones",
-            include_str!("resources/availability_zones.rs"),
-        ),
-        (
-            "aws_ami",
-            Mode::Data,
-            "ami",
-            include_str!("resources/ami.rs"),
-        ),
-        (
-            "aws_iam_policy_document",
-            Mode::Data,
-            "iam_policy_document",
-            include_str!("resources/iam_policy_document.rs"),
-        ),
-        (
-            "aws_caller_identity",
-            Mode::Data,
-            "caller_identity",
-            include_str!("resources/caller_identity.rs"),
-        ),
-        (
-            "aws_region",
-            Mode::Data,
-            "region",
-            include_str!("resources/region.rs"),
-        ),
-        (
-            "aws_ssm_parameter",
-            Mode::Data,
-            "ssm_parameter_data",
-            include_str!("resources/ssm_parameter_data.rs"),
-        ),
-        (
-            "terraform_remote_state",
-            Mode::Data,
-            "terraform_remote_state",
-            include_str!("resources/terraform_remote_state.rs"),
-        ),
-    ];
+    /// A source file of this crate, read from the checkout: `path` as
+    /// `file!()` gives it, or relative to `src/`.
+    fn read_source(path: &str) -> String {
+        let rel = path.rfind("src/").map_or(path, |at| &path[at..]);
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    }
 
-    /// Shared files whose functions the modules call: (file stem, source).
-    const HELPERS: &[(&str, &str)] = &[
-        ("tags", include_str!("tags.rs")),
-        ("refresh", include_str!("refresh.rs")),
-        ("elbv2_ecs_util", include_str!("elbv2_ecs_util.rs")),
-        ("iam_util", include_str!("iam_util.rs")),
-        ("cicd_util", include_str!("cicd_util.rs")),
-        ("wait", include_str!("wait.rs")),
-        ("context", include_str!("context.rs")),
-        ("preflight", include_str!("preflight.rs")),
-    ];
+    /// The file stem a module is named by (`services/ec2/mod.rs` is `ec2`).
+    fn stem_of(path: &str) -> String {
+        let p = std::path::Path::new(path);
+        let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if stem == "mod" {
+            let parent = p.parent().and_then(|d| d.file_name());
+            parent.and_then(|s| s.to_str()).unwrap_or("").to_string()
+        } else {
+            stem.to_string()
+        }
+    }
+
+    /// Every registered type's file: (type, mode, file stem, source, path
+    /// under `src/`), found through the registry, so no list is kept here.
+    fn modules() -> Vec<(&'static str, Mode, String, String, String)> {
+        let managed = crate::services::resources().map(|t| (t.name, Mode::Managed, t.source));
+        let data = crate::services::data_sources().map(|t| (t.name, Mode::Data, t.source));
+        managed
+            .chain(data)
+            .map(|(name, mode, path)| {
+                let rel = path.rfind("src/").map_or(path, |at| &path[at..]);
+                (
+                    name,
+                    mode,
+                    stem_of(path),
+                    read_source(path),
+                    rel.to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every `.rs` file under `src/`, relative to the crate.
+    fn all_sources() -> Vec<String> {
+        fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(&path, base, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let rel = path.strip_prefix(base).unwrap_or(&path);
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        walk(&base.join("src"), base, &mut out);
+        out
+    }
+
+    /// Shared files whose functions the types call: every source file that
+    /// is not a type's own, (file stem, source).
+    fn helpers() -> Vec<(String, String)> {
+        let own: BTreeSet<String> = modules().into_iter().map(|m| m.4).collect();
+        all_sources()
+            .into_iter()
+            .filter(|path| !own.contains(path) && !path.ends_with("policy.rs"))
+            .map(|path| (stem_of(&path), read_source(&path)))
+            .collect()
+    }
 
     fn is_ident(c: u8) -> bool {
         c.is_ascii_alphanumeric() || c == b'_'
@@ -1768,7 +671,8 @@ mod tests {
         let mut actions = BTreeSet::new();
         for (dot, _) in src.match_indices('.') {
             let (client, after) = ident_at(b, skip_ws(b, dot + 1));
-            let Some((_, prefix)) = CLIENTS.iter().find(|(field, _)| *field == client) else {
+            let Some((_, prefix)) = clients().into_iter().find(|(field, _)| *field == client)
+            else {
                 continue;
             };
             let next = skip_ws(b, after);
@@ -1968,10 +872,8 @@ mod tests {
     /// The read each `Ec2Ref` kind makes, from preflight's
     /// `Ec2Ref::Subnet => "DescribeSubnets"` match arms.
     fn ec2_ref_reads() -> BTreeMap<String, String> {
-        let src = HELPERS
-            .iter()
-            .find(|(stem, _)| *stem == "preflight")
-            .map_or("", |(_, src)| without_tests(src));
+        let lookups = read_source("src/services/ec2/lookups.rs");
+        let src = without_tests(&lookups);
         let b = src.as_bytes();
         let mut reads = BTreeMap::new();
         for (at, _) in src.match_indices("Ec2Ref::") {
@@ -2001,29 +903,66 @@ mod tests {
 
     #[test]
     fn every_registered_type_has_exactly_one_row() {
-        let registered: BTreeSet<(&str, Mode)> = crate::resources::RESOURCES
-            .iter()
+        let registered: BTreeSet<(&str, Mode)> = crate::services::resources()
             .map(|r| (r.name, Mode::Managed))
-            .chain(
-                crate::resources::DATA_SOURCES
-                    .iter()
-                    .map(|d| (d.name, Mode::Data)),
-            )
+            .chain(crate::services::data_sources().map(|d| (d.name, Mode::Data)))
             .collect();
         let rows: Vec<(&str, Mode)> = PERMISSIONS.iter().map(|r| (r.name, r.mode)).collect();
         let unique: BTreeSet<(&str, Mode)> = rows.iter().copied().collect();
-        assert_eq!(unique.len(), rows.len(), "a type has two rows");
+        assert_eq!(unique.len(), rows.len(), "a type is registered twice");
         assert_eq!(unique, registered);
-        let modules: BTreeSet<(&str, Mode)> = MODULES.iter().map(|(n, m, _, _)| (*n, *m)).collect();
-        assert_eq!(modules, registered, "MODULES must list every type's file");
+    }
+
+    /// Every file under `services/` is a service's `mod.rs`, a registered
+    /// type's own file, or a service's shared helpers: a type file left
+    /// out of the registry would escape the permission tests.
+    #[test]
+    fn every_type_file_is_registered() {
+        let own: BTreeSet<String> = modules().into_iter().map(|m| m.4).collect();
+        let mut stray = Vec::new();
+        for path in all_sources() {
+            if !path.starts_with("src/services/") || path.ends_with("/mod.rs") {
+                continue;
+            }
+            let src = read_source(&path);
+            let descriptor =
+                src.contains("static TYPE: ManagedType") || src.contains("static DATA: DataSource");
+            if descriptor != own.contains(&path) {
+                stray.push(path);
+            }
+        }
+        assert!(
+            stray.is_empty(),
+            "type files not in the registry: {stray:?}"
+        );
+    }
+
+    /// Every SDK client `Aws` holds belongs to a service definition, so
+    /// that the scanner below sees that client's calls.
+    #[test]
+    fn every_client_of_aws_has_a_service() {
+        let context = read_source("src/context.rs");
+        let start = context.find("pub(crate) struct Aws {").expect("struct Aws");
+        let body = &context[start..start + context[start..].find("\n}").expect("end")];
+        let fields: BTreeSet<&str> = body
+            .lines()
+            .filter(|l| l.contains("::Client,"))
+            .filter_map(|l| l.trim().strip_prefix("pub ")?.split(':').next())
+            .collect();
+        assert!(
+            fields.contains("ec2") && fields.contains("elbv2"),
+            "{fields:?}"
+        );
+        let served: BTreeSet<&str> = clients().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, served, "a client without a service definition");
     }
 
     #[test]
     fn each_row_grants_every_call_its_module_makes() {
         let mut missing = Vec::new();
-        for (name, mode, _, src) in MODULES {
-            for action in own_calls(&code_only(without_tests(src))) {
-                if !granted(name, *mode).contains(action.as_str()) {
+        for (name, mode, _, src, _) in modules() {
+            for action in own_calls(&code_only(without_tests(&src))) {
+                if !granted(name, mode).contains(action.as_str()) {
                     missing.push(format!("{name} ({mode:?}) calls {action}"));
                 }
             }
@@ -2039,20 +978,24 @@ mod tests {
 
     #[test]
     fn each_row_grants_the_calls_of_the_helpers_its_module_uses() {
-        let files = HELPERS
+        let modules = modules();
+        let files = helpers().into_iter().chain(
+            modules
+                .iter()
+                .map(|(_, _, stem, src, _)| (stem.clone(), src.clone())),
+        );
+        let users: Vec<(&str, Mode, &str, String)> = modules
             .iter()
-            .copied()
-            .chain(MODULES.iter().map(|(_, _, stem, src)| (*stem, *src)));
-        let users: Vec<(&str, Mode, &str, String)> = MODULES
-            .iter()
-            .map(|(name, mode, stem, src)| (*name, *mode, *stem, code_only(without_tests(src))))
+            .map(|(name, mode, stem, src, _)| {
+                (*name, *mode, stem.as_str(), code_only(without_tests(src)))
+            })
             .collect();
         let mut missing = BTreeSet::new();
         for (stem, src) in files {
-            let code = code_only(without_tests(src));
+            let code = code_only(without_tests(&src));
             for (function, calls) in calls_by_public_function(&code) {
                 for (name, mode, user_stem, user) in &users {
-                    if *user_stem == stem || !mentions(user, function) || !names_module(user, stem)
+                    if *user_stem == stem || !mentions(user, function) || !names_module(user, &stem)
                     {
                         continue;
                     }
@@ -2067,6 +1010,22 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    /// The whole policy of every type, as a security reviewer reads it.
+    #[test]
+    fn the_policy_of_every_type() {
+        let all: BTreeSet<String> = PERMISSIONS
+            .iter()
+            .map(|r| match r.mode {
+                Mode::Managed => r.name.to_string(),
+                Mode::Data => format!("data.{}", r.name),
+            })
+            .collect();
+        let ctx = PolicyContext::new(Some("eu-west-1"), Some("123456789012"));
+        let doc = policy_document(&all, &ctx, None);
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        insta::assert_snapshot!(text);
     }
 
     #[test]
@@ -2105,7 +1064,7 @@ mod tests {
 
     #[test]
     fn actions_are_plain_service_action_names() {
-        for row in PERMISSIONS {
+        for row in PERMISSIONS.iter() {
             for grant in row.grants {
                 assert!(!grant.resources.is_empty(), "{}", row.name);
                 for action in grant.actions {
@@ -2167,6 +1126,13 @@ mod tests {
                     if arn.template == "*" {
                         continue;
                     }
+                    assert!(
+                        crate::services::SERVICES
+                            .iter()
+                            .any(|s| s.arns.contains(arn)),
+                        "{} is in no service definition",
+                        arn.label
+                    );
                     let service = rendered.split(':').nth(2).unwrap_or("");
                     assert!(rendered.starts_with("arn:aws:"), "{rendered}");
                     // No action here is checked against another service's
@@ -2516,7 +1482,7 @@ mod tests {
 
     #[test]
     fn every_action_of_every_row_is_allowed_by_its_document() {
-        for row in PERMISSIONS {
+        for row in PERMISSIONS.iter() {
             let key = match row.mode {
                 Mode::Managed => row.name.to_string(),
                 Mode::Data => format!("data.{}", row.name),

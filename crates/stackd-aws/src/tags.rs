@@ -104,6 +104,34 @@ pub(crate) fn tag_changes(
     (set, remove)
 }
 
+/// Brings an object's tags from `prior` (live attributes) to `desired`
+/// (the arguments asked for) with the service's own calls: `untag` with the
+/// keys to remove, then `tag` with the tags to set, each at most once and
+/// retried within `deadline`. Every service that tags by resource ARN or
+/// name (Logs, CloudWatch, SNS, ...) uses this one.
+pub(crate) async fn reconcile_by<U, UF, T, TF>(
+    prior: &Value,
+    desired: &Value,
+    deadline: &crate::wait::Deadline,
+    untag: U,
+    tag: T,
+) -> Result<(), ProviderError>
+where
+    U: Fn(Vec<String>) -> UF,
+    UF: std::future::Future<Output = Result<(), ProviderError>>,
+    T: Fn(BTreeMap<String, String>) -> TF,
+    TF: std::future::Future<Output = Result<(), ProviderError>>,
+{
+    let (set, remove) = tag_changes(&str_map(prior, "tags_all"), &desired_tags(desired));
+    if !remove.is_empty() {
+        crate::wait::retry(deadline, || untag(remove.clone())).await?;
+    }
+    if !set.is_empty() {
+        crate::wait::retry(deadline, || tag(set.clone())).await?;
+    }
+    Ok(())
+}
+
 /// Brings an object's tags from `prior` (live `tags_all`) to `desired`
 /// (`tags_all` asked for), with one `DeleteTags` and one `CreateTags` at most.
 pub(crate) async fn reconcile(

@@ -1,0 +1,120 @@
+//! ec2: the service definition, its ARN patterns, and one module per type.
+
+use crate::policy::{arn, ArnPattern};
+use crate::services::Service;
+
+types! {
+    managed: [vpc, subnet, internet_gateway, eip, nat_gateway, route_table, route, route_table_association, security_group, security_group_rule, key_pair, instance],
+    data: [availability_zones, ami],
+}
+
+pub(crate) mod lookups;
+
+/// The service: the `Aws` client field `ec2`, IAM prefix `ec2`.
+pub(crate) static SERVICE: Service = Service {
+    managed: MANAGED,
+    data: DATA,
+    client: "ec2",
+    iam_prefix: "ec2",
+    // Error codes beyond `…NotFound` meaning the object does not exist.
+    not_found: &[],
+    arns: &[
+        VPC,
+        SUBNET,
+        INTERNET_GATEWAY,
+        VPN_GATEWAY,
+        ELASTIC_IP,
+        IPV4_POOL,
+        NAT_GATEWAY,
+        ROUTE_TABLE,
+        SECURITY_GROUP,
+        SECURITY_GROUP_RULE,
+        KEY_PAIR,
+        INSTANCE,
+        VOLUME,
+        NETWORK_INTERFACE,
+        IMAGE,
+    ],
+};
+
+// EC2, in the region and account (images are the region's, of any owner).
+pub(crate) const VPC: ArnPattern = arn("Vpc", "arn:${partition}:ec2:${region}:${account}:vpc/*");
+pub(crate) const SUBNET: ArnPattern = arn(
+    "Subnet",
+    "arn:${partition}:ec2:${region}:${account}:subnet/*",
+);
+pub(crate) const INTERNET_GATEWAY: ArnPattern = arn(
+    "InternetGateway",
+    "arn:${partition}:ec2:${region}:${account}:internet-gateway/*",
+);
+pub(crate) const VPN_GATEWAY: ArnPattern = arn(
+    "VpnGateway",
+    "arn:${partition}:ec2:${region}:${account}:vpn-gateway/*",
+);
+pub(crate) const ELASTIC_IP: ArnPattern = arn(
+    "ElasticIp",
+    "arn:${partition}:ec2:${region}:${account}:elastic-ip/*",
+);
+pub(crate) const IPV4_POOL: ArnPattern = arn(
+    "Ipv4Pool",
+    "arn:${partition}:ec2:${region}:${account}:ipv4pool-ec2/*",
+);
+pub(crate) const NAT_GATEWAY: ArnPattern = arn(
+    "NatGateway",
+    "arn:${partition}:ec2:${region}:${account}:natgateway/*",
+);
+pub(crate) const ROUTE_TABLE: ArnPattern = arn(
+    "RouteTable",
+    "arn:${partition}:ec2:${region}:${account}:route-table/*",
+);
+pub(crate) const SECURITY_GROUP: ArnPattern = arn(
+    "SecurityGroup",
+    "arn:${partition}:ec2:${region}:${account}:security-group/*",
+);
+pub(crate) const SECURITY_GROUP_RULE: ArnPattern = arn(
+    "SecurityGroupRule",
+    "arn:${partition}:ec2:${region}:${account}:security-group-rule/*",
+);
+pub(crate) const KEY_PAIR: ArnPattern = arn(
+    "KeyPair",
+    "arn:${partition}:ec2:${region}:${account}:key-pair/*",
+);
+pub(crate) const INSTANCE: ArnPattern = arn(
+    "Instance",
+    "arn:${partition}:ec2:${region}:${account}:instance/*",
+);
+pub(crate) const VOLUME: ArnPattern = arn(
+    "Volume",
+    "arn:${partition}:ec2:${region}:${account}:volume/*",
+);
+pub(crate) const NETWORK_INTERFACE: ArnPattern = arn(
+    "NetworkInterface",
+    "arn:${partition}:ec2:${region}:${account}:network-interface/*",
+);
+pub(crate) const IMAGE: ArnPattern = arn("Image", "arn:${partition}:ec2:${region}::image/*");
+
+/// The `filter { name = ..., values = [...] }` block of EC2 data sources.
+pub(crate) fn filter_block() -> stackd_spec::BlockSchema {
+    use stackd_spec::schema::Nesting;
+    use stackd_spec::{AttrSchema, AttrType, BlockSchema};
+    BlockSchema::new("filter", Nesting::Set)
+        .attr(AttrSchema::required("name", AttrType::String))
+        .attr(AttrSchema::required(
+            "values",
+            AttrType::set_of(AttrType::String),
+        ))
+}
+
+/// The `filter` blocks of data source arguments as EC2 filters.
+pub(crate) fn filters_from_blocks(args: &stackd_spec::Value) -> Vec<aws_sdk_ec2::types::Filter> {
+    crate::args::blocks(args, "filter")
+        .iter()
+        .filter_map(|b| {
+            let name = crate::args::opt_str(b, "name")?;
+            Some(crate::refresh::filter(
+                name,
+                crate::args::str_list(b, "values"),
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,52 @@
+//! iam: the service definition, its ARN patterns, and one module per type.
+
+use crate::policy::{arn, ArnPattern, Condition, Grant};
+use crate::services::Service;
+
+types! {
+    managed: [iam_role, iam_role_policy, iam_role_policy_attachment, iam_policy, iam_instance_profile],
+    data: [iam_policy_document],
+}
+
+pub(crate) mod lookups;
+
+/// The service: the `Aws` client field `iam`, IAM prefix `iam`.
+pub(crate) static SERVICE: Service = Service {
+    managed: MANAGED,
+    data: DATA,
+    client: "iam",
+    iam_prefix: "iam",
+    // Error codes beyond `…NotFound` meaning the object does not exist.
+    not_found: &["NoSuchEntity"],
+    arns: &[
+        ROLE,
+        IAM_POLICY,
+        INSTANCE_PROFILE,
+        ELB_SERVICE_LINKED_ROLE,
+        ECS_SERVICE_LINKED_ROLE,
+    ],
+};
+
+// IAM (global: no region).
+pub(crate) const ROLE: ArnPattern = arn("Role", "arn:${partition}:iam::${account}:role/*");
+pub(crate) const IAM_POLICY: ArnPattern =
+    arn("Policy", "arn:${partition}:iam::${account}:policy/*");
+pub(crate) const INSTANCE_PROFILE: ArnPattern = arn(
+    "InstanceProfile",
+    "arn:${partition}:iam::${account}:instance-profile/*",
+);
+pub(crate) const ELB_SERVICE_LINKED_ROLE: ArnPattern = arn("ElbServiceLinkedRole", "arn:${partition}:iam::${account}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing*");
+pub(crate) const ECS_SERVICE_LINKED_ROLE: ArnPattern = arn("EcsServiceLinkedRole", "arn:${partition}:iam::${account}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS*");
+
+/// `iam:PassRole` on the account's roles, only towards `services`.
+pub(crate) const fn pass_role(services: &'static [&'static str]) -> Grant {
+    Grant {
+        actions: &["iam:PassRole"],
+        resources: &[ROLE],
+        condition: Some(Condition {
+            operator: "StringEquals",
+            key: "iam:PassedToService",
+            values: services,
+        }),
+    }
+}
