@@ -262,6 +262,50 @@ async fn reference_architecture_round_trip() {
         backend.load_balancers()[0].target_group_arn(),
         back_tg.target_group_arn()
     );
+    // The back end scales on CPU between 2 and 6 tasks, with an alarm.
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&sdk_config().await);
+    let resource_id = format!("service/{name}/backend");
+    let targets = scaling
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .resource_ids(&resource_id)
+        .send()
+        .await
+        .unwrap();
+    let target = targets
+        .scalable_targets()
+        .first()
+        .expect("the back end's scalable target");
+    assert_eq!((target.min_capacity(), target.max_capacity()), (2, 6));
+    let policies = scaling
+        .describe_scaling_policies()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await
+        .unwrap();
+    let cpu = policies
+        .scaling_policies()
+        .iter()
+        .find(|p| p.policy_name() == format!("{name}-backend-cpu"))
+        .expect("the back end's CPU policy");
+    assert_eq!(
+        cpu.target_tracking_scaling_policy_configuration()
+            .map(|c| c.target_value()),
+        Some(60.0)
+    );
+    let alarms = aws_sdk_cloudwatch::Client::new(&sdk_config().await)
+        .describe_alarms()
+        .alarm_names(format!("{name}-backend-cpu-high"))
+        .send()
+        .await
+        .unwrap();
+    let alarm = alarms
+        .metric_alarms()
+        .first()
+        .expect("the back end's CPU alarm");
+    assert_eq!(alarm.threshold(), Some(85.0));
+    assert_eq!(alarm.dimensions().len(), 2);
     let td = c
         .ecs
         .describe_task_definition()

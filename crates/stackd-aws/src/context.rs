@@ -92,6 +92,8 @@ pub(crate) struct Aws {
     pub codebuild: aws_sdk_codebuild::Client,
     pub codepipeline: aws_sdk_codepipeline::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub appautoscaling: aws_sdk_applicationautoscaling::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -139,6 +141,12 @@ impl Aws {
             codebuild: client!(aws_sdk_codebuild, config, "codebuild"),
             codepipeline: client!(aws_sdk_codepipeline, config, "codepipeline"),
             ssm: client!(aws_sdk_ssm, config, "ssm"),
+            appautoscaling: client!(
+                aws_sdk_applicationautoscaling,
+                config,
+                "application-autoscaling"
+            ),
+            cloudwatch: client!(aws_sdk_cloudwatch, config, "cloudwatch"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

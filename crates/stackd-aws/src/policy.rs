@@ -1436,7 +1436,7 @@ mod tests {
         assert!(allows(&both, "ssm:GetParameter") && allows(&both, "ssm:PutParameter"));
         let data = policy_document(&names(&["aws_ami"]), &ctx(), None);
         assert!(allows(&data, "ec2:DescribeImages"));
-        assert!(serves("data.aws_ami") && serves("aws_ami") && !serves("data.aws_vpc"));
+        assert!(serves("data.aws_ami") && serves("aws_ami") && !serves("data.aws_lambda_function"));
     }
 
     #[test]

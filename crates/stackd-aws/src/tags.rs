@@ -68,6 +68,20 @@ pub(crate) fn tags_value(tags: &[Tag]) -> Value {
     )
 }
 
+/// A managed type's attributes as its data source shows them: the live
+/// tags (`tags_all`) under `tags`, as Terraform's data sources name them.
+pub(crate) fn as_data_tags(attrs: Value) -> Value {
+    match attrs {
+        Value::Map(mut m) => {
+            if let Some(tags) = m.remove("tags_all") {
+                m.insert("tags".into(), tags);
+            }
+            Value::Map(m)
+        }
+        other => other,
+    }
+}
+
 /// One tag's value.
 pub(crate) fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter()

@@ -176,6 +176,7 @@ pub fn record_endpoint(service: &str, configured: Option<&str>, region: &str) {
     let url = match configured {
         Some(u) => u.to_string(),
         None if service == "iam" => "https://iam.amazonaws.com".to_string(),
+        None if service == "cloudwatch" => format!("https://monitoring.{region}.amazonaws.com"),
         None => format!("https://{service}.{region}.amazonaws.com"),
     };
     endpoints()

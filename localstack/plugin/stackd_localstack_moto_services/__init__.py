@@ -2,9 +2,9 @@
 
 Works around an emulator limitation: community LocalStack (localstack-core,
 no auth token) answers every call to ecs, elbv2, ecr, codebuild and
-codepipeline with "not included in your current license plan", because it
-registers no provider for them. Its bundled moto fork (moto-ext) implements
-all five, so each provider here is a Skeleton whose dispatch table sends
+codepipeline with "not included in your current license plan", and serves no
+application-autoscaling at all, because it registers no provider for them.
+Its bundled moto fork (moto-ext) implements all six, so each provider here is a Skeleton whose dispatch table sends
 every operation of the service's spec to ``_proxy_moto``, the same
 fall-through LocalStack's own moto-backed providers (ec2, iam, ...) use for
 operations they do not override. Nothing else changes: the request parsing,
@@ -50,3 +50,10 @@ def codebuild() -> Service:
 @aws_provider(api="codepipeline")
 def codepipeline() -> Service:
     return _moto_backed_service("codepipeline")
+
+
+@aws_provider(api="application-autoscaling")
+def application_autoscaling() -> Service:
+    # moto implements targets, policies and scheduled actions, but no
+    # tagging (TagResource/ListTagsForResource) for this service.
+    return _moto_backed_service("application-autoscaling")

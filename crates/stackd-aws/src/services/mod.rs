@@ -33,6 +33,8 @@ macro_rules! types {
     };
 }
 
+pub(crate) mod appautoscaling;
+pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
 pub(crate) mod codepipeline;
 pub(crate) mod ec2;
@@ -72,6 +74,8 @@ pub(crate) fn is_not_found_code(code: &str) -> bool {
 
 /// Every service, in the order of their directories.
 pub(crate) static SERVICES: &[&Service] = &[
+    &appautoscaling::SERVICE,
+    &cloudwatch::SERVICE,
     &codebuild::SERVICE,
     &codepipeline::SERVICE,
     &ec2::SERVICE,

@@ -5,7 +5,14 @@ use crate::services::Service;
 
 types! {
     managed: [vpc, subnet, internet_gateway, eip, nat_gateway, route_table, route, route_table_association, security_group, security_group_rule, key_pair, instance],
-    data: [availability_zones, ami],
+    data: [
+        availability_zones,
+        ami,
+        vpc_data,
+        subnet_data,
+        subnets_data,
+        security_group_data,
+    ],
 }
 
 pub(crate) mod lookups;
@@ -117,4 +124,51 @@ pub(crate) fn filters_from_blocks(args: &stackd_spec::Value) -> Vec<aws_sdk_ec2:
             ))
         })
         .collect()
+}
+
+/// The EC2 filters a data source's arguments ask for: each set argument of
+/// `pairs` (`("cidr_block", "cidr")`) as that filter, the `tags` map as
+/// `tag:KEY` filters, and the `filter` blocks.
+pub(crate) fn data_filters(
+    args: &stackd_spec::Value,
+    pairs: &[(&str, &str)],
+) -> Vec<aws_sdk_ec2::types::Filter> {
+    use stackd_spec::Value;
+    let mut filters = Vec::new();
+    for (arg, name) in pairs {
+        let value = match args.get(arg) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => continue,
+        };
+        filters.push(crate::refresh::filter(name, [value]));
+    }
+    for (k, v) in crate::args::str_map(args, "tags") {
+        filters.push(crate::refresh::filter(&format!("tag:{k}"), [v]));
+    }
+    filters.extend(filters_from_blocks(args));
+    filters
+}
+
+/// The one object a data source's filters matched, or Terraform's error
+/// for none or several.
+pub(crate) fn exactly_one<T>(
+    mut found: Vec<T>,
+    what: &str,
+    operation: &str,
+) -> Result<T, stackd_engine::provider::ProviderError> {
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(crate::error::invalid(
+            operation,
+            format!("no matching {what} found"),
+        )),
+        n => Err(crate::error::invalid(
+            operation,
+            format!(
+                "{n} {what}s matched; use additional constraints to reduce matches to a single {what}"
+            ),
+        )),
+    }
 }

@@ -84,7 +84,7 @@ pub(crate) fn is_live(c: &ecs::Cluster) -> bool {
     !matches!(c.status(), Some("INACTIVE") | None)
 }
 
-fn cluster_attrs(c: &ecs::Cluster) -> Value {
+pub(crate) fn cluster_attrs(c: &ecs::Cluster) -> Value {
     let arn = c.cluster_arn().unwrap_or_default();
     let settings = c
         .settings()
@@ -143,7 +143,7 @@ pub(crate) async fn describe_clusters(
 }
 
 /// One live cluster; `None` when it is gone or deleted.
-async fn describe_one(aws: &Aws, name: &str) -> Result<Option<ecs::Cluster>, ProviderError> {
+pub(crate) async fn describe_one(aws: &Aws, name: &str) -> Result<Option<ecs::Cluster>, ProviderError> {
     Ok(describe_clusters(aws, &[name.to_string()])
         .await?
         .into_iter()

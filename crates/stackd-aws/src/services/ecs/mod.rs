@@ -5,7 +5,7 @@ use crate::services::Service;
 
 types! {
     managed: [ecs_cluster, ecs_cluster_capacity_providers, ecs_task_definition, ecs_service],
-    data: [],
+    data: [ecs_cluster_data],
 }
 
 /// The service: the `Aws` client field `ecs`, IAM prefix `ecs`.

@@ -244,7 +244,7 @@ async fn describe_all(aws: &Aws) -> Result<Vec<elb::LoadBalancer>, ProviderError
 }
 
 /// One load balancer by ARN or name; `None` when it does not exist.
-async fn describe_one(
+pub(crate) async fn describe_one(
     aws: &Aws,
     arn: Option<&str>,
     name: Option<&str>,
@@ -287,7 +287,7 @@ async fn describe_attributes(aws: &Aws, arn: &str) -> Result<Attributes, Provide
 }
 
 /// Reads one load balancer, its attributes and tags; `None` when gone.
-async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
     let Some(lb) = describe_one(aws, Some(arn), None).await? else {
         return Ok(None);
     };

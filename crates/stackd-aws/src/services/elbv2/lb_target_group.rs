@@ -234,7 +234,7 @@ fn tg_attrs(
     ])
 }
 
-async fn describe(
+pub(crate) async fn describe(
     aws: &Aws,
     arns: Option<Vec<String>>,
     names: Option<Vec<String>>,
@@ -272,7 +272,7 @@ async fn describe_attributes(aws: &Aws, arn: &str) -> Result<Attributes, Provide
 }
 
 /// Reads one target group, its attributes and tags; `None` when gone.
-async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
+pub(crate) async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
     let Some(tg) = describe(aws, Some(vec![arn.to_string()]), None)
         .await?
         .into_iter()

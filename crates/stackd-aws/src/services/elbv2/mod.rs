@@ -5,7 +5,7 @@ use crate::services::Service;
 
 types! {
     managed: [lb, lb_target_group, lb_listener, lb_listener_rule],
-    data: [],
+    data: [lb_data, lb_target_group_data, elb_service_account],
 }
 
 /// The service: the `Aws` client field `elbv2`, IAM prefix `elasticloadbalancing`.

@@ -120,7 +120,7 @@ pub(crate) fn schema() -> ResourceSchema {
 
 /// The role in schema shape. `args` supplies what IAM does not return
 /// (`name_prefix`, `force_detach_policies`): the desired or recorded values.
-fn role_attrs(role: &Role, args: Option<&Value>) -> Value {
+pub(crate) fn role_attrs(role: &Role, args: Option<&Value>) -> Value {
     let policy = role
         .assume_role_policy_document()
         .map(decode_policy)
@@ -154,7 +154,7 @@ fn role_attrs(role: &Role, args: Option<&Value>) -> Value {
     ])
 }
 
-async fn get_role(aws: &Aws, name: &str) -> Result<Role, ProviderError> {
+pub(crate) async fn get_role(aws: &Aws, name: &str) -> Result<Role, ProviderError> {
     let out = aws
         .iam
         .get_role()

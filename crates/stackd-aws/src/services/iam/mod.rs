@@ -5,7 +5,7 @@ use crate::services::Service;
 
 types! {
     managed: [iam_role, iam_role_policy, iam_role_policy_attachment, iam_policy, iam_instance_profile],
-    data: [iam_policy_document],
+    data: [iam_policy_document, iam_role_data],
 }
 
 pub(crate) mod lookups;
@@ -24,6 +24,7 @@ pub(crate) static SERVICE: Service = Service {
         INSTANCE_PROFILE,
         ELB_SERVICE_LINKED_ROLE,
         ECS_SERVICE_LINKED_ROLE,
+        APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE,
     ],
 };
 
@@ -50,3 +51,9 @@ pub(crate) const fn pass_role(services: &'static [&'static str]) -> Grant {
         }),
     }
 }
+
+/// Application Auto Scaling's service-linked role for ECS services.
+pub(crate) const APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE: ArnPattern = arn(
+    "AppAutoScalingEcsServiceLinkedRole",
+    "arn:${partition}:iam::${account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+);

@@ -4,7 +4,7 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [cloudwatch_log_group],
+    managed: [cloudwatch_log_group, cloudwatch_log_stream],
     data: [],
 }
 

@@ -4,7 +4,7 @@ use crate::services::Service;
 
 types! {
     managed: [],
-    data: [caller_identity, region],
+    data: [caller_identity, region, partition],
 }
 
 /// The service: the `Aws` client field `sts`, IAM prefix `sts`.

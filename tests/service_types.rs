@@ -1,0 +1,483 @@
+//! The types added service by service, each applied from a fixture under
+//! `tests/fixtures/types-<service>/` against LocalStack and checked with
+//! that service's SDK directly: create, change one argument (in place or by
+//! replacement, as the Terraform provider does), an out-of-band change found
+//! by `diff`, and destroy. One test per service keeps the suite fast.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use support::*;
+
+/// The AWS calls of a no-op `diff` (stackd's SDK call log), by
+/// `service:Operation`. Fails when the diff finds a change.
+fn no_op_diff_calls(dir: &str, stack: &str, extra: &[&str]) -> BTreeMap<String, usize> {
+    let log = std::path::Path::new(dir).join("calls.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let mut args = vec!["diff", dir, "--stack", stack, "--detailed-exitcode"];
+    args.extend_from_slice(extra);
+    let out = stackd(&args)
+        .env("STACKD_AWS_CALL_LOG", &log)
+        .output()
+        .expect("run stackd");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut calls = BTreeMap::new();
+    for line in std::fs::read_to_string(&log).expect("call log").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let op = format!(
+            "{}:{}",
+            v["service"].as_str().unwrap_or("?"),
+            v["operation"].as_str().unwrap_or("?")
+        );
+        *calls.entry(op).or_insert(0) += 1;
+    }
+    for op in calls.keys() {
+        let name = op.split(':').nth(1).unwrap_or("");
+        assert!(
+            ["Describe", "List", "Get", "Head"]
+                .iter()
+                .any(|p| name.starts_with(p)),
+            "a no-op diff made a mutating call: {op}"
+        );
+    }
+    calls
+}
+
+/// Asserts each listed read was made exactly `n` times.
+fn assert_calls(calls: &BTreeMap<String, usize>, expected: &[(&str, usize)]) {
+    for (op, n) in expected {
+        assert_eq!(
+            calls.get(*op).copied().unwrap_or(0),
+            *n,
+            "{op} in {calls:#?}"
+        );
+    }
+}
+
+/// `diff --detailed-exitcode` of the fixture: 0 for no change, 2 for
+/// changes, with the plan's text.
+fn diff(dir: &str, stack: &str, extra: &[&str], code: i32) -> String {
+    let mut args = vec!["diff", dir, "--stack", stack, "--detailed-exitcode"];
+    args.extend_from_slice(extra);
+    stdout(&run_ok(&args, code))
+}
+
+fn apply(dir: &str, stack: &str, extra: &[&str]) {
+    let mut args = vec!["apply", dir, "--stack", stack, "--auto-approve"];
+    args.extend_from_slice(extra);
+    run_ok(&args, 0);
+}
+
+/// A copy of `tests/fixtures/<fixture>` with `name` set, and its path.
+fn fixture(name: &str, fixture: &str) -> (tempfile::TempDir, String) {
+    let spec = copy_spec(&root().join("tests/fixtures").join(fixture));
+    std::fs::write(
+        spec.path().join("terraform.tfvars"),
+        format!("name = \"{name}\"\n"),
+    )
+    .expect("tfvars");
+    let dir = spec.path().to_str().expect("utf-8").to_string();
+    (spec, dir)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_group_and_stream() {
+    require_localstack();
+    let stack = unique_stack("tlogs");
+    let name = format!("l{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-logs");
+    let group = format!("/stackd-test/{name}");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
+    let streams = |logs: aws_sdk_cloudwatchlogs::Client, group: String| async move {
+        let out = logs
+            .describe_log_streams()
+            .log_group_name(&group)
+            .send()
+            .await;
+        match out {
+            Ok(out) => out
+                .log_streams()
+                .iter()
+                .filter_map(|s| s.log_stream_name().map(str::to_string))
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                let code = aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+                Vec::new()
+            }
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    assert_eq!(streams(logs.clone(), group.clone()).await, vec!["web-1"]);
+    // One chain per type; Logs has no batch read of tags (one per group).
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("logs:DescribeLogGroups", 1),
+            ("logs:ListTagsForResource", 1),
+            ("logs:DescribeLogStreams", 1),
+        ],
+    );
+
+    // A new name replaces the stream.
+    let plan = diff(&dir, &stack, &["--var", "stream=web-2"], 2);
+    assert!(
+        plan.contains("must be replaced") || plan.contains("replace"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &["--var", "stream=web-2"]);
+    assert_eq!(streams(logs.clone(), group.clone()).await, vec!["web-2"]);
+    diff(&dir, &stack, &["--var", "stream=web-2"], 0);
+
+    // Deleted behind stackd's back: the diff creates it again.
+    logs.delete_log_stream()
+        .log_group_name(&group)
+        .log_stream_name("web-2")
+        .send()
+        .await
+        .expect("DeleteLogStream");
+    let plan = diff(&dir, &stack, &["--var", "stream=web-2"], 2);
+    assert!(plan.contains("aws_cloudwatch_log_stream.web"), "{plan}");
+
+    run_ok(
+        &[
+            "destroy",
+            &dir,
+            "--stack",
+            &stack,
+            "--auto-approve",
+            "--var",
+            "stream=web-2",
+        ],
+        0,
+    );
+    assert!(streams(logs.clone(), group.clone()).await.is_empty());
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    assert!(groups.log_groups().is_empty(), "{groups:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
+    require_localstack();
+    let stack = unique_stack("tscale");
+    let name = format!("a{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-autoscaling");
+    let config = sdk_config().await;
+    let scaling = aws_sdk_applicationautoscaling::Client::new(&config);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    let resource_id = format!("service/{name}-cluster/{name}-api");
+    let dimension = ScalableDimension::EcsServiceDesiredCount;
+    let target = || async {
+        let out = scaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_ids(&resource_id)
+            .send()
+            .await
+            .expect("DescribeScalableTargets");
+        out.scalable_targets()
+            .first()
+            .map(|t| (t.min_capacity(), t.max_capacity()))
+    };
+    let policies = || async {
+        let out = scaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&resource_id)
+            .send()
+            .await
+            .expect("DescribeScalingPolicies");
+        out.scaling_policies()
+            .iter()
+            .filter(|p| p.resource_id() == resource_id)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let alarm_name = format!("{name}-cpu-high");
+    let alarm = || async {
+        let out = cloudwatch
+            .describe_alarms()
+            .alarm_names(&alarm_name)
+            .send()
+            .await
+            .expect("DescribeAlarms");
+        out.metric_alarms().first().cloned()
+    };
+
+    apply(&dir, &stack, &[]);
+    assert_eq!(target().await, Some((1, 4)));
+    let found = policies().await;
+    let cpu = found
+        .iter()
+        .find(|p| p.policy_name() == format!("{name}-cpu"))
+        .expect("the target tracking policy");
+    let tracking = cpu
+        .target_tracking_scaling_policy_configuration()
+        .expect("target tracking configuration");
+    assert_eq!(tracking.target_value(), 50.0);
+    let step = found
+        .iter()
+        .find(|p| p.policy_name() == format!("{name}-step-up"))
+        .expect("the step policy");
+    let a = alarm().await.expect("the alarm");
+    assert_eq!(a.threshold(), Some(80.0));
+    assert_eq!(a.alarm_actions(), [step.policy_arn().to_string()]);
+    let tags = cloudwatch
+        .list_tags_for_resource()
+        .resource_arn(a.alarm_arn().expect("arn"))
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    let tag = |k: &str| {
+        tags.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    assert_eq!(tag("Team").as_deref(), Some("web"));
+    assert_eq!(
+        tag("stackd:address").as_deref(),
+        Some("aws_cloudwatch_metric_alarm.cpu_high")
+    );
+    let actions = scaling
+        .describe_scheduled_actions()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .send()
+        .await
+        .expect("DescribeScheduledActions");
+    let night = actions.scheduled_actions();
+    assert_eq!(night.len(), 1, "{night:?}");
+    assert_eq!(night[0].schedule(), "cron(0 20 * * ? *)");
+    // One chain per type and namespace; CloudWatch has no batch read of
+    // tags (one per alarm).
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("application-autoscaling:DescribeScalableTargets", 1),
+            ("application-autoscaling:DescribeScalingPolicies", 1),
+            ("application-autoscaling:DescribeScheduledActions", 1),
+            ("cloudwatch:DescribeAlarms", 1),
+            ("cloudwatch:ListTagsForResource", 1),
+        ],
+    );
+
+    // Changes in place: capacity, target value, threshold.
+    let changed = [
+        "--var",
+        "min_capacity=2",
+        "--var",
+        "cpu_target=60",
+        "--var",
+        "alarm_threshold=90",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    apply(&dir, &stack, &changed);
+    assert_eq!(target().await, Some((2, 4)));
+    let cpu_now = policies()
+        .await
+        .into_iter()
+        .find(|p| p.policy_name() == format!("{name}-cpu"))
+        .expect("cpu policy");
+    assert_eq!(
+        cpu_now
+            .target_tracking_scaling_policy_configuration()
+            .map(|c| c.target_value()),
+        Some(60.0)
+    );
+    assert_eq!(alarm().await.and_then(|a| a.threshold()), Some(90.0));
+    diff(&dir, &stack, &changed, 0);
+
+    // Out-of-band changes are found, attribute by attribute.
+    scaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource_id)
+        .scalable_dimension(dimension.clone())
+        .min_capacity(3)
+        .max_capacity(4)
+        .send()
+        .await
+        .expect("RegisterScalableTarget");
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&alarm_name)
+        .comparison_operator(
+            aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+        )
+        .evaluation_periods(2)
+        .metric_name("CPUUtilization")
+        .namespace("AWS/ECS")
+        .period(60)
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+        .threshold(10.0)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    let plan = diff(&dir, &stack, &changed, 2);
+    for word in ["min_capacity", "threshold", "alarm_actions"] {
+        assert!(plan.contains(word), "{word} in {plan}");
+    }
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert_eq!(target().await, None);
+    assert!(policies().await.is_empty());
+    assert!(alarm().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_sources_find_another_stacks_objects() {
+    require_localstack();
+    let name = format!("d{}", std::process::id());
+    let base_stack = unique_stack("tdbase");
+    let read_stack = unique_stack("tdread");
+    let (_base, base) = fixture(&name, "types-data/base");
+    let (_read, read) = fixture(&name, "types-data/read");
+    apply(&base, &base_stack, &[]);
+
+    apply(&read, &read_stack, &[]);
+    let out = run_ok(
+        &["output", &read, "--stack", &read_stack, "--name", "found"],
+        0,
+    );
+    let found: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON output");
+    let field = |k: &str| found[k].as_str().unwrap_or_default().to_string();
+
+    // Each value, checked against the service's own answer.
+    let config = sdk_config().await;
+    let ec2 = ec2().await;
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values(&name)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeVpcs");
+    let vpc = &vpcs.vpcs()[0];
+    assert_eq!(field("vpc_id"), vpc.vpc_id().unwrap_or_default());
+    assert_eq!(field("vpc_cidr"), "10.61.0.0/16");
+    assert!(field("main_route_table").starts_with("rtb-"), "{found}");
+    assert_eq!(field("partition"), "aws");
+    assert_eq!(field("dns_suffix"), "amazonaws.com");
+    assert_eq!(field("elb_account"), "arn:aws:iam::127311923021:root");
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc.vpc_id().unwrap_or_default())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSubnets");
+    let mut ids: Vec<String> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    assert_eq!(found["subnet_ids"], serde_json::json!(ids));
+    let a = subnets
+        .subnets()
+        .iter()
+        .find(|s| s.availability_zone() == Some("us-east-1a"))
+        .expect("subnet a");
+    assert_eq!(field("subnet_a"), a.subnet_id().unwrap_or_default());
+    assert_eq!(field("subnet_a_cidr"), "10.61.1.0/24");
+    assert!(field("security_group_id").starts_with("sg-"), "{found}");
+    let role = aws_sdk_iam::Client::new(&config)
+        .get_role()
+        .role_name(format!("{name}-task"))
+        .send()
+        .await
+        .expect("GetRole");
+    assert_eq!(
+        field("role_arn"),
+        role.role().map(|r| r.arn()).unwrap_or_default()
+    );
+    let clusters = aws_sdk_ecs::Client::new(&config)
+        .describe_clusters()
+        .clusters(format!("{name}-cluster"))
+        .send()
+        .await
+        .expect("DescribeClusters");
+    assert_eq!(
+        field("cluster_arn"),
+        clusters.clusters()[0].cluster_arn().unwrap_or_default()
+    );
+    assert_eq!(field("cluster_status"), "ACTIVE");
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let lbs = elb
+        .describe_load_balancers()
+        .names(format!("{name}-web"))
+        .send()
+        .await
+        .expect("DescribeLoadBalancers");
+    let lb = &lbs.load_balancers()[0];
+    assert_eq!(field("lb_arn"), lb.load_balancer_arn().unwrap_or_default());
+    assert_eq!(field("lb_dns_name"), lb.dns_name().unwrap_or_default());
+    let tgs = elb
+        .describe_target_groups()
+        .names(format!("{name}-web"))
+        .send()
+        .await
+        .expect("DescribeTargetGroups");
+    assert_eq!(
+        field("target_group_arn"),
+        tgs.target_groups()[0]
+            .target_group_arn()
+            .unwrap_or_default()
+    );
+
+    // A data source that matches nothing is an error naming the source.
+    run_ok(
+        &["destroy", &read, "--stack", &read_stack, "--auto-approve"],
+        0,
+    );
+    run_ok(
+        &["destroy", &base, "--stack", &base_stack, "--auto-approve"],
+        0,
+    );
+    let out = stackd(&["diff", &read, "--stack", &read_stack])
+        .output()
+        .expect("run stackd");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("data.aws_vpc.main") && err.contains("no matching EC2 VPC found"),
+        "{err}"
+    );
+}
