@@ -4,7 +4,9 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [cloudwatch_metric_alarm],
+    managed: [
+        cloudwatch_metric_alarm,
+    ],
     data: [],
 }
 

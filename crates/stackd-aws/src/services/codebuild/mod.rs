@@ -4,7 +4,9 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [codebuild_project],
+    managed: [
+        codebuild_project,
+    ],
     data: [],
 }
 

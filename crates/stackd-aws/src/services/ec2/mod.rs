@@ -4,7 +4,20 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [vpc, subnet, internet_gateway, eip, nat_gateway, route_table, route, route_table_association, security_group, security_group_rule, key_pair, instance],
+    managed: [
+        vpc,
+        subnet,
+        internet_gateway,
+        eip,
+        nat_gateway,
+        route_table,
+        route,
+        route_table_association,
+        security_group,
+        security_group_rule,
+        key_pair,
+        instance,
+    ],
     data: [
         availability_zones,
         ami,

@@ -4,7 +4,10 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [ecr_repository, ecr_lifecycle_policy],
+    managed: [
+        ecr_repository,
+        ecr_lifecycle_policy,
+    ],
     data: [],
 }
 

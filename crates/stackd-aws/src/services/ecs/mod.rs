@@ -4,8 +4,15 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [ecs_cluster, ecs_cluster_capacity_providers, ecs_task_definition, ecs_service],
-    data: [ecs_cluster_data],
+    managed: [
+        ecs_cluster,
+        ecs_cluster_capacity_providers,
+        ecs_task_definition,
+        ecs_service,
+    ],
+    data: [
+        ecs_cluster_data,
+    ],
 }
 
 /// The service: the `Aws` client field `ecs`, IAM prefix `ecs`.

@@ -4,8 +4,17 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [lb, lb_target_group, lb_listener, lb_listener_rule],
-    data: [lb_data, lb_target_group_data, elb_service_account],
+    managed: [
+        lb,
+        lb_target_group,
+        lb_listener,
+        lb_listener_rule,
+    ],
+    data: [
+        lb_data,
+        lb_target_group_data,
+        elb_service_account,
+    ],
 }
 
 /// The service: the `Aws` client field `elbv2`, IAM prefix `elasticloadbalancing`.

@@ -4,8 +4,17 @@ use crate::policy::{arn, ArnPattern, Condition, Grant};
 use crate::services::Service;
 
 types! {
-    managed: [iam_role, iam_role_policy, iam_role_policy_attachment, iam_policy, iam_instance_profile],
-    data: [iam_policy_document, iam_role_data],
+    managed: [
+        iam_role,
+        iam_role_policy,
+        iam_role_policy_attachment,
+        iam_policy,
+        iam_instance_profile,
+    ],
+    data: [
+        iam_policy_document,
+        iam_role_data,
+    ],
 }
 
 pub(crate) mod lookups;

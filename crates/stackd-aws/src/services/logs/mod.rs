@@ -4,7 +4,10 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [cloudwatch_log_group, cloudwatch_log_stream],
+    managed: [
+        cloudwatch_log_group,
+        cloudwatch_log_stream,
+    ],
     data: [],
 }
 

@@ -4,8 +4,15 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [s3_bucket, s3_bucket_versioning, s3_bucket_lifecycle_configuration, s3_bucket_public_access_block],
-    data: [terraform_remote_state],
+    managed: [
+        s3_bucket,
+        s3_bucket_versioning,
+        s3_bucket_lifecycle_configuration,
+        s3_bucket_public_access_block,
+    ],
+    data: [
+        terraform_remote_state,
+    ],
 }
 
 /// The service: the `Aws` client field `s3`, IAM prefix `s3`.

@@ -4,8 +4,12 @@ use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
 types! {
-    managed: [ssm_parameter],
-    data: [ssm_parameter_data],
+    managed: [
+        ssm_parameter,
+    ],
+    data: [
+        ssm_parameter_data,
+    ],
 }
 
 /// The service: the `Aws` client field `ssm`, IAM prefix `ssm`.

@@ -4,7 +4,11 @@ use crate::services::Service;
 
 types! {
     managed: [],
-    data: [caller_identity, region, partition],
+    data: [
+        caller_identity,
+        region,
+        partition,
+    ],
 }
 
 /// The service: the `Aws` client field `sts`, IAM prefix `sts`.
