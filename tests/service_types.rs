@@ -481,3 +481,81 @@ async fn data_sources_find_another_stacks_objects() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_bucket_policy() {
+    require_localstack();
+    let stack = unique_stack("ts3");
+    let name = format!("stackd-ts3-{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-s3");
+    let s3 = s3().await;
+    let policy = |s3: aws_sdk_s3::Client, bucket: String| async move {
+        match s3.get_bucket_policy().bucket(&bucket).send().await {
+            Ok(out) => out
+                .policy()
+                .map(|p| serde_json::from_str::<serde_json::Value>(p).expect("policy JSON")),
+            Err(e) => {
+                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e);
+                assert!(
+                    matches!(code, Some("NoSuchBucketPolicy" | "NoSuchBucket")),
+                    "{e:?}"
+                );
+                None
+            }
+        }
+    };
+    let resource = |p: &serde_json::Value| p["Statement"][0]["Resource"].clone();
+
+    apply(&dir, &stack, &[]);
+    let live = policy(s3.clone(), name.clone())
+        .await
+        .expect("a bucket policy");
+    assert_eq!(
+        resource(&live),
+        serde_json::json!(format!("arn:aws:s3:::{name}/alb/AWSLogs/000000000000/*"))
+    );
+    assert_eq!(
+        live["Statement"][0]["Principal"]["AWS"],
+        serde_json::json!("arn:aws:iam::127311923021:root")
+    );
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    // S3 has no batch read of bucket policies: one per bucket.
+    assert_calls(&calls, &[("s3:GetBucketPolicy", 1)]);
+
+    // A new prefix changes the policy in place.
+    let changed = ["--var", "log_prefix=lb"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_s3_bucket_policy.logs") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = policy(s3.clone(), name.clone())
+        .await
+        .expect("a bucket policy");
+    assert_eq!(
+        resource(&live),
+        serde_json::json!(format!("arn:aws:s3:::{name}/lb/AWSLogs/000000000000/*"))
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Removed behind stackd's back: the diff puts it back.
+    s3.delete_bucket_policy()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("DeleteBucketPolicy");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(plan.contains("aws_s3_bucket_policy.logs"), "{plan}");
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(policy(s3.clone(), name.clone()).await.is_none());
+}

@@ -9,6 +9,7 @@ types! {
         s3_bucket_versioning,
         s3_bucket_lifecycle_configuration,
         s3_bucket_public_access_block,
+        s3_bucket_policy,
     ],
     data: [
         terraform_remote_state,
