@@ -559,3 +559,74 @@ async fn s3_bucket_policy() {
     run_ok(&destroy, 0);
     assert!(policy(s3.clone(), name.clone()).await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ecr_repository_policy() {
+    require_localstack();
+    let stack = unique_stack("tecr");
+    let name = format!("stackd-tecr-{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-ecr");
+    let ecr = aws_sdk_ecr::Client::new(&sdk_config().await);
+    let principal = |ecr: aws_sdk_ecr::Client, name: String| async move {
+        match ecr
+            .get_repository_policy()
+            .repository_name(&name)
+            .send()
+            .await
+        {
+            Ok(out) => out.policy_text().map(|p| {
+                let doc: serde_json::Value = serde_json::from_str(p).expect("policy JSON");
+                doc["Statement"][0]["Principal"]["Service"].clone()
+            }),
+            Err(e) => {
+                let code = aws_sdk_ecr::error::ProvideErrorMetadata::code(&e);
+                assert!(
+                    matches!(
+                        code,
+                        Some("RepositoryPolicyNotFoundException" | "RepositoryNotFoundException")
+                    ),
+                    "{e:?}"
+                );
+                None
+            }
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    assert_eq!(
+        principal(ecr.clone(), name.clone()).await,
+        Some(serde_json::json!("ecs-tasks.amazonaws.com"))
+    );
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    // ECR has no batch read of repository policies: one per repository.
+    assert_calls(&calls, &[("ecr:GetRepositoryPolicy", 1)]);
+
+    let changed = ["--var", "pull_principal=codebuild.amazonaws.com"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        principal(ecr.clone(), name.clone()).await,
+        Some(serde_json::json!("codebuild.amazonaws.com"))
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    ecr.delete_repository_policy()
+        .repository_name(&name)
+        .send()
+        .await
+        .expect("DeleteRepositoryPolicy");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(plan.contains("aws_ecr_repository_policy.app"), "{plan}");
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(principal(ecr.clone(), name.clone()).await.is_none());
+}

@@ -7,6 +7,7 @@ types! {
     managed: [
         ecr_repository,
         ecr_lifecycle_policy,
+        ecr_repository_policy,
     ],
     data: [],
 }
