@@ -221,6 +221,19 @@ async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
 
     apply(&dir, &stack, &[]);
     assert_eq!(target().await, Some((1, 4)));
+    let services = aws_sdk_ecs::Client::new(&config)
+        .describe_services()
+        .cluster(format!("{name}-cluster"))
+        .services(format!("{name}-api"))
+        .send()
+        .await
+        .expect("DescribeServices");
+    assert_eq!(
+        services.services()[0]
+            .deployment_controller()
+            .map(|c| c.r#type().as_str()),
+        Some("ECS")
+    );
     let found = policies().await;
     let cpu = found
         .iter()
@@ -629,4 +642,89 @@ async fn ecr_repository_policy() {
     destroy.extend_from_slice(&changed);
     run_ok(&destroy, 0);
     assert!(principal(ecr.clone(), name.clone()).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_balancer_attributes() {
+    require_localstack();
+    let stack = unique_stack("telb");
+    let name = format!("stackd-telb-{}", std::process::id() % 100_000);
+    let (_spec, dir) = fixture(&name, "types-elbv2");
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config().await);
+    let lbs = || async {
+        elb.describe_load_balancers()
+            .names(&name)
+            .send()
+            .await
+            .map(|out| out.load_balancers().to_vec())
+            .unwrap_or_default()
+    };
+    let attributes = |arn: String| {
+        let elb = elb.clone();
+        async move {
+            elb.describe_load_balancer_attributes()
+                .load_balancer_arn(arn)
+                .send()
+                .await
+                .expect("DescribeLoadBalancerAttributes")
+                .attributes()
+                .iter()
+                .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+                .collect::<BTreeMap<String, String>>()
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let arn = lbs().await[0].load_balancer_arn().expect("arn").to_string();
+    let live = attributes(arn.clone()).await;
+    let get = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_default();
+    assert_eq!(
+        get(&live, "routing.http.drop_invalid_header_fields.enabled"),
+        "true"
+    );
+    assert_eq!(get(&live, "access_logs.s3.enabled"), "true");
+    assert_eq!(get(&live, "access_logs.s3.bucket"), format!("{name}-logs"));
+    assert_eq!(get(&live, "access_logs.s3.prefix"), "alb");
+    diff(&dir, &stack, &[], 0);
+
+    let changed = ["--var", "desync_mode=strictest"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("desync_mitigation_mode") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = attributes(arn.clone()).await;
+    assert_eq!(
+        get(&live, "routing.http.desync_mitigation_mode"),
+        "strictest"
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    elb.modify_load_balancer_attributes()
+        .load_balancer_arn(&arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+                .key("routing.http.drop_invalid_header_fields.enabled")
+                .value("false")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ModifyLoadBalancerAttributes");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(plan.contains("drop_invalid_header_fields"), "{plan}");
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(lbs().await.is_empty());
 }

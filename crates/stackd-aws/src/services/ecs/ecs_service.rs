@@ -31,7 +31,7 @@ use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
     RefreshRequest,
 };
-use stackd_spec::schema::{Nesting, Timeouts};
+use stackd_spec::schema::{Check, Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::ecs_cluster_capacity_providers::{strategy_blocks, strategy_items};
@@ -147,6 +147,17 @@ pub(crate) fn schema() -> ResourceSchema {
                 .attr(AttrSchema::optional("elb_name", AttrType::String))
                 .attr(AttrSchema::required("container_name", AttrType::String))
                 .attr(AttrSchema::required("container_port", AttrType::Number)),
+        )
+        .block(
+            at_most_one(BlockSchema::new("deployment_controller", Nesting::List))
+                // ECS reports ECS when none was asked for.
+                .computed_when_absent()
+                .force_new()
+                .attr(
+                    AttrSchema::optional("type", AttrType::String)
+                        .default("ECS")
+                        .check(Check::OneOf(vec!["ECS", "CODE_DEPLOY", "EXTERNAL"])),
+                ),
         )
         .block(
             at_most_one(BlockSchema::new("deployment_circuit_breaker", Nesting::List))
@@ -333,6 +344,17 @@ fn service_attrs(svc: &ecs::Service, recorded: &Value) -> Value {
         ),
         ("load_balancer", load_balancer_blocks(svc.load_balancers())),
         ("deployment_circuit_breaker", breaker),
+        (
+            "deployment_controller",
+            Value::List(vec![Value::map([(
+                "type",
+                Value::from(
+                    svc.deployment_controller()
+                        .map(|c| c.r#type().as_str())
+                        .unwrap_or("ECS"),
+                ),
+            )])]),
+        ),
         (
             "deployment_minimum_healthy_percent",
             percent(
@@ -578,6 +600,7 @@ fn create_input(
         .set_network_configuration(network_configuration(desired)?)
         .set_load_balancers((!lbs.is_empty()).then_some(lbs))
         .deployment_configuration(deployment_configuration(desired))
+        .set_deployment_controller(deployment_controller(desired)?)
         .set_health_check_grace_period_seconds(
             opt_int(desired, "health_check_grace_period_seconds").map(|g| g as i32),
         )
@@ -585,6 +608,21 @@ fn create_input(
         .enable_ecs_managed_tags(bool_or(desired, "enable_ecs_managed_tags", false))
         .set_propagate_tags(opt_str(desired, "propagate_tags").map(PropagateTags::from))
         .set_tags(ecs_tags(desired)))
+}
+
+/// The `deployment_controller` block, when the spec has one.
+fn deployment_controller(
+    desired: &Value,
+) -> Result<Option<aws_sdk_ecs::types::DeploymentController>, ProviderError> {
+    let Some(b) = blocks(desired, "deployment_controller").first() else {
+        return Ok(None);
+    };
+    let kind = opt_str(b, "type").unwrap_or("ECS");
+    aws_sdk_ecs::types::DeploymentController::builder()
+        .r#type(aws_sdk_ecs::types::DeploymentControllerType::from(kind))
+        .build()
+        .map(Some)
+        .map_err(|e| crate::elbv2_ecs_util::invalid("ecs", "CreateService", e.to_string()))
 }
 
 /// UpdateService with the changed settings; `None` when none changed.

@@ -131,6 +131,41 @@ pub(crate) fn schema() -> ResourceSchema {
             AttrSchema::optional_computed("ip_address_type", AttrType::String)
                 .doc("`ipv4` or `dualstack`."),
         )
+        .attr(
+            AttrSchema::optional("drop_invalid_header_fields", AttrType::Bool)
+                .default(false)
+                .doc("Drop HTTP headers with invalid names (application load balancers)."),
+        )
+        .attr(
+            AttrSchema::optional("enable_http2", AttrType::Bool)
+                .default(true)
+                .doc("Serve HTTP/2 (application load balancers)."),
+        )
+        .attr(
+            AttrSchema::optional("desync_mitigation_mode", AttrType::String)
+                .default("defensive")
+                .doc("`monitor`, `defensive` or `strictest` (application load balancers)."),
+        )
+        .attr(
+            AttrSchema::optional("preserve_host_header", AttrType::Bool)
+                .default(false)
+                .doc("Pass the Host header on unchanged (application load balancers)."),
+        )
+        .attr(
+            AttrSchema::optional("enable_waf_fail_open", AttrType::Bool)
+                .default(false)
+                .doc("Route requests when WAF cannot be reached (application load balancers)."),
+        )
+        .attr(
+            AttrSchema::optional_computed("enable_cross_zone_load_balancing", AttrType::Bool)
+                .doc("Balance across zones (network and gateway load balancers; always on for ALBs)."),
+        )
+        .block(
+            stackd_spec::BlockSchema::new("access_logs", stackd_spec::schema::Nesting::Single)
+                .attr(AttrSchema::required("bucket", AttrType::String))
+                .attr(AttrSchema::optional("prefix", AttrType::String))
+                .attr(AttrSchema::optional("enabled", AttrType::Bool).default(false)),
+        )
         .attr(AttrSchema::computed("arn", AttrType::String).doc("The ARN (also the ID)."))
         .attr(
             AttrSchema::computed("arn_suffix", AttrType::String)
@@ -148,6 +183,83 @@ pub(crate) fn schema() -> ResourceSchema {
             update_secs: 10 * 60,
             delete_secs: 10 * 60,
         })
+}
+
+/// Arguments that are load balancer attributes of application load
+/// balancers: (argument, attribute key, default as the attribute reads).
+const ALB_ATTRIBUTES: &[(&str, &str, &str)] = &[
+    (
+        "drop_invalid_header_fields",
+        "routing.http.drop_invalid_header_fields.enabled",
+        "false",
+    ),
+    ("enable_http2", "routing.http2.enabled", "true"),
+    (
+        "desync_mitigation_mode",
+        "routing.http.desync_mitigation_mode",
+        "defensive",
+    ),
+    (
+        "preserve_host_header",
+        "routing.http.preserve_host_header.enabled",
+        "false",
+    ),
+    ("enable_waf_fail_open", "waf.fail_open.enabled", "false"),
+];
+
+const CROSS_ZONE: &str = "load_balancing.cross_zone.enabled";
+const ACCESS_LOGS_ENABLED: &str = "access_logs.s3.enabled";
+const ACCESS_LOGS_BUCKET: &str = "access_logs.s3.bucket";
+const ACCESS_LOGS_PREFIX: &str = "access_logs.s3.prefix";
+
+/// An argument's value as an attribute value (`true`, `"defensive"`).
+fn attribute_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The arguments the attributes say, for `lb_attrs`.
+fn attribute_args(lb_type: &str, attributes: &Attributes) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    for (arg, key, default) in ALB_ATTRIBUTES {
+        let text = match attributes.get(*key) {
+            Some(v) if lb_type == "application" && !v.is_empty() => v.as_str(),
+            _ => default,
+        };
+        let value = match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            other => Value::from(other),
+        };
+        out.push((*arg, value));
+    }
+    let cross_zone = match attributes.get(CROSS_ZONE).map(String::as_str) {
+        Some("true") => true,
+        Some("false") => false,
+        // Always on for application load balancers.
+        _ => lb_type == "application",
+    };
+    out.push(("enable_cross_zone_load_balancing", Value::Bool(cross_zone)));
+    let logs = match attributes.get(ACCESS_LOGS_BUCKET) {
+        Some(bucket) if !bucket.is_empty() => Value::List(vec![Value::map([
+            ("bucket", Value::from(bucket.as_str())),
+            (
+                "prefix",
+                s(attributes.get(ACCESS_LOGS_PREFIX).map(String::as_str)),
+            ),
+            (
+                "enabled",
+                Value::Bool(attributes.get(ACCESS_LOGS_ENABLED).map(String::as_str) == Some("true")),
+            ),
+        ])]),
+        _ => Value::Null,
+    };
+    out.push(("access_logs", logs));
+    out
 }
 
 /// The part of a load balancer ARN after `:loadbalancer/`
@@ -182,7 +294,7 @@ fn lb_attrs(lb: &elb::LoadBalancer, attributes: &Attributes, tags: &TagMap) -> V
         .iter()
         .filter_map(|z| z.subnet_id().map(str::to_string))
         .collect();
-    Value::map([
+    let mut out = Value::map([
         ("id", s(Some(arn))),
         ("arn", s(Some(arn))),
         ("arn_suffix", Value::from(lb_arn_suffix(arn))),
@@ -192,7 +304,7 @@ fn lb_attrs(lb: &elb::LoadBalancer, attributes: &Attributes, tags: &TagMap) -> V
             "internal",
             Value::Bool(lb.scheme() == Some(&LoadBalancerSchemeEnum::Internal)),
         ),
-        ("load_balancer_type", Value::from(lb_type)),
+        ("load_balancer_type", Value::from(lb_type.as_str())),
         (
             "security_groups",
             set_or_null(lb.security_groups().to_vec()),
@@ -211,7 +323,13 @@ fn lb_attrs(lb: &elb::LoadBalancer, attributes: &Attributes, tags: &TagMap) -> V
         ("zone_id", s(lb.canonical_hosted_zone_id())),
         ("vpc_id", s(lb.vpc_id())),
         ("tags_all", tags_value(tags)),
-    ])
+    ]);
+    if let Value::Map(m) = &mut out {
+        for (k, v) in attribute_args(&lb_type, attributes) {
+            m.insert(k.to_string(), v);
+        }
+    }
+    out
 }
 
 /// `name_prefix` is not kept by AWS: it is echoed from what was recorded
@@ -324,13 +442,31 @@ fn desired_attributes(desired: &Value) -> Vec<LoadBalancerAttribute> {
         DELETION_PROTECTION,
         bool_or(desired, "enable_deletion_protection", false).to_string(),
     )];
-    if opt_str(desired, "load_balancer_type").unwrap_or("application") == "application" {
+    let application = opt_str(desired, "load_balancer_type").unwrap_or("application") == "application";
+    if application {
         out.push(attr(
             IDLE_TIMEOUT,
             opt_int(desired, "idle_timeout")
                 .unwrap_or(DEFAULT_IDLE_TIMEOUT)
                 .to_string(),
         ));
+        // Only what the spec sets: the others keep AWS's defaults, which are
+        // the schema's.
+        for (arg, key, _) in ALB_ATTRIBUTES {
+            if let Some(text) = desired.get(arg).and_then(attribute_text) {
+                out.push(attr(key, text));
+            }
+        }
+    } else if let Some(b) = desired.get("enable_cross_zone_load_balancing").and_then(Value::as_bool) {
+        out.push(attr(CROSS_ZONE, b.to_string()));
+    }
+    match crate::args::blocks(desired, "access_logs").first() {
+        Some(logs) => {
+            out.push(attr(ACCESS_LOGS_ENABLED, bool_or(logs, "enabled", false).to_string()));
+            out.push(attr(ACCESS_LOGS_BUCKET, opt_str(logs, "bucket").unwrap_or("").to_string()));
+            out.push(attr(ACCESS_LOGS_PREFIX, opt_str(logs, "prefix").unwrap_or("").to_string()));
+        }
+        None => out.push(attr(ACCESS_LOGS_ENABLED, "false".to_string())),
     }
     out
 }
@@ -632,7 +768,11 @@ impl ResourceHandler for Lb {
                     .elbv2("SetIpAddressType")?;
             }
         }
-        if changed("idle_timeout") || changed("enable_deletion_protection") {
+        let attribute_args = ["idle_timeout", "enable_deletion_protection", "access_logs"]
+            .into_iter()
+            .chain(ALB_ATTRIBUTES.iter().map(|(arg, _, _)| *arg))
+            .chain(["enable_cross_zone_load_balancing"]);
+        if attribute_args.into_iter().any(&changed) {
             modify_attributes(aws, arn, desired_attributes(d), &deadline).await?;
         }
         elbv2_reconcile_tags(aws, arn, &prior, d, &deadline).await?;
@@ -766,10 +906,51 @@ mod tests {
             .collect();
         assert_eq!(
             pairs,
-            vec![(DELETION_PROTECTION, "true"), (IDLE_TIMEOUT, "30")]
+            vec![
+                (DELETION_PROTECTION, "true"),
+                (IDLE_TIMEOUT, "30"),
+                (ACCESS_LOGS_ENABLED, "false")
+            ]
         );
         let nlb = Value::map([("load_balancer_type", Value::from("network"))]);
-        assert_eq!(desired_attributes(&nlb).len(), 1);
+        assert_eq!(desired_attributes(&nlb).len(), 2);
+        let hardened = Value::map([
+            ("drop_invalid_header_fields", Value::Bool(true)),
+            ("desync_mitigation_mode", Value::from("strictest")),
+            (
+                "access_logs",
+                Value::List(vec![Value::map([
+                    ("bucket", Value::from("logs")),
+                    ("prefix", Value::from("alb")),
+                    ("enabled", Value::Bool(true)),
+                ])]),
+            ),
+        ]);
+        let attrs = desired_attributes(&hardened);
+        let pairs: Vec<(&str, &str)> = attrs
+            .iter()
+            .map(|a| (a.key().unwrap(), a.value().unwrap()))
+            .collect();
+        for pair in [
+            ("routing.http.drop_invalid_header_fields.enabled", "true"),
+            ("routing.http.desync_mitigation_mode", "strictest"),
+            (ACCESS_LOGS_ENABLED, "true"),
+            (ACCESS_LOGS_BUCKET, "logs"),
+            (ACCESS_LOGS_PREFIX, "alb"),
+        ] {
+            assert!(pairs.contains(&pair), "{pair:?} in {pairs:?}");
+        }
+        // What AWS reports reads back as the same arguments.
+        let live: Attributes = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let args: std::collections::BTreeMap<_, _> =
+            attribute_args("application", &live).into_iter().collect();
+        assert_eq!(args["drop_invalid_header_fields"], Value::Bool(true));
+        assert_eq!(args["enable_http2"], Value::Bool(true));
+        assert_eq!(args["desync_mitigation_mode"], Value::from("strictest"));
+        assert_eq!(args["access_logs"], hardened.get("access_logs").cloned().unwrap());
     }
 
     #[test]
