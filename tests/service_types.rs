@@ -728,3 +728,137 @@ async fn load_balancer_attributes() {
     run_ok(&destroy, 0);
     assert!(lbs().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn route53_zone_records_and_lookup() {
+    require_localstack();
+    let stack = unique_stack("tr53");
+    let name = format!("r{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-route53");
+    let r53 = aws_sdk_route53::Client::new(&sdk_config().await);
+    let zone_name = format!("{name}.example.com.");
+    let zone_id = || async {
+        let out = r53
+            .list_hosted_zones_by_name()
+            .dns_name(&zone_name)
+            .send()
+            .await
+            .expect("ListHostedZonesByName");
+        out.hosted_zones()
+            .iter()
+            .find(|z| z.name() == zone_name)
+            .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+    };
+    let records = |id: String| {
+        let r53 = r53.clone();
+        async move {
+            r53.list_resource_record_sets()
+                .hosted_zone_id(id)
+                .send()
+                .await
+                .expect("ListResourceRecordSets")
+                .resource_record_sets()
+                .to_vec()
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let id = zone_id().await.expect("the zone");
+    let sets = records(id.clone()).await;
+    let app = sets
+        .iter()
+        .find(|r| r.name() == format!("app.{zone_name}"))
+        .expect("the alias record");
+    assert_eq!(
+        app.alias_target().map(|a| a.hosted_zone_id()),
+        Some("Z35SXDOTRQ7X7K")
+    );
+    let www = sets
+        .iter()
+        .find(|r| r.name() == format!("www.{zone_name}"))
+        .expect("the CNAME");
+    assert_eq!(www.ttl(), Some(300));
+    let tags = r53
+        .list_tags_for_resource()
+        .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+        .resource_id(&id)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    let team = tags.resource_tag_set().map(|s| {
+        s.tags()
+            .iter()
+            .any(|t| t.key() == Some("Team") && t.value() == Some("web"))
+    });
+    assert_eq!(team, Some(true), "{tags:?}");
+    let out = run_ok(
+        &["output", &dir, "--stack", &stack, "--name", "found_zone_id"],
+        0,
+    );
+    assert_eq!(stdout(&out).trim(), id);
+    // One chain per zone for the records.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(&calls, &[("route53:ListResourceRecordSets", 1)]);
+
+    // A TTL changes in place.
+    let changed = ["--var", "ttl=60"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("ttl") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let www = records(id.clone())
+        .await
+        .into_iter()
+        .find(|r| r.name() == format!("www.{zone_name}"))
+        .expect("the CNAME");
+    assert_eq!(www.ttl(), Some(60));
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back: found, and put back.
+    let edited = aws_sdk_route53::types::ResourceRecordSet::builder()
+        .name(format!("www.{zone_name}"))
+        .r#type(aws_sdk_route53::types::RrType::Cname)
+        .ttl(60)
+        .resource_records(
+            aws_sdk_route53::types::ResourceRecord::builder()
+                .value("elsewhere.example.org")
+                .build()
+                .expect("record"),
+        )
+        .build()
+        .expect("record set");
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&id)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Upsert)
+                        .resource_record_set(edited)
+                        .build()
+                        .expect("change"),
+                )
+                .build()
+                .expect("batch"),
+        )
+        .send()
+        .await
+        .expect("ChangeResourceRecordSets");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(plan.contains("elsewhere.example.org"), "{plan}");
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert_eq!(zone_id().await, None);
+}

@@ -446,6 +446,11 @@ fn renamed_s3(operation: &str) -> Option<&'static [&'static str]> {
 fn renamed(service: &str, operation: &str) -> Option<&'static [&'static str]> {
     match service {
         "s3" => renamed_s3(operation),
+        // The SDK method `associate_vpc_with_hosted_zone` reads back as
+        // `AssociateVpc...`; the operation and action spell `VPC`.
+        "route53" if operation.eq_ignore_ascii_case("AssociateVPCWithHostedZone") => {
+            Some(&["AssociateVPCWithHostedZone"])
+        }
         _ => None,
     }
 }
@@ -1089,6 +1094,7 @@ mod tests {
     const STAR_ONLY: &[&str] = &[
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
+        "route53:CreateHostedZone",
         "sts:GetCallerIdentity",
     ];
 

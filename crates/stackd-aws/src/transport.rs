@@ -175,7 +175,9 @@ fn endpoints() -> &'static Mutex<HashMap<String, String>> {
 pub fn record_endpoint(service: &str, configured: Option<&str>, region: &str) {
     let url = match configured {
         Some(u) => u.to_string(),
-        None if service == "iam" => "https://iam.amazonaws.com".to_string(),
+        None if service == "iam" || service == "route53" => {
+            format!("https://{service}.amazonaws.com")
+        }
         None if service == "cloudwatch" => format!("https://monitoring.{region}.amazonaws.com"),
         None => format!("https://{service}.{region}.amazonaws.com"),
     };

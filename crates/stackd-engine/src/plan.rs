@@ -70,6 +70,8 @@ pub enum Reason {
     DestroyRequested,
     /// A data source whose arguments depend on values known after apply.
     DataDeferred,
+    /// A data source that depends on an object with changes pending.
+    DataAfterChanges,
     /// A provisioner failed when it was created.
     Tainted,
     /// Taken into state by an `import` block.
@@ -88,6 +90,9 @@ impl std::fmt::Display for Reason {
             Reason::Untracked => write!(f, "tagged as this stack's in the cloud but tracked nowhere"),
             Reason::DestroyRequested => write!(f, "destroy requested"),
             Reason::DataDeferred => write!(f, "arguments known only after apply"),
+            Reason::DataAfterChanges => {
+                write!(f, "depends on a resource with changes pending: read after them")
+            }
             Reason::Tainted => write!(f, "tainted: a provisioner failed when it was created"),
             Reason::Imported => write!(f, "imported by an import block"),
         }
@@ -837,7 +842,20 @@ async fn plan_spec(
                 };
                 planned.insert(address.clone());
                 if block.addr.mode == Mode::Data {
-                    match plan_data(input, &address, schema, &cfg).await? {
+                    // As in Terraform, a data source that depends on an
+                    // object with changes pending is read at apply, after
+                    // them: read now, it would see the cloud before.
+                    let pending = dependencies.iter().any(|dep| {
+                        plan.entries
+                            .iter()
+                            .any(|e| e.address == *dep && e.action != Action::NoOp)
+                    });
+                    let read = if pending {
+                        None
+                    } else {
+                        plan_data(input, &address, schema, &cfg).await?
+                    };
+                    match read {
                         Some(v) => {
                             plan.data.insert(address.clone(), v.clone());
                             values.set(address, v);
@@ -847,7 +865,11 @@ async fn plan_spec(
                             plan.entries.push(PlanEntry {
                                 address,
                                 action: Action::Read,
-                                reasons: vec![Reason::DataDeferred],
+                                reasons: vec![if pending {
+                                    Reason::DataAfterChanges
+                                } else {
+                                    Reason::DataDeferred
+                                }],
                                 changes: Vec::new(),
                                 prior: None,
                                 desired: Some(cfg.desired),

@@ -428,6 +428,7 @@ fn reason(r: &Reason) -> ReasonV1 {
         Reason::Untracked => ("untracked", Vec::new()),
         Reason::DestroyRequested => ("destroy_requested", Vec::new()),
         Reason::DataDeferred => ("data_deferred", Vec::new()),
+        Reason::DataAfterChanges => ("data_after_changes", Vec::new()),
         Reason::Tainted => ("tainted", Vec::new()),
     };
     ReasonV1 {

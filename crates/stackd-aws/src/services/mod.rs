@@ -43,6 +43,7 @@ pub(crate) mod ecs;
 pub(crate) mod elbv2;
 pub(crate) mod iam;
 pub(crate) mod logs;
+pub(crate) mod route53;
 pub(crate) mod s3;
 pub(crate) mod ssm;
 pub(crate) mod sts;
@@ -84,6 +85,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &elbv2::SERVICE,
     &iam::SERVICE,
     &logs::SERVICE,
+    &route53::SERVICE,
     &s3::SERVICE,
     &ssm::SERVICE,
     &sts::SERVICE,
