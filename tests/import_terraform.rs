@@ -169,8 +169,8 @@ async fn a_terraform_stack_is_taken_over_without_recreating_anything() {
                             "description": ""}],
                 "ingress": [], "tags": null, "tags_all": {},
             }), &["aws_vpc.main"])], false),
-            tf_resource("aws_route53_zone", "internal", vec![tf_instance(json!({
-                "id": "Z0000000000", "name": "internal.example",
+            tf_resource("aws_glue_job", "nightly", vec![tf_instance(json!({
+                "id": "nightly", "name": "nightly",
             }), &[])], false),
         ],
     });
@@ -224,7 +224,7 @@ async fn a_terraform_stack_is_taken_over_without_recreating_anything() {
     let said = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("Imported 6 resources"), "{said}");
     assert!(
-        said.contains("aws_route53_zone.internal") && said.contains("does not serve"),
+        said.contains("aws_glue_job.nightly") && said.contains("does not serve"),
         "an unsupported type is listed, not dropped: {said}"
     );
     // A second import never replaces the state.

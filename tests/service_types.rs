@@ -862,3 +862,114 @@ async fn route53_zone_records_and_lookup() {
     run_ok(&destroy, 0);
     assert_eq!(zone_id().await, None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acm_certificate_validated_through_route53() {
+    require_localstack();
+    let stack = unique_stack("tacm");
+    let name = format!("c{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-acm");
+    let acm = aws_sdk_acm::Client::new(&sdk_config().await);
+
+    // The validation waits until ACM issues the certificate (LocalStack
+    // issues after about ten seconds).
+    apply(&dir, &stack, &[]);
+    let out = run_ok(
+        &[
+            "output",
+            &dir,
+            "--stack",
+            &stack,
+            "--name",
+            "certificate_arn",
+        ],
+        0,
+    );
+    let arn = stdout(&out).trim().to_string();
+    let described = acm
+        .describe_certificate()
+        .certificate_arn(&arn)
+        .send()
+        .await
+        .expect("DescribeCertificate");
+    let cert = described.certificate().expect("certificate");
+    assert_eq!(
+        cert.domain_name(),
+        Some(format!("app.{name}.example.com").as_str())
+    );
+    assert_eq!(
+        cert.status(),
+        Some(&aws_sdk_acm::types::CertificateStatus::Issued)
+    );
+    let tags = |acm: aws_sdk_acm::Client, arn: String| async move {
+        acm.list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .expect("ListTagsForCertificate")
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<BTreeMap<String, String>>()
+    };
+    assert_eq!(
+        tags(acm.clone(), arn.clone())
+            .await
+            .get("Team")
+            .map(String::as_str),
+        Some("web")
+    );
+    diff(&dir, &stack, &[], 0);
+
+    // Tags change in place.
+    let changed = ["--var", "team=platform"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        tags(acm.clone(), arn.clone())
+            .await
+            .get("Team")
+            .map(String::as_str),
+        Some("platform")
+    );
+
+    // A tag removed behind stackd's back is found.
+    acm.remove_tags_from_certificate()
+        .certificate_arn(&arn)
+        .tags(
+            aws_sdk_acm::types::Tag::builder()
+                .key("Team")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("RemoveTagsFromCertificate");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_acm_certificate.web") && plan.contains("Team"),
+        "{plan}"
+    );
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    let gone = acm
+        .describe_certificate()
+        .certificate_arn(&arn)
+        .send()
+        .await;
+    assert!(gone.is_err(), "{gone:?}");
+}

@@ -865,7 +865,7 @@ async fn plan_spec(
                             plan.entries.push(PlanEntry {
                                 address,
                                 action: Action::Read,
-                                reasons: vec![if pending {
+                                reasons: vec![if cfg.desired.is_wholly_known() {
                                     Reason::DataAfterChanges
                                 } else {
                                     Reason::DataDeferred

@@ -33,6 +33,7 @@ macro_rules! types {
     };
 }
 
+pub(crate) mod acm;
 pub(crate) mod appautoscaling;
 pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
@@ -75,6 +76,7 @@ pub(crate) fn is_not_found_code(code: &str) -> bool {
 
 /// Every service, in the order of their directories.
 pub(crate) static SERVICES: &[&Service] = &[
+    &acm::SERVICE,
     &appautoscaling::SERVICE,
     &cloudwatch::SERVICE,
     &codebuild::SERVICE,
