@@ -210,6 +210,22 @@ pub(crate) fn ours(live: &BTreeMap<String, String>, owner: &Owner, address: &Add
     owner.made(|k| live.get(k).map(String::as_str), address)
 }
 
+/// How far ahead of the service's clock the clock that stamped a pending
+/// create may be, in seconds.
+pub(crate) const CLOCK_SKEW_SECS: i64 = 300;
+
+/// True when an object created at `created_secs` (Unix seconds, by the
+/// service's clock) was made by a create whose pending record was written
+/// at `pending_since` (RFC 3339): for objects without tags, the only sign
+/// that an earlier attempt of this create made them. No pending record
+/// (a first attempt) means an older object: someone else's.
+pub(crate) fn made_by_this_create(created_secs: i64, pending_since: Option<&str>) -> bool {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    pending_since
+        .and_then(|s| DateTime::from_str(s, Format::DateTime).ok())
+        .is_some_and(|since| created_secs >= since.secs() - CLOCK_SKEW_SECS)
+}
+
 /// The address a live object belongs to: the known instance with its ID,
 /// else its ownership tag.
 pub(crate) fn address_of(

@@ -27,7 +27,7 @@ use super::{dimension, namespace, split_import_id, APPAUTOSCALING, SCALABLE_TARG
 use crate::args::{blocks, bool_or, num, opt_int, opt_str, s, sort_blocks};
 use crate::context::Aws;
 use crate::error::after_create;
-use crate::iam_util::{ignore_gone, invalid, required, AwsResult};
+use crate::iam_util::{ignore_gone, invalid, made_by_this_create, required, AwsResult};
 use crate::policy::{g, ANY};
 use crate::services::cloudwatch::ALARM;
 use crate::services::{ManagedType, ResourceHandler};
@@ -445,9 +445,6 @@ async fn put(aws: &Aws, d: &Value, deadline: &Deadline) -> Result<(), ProviderEr
     .map(|_| ())
 }
 
-/// Tolerated difference between this machine's clock and AWS's.
-const CLOCK_SKEW_SECS: i64 = 300;
-
 pub(crate) struct AppautoscalingPolicy;
 
 #[async_trait]
@@ -488,14 +485,7 @@ impl ResourceHandler for AppautoscalingPolicy {
         let d = &req.desired;
         let key = desired_key(d, OP)?;
         if let Some(existing) = read_one(aws, &key).await? {
-            let since = req.pending_since.as_deref().and_then(|s| {
-                aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::DateTime)
-                    .ok()
-            });
-            let ours = since.is_some_and(|since| {
-                existing.creation_time().secs() >= since.secs() - CLOCK_SKEW_SECS
-            });
-            if !ours {
+            if !made_by_this_create(existing.creation_time().secs(), req.pending_since.as_deref()) {
                 return Err(invalid(
                     APPAUTOSCALING,
                     OP,

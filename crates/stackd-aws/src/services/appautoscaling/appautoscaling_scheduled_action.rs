@@ -22,7 +22,7 @@ use super::{dimension, namespace, APPAUTOSCALING, SCALABLE_TARGET};
 use crate::args::{blocks, num, opt_int, opt_str, s};
 use crate::context::Aws;
 use crate::error::after_create;
-use crate::iam_util::{ignore_gone, invalid, required, AwsResult};
+use crate::iam_util::{ignore_gone, invalid, made_by_this_create, required, AwsResult};
 use crate::policy::{g, ANY};
 use crate::services::{ManagedType, ResourceHandler};
 use crate::wait::{retry, until, Deadline};
@@ -210,9 +210,6 @@ async fn put(aws: &Aws, d: &Value, deadline: &Deadline) -> Result<(), ProviderEr
     .map(|_| ())
 }
 
-/// Tolerated difference between this machine's clock and AWS's.
-const CLOCK_SKEW_SECS: i64 = 300;
-
 pub(crate) struct AppautoscalingScheduledAction;
 
 #[async_trait]
@@ -253,14 +250,7 @@ impl ResourceHandler for AppautoscalingScheduledAction {
         let d = &req.desired;
         let key = key_of(d, OP)?;
         if let Some(existing) = read_one(aws, &key).await? {
-            let since = req
-                .pending_since
-                .as_deref()
-                .and_then(|s| DateTime::from_str(s, Format::DateTime).ok());
-            let ours = since.is_some_and(|since| {
-                existing.creation_time().secs() >= since.secs() - CLOCK_SKEW_SECS
-            });
-            if !ours {
+            if !made_by_this_create(existing.creation_time().secs(), req.pending_since.as_deref()) {
                 return Err(invalid(
                     APPAUTOSCALING,
                     OP,

@@ -22,7 +22,7 @@ use super::{dimension, namespace, split_import_id, APPAUTOSCALING, SCALABLE_TARG
 use crate::args::{blocks, bool_or, num, opt_int, opt_str, s};
 use crate::context::Aws;
 use crate::error::after_create;
-use crate::iam_util::{ignore_gone, invalid, required, AwsResult};
+use crate::iam_util::{ignore_gone, invalid, made_by_this_create, required, AwsResult};
 use crate::policy::{g, ANY};
 use crate::services::ecs::ECS_SERVICE;
 use crate::services::iam::{pass_role, APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE};
@@ -228,9 +228,6 @@ async fn register(aws: &Aws, d: &Value, deadline: &Deadline) -> Result<(), Provi
     .map(|_| ())
 }
 
-/// Tolerated difference between this machine's clock and AWS's.
-const CLOCK_SKEW_SECS: i64 = 300;
-
 pub(crate) struct AppautoscalingTarget;
 
 #[async_trait]
@@ -273,13 +270,7 @@ impl ResourceHandler for AppautoscalingTarget {
         let resource_id = required(d, "resource_id", APPAUTOSCALING, OP)?;
         let dim = required(d, "scalable_dimension", APPAUTOSCALING, OP)?;
         if let Some(existing) = read_one(aws, ns, resource_id, dim).await? {
-            let since = req.pending_since.as_deref().and_then(|s| {
-                aws_smithy_types::DateTime::from_str(s, aws_smithy_types::date_time::Format::DateTime)
-                    .ok()
-            });
-            let ours = since
-                .is_some_and(|since| existing.creation_time().secs() >= since.secs() - CLOCK_SKEW_SECS);
-            if !ours {
+            if !made_by_this_create(existing.creation_time().secs(), req.pending_since.as_deref()) {
                 return Err(invalid(
                     APPAUTOSCALING,
                     OP,

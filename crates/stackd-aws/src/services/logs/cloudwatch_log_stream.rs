@@ -20,7 +20,9 @@ use super::LOG_GROUP;
 use crate::args::{opt_str, s};
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
-use crate::iam_util::{bounded_all, found, ignore_gone, invalid, required, AwsResult};
+use crate::iam_util::{
+    bounded_all, found, ignore_gone, invalid, made_by_this_create, required, AwsResult,
+};
 use crate::policy::g;
 use crate::services::{ManagedType, ResourceHandler};
 use crate::wait::{retry, until, Deadline};
@@ -131,30 +133,20 @@ async fn read_one(aws: &Aws, group: &str, name: &str) -> Result<Option<Value>, P
         .map(|st| stream_attrs(group, st)))
 }
 
-/// Tolerated difference between this machine's clock and AWS's.
-const CLOCK_SKEW_SECS: i64 = 300;
-
-/// True when the stream `group`/`name` was created after this create's
-/// pending record was written.
-async fn made_by_this_create(
+/// True when the stream `group`/`name` was made by this create (after its
+/// pending record was written).
+async fn made_by_this_stream_create(
     aws: &Aws,
     group: &str,
     name: &str,
     req: &ChangeRequest,
 ) -> Result<bool, ProviderError> {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    let Some(since) = req.pending_since.as_deref() else {
-        return Ok(false);
-    };
-    let Ok(since) = DateTime::from_str(since, Format::DateTime) else {
-        return Ok(false);
-    };
     let streams = describe(aws, group, name).await?.unwrap_or_default();
     Ok(streams.iter().any(|st| {
         st.log_stream_name() == Some(name)
             && st
                 .creation_time()
-                .is_some_and(|ms| ms / 1000 >= since.secs() - CLOCK_SKEW_SECS)
+                .is_some_and(|ms| made_by_this_create(ms / 1000, req.pending_since.as_deref()))
     }))
 }
 
@@ -227,7 +219,7 @@ impl ResourceHandler for CloudwatchLogStream {
             // only when it was made after the create's pending record was
             // written (an answer lost, or stackd stopped, after AWS acted).
             Err(e) if has_code(&e, "ResourceAlreadyExistsException") => {
-                if !made_by_this_create(aws, group, name, req).await? {
+                if !made_by_this_stream_create(aws, group, name, req).await? {
                     return Err(invalid(
                         LOGS,
                         "CreateLogStream",

@@ -432,17 +432,10 @@ fn create_configuration(region: &str) -> Option<CreateBucketConfiguration> {
     })
 }
 
-/// How far ahead of S3's clock the clock that stamped a pending create may
-/// be, in seconds.
-const CLOCK_SKEW_SECS: i64 = 300;
-
-/// True when `bucket` (in this account) was created no earlier than `since`
-/// (RFC 3339) by S3's clock, less [`CLOCK_SKEW_SECS`].
+/// True when `bucket` (in this account) was created by the create whose
+/// pending record was written at `since` (RFC 3339), by S3's clock
+/// ([`crate::iam_util::made_by_this_create`]).
 async fn created_since(aws: &Aws, bucket: &str, since: &str) -> Result<bool, ProviderError> {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    let Ok(since) = DateTime::from_str(since, Format::DateTime) else {
-        return Ok(false);
-    };
     let mut next: Option<String> = None;
     loop {
         let out = aws
@@ -458,7 +451,7 @@ async fn created_since(aws: &Aws, bucket: &str, since: &str) -> Result<bool, Pro
         if let Some(b) = out.buckets().iter().find(|b| b.name() == Some(bucket)) {
             return Ok(b
                 .creation_date()
-                .is_some_and(|c| c.secs() >= since.secs() - CLOCK_SKEW_SECS));
+                .is_some_and(|c| crate::iam_util::made_by_this_create(c.secs(), Some(since))));
         }
         match out.continuation_token() {
             Some(t) if !t.is_empty() => next = Some(t.to_string()),
