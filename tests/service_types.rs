@@ -475,6 +475,23 @@ async fn data_sources_find_another_stacks_objects() {
             .unwrap_or_default()
     );
 
+    assert_eq!(
+        field("policy_arn"),
+        format!("arn:aws:iam::000000000000:policy/{name}-read-logs")
+    );
+    assert_eq!(field("policy_action"), "logs:GetLogEvents");
+    assert_eq!(field("managed_policy"), "AmazonECSTaskExecutionRolePolicy");
+    let keys = ec2
+        .describe_key_pairs()
+        .key_names(format!("{name}-deploy"))
+        .include_public_key(true)
+        .send()
+        .await
+        .expect("DescribeKeyPairs");
+    let key = &keys.key_pairs()[0];
+    assert_eq!(field("key_pair_id"), key.key_pair_id().unwrap_or_default());
+    assert!(field("key_public").starts_with("ssh-ed25519 "), "{found}");
+
     // A data source that matches nothing is an error naming the source.
     run_ok(
         &["destroy", &read, "--stack", &read_stack, "--auto-approve"],
@@ -685,9 +702,35 @@ async fn load_balancer_attributes() {
     assert_eq!(get(&live, "access_logs.s3.enabled"), "true");
     assert_eq!(get(&live, "access_logs.s3.bucket"), format!("{name}-logs"));
     assert_eq!(get(&live, "access_logs.s3.prefix"), "alb");
+    let tg_attributes = |elb: aws_sdk_elasticloadbalancingv2::Client, name: String| async move {
+        let tgs = elb
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .expect("DescribeTargetGroups");
+        let arn = tgs.target_groups()[0]
+            .target_group_arn()
+            .expect("arn")
+            .to_string();
+        elb.describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .expect("DescribeTargetGroupAttributes")
+            .attributes()
+            .iter()
+            .filter_map(|a| Some((a.key()?.to_string(), a.value()?.to_string())))
+            .collect::<BTreeMap<String, String>>()
+    };
+    let tg = tg_attributes(elb.clone(), name.clone()).await;
+    assert_eq!(get(&tg, "slow_start.duration_seconds"), "30");
+    assert_eq!(get(&tg, "stickiness.enabled"), "true");
+    assert_eq!(get(&tg, "stickiness.type"), "lb_cookie");
+    assert_eq!(get(&tg, "stickiness.lb_cookie.duration_seconds"), "3600");
     diff(&dir, &stack, &[], 0);
 
-    let changed = ["--var", "desync_mode=strictest"];
+    let changed = ["--var", "desync_mode=strictest", "--var", "slow_start=60"];
     let plan = diff(&dir, &stack, &changed, 2);
     assert!(
         plan.contains("desync_mitigation_mode") && !plan.contains("must be replaced"),
@@ -699,6 +742,8 @@ async fn load_balancer_attributes() {
         get(&live, "routing.http.desync_mitigation_mode"),
         "strictest"
     );
+    let tg = tg_attributes(elb.clone(), name.clone()).await;
+    assert_eq!(get(&tg, "slow_start.duration_seconds"), "60");
     diff(&dir, &stack, &changed, 0);
 
     elb.modify_load_balancer_attributes()

@@ -25,6 +25,7 @@ types! {
         subnet_data,
         subnets_data,
         security_group_data,
+        key_pair_data,
     ],
 }
 

@@ -135,6 +135,27 @@ pub(crate) fn schema() -> ResourceSchema {
                 .default(DEFAULT_DEREGISTRATION_DELAY)
                 .doc("Seconds to drain a deregistering target."),
         )
+        .attr(
+            AttrSchema::optional("slow_start", AttrType::Number)
+                .default(0)
+                .doc("Seconds a new target ramps up before a full share (0 is off)."),
+        )
+        .block(
+            at_most_one(BlockSchema::new("stickiness", Nesting::List))
+                .computed_when_absent()
+                .attr(AttrSchema::required("type", AttrType::String).check(
+                    stackd_spec::schema::Check::OneOf(vec![
+                        "lb_cookie",
+                        "app_cookie",
+                        "source_ip",
+                        "source_ip_dest_ip",
+                        "source_ip_dest_ip_proto",
+                    ]),
+                ))
+                .attr(AttrSchema::optional("enabled", AttrType::Bool).default(true))
+                .attr(AttrSchema::optional("cookie_duration", AttrType::Number).default(86400))
+                .attr(AttrSchema::optional("cookie_name", AttrType::String)),
+        )
         .block(health_check_block())
         .attr(AttrSchema::computed("arn", AttrType::String).doc("The ARN (also the ID)."))
         .attr(
@@ -225,6 +246,16 @@ fn tg_attrs(
                     .unwrap_or(DEFAULT_DEREGISTRATION_DELAY),
             ),
         ),
+        (
+            "slow_start",
+            Value::from(
+                attributes
+                    .get(SLOW_START)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0),
+            ),
+        ),
+        ("stickiness", stickiness_value(attributes)),
         ("health_check", Value::List(vec![health_check_value(tg)])),
         (
             "load_balancer_arns",
@@ -409,20 +440,82 @@ fn modify_input(
         .set_health_check_protocol(hc.protocol)
 }
 
+const SLOW_START: &str = "slow_start.duration_seconds";
+const STICKINESS_ENABLED: &str = "stickiness.enabled";
+const STICKINESS_TYPE: &str = "stickiness.type";
+const STICKINESS_LB_COOKIE_DURATION: &str = "stickiness.lb_cookie.duration_seconds";
+const STICKINESS_APP_COOKIE_DURATION: &str = "stickiness.app_cookie.duration_seconds";
+const STICKINESS_APP_COOKIE_NAME: &str = "stickiness.app_cookie.cookie_name";
+
+/// The `stickiness` block the attributes say; none when AWS reports no
+/// stickiness type (a block the spec does not write is not compared).
+fn stickiness_value(attributes: &Attributes) -> Value {
+    let Some(kind) = attributes.get(STICKINESS_TYPE).filter(|k| !k.is_empty()) else {
+        return Value::Null;
+    };
+    let duration_key = if kind == "app_cookie" {
+        STICKINESS_APP_COOKIE_DURATION
+    } else {
+        STICKINESS_LB_COOKIE_DURATION
+    };
+    Value::List(vec![Value::map([
+        ("type", Value::from(kind.as_str())),
+        (
+            "enabled",
+            Value::Bool(attributes.get(STICKINESS_ENABLED).map(String::as_str) == Some("true")),
+        ),
+        (
+            "cookie_duration",
+            Value::from(
+                attributes
+                    .get(duration_key)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(86400),
+            ),
+        ),
+        (
+            "cookie_name",
+            s(attributes.get(STICKINESS_APP_COOKIE_NAME).map(String::as_str)),
+        ),
+    ])])
+}
+
 /// The attributes the spec sets (only instance and IP target groups have a
-/// deregistration delay).
+/// deregistration delay and slow start).
 fn desired_attributes(desired: &Value) -> Vec<TargetGroupAttribute> {
-    match opt_str(desired, "target_type").unwrap_or("instance") {
-        "instance" | "ip" => vec![TargetGroupAttribute::builder()
-            .key(DEREGISTRATION_DELAY)
-            .value(
-                opt_int(desired, "deregistration_delay")
-                    .unwrap_or(DEFAULT_DEREGISTRATION_DELAY)
-                    .to_string(),
-            )
-            .build()],
-        _ => Vec::new(),
+    let attr = |k: &str, v: String| TargetGroupAttribute::builder().key(k).value(v).build();
+    let mut out = Vec::new();
+    if matches!(
+        opt_str(desired, "target_type").unwrap_or("instance"),
+        "instance" | "ip"
+    ) {
+        out.push(attr(
+            DEREGISTRATION_DELAY,
+            opt_int(desired, "deregistration_delay")
+                .unwrap_or(DEFAULT_DEREGISTRATION_DELAY)
+                .to_string(),
+        ));
+        if let Some(secs) = opt_int(desired, "slow_start") {
+            out.push(attr(SLOW_START, secs.to_string()));
+        }
     }
+    if let Some(b) = crate::args::blocks(desired, "stickiness").first() {
+        let kind = opt_str(b, "type").unwrap_or("lb_cookie");
+        out.push(attr(STICKINESS_ENABLED, crate::args::bool_or(b, "enabled", true).to_string()));
+        out.push(attr(STICKINESS_TYPE, kind.to_string()));
+        let duration = opt_int(b, "cookie_duration").unwrap_or(86400).to_string();
+        match kind {
+            "lb_cookie" => out.push(attr(STICKINESS_LB_COOKIE_DURATION, duration)),
+            "app_cookie" => {
+                out.push(attr(STICKINESS_APP_COOKIE_DURATION, duration));
+                if let Some(name) = opt_str(b, "cookie_name") {
+                    out.push(attr(STICKINESS_APP_COOKIE_NAME, name.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 async fn modify_attributes(
@@ -627,7 +720,10 @@ impl ResourceHandler for LbTargetGroup {
                     .elbv2("ModifyTargetGroup")?;
             }
         }
-        if changed("deregistration_delay") {
+        if ["deregistration_delay", "slow_start", "stickiness"]
+            .into_iter()
+            .any(changed)
+        {
             modify_attributes(aws, arn, d, &deadline).await?;
         }
         elbv2_reconcile_tags(aws, arn, &prior, d, &deadline).await?;
@@ -782,6 +878,35 @@ mod tests {
         assert_eq!(i.get_healthy_threshold_count(), &Some(3));
         assert_eq!(i.get_health_check_protocol(), &Some(ProtocolEnum::Http));
         assert_eq!(desired_attributes(&d)[0].value(), Some("300"));
+    }
+
+    #[test]
+    fn stickiness_and_slow_start_read_back_as_written() {
+        let d = Value::map([
+            ("target_type", Value::from("ip")),
+            ("slow_start", Value::from(45)),
+            (
+                "stickiness",
+                Value::List(vec![Value::map([
+                    ("type", Value::from("app_cookie")),
+                    ("cookie_name", Value::from("session")),
+                    ("cookie_duration", Value::from(600)),
+                    ("enabled", Value::Bool(true)),
+                ])]),
+            ),
+        ]);
+        let live: Attributes = desired_attributes(&d)
+            .iter()
+            .map(|a| {
+                (
+                    a.key().unwrap_or_default().to_string(),
+                    a.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(live.get(SLOW_START).map(String::as_str), Some("45"));
+        assert_eq!(stickiness_value(&live), d.get("stickiness").cloned().unwrap());
+        assert_eq!(stickiness_value(&Attributes::new()), Value::Null);
     }
 
     #[test]

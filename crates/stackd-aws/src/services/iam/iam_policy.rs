@@ -122,7 +122,7 @@ fn policy_attrs(
 }
 
 /// Reads a policy, its default version's document and its tags.
-async fn read(aws: &Aws, arn: &str, args: Option<&Value>) -> Result<Value, ProviderError> {
+pub(crate) async fn read(aws: &Aws, arn: &str, args: Option<&Value>) -> Result<Value, ProviderError> {
     let policy = aws
         .iam
         .get_policy()

@@ -14,6 +14,7 @@ types! {
     data: [
         iam_policy_document,
         iam_role_data,
+        iam_policy_data,
     ],
 }
 
@@ -30,6 +31,7 @@ pub(crate) static SERVICE: Service = Service {
     arns: &[
         ROLE,
         IAM_POLICY,
+        AWS_MANAGED_POLICY,
         INSTANCE_PROFILE,
         ELB_SERVICE_LINKED_ROLE,
         ECS_SERVICE_LINKED_ROLE,
@@ -66,3 +68,7 @@ pub(crate) const APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE: ArnPattern = arn(
     "AppAutoScalingEcsServiceLinkedRole",
     "arn:${partition}:iam::${account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
 );
+
+/// AWS's own managed policies (`arn:aws:iam::aws:policy/...`).
+pub(crate) const AWS_MANAGED_POLICY: ArnPattern =
+    arn("AwsManagedPolicy", "arn:${partition}:iam::aws:policy/*");
