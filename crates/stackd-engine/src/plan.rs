@@ -786,6 +786,9 @@ async fn plan_spec(
     let (tree, mut diags) = Tree::expand(input.config, input.vars);
     let graph = Graph::new(input.config);
     let order = graph.order().map_err(PlanError::Spec)?;
+    // Instances planned so far with a change (or a deferred read): what a
+    // data source depending on them waits for.
+    let mut changing: BTreeSet<Address> = BTreeSet::new();
     for (module, block) in order {
         let Some(schema) = schemas.get(block.addr.mode, &block.addr.type_name) else {
             diags.push(Diagnostic::error(
@@ -845,11 +848,7 @@ async fn plan_spec(
                     // As in Terraform, a data source that depends on an
                     // object with changes pending is read at apply, after
                     // them: read now, it would see the cloud before.
-                    let pending = dependencies.iter().any(|dep| {
-                        plan.entries
-                            .iter()
-                            .any(|e| e.address == *dep && e.action != Action::NoOp)
-                    });
+                    let pending = dependencies.iter().any(|dep| changing.contains(dep));
                     let read = if pending {
                         None
                     } else {
@@ -862,6 +861,7 @@ async fn plan_spec(
                         }
                         None => {
                             values.set(address.clone(), Value::Unknown);
+                            changing.insert(address.clone());
                             plan.entries.push(PlanEntry {
                                 address,
                                 action: Action::Read,
@@ -899,6 +899,9 @@ async fn plan_spec(
                         let slot_scope = instance_scope(scope, block, key);
                         instance::postconditions(block, &slot_scope, &planned, &address)
                     }));
+                }
+                if entry.action != Action::NoOp {
+                    changing.insert(address.clone());
                 }
                 values.set(address, planned);
                 plan.entries.push(entry);

@@ -551,3 +551,52 @@ resource "test_node" "n" {
         plan.warnings
     );
 }
+
+/// As in Terraform, a data source that depends on an object with changes
+/// pending is read at apply, after them; once nothing is pending it is read
+/// while planning.
+#[tokio::test(start_paused = true)]
+async fn a_data_source_waits_for_the_changes_it_depends_on() {
+    let cloud = FakeCloud::new(Duration::from_millis(1));
+    let h = Harness::new(
+        r#"
+resource "test_net" "main" {
+  cidr = "10.0.0.0/16"
+  name = "main"
+}
+
+data "test_lookup" "net" {
+  name       = test_net.main.name
+  depends_on = [test_net.main]
+}
+
+data "test_lookup" "free" {
+  name = "free"
+}
+"#,
+    );
+    let plan = h.plan(&cloud, PlanMode::Normal).await.expect("plan");
+    let read = |plan: &stackd_engine::plan::Plan, addr: &str| {
+        plan.entries
+            .iter()
+            .find(|e| e.address.to_string() == addr)
+            .map(|e| (e.action, e.reasons.clone()))
+    };
+    assert_eq!(
+        read(&plan, "data.test_lookup.net"),
+        Some((Action::Read, vec![Reason::DataAfterChanges]))
+    );
+    assert_eq!(read(&plan, "data.test_lookup.free"), None);
+    assert_eq!(cloud.calls_matching("read"), ["read data.test_lookup.free"]);
+
+    h.apply(&cloud, PlanMode::Normal).await;
+    let plan = h.plan(&cloud, PlanMode::Normal).await.expect("plan");
+    assert_eq!(read(&plan, "data.test_lookup.net"), None);
+    assert_eq!(
+        plan.data
+            .iter()
+            .find(|(a, _)| a.to_string() == "data.test_lookup.net")
+            .and_then(|(_, v)| v.get("found").cloned()),
+        Some(Value::from("main!"))
+    );
+}

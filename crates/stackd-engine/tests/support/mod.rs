@@ -51,6 +51,9 @@ pub fn schemas() -> SchemaSet {
             .attr(A::required("net_id", T::String).force_new())
             .attr(A::optional("size", T::Number).default(1))
             .taggable(),
+        ResourceSchema::data("test_lookup")
+            .attr(A::required("name", T::String))
+            .attr(A::computed("found", T::String)),
     ])
 }
 
@@ -169,8 +172,11 @@ impl Provider for FakeCloud {
             .collect())
     }
 
-    async fn read_data(&self, _req: &DataRequest) -> Result<Value, ProviderError> {
-        Ok(Value::Null)
+    /// Data sources answer `found = "<name>!"` and are recorded as reads.
+    async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError> {
+        self.call(format!("read {}", req.address));
+        let name = req.args.get("name").and_then(Value::as_str).unwrap_or("");
+        Ok(Value::map([("found", Value::from(format!("{name}!")))]))
     }
 
     async fn create(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {

@@ -405,10 +405,21 @@ async fn describe_attributes(aws: &Aws, arn: &str) -> Result<Attributes, Provide
 }
 
 /// Reads one load balancer, its attributes and tags; `None` when gone.
-pub(crate) async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
+async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
     let Some(lb) = describe_one(aws, Some(arn), None).await? else {
         return Ok(None);
     };
+    read_described(aws, &lb, recorded).await
+}
+
+/// A described load balancer with its attributes and tags; `None` when it
+/// went away meanwhile.
+pub(crate) async fn read_described(
+    aws: &Aws,
+    lb: &elb::LoadBalancer,
+    recorded: &Value,
+) -> Result<Option<Value>, ProviderError> {
+    let arn = lb.load_balancer_arn().unwrap_or_default();
     let attributes = match describe_attributes(aws, arn).await {
         Ok(a) => a,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
@@ -416,7 +427,7 @@ pub(crate) async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Optio
     };
     let tags = elbv2_tags_of(aws, arn).await?;
     Ok(Some(with_name_prefix(
-        lb_attrs(&lb, &attributes, &tags),
+        lb_attrs(lb, &attributes, &tags),
         Some(recorded),
     )))
 }

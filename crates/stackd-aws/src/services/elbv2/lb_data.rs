@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use stackd_engine::provider::{DataRequest, ProviderError};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
-use super::lb::{describe_one, read};
+use super::lb::{describe_one, read_described};
 use crate::args::opt_str;
 use crate::context::Aws;
 use crate::iam_util::invalid;
@@ -73,8 +73,9 @@ impl DataHandler for LbData {
         let what = arn.or(name).unwrap_or_default();
         let not_found = || invalid("elasticloadbalancing", OP, format!("no load balancer {what:?}"));
         let lb = describe_one(aws, arn, name).await?.ok_or_else(not_found)?;
-        let arn = lb.load_balancer_arn().unwrap_or_default();
-        let attrs = read(aws, arn, &Value::Null).await?.ok_or_else(not_found)?;
+        let attrs = read_described(aws, &lb, &Value::Null)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(as_data_tags(attrs))
     }
 }

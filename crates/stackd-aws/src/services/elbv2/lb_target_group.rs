@@ -303,7 +303,7 @@ async fn describe_attributes(aws: &Aws, arn: &str) -> Result<Attributes, Provide
 }
 
 /// Reads one target group, its attributes and tags; `None` when gone.
-pub(crate) async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
+async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Option<Value>, ProviderError> {
     let Some(tg) = describe(aws, Some(vec![arn.to_string()]), None)
         .await?
         .into_iter()
@@ -311,13 +311,24 @@ pub(crate) async fn read(aws: &Aws, arn: &str, recorded: &Value) -> Result<Optio
     else {
         return Ok(None);
     };
+    read_described(aws, &tg, recorded).await
+}
+
+/// A described target group with its attributes and tags; `None` when it
+/// went away meanwhile.
+pub(crate) async fn read_described(
+    aws: &Aws,
+    tg: &elb::TargetGroup,
+    recorded: &Value,
+) -> Result<Option<Value>, ProviderError> {
+    let arn = tg.target_group_arn().unwrap_or_default();
     let attributes = match describe_attributes(aws, arn).await {
         Ok(a) => a,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     let tags = elbv2_tags_of(aws, arn).await?;
-    Ok(Some(tg_attrs(&tg, &attributes, &tags, recorded)))
+    Ok(Some(tg_attrs(tg, &attributes, &tags, recorded)))
 }
 
 /// The name: `name`, else `name_prefix` (or `tf-`) and a suffix derived

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use stackd_engine::provider::{DataRequest, ProviderError};
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
-use super::lb_target_group::{describe, read};
+use super::lb_target_group::{describe, read_described};
 use crate::args::opt_str;
 use crate::context::Aws;
 use crate::iam_util::invalid;
@@ -70,8 +70,9 @@ impl DataHandler for LbTargetGroupData {
         )
         .await?;
         let tg = found.first().ok_or_else(not_found)?;
-        let arn = tg.target_group_arn().unwrap_or_default();
-        let attrs = read(aws, arn, &Value::Null).await?.ok_or_else(not_found)?;
+        let attrs = read_described(aws, tg, &Value::Null)
+            .await?
+            .ok_or_else(not_found)?;
         Ok(as_data_tags(attrs))
     }
 }
