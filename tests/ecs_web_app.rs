@@ -1,4 +1,5 @@
-//! The whole reference architecture (specs/ecs-web-app) against LocalStack:
+//! The whole reference architecture (specs/ecs-web-app) against LocalStack,
+//! with a domain name in a zone the account has (HTTPS, certificate, alias):
 //! apply → every part exists with the spec's attributes (checked with each
 //! service's SDK directly) → no-op diff → change the back end's desired
 //! count and image tag → exactly those updates → destroy → nothing left.
@@ -93,10 +94,27 @@ async fn reference_architecture_round_trip() {
     let stack = unique_stack("web");
     let project = format!("t{}", &stack[stack.len() - 6..]);
     let known_hosts = spec.path().join("known_hosts");
+    // The account's public zone, which the spec looks up (ACM validates
+    // only through a zone the domain is delegated to, so the spec does not
+    // make one).
+    let route53 = aws_sdk_route53::Client::new(&sdk_config().await);
+    let zone_name = format!("{project}.example.com");
+    let domain = format!("app.{zone_name}");
+    let zone_id = route53
+        .create_hosted_zone()
+        .name(&zone_name)
+        .caller_reference(&stack)
+        .send()
+        .await
+        .expect("CreateHostedZone")
+        .hosted_zone()
+        .map(|z| z.id().to_string())
+        .expect("a zone");
     let vars = [
         format!("--var=project={project}"),
         format!("--var=bucket_suffix=-{}", stack.to_lowercase()),
         format!("--var=known_hosts_file={}", known_hosts.display()),
+        format!("--var=domain_name={domain}"),
     ];
     // Every AWS request stackd sends is recorded (an SDK interceptor), to
     // check the generated IAM policy against at the end.
@@ -187,12 +205,61 @@ async fn reference_architecture_round_trip() {
         .send()
         .await
         .unwrap();
-    let listener = &listeners.listeners()[0];
-    assert_eq!(listener.port(), Some(80));
+    let on_port = |port: i32| {
+        listeners
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(port))
+            .unwrap_or_else(|| panic!("a listener on port {port}"))
+    };
+    let http = on_port(80);
+    assert_eq!(
+        http.default_actions()[0]
+            .redirect_config()
+            .map(|r| (r.protocol(), r.port())),
+        Some((Some("HTTPS"), Some("443"))),
+        "plain HTTP is redirected to HTTPS"
+    );
+    let listener = on_port(443);
     assert_eq!(
         listener.default_actions()[0].target_group_arn(),
         front_tg.target_group_arn(),
         "everything else goes to the front end"
+    );
+    // Its certificate is ACM's for the domain, issued through the zone.
+    let certificate_arn = listener.certificates()[0]
+        .certificate_arn()
+        .expect("the listener's certificate")
+        .to_string();
+    let certificate = aws_sdk_acm::Client::new(&sdk_config().await)
+        .describe_certificate()
+        .certificate_arn(&certificate_arn)
+        .send()
+        .await
+        .expect("DescribeCertificate");
+    let certificate = certificate.certificate().expect("a certificate");
+    assert_eq!(certificate.domain_name(), Some(domain.as_str()));
+    assert_eq!(
+        certificate.status().map(|s| s.as_str()),
+        Some("ISSUED"),
+        "{certificate:?}"
+    );
+    // The domain is an alias of the load balancer.
+    let records = route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .expect("ListResourceRecordSets");
+    let alias = records
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name() == format!("{domain}.") && r.r#type().as_str() == "A")
+        .and_then(|r| r.alias_target())
+        .expect("an A alias record for the domain");
+    assert_eq!(
+        alias.dns_name().trim_end_matches('.').to_lowercase(),
+        lb.dns_name().unwrap().to_lowercase()
     );
     let rules = c
         .elb
@@ -326,6 +393,28 @@ async fn reference_architecture_round_trip() {
         .iter()
         .find(|d| d.name() == Some("backend"))
         .expect("app container");
+    // The database password: a secret ECS hands the back end, never a value
+    // in the task definition.
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let secret_name = format!("{name}/db-password");
+    let password = secrets
+        .get_secret_value()
+        .secret_id(&secret_name)
+        .send()
+        .await
+        .expect("GetSecretValue");
+    assert_eq!(password.secret_string().map(str::len), Some(32));
+    let given: Vec<(&str, &str)> = app
+        .secrets()
+        .iter()
+        .map(|s| (s.name(), s.value_from()))
+        .collect();
+    assert_eq!(given, [("DB_PASSWORD", password.arn().unwrap())]);
+    let task_json = format!("{td:?}");
+    assert!(
+        !task_json.contains(password.secret_string().unwrap()),
+        "the password is not in the task definition"
+    );
     let router = defs
         .iter()
         .find(|d| d.name() == Some("log-router"))
@@ -624,6 +713,36 @@ async fn reference_architecture_round_trip() {
         .send()
         .await
         .is_err());
+
+    // The password secret waits out its recovery window; the account's zone
+    // is left as it was (SOA and NS only).
+    let secret = secrets
+        .describe_secret()
+        .secret_id(&secret_name)
+        .send()
+        .await;
+    assert!(
+        secret.as_ref().map_or(true, |s| s.deleted_date().is_some()),
+        "the secret is deleted or scheduled for deletion: {secret:?}"
+    );
+    let records = route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .expect("ListResourceRecordSets");
+    let kinds: Vec<&str> = records
+        .resource_record_sets()
+        .iter()
+        .map(|r| r.r#type().as_str())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    route53
+        .delete_hosted_zone()
+        .id(&zone_id)
+        .send()
+        .await
+        .expect("DeleteHostedZone");
 
     // The generated least-privilege policy allows every operation stackd
     // issued during the dry run, apply, diffs, update and destroy above.

@@ -934,6 +934,12 @@ async fn acm_certificate_validated_through_route53() {
         0,
     );
     let arn = stdout(&out).trim().to_string();
+    // data.aws_acm_certificate finds it by its domain.
+    let found = run_ok(
+        &["output", &dir, "--stack", &stack, "--name", "found_arn"],
+        0,
+    );
+    assert_eq!(stdout(&found).trim(), arn);
     let described = acm
         .describe_certificate()
         .certificate_arn(&arn)
@@ -1020,4 +1026,131 @@ async fn acm_certificate_validated_through_route53() {
         .send()
         .await;
     assert!(gone.is_err(), "{gone:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_manager_secret_version_and_lookups() {
+    require_localstack();
+    let stack = unique_stack("tsm");
+    let name = format!("stackd-tsm-{}", std::process::id());
+    let secret_name = format!("{name}/db-password");
+    let (_spec, dir) = fixture(&name, "types-secrets");
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let describe = |sm: aws_sdk_secretsmanager::Client, id: String| async move {
+        match sm.describe_secret().secret_id(&id).send().await {
+            Ok(out) if out.deleted_date().is_none() => Some(out),
+            Ok(_) => None,
+            Err(e) => {
+                let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+                None
+            }
+        }
+    };
+    let current = |sm: aws_sdk_secretsmanager::Client, id: String| async move {
+        sm.get_secret_value()
+            .secret_id(&id)
+            .send()
+            .await
+            .expect("GetSecretValue")
+    };
+
+    let out = stdout(&run_ok(
+        &["apply", &dir, "--stack", &stack, "--auto-approve"],
+        0,
+    ));
+    assert!(
+        !out.contains("first-password-1"),
+        "the value was shown: {out}"
+    );
+    let live = describe(sm.clone(), secret_name.clone())
+        .await
+        .expect("the secret");
+    assert_eq!(live.description(), Some("database password"));
+    assert!(
+        live.tags()
+            .iter()
+            .any(|t| t.key() == Some("Purpose") && t.value() == Some("database")),
+        "{live:?}"
+    );
+    let value = current(sm.clone(), secret_name.clone()).await;
+    assert_eq!(value.secret_string(), Some("first-password-1"));
+    let first_version = value.version_id().expect("a version").to_string();
+    let outputs = stdout(&run_ok(&["output", &dir, "--stack", &stack, "--json"], 0));
+    let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("outputs JSON");
+    assert_eq!(
+        outputs["read_back_matches"]["value"],
+        serde_json::json!(true)
+    );
+    assert_eq!(
+        outputs["secret_arn"]["value"].as_str(),
+        live.arn(),
+        "{outputs}"
+    );
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    // One list chain serves both managed types; the data sources read once each.
+    assert_calls(
+        &calls,
+        &[
+            ("secretsmanager:ListSecrets", 2),
+            ("secretsmanager:DescribeSecret", 1),
+            ("secretsmanager:GetSecretValue", 1),
+        ],
+    );
+
+    // The description changes in place; a new password is a new version.
+    let changed = ["--var", "description=the database password"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_secretsmanager_secret.db") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = describe(sm.clone(), secret_name.clone())
+        .await
+        .expect("the secret");
+    assert_eq!(live.description(), Some("the database password"));
+    let rotated = [
+        "--var",
+        "description=the database password",
+        "--var",
+        "password=second-password-2",
+    ];
+    let plan = diff(&dir, &stack, &rotated, 2);
+    assert!(
+        plan.contains("aws_secretsmanager_secret_version.db")
+            && !plan.contains("second-password-2"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &rotated);
+    let value = current(sm.clone(), secret_name.clone()).await;
+    assert_eq!(value.secret_string(), Some("second-password-2"));
+    assert_ne!(value.version_id(), Some(first_version.as_str()));
+    diff(&dir, &stack, &rotated, 0);
+
+    // A value put behind stackd's back takes AWSCURRENT from the spec's
+    // version: the diff finds it, and apply moves the stage back.
+    sm.put_secret_value()
+        .secret_id(&secret_name)
+        .secret_string("out-of-band")
+        .send()
+        .await
+        .expect("PutSecretValue");
+    let plan = diff(&dir, &stack, &rotated, 2);
+    assert!(plan.contains("version_stages"), "{plan}");
+    apply(&dir, &stack, &rotated);
+    let value = current(sm.clone(), secret_name.clone()).await;
+    assert_eq!(value.secret_string(), Some("second-password-2"));
+    diff(&dir, &stack, &rotated, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&rotated);
+    run_ok(&destroy, 0);
+    assert!(describe(sm.clone(), secret_name.clone()).await.is_none());
 }

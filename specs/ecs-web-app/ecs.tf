@@ -43,6 +43,15 @@ locals {
           }
           dependsOn = [{ containerName = "log-router", condition = "START" }]
         },
+        # A service with a database gets its password from Secrets Manager
+        # (by the version's ARN, so the value exists before a task starts).
+        {
+          for k, v in {
+            secrets = [
+              { name = "DB_PASSWORD", valueFrom = aws_secretsmanager_secret_version.db.arn },
+            ]
+          } : k => v if try(s.database, false)
+        },
         try({
           healthCheck = {
             command     = s.container_health_check
@@ -126,5 +135,10 @@ resource "aws_ecs_service" "service" {
     rollback = true
   }
 
-  depends_on = [aws_lb_listener.http, aws_iam_role_policy_attachment.task_execution]
+  depends_on = [
+    aws_lb_listener.http,
+    aws_lb_listener.https,
+    aws_iam_role_policy_attachment.task_execution,
+    aws_iam_role_policy.task_execution_secrets,
+  ]
 }

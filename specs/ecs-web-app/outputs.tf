@@ -13,3 +13,7 @@ output "repository_urls" {
 output "account_id" {
   value = data.aws_caller_identity.current.account_id
 }
+
+output "app_url" {
+  value = local.https ? "https://${var.domain_name}" : "http://${aws_lb.main.dns_name}"
+}

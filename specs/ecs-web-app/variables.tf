@@ -57,3 +57,15 @@ variable "bucket_suffix" {
   default     = ""
   description = "Appended to bucket names, which are global across all AWS accounts"
 }
+
+variable "domain_name" {
+  type        = string
+  default     = ""
+  description = "The app's name (app.example.com), in a Route 53 public zone the account already has; empty serves plain HTTP on the load balancer's own name"
+}
+
+variable "hosted_zone_name" {
+  type        = string
+  default     = ""
+  description = "The Route 53 zone holding domain_name; empty means domain_name's parent (example.com)"
+}

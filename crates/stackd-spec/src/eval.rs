@@ -1373,6 +1373,23 @@ fn run_check(v: &Value, check: &Check) -> Result<(), String> {
                 Err(format!("{n} is not between {lo} and {hi}"))
             }
         }
+        (Check::Ranges(ranges), Value::Number(n)) => {
+            if ranges
+                .iter()
+                .any(|(lo, hi)| (*lo as f64..=*hi as f64).contains(n))
+            {
+                Ok(())
+            } else {
+                let allowed: Vec<String> = ranges
+                    .iter()
+                    .map(|(lo, hi)| match lo == hi {
+                        true => lo.to_string(),
+                        false => format!("{lo} to {hi}"),
+                    })
+                    .collect();
+                Err(format!("{n} is not {}", allowed.join(" or ")))
+            }
+        }
         _ => Ok(()),
     }
 }

@@ -63,6 +63,8 @@ pub enum Check {
     OneOf(Vec<&'static str>),
     /// A number in an inclusive range.
     Range(i64, i64),
+    /// A number in one of these inclusive ranges (`0` or `7..=30`).
+    Ranges(Vec<(i64, i64)>),
 }
 
 /// Puts a value into a canonical form before desired and live values are

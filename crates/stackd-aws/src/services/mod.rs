@@ -46,6 +46,7 @@ pub(crate) mod iam;
 pub(crate) mod logs;
 pub(crate) mod route53;
 pub(crate) mod s3;
+pub(crate) mod secretsmanager;
 pub(crate) mod ssm;
 pub(crate) mod sts;
 
@@ -89,6 +90,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &logs::SERVICE,
     &route53::SERVICE,
     &s3::SERVICE,
+    &secretsmanager::SERVICE,
     &ssm::SERVICE,
     &sts::SERVICE,
 ];

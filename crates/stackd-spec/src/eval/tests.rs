@@ -262,3 +262,13 @@ fn a_deprecated_argument_is_read_as_its_modern_form() {
         );
     }
 }
+
+#[test]
+fn a_number_must_fall_in_one_of_the_ranges() {
+    let check = crate::schema::Check::Ranges(vec![(0, 0), (7, 30)]);
+    for ok in [0, 7, 30] {
+        assert!(super::run_check(&Value::from(ok), &check).is_ok(), "{ok}");
+    }
+    let err = super::run_check(&Value::from(3), &check).unwrap_err();
+    assert_eq!(err, "3 is not 0 or 7 to 30");
+}

@@ -198,7 +198,7 @@ async fn describe(aws: &Aws, arn: &str) -> Result<Option<CertificateDetail>, Pro
     .and_then(|out| out.certificate().cloned()))
 }
 
-async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+pub(crate) async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
     let out = aws
         .acm
         .list_tags_for_certificate()

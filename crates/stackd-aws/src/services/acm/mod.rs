@@ -8,7 +8,9 @@ types! {
         acm_certificate,
         acm_certificate_validation,
     ],
-    data: [],
+    data: [
+        acm_certificate_data,
+    ],
 }
 
 /// The service: the `Aws` client field `acm`, IAM prefix `acm`.
