@@ -1,8 +1,9 @@
 //! Helpers shared by the IAM, S3, CloudWatch Logs, ECR and SSM resource
-//! modules: IAM policy documents (URL-decoding and the canonical form the
-//! diff compares), error classification for these services' codes, bounded
-//! concurrency for APIs without a batch read, tags as plain maps, and
-//! generated names.
+//! modules: IAM policy documents (URL-decoding, the canonical form
+//! the diff compares, the wait for a put policy to read back, refusing
+//! other stacks' objects), error classification for these services' codes,
+//! bounded concurrency for APIs without a batch read, tags as plain maps,
+//! and generated names.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -454,6 +455,55 @@ pub(crate) fn canonical_policy(text: &str) -> Option<String> {
         }
     }
     serde_json::to_string(&sorted_json(&doc)).ok()
+}
+
+/// Polls `read` (the live attributes of a policy type, `None` while there
+/// is no policy) until its `policy` means the same as the one `desired`
+/// asks for: services' reads may lag a put for a moment. Every policy type
+/// (bucket, repository, topic, queue) waits with this one.
+pub(crate) async fn read_policy_when<F, Fut>(
+    deadline: &crate::wait::Deadline,
+    operation: &str,
+    what: &str,
+    desired: &Value,
+    read: F,
+) -> Result<Value, ProviderError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<Value>, ProviderError>>,
+{
+    let canonical = |v: &Value| {
+        v.get("policy")
+            .and_then(Value::as_str)
+            .and_then(canonical_policy)
+    };
+    let want = canonical(desired);
+    crate::wait::until(deadline, operation, what, || async {
+        Ok(read().await?.filter(|v| canonical(v) == want))
+    })
+    .await
+}
+
+/// Refuses to change an object (`what`, e.g. `bucket "b"`) whose tags say
+/// it belongs to another stack; untagged objects and this stack's pass.
+pub(crate) fn refuse_other_stacks(
+    tags: &BTreeMap<String, String>,
+    owner: &Owner,
+    service: &str,
+    operation: &str,
+    what: &str,
+) -> Result<(), ProviderError> {
+    if !tags.contains_key(stackd_engine::provider::STACK_TAG) {
+        return Ok(());
+    }
+    match owner.foreign_reason(|k| tags.get(k).map(String::as_str)) {
+        Some(why) => Err(invalid(
+            service,
+            operation,
+            format!("{what} is not this stack's to set a policy on: {why}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Normalizer of policy arguments: desired and live documents compare in
