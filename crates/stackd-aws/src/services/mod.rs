@@ -46,6 +46,8 @@ pub(crate) mod iam;
 pub(crate) mod logs;
 pub(crate) mod route53;
 pub(crate) mod s3;
+pub(crate) mod sns;
+pub(crate) mod sqs;
 pub(crate) mod ssm;
 pub(crate) mod sts;
 
@@ -89,6 +91,8 @@ pub(crate) static SERVICES: &[&Service] = &[
     &logs::SERVICE,
     &route53::SERVICE,
     &s3::SERVICE,
+    &sns::SERVICE,
+    &sqs::SERVICE,
     &ssm::SERVICE,
     &sts::SERVICE,
 ];
