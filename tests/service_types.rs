@@ -1221,6 +1221,24 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     apply(&dir, &stack, &changed);
     diff(&dir, &stack, &changed, 0);
 
+    // Forgotten, then imported back by Terraform's import IDs (the
+    // subscription's ARN, the queue URL): nothing to change.
+    for (address, id) in [
+        ("aws_sns_topic_subscription.orders", &subscription_arn),
+        ("aws_sqs_queue_policy.orders", &queue_url),
+    ] {
+        run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
+        let imported = stdout(&run_ok(
+            &["import", address, id, &dir, "--stack", &stack],
+            0,
+        ));
+        assert!(
+            imported.contains(&format!("Imported {address}")),
+            "{imported}"
+        );
+    }
+    diff(&dir, &stack, &changed, 0);
+
     let mut destroy = vec![
         "destroy",
         dir.as_str(),
