@@ -1142,6 +1142,221 @@ async fn secrets_manager_secret_version_and_lookups() {
     let value = current(sm.clone(), secret_name.clone()).await;
     assert_eq!(value.secret_string(), Some("second-password-2"));
     diff(&dir, &stack, &rotated, 0);
+async fn sns_topics_subscriptions_and_sqs_queues() {
+    require_localstack();
+    let stack = unique_stack("tmsg");
+    let name = format!("m{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-messaging");
+    let config = sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let output = |n: &str| {
+        let out = run_ok(&["output", &dir, "--stack", &stack, "--name", n], 0);
+        stdout(&out).trim().to_string()
+    };
+    let topic_attrs = |arn: String| {
+        let sns = sns.clone();
+        async move {
+            sns.get_topic_attributes()
+                .topic_arn(arn)
+                .send()
+                .await
+                .expect("GetTopicAttributes")
+                .attributes
+                .unwrap_or_default()
+        }
+    };
+    let queue_attrs = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .expect("GetQueueAttributes")
+                .attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k.as_str().to_string(), v))
+                .collect::<BTreeMap<String, String>>()
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let topic_arn = output("topic_arn");
+    let queue_url = output("queue_url");
+    let subscription_arn = output("subscription_arn");
+    let topic = topic_attrs(topic_arn.clone()).await;
+    assert_eq!(topic.get("DisplayName").map(String::as_str), Some("Orders"));
+    assert!(
+        topic
+            .get("Policy")
+            .is_some_and(|p| p.contains("AccountPublishes")),
+        "{topic:?}"
+    );
+    let topic_tags = sns
+        .list_tags_for_resource()
+        .resource_arn(&topic_arn)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert!(
+        topic_tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == "Team" && t.value() == "shop"),
+        "{topic_tags:?}"
+    );
+    let queue = queue_attrs(queue_url.clone()).await;
+    assert_eq!(
+        queue.get("VisibilityTimeout").map(String::as_str),
+        Some("30")
+    );
+    assert_eq!(
+        queue.get("MessageRetentionPeriod").map(String::as_str),
+        Some("86400")
+    );
+    assert!(
+        queue
+            .get("Policy")
+            .is_some_and(|p| p.contains("sns.amazonaws.com")),
+        "{queue:?}"
+    );
+    let queue_tags = sqs
+        .list_queue_tags()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .expect("ListQueueTags");
+    assert_eq!(
+        queue_tags
+            .tags()
+            .and_then(|t| t.get("Team"))
+            .map(String::as_str),
+        Some("shop")
+    );
+    let subscription = sns
+        .get_subscription_attributes()
+        .subscription_arn(&subscription_arn)
+        .send()
+        .await
+        .expect("GetSubscriptionAttributes")
+        .attributes
+        .unwrap_or_default();
+    assert_eq!(
+        subscription.get("Endpoint"),
+        queue.get("QueueArn"),
+        "{subscription:?}"
+    );
+    assert_eq!(
+        subscription.get("RawMessageDelivery").map(String::as_str),
+        Some("true")
+    );
+    // The subscription delivers: a message published reaches the queue.
+    sns.publish()
+        .topic_arn(&topic_arn)
+        .message("order 1")
+        .send()
+        .await
+        .expect("Publish");
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(10)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    assert_eq!(
+        received.messages().first().and_then(|m| m.body()),
+        Some("order 1"),
+        "{received:?}"
+    );
+
+    // SNS and SQS have no batch reads: one attribute read per object (the
+    // topic and its policy, the queue and its policy), tags per tagged one,
+    // one ListQueues chain.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("sns:GetTopicAttributes", 2),
+            ("sns:ListTagsForResource", 1),
+            ("sns:GetSubscriptionAttributes", 1),
+            ("sqs:ListQueues", 1),
+            ("sqs:GetQueueAttributes", 2),
+            ("sqs:ListQueueTags", 1),
+        ],
+    );
+
+    // The visibility timeout and the display name change in place.
+    let changed = [
+        "--var",
+        "visibility_timeout=45",
+        "--var",
+        "display_name=Orders EU",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("visibility_timeout_seconds")
+            && plan.contains("display_name")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(output("queue_url"), queue_url);
+    assert_eq!(output("topic_arn"), topic_arn);
+    assert_eq!(
+        queue_attrs(queue_url.clone())
+            .await
+            .get("VisibilityTimeout")
+            .map(String::as_str),
+        Some("45")
+    );
+    assert_eq!(
+        topic_attrs(topic_arn.clone())
+            .await
+            .get("DisplayName")
+            .map(String::as_str),
+        Some("Orders EU")
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back: found, named, and put back.
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "90",
+        )
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_sqs_queue.orders") && plan.contains("visibility_timeout_seconds"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    // Forgotten, then imported back by Terraform's import IDs (the
+    // subscription's ARN, the queue URL): nothing to change.
+    for (address, id) in [
+        ("aws_sns_topic_subscription.orders", &subscription_arn),
+        ("aws_sqs_queue_policy.orders", &queue_url),
+    ] {
+        run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
+        let imported = stdout(&run_ok(
+            &["import", address, id, &dir, "--stack", &stack],
+            0,
+        ));
+        assert!(
+            imported.contains(&format!("Imported {address}")),
+            "{imported}"
+        );
+    }
+    diff(&dir, &stack, &changed, 0);
 
     let mut destroy = vec![
         "destroy",
@@ -1153,4 +1368,24 @@ async fn secrets_manager_secret_version_and_lookups() {
     destroy.extend_from_slice(&rotated);
     run_ok(&destroy, 0);
     assert!(describe(sm.clone(), secret_name.clone()).await.is_none());
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    let topic = sns
+        .get_topic_attributes()
+        .topic_arn(&topic_arn)
+        .send()
+        .await;
+    assert!(topic.is_err(), "{topic:?}");
+    let queue = sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-orders"))
+        .send()
+        .await;
+    assert!(queue.is_err(), "{queue:?}");
+    let subscription = sns
+        .get_subscription_attributes()
+        .subscription_arn(&subscription_arn)
+        .send()
+        .await;
+    assert!(subscription.is_err(), "{subscription:?}");
 }

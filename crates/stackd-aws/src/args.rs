@@ -76,6 +76,28 @@ pub(crate) fn s(v: Option<&str>) -> Value {
     }
 }
 
+/// The longest common prefix of the names, on a character boundary: the
+/// name prefix one List/Describe chain covers them with.
+pub(crate) fn common_prefix(names: &[&str]) -> String {
+    let Some(first) = names.first() else {
+        return String::new();
+    };
+    let mut n = first.len();
+    for other in &names[1..] {
+        n = n.min(
+            first
+                .bytes()
+                .zip(other.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
+    }
+    while !first.is_char_boundary(n) {
+        n -= 1;
+    }
+    first[..n].to_string()
+}
+
 /// A list attribute of strings; null when empty, as an unset argument is.
 pub(crate) fn list_or_null(items: Vec<String>) -> Value {
     if items.is_empty() {

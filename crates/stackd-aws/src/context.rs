@@ -97,6 +97,8 @@ pub(crate) struct Aws {
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -153,6 +155,8 @@ impl Aws {
             route53: client!(aws_sdk_route53, config, "route53"),
             acm: client!(aws_sdk_acm, config, "acm"),
             secretsmanager: client!(aws_sdk_secretsmanager, config, "secretsmanager"),
+            sns: client!(aws_sdk_sns, config, "sns"),
+            sqs: client!(aws_sdk_sqs, config, "sqs"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -1,8 +1,9 @@
-//! Helpers shared by the IAM, S3, CloudWatch Logs, ECR and SSM resource
-//! modules: IAM policy documents (URL-decoding and the canonical form the
-//! diff compares), error classification for these services' codes, bounded
-//! concurrency for APIs without a batch read, tags as plain maps, and
-//! generated names.
+//! Helpers shared by the IAM, S3, CloudWatch Logs, ECR, SSM, SNS and SQS
+//! resource modules: IAM policy documents (URL-decoding, the canonical form
+//! the diff compares, the wait for a put policy to read back, refusing
+//! other stacks' objects), error classification for these services' codes,
+//! bounded concurrency for APIs without a batch read, tags as plain maps,
+//! and generated names.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -317,6 +318,39 @@ pub(crate) fn name_or_generated(
     format!("{prefix}{}", &hex_digest(token)[..26])
 }
 
+/// What FIFO topics' and queues' names end with.
+pub(crate) const FIFO_SUFFIX: &str = ".fifo";
+
+/// The name of an SNS topic or SQS queue to create: `name`, or
+/// `name_prefix` and a suffix from the create's token
+/// ([`name_or_generated`]). FIFO ones' names end with `.fifo`, others'
+/// must not (Terraform's rule).
+pub(crate) fn fifo_name(
+    d: &Value,
+    token: &str,
+    fifo: bool,
+    service: &str,
+    operation: &str,
+) -> Result<String, ProviderError> {
+    if let Some(name) = opt_str(d, "name") {
+        if fifo != name.ends_with(FIFO_SUFFIX) {
+            let rule = if fifo {
+                "must end with \".fifo\""
+            } else {
+                "may end with \".fifo\" only when FIFO"
+            };
+            return Err(invalid(service, operation, format!("name {name:?} {rule}")));
+        }
+        return Ok(name.to_string());
+    }
+    let generated = name_or_generated(d, "name", "name_prefix", token, "terraform-");
+    Ok(if fifo {
+        format!("{generated}{FIFO_SUFFIX}")
+    } else {
+        generated
+    })
+}
+
 // ---------------------------------------------------------------------------
 // IAM policy documents
 
@@ -456,6 +490,55 @@ pub(crate) fn canonical_policy(text: &str) -> Option<String> {
     serde_json::to_string(&sorted_json(&doc)).ok()
 }
 
+/// Polls `read` (the live attributes of a policy type, `None` while there
+/// is no policy) until its `policy` means the same as the one `desired`
+/// asks for: services' reads may lag a put for a moment. Every policy type
+/// (bucket, repository, topic, queue) waits with this one.
+pub(crate) async fn read_policy_when<F, Fut>(
+    deadline: &crate::wait::Deadline,
+    operation: &str,
+    what: &str,
+    desired: &Value,
+    read: F,
+) -> Result<Value, ProviderError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<Value>, ProviderError>>,
+{
+    let canonical = |v: &Value| {
+        v.get("policy")
+            .and_then(Value::as_str)
+            .and_then(canonical_policy)
+    };
+    let want = canonical(desired);
+    crate::wait::until(deadline, operation, what, || async {
+        Ok(read().await?.filter(|v| canonical(v) == want))
+    })
+    .await
+}
+
+/// Refuses to change an object (`what`, e.g. `bucket "b"`) whose tags say
+/// it belongs to another stack; untagged objects and this stack's pass.
+pub(crate) fn refuse_other_stacks(
+    tags: &BTreeMap<String, String>,
+    owner: &Owner,
+    service: &str,
+    operation: &str,
+    what: &str,
+) -> Result<(), ProviderError> {
+    if !tags.contains_key(stackd_engine::provider::STACK_TAG) {
+        return Ok(());
+    }
+    match owner.foreign_reason(|k| tags.get(k).map(String::as_str)) {
+        Some(why) => Err(invalid(
+            service,
+            operation,
+            format!("{what} is not this stack's to set a policy on: {why}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Normalizer of policy arguments: desired and live documents compare in
 /// their canonical form (URL-decoded; `Statement` always a list; actions,
 /// resources, principals and condition values as sorted lists).
@@ -583,6 +666,17 @@ mod tests {
         live.insert(STACK_ID_TAG.into(), "id-1".into());
         assert!(ours(&live, &owner, &address));
         assert!(!ours(&live, &owner, &"aws_iam_role.b".parse().unwrap()));
+    }
+
+    #[test]
+    fn fifo_names_end_with_the_suffix() {
+        let named = |n: &str| Value::map([("name", Value::from(n))]);
+        assert!(fifo_name(&named("a.fifo"), "t", true, "sns", "CreateTopic").is_ok());
+        assert!(fifo_name(&named("a"), "t", true, "sns", "CreateTopic").is_err());
+        assert!(fifo_name(&named("a.fifo"), "t", false, "sns", "CreateTopic").is_err());
+        let prefixed = Value::map([("name_prefix", Value::from("app-"))]);
+        let n = fifo_name(&prefixed, "t", true, "sns", "CreateTopic").unwrap_or_default();
+        assert!(n.starts_with("app-") && n.ends_with(".fifo"), "{n}");
     }
 
     #[test]

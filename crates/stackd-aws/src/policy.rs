@@ -1095,6 +1095,9 @@ mod tests {
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
         "route53:CreateHostedZone",
+        "sns:GetSubscriptionAttributes",
+        "sns:SetSubscriptionAttributes",
+        "sns:Unsubscribe",
         "sts:GetCallerIdentity",
     ];
 

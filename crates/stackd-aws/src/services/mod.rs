@@ -47,6 +47,8 @@ pub(crate) mod logs;
 pub(crate) mod route53;
 pub(crate) mod s3;
 pub(crate) mod secretsmanager;
+pub(crate) mod sns;
+pub(crate) mod sqs;
 pub(crate) mod ssm;
 pub(crate) mod sts;
 
@@ -91,6 +93,8 @@ pub(crate) static SERVICES: &[&Service] = &[
     &route53::SERVICE,
     &s3::SERVICE,
     &secretsmanager::SERVICE,
+    &sns::SERVICE,
+    &sqs::SERVICE,
     &ssm::SERVICE,
     &sts::SERVICE,
 ];

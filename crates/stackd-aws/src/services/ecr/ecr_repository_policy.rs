@@ -18,12 +18,12 @@ use crate::args::s;
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
 use crate::iam_util::{
-    canonical_policy, decode_policy, ignore_gone, normalize_policy, read_each, required,
-    update_id, AwsResult,
+    decode_policy, ignore_gone, normalize_policy, read_each, read_policy_when, required, update_id,
+    AwsResult,
 };
 use crate::policy::g;
 use crate::services::{ManagedType, ResourceHandler};
-use crate::wait::{retry, until, Deadline};
+use crate::wait::{retry, Deadline};
 
 /// `aws_ecr_repository_policy`: its schema, its handler, and the IAM grants
 /// of every call it makes.
@@ -115,22 +115,12 @@ async fn read_when(
     d: &Value,
     deadline: &Deadline,
 ) -> Result<Value, ProviderError> {
-    let want = d
-        .get("policy")
-        .and_then(Value::as_str)
-        .and_then(canonical_policy);
-    until(
+    read_policy_when(
         deadline,
         "GetRepositoryPolicy",
         &format!("the policy of repository {repository} to apply"),
-        || async {
-            Ok(read(aws, repository).await?.filter(|v| {
-                v.get("policy")
-                    .and_then(Value::as_str)
-                    .and_then(canonical_policy)
-                    == want
-            }))
-        },
+        d,
+        || read(aws, repository),
     )
     .await
 }

@@ -18,7 +18,7 @@ use stackd_spec::schema::Check;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use super::LOG_GROUP;
-use crate::args::{bool_or, num, opt_int, opt_str, s};
+use crate::args::{bool_or, common_prefix, num, opt_int, opt_str, s};
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
 use crate::iam_util::{
@@ -148,23 +148,8 @@ fn covering_prefixes(names: &[&str]) -> Vec<String> {
     }
     groups
         .into_values()
-        .map(|members| {
-            members
-                .iter()
-                .skip(1)
-                .fold(members[0], |prefix, m| common_prefix(prefix, m))
-                .to_string()
-        })
+        .map(|members| common_prefix(&members))
         .collect()
-}
-
-/// The longest common prefix of two names, on a character boundary.
-fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
-    let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    while !a.is_char_boundary(n) {
-        n -= 1;
-    }
-    &a[..n]
 }
 
 async fn describe(aws: &Aws, prefix: &str) -> Result<Vec<LogGroup>, ProviderError> {

@@ -17,7 +17,7 @@ use stackd_engine::provider::{
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use super::LOG_GROUP;
-use crate::args::{opt_str, s};
+use crate::args::{common_prefix, opt_str, s};
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
 use crate::iam_util::{
@@ -79,27 +79,6 @@ fn group_and_name(k: &KnownResource) -> Option<(String, String)> {
     }
     let (group, name) = k.id.split_once(':')?;
     Some((group.to_string(), name.to_string()))
-}
-
-/// The longest common prefix of the names, on a character boundary.
-fn common_prefix(names: &[&str]) -> String {
-    let Some(first) = names.first() else {
-        return String::new();
-    };
-    let mut n = first.len();
-    for other in &names[1..] {
-        n = n.min(
-            first
-                .bytes()
-                .zip(other.bytes())
-                .take_while(|(a, b)| a == b)
-                .count(),
-        );
-    }
-    while !first.is_char_boundary(n) {
-        n -= 1;
-    }
-    first[..n].to_string()
 }
 
 /// The streams of `group` whose names begin with `prefix`; `Ok(None)` when

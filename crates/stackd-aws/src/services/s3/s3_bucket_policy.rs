@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, Owner, ProviderError, RefreshRequest, STACK_TAG,
+    ChangeRequest, DeleteRequest, LiveResource, Owner, ProviderError, RefreshRequest,
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
@@ -18,12 +18,12 @@ use super::BUCKET;
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
 use crate::iam_util::{
-    canonical_policy, decode_policy, ignore_gone, invalid, normalize_policy, read_each, required,
-    update_id, AwsResult,
+    decode_policy, ignore_gone, normalize_policy, read_each, read_policy_when,
+    refuse_other_stacks, required, update_id, AwsResult,
 };
 use crate::policy::g;
 use crate::services::{ManagedType, ResourceHandler};
-use crate::wait::{retry, until, Deadline};
+use crate::wait::{retry, Deadline};
 
 /// `aws_s3_bucket_policy`: its schema, its handler, and the IAM grants of
 /// every call it makes.
@@ -85,16 +85,13 @@ async fn read(aws: &Aws, bucket: &str) -> Result<Option<Value>, ProviderError> {
 /// Refuses a bucket tagged as another stack's.
 async fn check_bucket(aws: &Aws, bucket: &str, owner: &Owner) -> Result<(), ProviderError> {
     let tags = bucket_tags(aws, bucket).await?;
-    if tags.contains_key(STACK_TAG) {
-        if let Some(why) = owner.foreign_reason(|k| tags.get(k).map(String::as_str)) {
-            return Err(invalid(
-                S3,
-                "PutBucketPolicy",
-                format!("bucket {bucket:?} is not this stack's to set a policy on: {why}"),
-            ));
-        }
-    }
-    Ok(())
+    refuse_other_stacks(
+        &tags,
+        owner,
+        S3,
+        "PutBucketPolicy",
+        &format!("bucket {bucket:?}"),
+    )
 }
 
 async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<(), ProviderError> {
@@ -120,16 +117,12 @@ async fn read_when(
     d: &Value,
     deadline: &Deadline,
 ) -> Result<Value, ProviderError> {
-    let want = d.get("policy").and_then(Value::as_str).and_then(canonical_policy);
-    until(
+    read_policy_when(
         deadline,
         "GetBucketPolicy",
         &format!("the policy of {bucket} to apply"),
-        || async {
-            Ok(read(aws, bucket).await?.filter(|v| {
-                v.get("policy").and_then(Value::as_str).and_then(canonical_policy) == want
-            }))
-        },
+        d,
+        || read(aws, bucket),
     )
     .await
 }
