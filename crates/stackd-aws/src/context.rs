@@ -96,6 +96,7 @@ pub(crate) struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
+    pub rds: aws_sdk_rds::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -151,6 +152,7 @@ impl Aws {
             cloudwatch: client!(aws_sdk_cloudwatch, config, "cloudwatch"),
             route53: client!(aws_sdk_route53, config, "route53"),
             acm: client!(aws_sdk_acm, config, "acm"),
+            rds: client!(aws_sdk_rds, config, "rds"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),
