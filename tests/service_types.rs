@@ -1043,6 +1043,23 @@ async fn secrets_manager_secret_version_and_lookups() {
             Err(e) => {
                 let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e);
                 assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+async fn rds_subnet_group_parameter_group_and_instance() {
+    require_localstack();
+    let stack = unique_stack("trds");
+    let name = format!("rds{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-rds");
+    let rds = aws_sdk_rds::Client::new(&sdk_config().await);
+    let instance = || async {
+        match rds
+            .describe_db_instances()
+            .db_instance_identifier(&name)
+            .send()
+            .await
+        {
+            Ok(out) => out.db_instances().first().cloned(),
+            Err(e) => {
+                let code = aws_sdk_rds::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("DBInstanceNotFound"), "{e:?}");
                 None
             }
         }
@@ -1276,6 +1293,89 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     // SNS and SQS have no batch reads: one attribute read per object (the
     // topic and its policy, the queue and its policy), tags per tagged one,
     // one ListQueues chain.
+    let user_params = || async {
+        rds.describe_db_parameters()
+            .db_parameter_group_name(&name)
+            .source("user")
+            .send()
+            .await
+            .expect("DescribeDBParameters")
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.parameter_name()?.to_string(),
+                    p.parameter_value()?.to_string(),
+                ))
+            })
+            .collect::<BTreeMap<String, String>>()
+    };
+    let tag = |db: &aws_sdk_rds::types::DbInstance, key: &str| {
+        db.tag_list()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value().map(str::to_string))
+    };
+
+    apply(&dir, &stack, &[]);
+    let db = instance().await.expect("the DB instance");
+    assert_eq!(db.db_instance_status(), Some("available"));
+    assert_eq!(db.engine(), Some("postgres"));
+    assert_eq!(db.backup_retention_period(), Some(1));
+    assert_eq!(
+        db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        Some(name.as_str())
+    );
+    assert_eq!(
+        db.db_parameter_groups()
+            .first()
+            .and_then(|g| g.db_parameter_group_name()),
+        Some(name.as_str())
+    );
+    assert_eq!(tag(&db, "Team").as_deref(), Some("data"));
+    assert_eq!(tag(&db, "stackd:stack").as_deref(), Some(stack.as_str()));
+    let group = rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name(&name)
+        .send()
+        .await
+        .expect("DescribeDBSubnetGroups");
+    let group = group.db_subnet_groups().first().expect("the subnet group");
+    assert_eq!(group.subnets().len(), 2, "{group:?}");
+    assert_eq!(
+        group.db_subnet_group_description(),
+        Some("Managed by Terraform")
+    );
+    let params = user_params().await;
+    assert_eq!(
+        params.get("log_min_duration_statement").map(String::as_str),
+        Some("500")
+    );
+    assert_eq!(
+        params.get("shared_preload_libraries").map(String::as_str),
+        Some("pg_stat_statements")
+    );
+    let endpoint = run_ok(
+        &["output", &dir, "--stack", &stack, "--name", "endpoint"],
+        0,
+    );
+    let address = db.endpoint().and_then(|e| e.address()).expect("address");
+    assert_eq!(stdout(&endpoint).trim(), format!("{address}:5432"));
+    let same_vpc = run_ok(
+        &[
+            "output",
+            &dir,
+            "--stack",
+            &stack,
+            "--name",
+            "subnet_group_vpc",
+        ],
+        0,
+    );
+    assert_eq!(stdout(&same_vpc).trim(), "true");
+
+    // One Describe chain per type; the groups' tags and parameters are
+    // read per group (no batch form), the instance's tags come with it.
     let calls = no_op_diff_calls(&dir, &stack, &[]);
     assert_calls(
         &calls,
@@ -1300,6 +1400,32 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     assert!(
         plan.contains("visibility_timeout_seconds")
             && plan.contains("display_name")
+            ("rds:DescribeDBInstances", 1),
+            ("rds:DescribeDBSubnetGroups", 1),
+            ("rds:DescribeDBParameterGroups", 1),
+            ("rds:DescribeDBParameters", 1),
+            ("rds:ListTagsForResource", 2),
+        ],
+    );
+
+    // A parameter, the backup retention, a tag and the password change in
+    // place; the password is never shown.
+    let changed = [
+        "--var",
+        "slow_query_ms=250",
+        "--var",
+        "backup_days=7",
+        "--var",
+        "team=platform",
+        "--var",
+        "password=second-Passw0rd",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_db_parameter_group.pg")
+            && plan.contains("backup_retention_period")
+            && plan.contains("password")
+            && !plan.contains("second-Passw0rd")
             && !plan.contains("must be replaced"),
         "{plan}"
     );
@@ -1319,6 +1445,15 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
             .get("DisplayName")
             .map(String::as_str),
         Some("Orders EU")
+    let db = instance().await.expect("the DB instance");
+    assert_eq!(db.backup_retention_period(), Some(7));
+    assert_eq!(tag(&db, "Team").as_deref(), Some("platform"));
+    assert_eq!(
+        user_params()
+            .await
+            .get("log_min_duration_statement")
+            .map(String::as_str),
+        Some("250")
     );
     diff(&dir, &stack, &changed, 0);
 
@@ -1356,6 +1491,23 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
             "{imported}"
         );
     }
+    rds.modify_db_instance()
+        .db_instance_identifier(&name)
+        .backup_retention_period(3)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("ModifyDBInstance");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_db_instance.app") && plan.contains("backup_retention_period"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        instance().await.and_then(|db| db.backup_retention_period()),
+        Some(7)
+    );
     diff(&dir, &stack, &changed, 0);
 
     let mut destroy = vec![
@@ -1388,4 +1540,31 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
         .send()
         .await;
     assert!(subscription.is_err(), "{subscription:?}");
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(instance().await.is_none());
+    let groups = rds
+        .describe_db_subnet_groups()
+        .send()
+        .await
+        .expect("DescribeDBSubnetGroups");
+    assert!(
+        !groups
+            .db_subnet_groups()
+            .iter()
+            .any(|g| g.db_subnet_group_name() == Some(name.as_str())),
+        "{groups:?}"
+    );
+    let parameter_groups = rds
+        .describe_db_parameter_groups()
+        .send()
+        .await
+        .expect("DescribeDBParameterGroups");
+    assert!(
+        !parameter_groups
+            .db_parameter_groups()
+            .iter()
+            .any(|g| g.db_parameter_group_name() == Some(name.as_str())),
+        "{parameter_groups:?}"
+    );
 }

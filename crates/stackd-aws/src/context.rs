@@ -99,6 +99,7 @@ pub(crate) struct Aws {
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub rds: aws_sdk_rds::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -157,6 +158,7 @@ impl Aws {
             secretsmanager: client!(aws_sdk_secretsmanager, config, "secretsmanager"),
             sns: client!(aws_sdk_sns, config, "sns"),
             sqs: client!(aws_sdk_sqs, config, "sqs"),
+            rds: client!(aws_sdk_rds, config, "rds"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -221,11 +221,11 @@ pub(crate) fn check_adoptable(
     if differing.is_empty() {
         return Ok(());
     }
-    let service = if schema.type_name.starts_with("aws_ecs") {
-        ECS
-    } else {
-        ELBV2
-    };
+    // The service that serves the type (ECS, ELBv2, RDS...).
+    let service = crate::services::SERVICES
+        .iter()
+        .find(|s| s.managed.iter().any(|t| t.name == schema.type_name))
+        .map_or(ELBV2, |s| s.iam_prefix);
     Err(invalid(
         service,
         operation,

@@ -462,7 +462,18 @@ fn renamed(service: &str, operation: &str) -> Option<&'static [&'static str]> {
 pub fn iam_actions(service: &str, operation: &str) -> Vec<String> {
     match renamed(service, operation) {
         Some(names) => names.iter().map(|n| format!("{service}:{n}")).collect(),
-        None => vec![format!("{service}:{operation}")],
+        None => vec![format!("{service}:{}", spelled(service, operation))],
+    }
+}
+
+/// The operation as its IAM action spells it: the SDK method
+/// `create_db_instance` reads back as `CreateDbInstance`, and RDS's
+/// operations and actions spell `DB` (`rds:CreateDBInstance`).
+fn spelled<'a>(service: &str, operation: &'a str) -> std::borrow::Cow<'a, str> {
+    if service == "rds" && operation.contains("Db") {
+        std::borrow::Cow::Owned(operation.replace("Db", "DB"))
+    } else {
+        std::borrow::Cow::Borrowed(operation)
     }
 }
 
@@ -471,7 +482,7 @@ pub fn iam_actions(service: &str, operation: &str) -> Vec<String> {
 pub fn iam_action(service: &str, operation: &str) -> String {
     match renamed(service, operation).and_then(|names| names.first()) {
         Some(name) => format!("{service}:{name}"),
-        None => format!("{service}:{operation}"),
+        None => format!("{service}:{}", spelled(service, operation)),
     }
 }
 
@@ -1204,6 +1215,9 @@ mod tests {
             ("s3", "DeleteBucketTagging", "s3:PutBucketTagging"),
             ("s3", "GetBucketVersioning", "s3:GetBucketVersioning"),
             ("s3", "DeleteObjects", "s3:DeleteObject"),
+            ("rds", "CreateDbInstance", "rds:CreateDBInstance"),
+            ("rds", "DescribeDBParameters", "rds:DescribeDBParameters"),
+            ("rds", "ListTagsForResource", "rds:ListTagsForResource"),
         ] {
             assert_eq!(
                 iam_action(service, operation),

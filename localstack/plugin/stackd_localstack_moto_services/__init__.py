@@ -3,9 +3,11 @@
 Works around an emulator limitation: community LocalStack (localstack-core,
 no auth token) answers every call to ecs, elbv2, ecr, codebuild and
 codepipeline with "not included in your current license plan", and serves no
-application-autoscaling at all, because it registers no provider for them.
-Its bundled moto fork (moto-ext) implements all six, so each provider here is a Skeleton whose dispatch table sends
-every operation of the service's spec to ``_proxy_moto``, the same
+application-autoscaling or rds at all, because it registers no provider for
+them. Its bundled moto fork (moto-ext) implements all seven, so each provider
+here is a Skeleton whose dispatch table sends every operation of the
+service's spec to ``_proxy_moto`` (but the few moto lacks, answered by this
+package: see ``rds_fixes.py``), the same
 fall-through LocalStack's own moto-backed providers (ec2, iam, ...) use for
 operations they do not override. Nothing else changes: the request parsing,
 routing, account/region handling and health reporting are LocalStack's.
@@ -20,10 +22,12 @@ from localstack.services.moto import _proxy_moto
 from localstack.services.plugins import Service, aws_provider
 
 
-def _moto_backed_service(api: str) -> Service:
-    """A Service whose every operation is handled by moto's backend for `api`."""
+def _moto_backed_service(api: str, overrides: DispatchTable | None = None) -> Service:
+    """A Service whose every operation is handled by moto's backend for `api`,
+    but those in `overrides`, handled by the given functions."""
     spec = load_service(api)
     dispatch_table: DispatchTable = {operation: _proxy_moto for operation in spec.operation_names}
+    dispatch_table.update(overrides or {})
     return Service(name=api, skeleton=Skeleton(spec, dispatch_table))
 
 
@@ -57,3 +61,16 @@ def application_autoscaling() -> Service:
     # moto implements targets, policies and scheduled actions, but no
     # tagging (TagResource/ListTagsForResource) for this service.
     return _moto_backed_service("application-autoscaling")
+
+
+@aws_provider(api="rds")
+def rds() -> Service:
+    # Community LocalStack registers no rds provider; moto implements DB
+    # instances, subnet groups and parameter groups (no engine runs: an
+    # instance is "available" at once).
+    # ResetDBParameterGroup is missing from moto: answered by rds_fixes.
+    from .rds_fixes import reset_db_parameter_group
+
+    return _moto_backed_service(
+        "rds", {"ResetDBParameterGroup": reset_db_parameter_group}
+    )

@@ -33,6 +33,7 @@ MODULES = [
     "moto.ecr.models",
     "moto.codebuild.models",
     "moto.codepipeline.models",
+    "moto.rds.models",
     "localstack.services.ec2.provider",
 ]
 

@@ -44,6 +44,7 @@ pub(crate) mod ecs;
 pub(crate) mod elbv2;
 pub(crate) mod iam;
 pub(crate) mod logs;
+pub(crate) mod rds;
 pub(crate) mod route53;
 pub(crate) mod s3;
 pub(crate) mod secretsmanager;
@@ -90,6 +91,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &elbv2::SERVICE,
     &iam::SERVICE,
     &logs::SERVICE,
+    &rds::SERVICE,
     &route53::SERVICE,
     &s3::SERVICE,
     &secretsmanager::SERVICE,
