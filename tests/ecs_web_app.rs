@@ -410,6 +410,33 @@ async fn reference_architecture_round_trip() {
         .map(|s| (s.name(), s.value_from()))
         .collect();
     assert_eq!(given, [("DB_PASSWORD", password.arn().unwrap())]);
+    // The database: PostgreSQL in the private subnets, its address handed
+    // to the back end.
+    let rds = aws_sdk_rds::Client::new(&sdk_config().await);
+    let dbs = rds
+        .describe_db_instances()
+        .db_instance_identifier(&name)
+        .send()
+        .await
+        .expect("DescribeDBInstances");
+    let db = dbs.db_instances().first().expect("the database");
+    assert_eq!(db.engine(), Some("postgres"));
+    assert_eq!(db.publicly_accessible(), Some(false));
+    assert_eq!(
+        db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        Some(name.as_str())
+    );
+    let address = db
+        .endpoint()
+        .and_then(|e| e.address())
+        .expect("an endpoint");
+    assert!(
+        app.environment()
+            .iter()
+            .any(|kv| kv.name() == Some("DB_HOST") && kv.value() == Some(address)),
+        "{:?}",
+        app.environment()
+    );
     let task_json = format!("{td:?}");
     assert!(
         !task_json.contains(password.secret_string().unwrap()),
@@ -714,6 +741,15 @@ async fn reference_architecture_round_trip() {
         .await
         .is_err());
 
+    let dbs = rds
+        .describe_db_instances()
+        .db_instance_identifier(&name)
+        .send()
+        .await;
+    assert!(
+        dbs.as_ref().map_or(true, |d| d.db_instances().is_empty()),
+        "the database is gone: {dbs:?}"
+    );
     // The password secret waits out its recovery window; the account's zone
     // is left as it was (SOA and NS only).
     let secret = secrets

@@ -1043,23 +1043,6 @@ async fn secrets_manager_secret_version_and_lookups() {
             Err(e) => {
                 let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e);
                 assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
-async fn rds_subnet_group_parameter_group_and_instance() {
-    require_localstack();
-    let stack = unique_stack("trds");
-    let name = format!("rds{}", std::process::id());
-    let (_spec, dir) = fixture(&name, "types-rds");
-    let rds = aws_sdk_rds::Client::new(&sdk_config().await);
-    let instance = || async {
-        match rds
-            .describe_db_instances()
-            .db_instance_identifier(&name)
-            .send()
-            .await
-        {
-            Ok(out) => out.db_instances().first().cloned(),
-            Err(e) => {
-                let code = aws_sdk_rds::error::ProvideErrorMetadata::code(&e);
-                assert_eq!(code, Some("DBInstanceNotFound"), "{e:?}");
                 None
             }
         }
@@ -1159,6 +1142,20 @@ async fn rds_subnet_group_parameter_group_and_instance() {
     let value = current(sm.clone(), secret_name.clone()).await;
     assert_eq!(value.secret_string(), Some("second-password-2"));
     diff(&dir, &stack, &rotated, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&rotated);
+    run_ok(&destroy, 0);
+    assert!(describe(sm.clone(), secret_name.clone()).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sns_topics_subscriptions_and_sqs_queues() {
     require_localstack();
     let stack = unique_stack("tmsg");
@@ -1293,6 +1290,139 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     // SNS and SQS have no batch reads: one attribute read per object (the
     // topic and its policy, the queue and its policy), tags per tagged one,
     // one ListQueues chain.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("sns:GetTopicAttributes", 2),
+            ("sns:ListTagsForResource", 1),
+            ("sns:GetSubscriptionAttributes", 1),
+            ("sqs:ListQueues", 1),
+            ("sqs:GetQueueAttributes", 2),
+            ("sqs:ListQueueTags", 1),
+        ],
+    );
+
+    // The visibility timeout and the display name change in place.
+    let changed = [
+        "--var",
+        "visibility_timeout=45",
+        "--var",
+        "display_name=Orders EU",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("visibility_timeout_seconds")
+            && plan.contains("display_name")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(output("queue_url"), queue_url);
+    assert_eq!(output("topic_arn"), topic_arn);
+    assert_eq!(
+        queue_attrs(queue_url.clone())
+            .await
+            .get("VisibilityTimeout")
+            .map(String::as_str),
+        Some("45")
+    );
+    assert_eq!(
+        topic_attrs(topic_arn.clone())
+            .await
+            .get("DisplayName")
+            .map(String::as_str),
+        Some("Orders EU")
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back: found, named, and put back.
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "90",
+        )
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_sqs_queue.orders") && plan.contains("visibility_timeout_seconds"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    // Forgotten, then imported back by Terraform's import IDs (the
+    // subscription's ARN, the queue URL): nothing to change.
+    for (address, id) in [
+        ("aws_sns_topic_subscription.orders", &subscription_arn),
+        ("aws_sqs_queue_policy.orders", &queue_url),
+    ] {
+        run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
+        let imported = stdout(&run_ok(
+            &["import", address, id, &dir, "--stack", &stack],
+            0,
+        ));
+        assert!(
+            imported.contains(&format!("Imported {address}")),
+            "{imported}"
+        );
+    }
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    let topic = sns
+        .get_topic_attributes()
+        .topic_arn(&topic_arn)
+        .send()
+        .await;
+    assert!(topic.is_err(), "{topic:?}");
+    let queue = sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-orders"))
+        .send()
+        .await;
+    assert!(queue.is_err(), "{queue:?}");
+    let subscription = sns
+        .get_subscription_attributes()
+        .subscription_arn(&subscription_arn)
+        .send()
+        .await;
+    assert!(subscription.is_err(), "{subscription:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rds_subnet_group_parameter_group_and_instance() {
+    require_localstack();
+    let stack = unique_stack("trds");
+    let name = format!("rds{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-rds");
+    let rds = aws_sdk_rds::Client::new(&sdk_config().await);
+    let instance = || async {
+        match rds
+            .describe_db_instances()
+            .db_instance_identifier(&name)
+            .send()
+            .await
+        {
+            Ok(out) => out.db_instances().first().cloned(),
+            Err(e) => {
+                let code = aws_sdk_rds::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("DBInstanceNotFound"), "{e:?}");
+                None
+            }
+        }
+    };
     let user_params = || async {
         rds.describe_db_parameters()
             .db_parameter_group_name(&name)
@@ -1380,26 +1510,6 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     assert_calls(
         &calls,
         &[
-            ("sns:GetTopicAttributes", 2),
-            ("sns:ListTagsForResource", 1),
-            ("sns:GetSubscriptionAttributes", 1),
-            ("sqs:ListQueues", 1),
-            ("sqs:GetQueueAttributes", 2),
-            ("sqs:ListQueueTags", 1),
-        ],
-    );
-
-    // The visibility timeout and the display name change in place.
-    let changed = [
-        "--var",
-        "visibility_timeout=45",
-        "--var",
-        "display_name=Orders EU",
-    ];
-    let plan = diff(&dir, &stack, &changed, 2);
-    assert!(
-        plan.contains("visibility_timeout_seconds")
-            && plan.contains("display_name")
             ("rds:DescribeDBInstances", 1),
             ("rds:DescribeDBSubnetGroups", 1),
             ("rds:DescribeDBParameterGroups", 1),
@@ -1430,21 +1540,6 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
         "{plan}"
     );
     apply(&dir, &stack, &changed);
-    assert_eq!(output("queue_url"), queue_url);
-    assert_eq!(output("topic_arn"), topic_arn);
-    assert_eq!(
-        queue_attrs(queue_url.clone())
-            .await
-            .get("VisibilityTimeout")
-            .map(String::as_str),
-        Some("45")
-    );
-    assert_eq!(
-        topic_attrs(topic_arn.clone())
-            .await
-            .get("DisplayName")
-            .map(String::as_str),
-        Some("Orders EU")
     let db = instance().await.expect("the DB instance");
     assert_eq!(db.backup_retention_period(), Some(7));
     assert_eq!(tag(&db, "Team").as_deref(), Some("platform"));
@@ -1458,39 +1553,6 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     diff(&dir, &stack, &changed, 0);
 
     // Changed behind stackd's back: found, named, and put back.
-    sqs.set_queue_attributes()
-        .queue_url(&queue_url)
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "90",
-        )
-        .send()
-        .await
-        .expect("SetQueueAttributes");
-    let plan = diff(&dir, &stack, &changed, 2);
-    assert!(
-        plan.contains("aws_sqs_queue.orders") && plan.contains("visibility_timeout_seconds"),
-        "{plan}"
-    );
-    apply(&dir, &stack, &changed);
-    diff(&dir, &stack, &changed, 0);
-
-    // Forgotten, then imported back by Terraform's import IDs (the
-    // subscription's ARN, the queue URL): nothing to change.
-    for (address, id) in [
-        ("aws_sns_topic_subscription.orders", &subscription_arn),
-        ("aws_sqs_queue_policy.orders", &queue_url),
-    ] {
-        run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
-        let imported = stdout(&run_ok(
-            &["import", address, id, &dir, "--stack", &stack],
-            0,
-        ));
-        assert!(
-            imported.contains(&format!("Imported {address}")),
-            "{imported}"
-        );
-    }
     rds.modify_db_instance()
         .db_instance_identifier(&name)
         .backup_retention_period(3)
@@ -1517,29 +1579,6 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
         stack.as_str(),
         "--auto-approve",
     ];
-    destroy.extend_from_slice(&rotated);
-    run_ok(&destroy, 0);
-    assert!(describe(sm.clone(), secret_name.clone()).await.is_none());
-    destroy.extend_from_slice(&changed);
-    run_ok(&destroy, 0);
-    let topic = sns
-        .get_topic_attributes()
-        .topic_arn(&topic_arn)
-        .send()
-        .await;
-    assert!(topic.is_err(), "{topic:?}");
-    let queue = sqs
-        .get_queue_url()
-        .queue_name(format!("{name}-orders"))
-        .send()
-        .await;
-    assert!(queue.is_err(), "{queue:?}");
-    let subscription = sns
-        .get_subscription_attributes()
-        .subscription_arn(&subscription_arn)
-        .send()
-        .await;
-    assert!(subscription.is_err(), "{subscription:?}");
     destroy.extend_from_slice(&changed);
     run_ok(&destroy, 0);
     assert!(instance().await.is_none());

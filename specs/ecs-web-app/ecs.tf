@@ -50,6 +50,14 @@ locals {
             secrets = [
               { name = "DB_PASSWORD", valueFrom = aws_secretsmanager_secret_version.db.arn },
             ]
+            environment = [
+              { name = "PORT", value = tostring(s.port) },
+              { name = "SERVICE_NAME", value = name },
+              { name = "DB_HOST", value = aws_db_instance.main.address },
+              { name = "DB_PORT", value = tostring(aws_db_instance.main.port) },
+              { name = "DB_NAME", value = aws_db_instance.main.db_name },
+              { name = "DB_USER", value = aws_db_instance.main.username },
+            ]
           } : k => v if try(s.database, false)
         },
         try({

@@ -35,8 +35,8 @@ data "aws_iam_policy_document" "task" {
     resources = ["${aws_s3_bucket.this["access_logs"].arn}/access/*"]
   }
   statement {
-    sid       = "ErrorLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    sid     = "ErrorLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = concat(
       [for g in aws_cloudwatch_log_group.errors : "${g.arn}:*"],
       ["${aws_cloudwatch_log_group.firelens.arn}:*"],
