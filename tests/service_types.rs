@@ -491,6 +491,21 @@ async fn data_sources_find_another_stacks_objects() {
     let key = &keys.key_pairs()[0];
     assert_eq!(field("key_pair_id"), key.key_pair_id().unwrap_or_default());
     assert!(field("key_public").starts_with("ssh-ed25519 "), "{found}");
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let family = format!("{name}-app");
+    let revision = ecs
+        .describe_task_definition()
+        .task_definition(&family)
+        .send()
+        .await
+        .expect("DescribeTaskDefinition");
+    let revision_arn = revision
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("a revision")
+        .to_string();
+    assert_eq!(field("task_definition"), revision_arn);
+    assert_eq!(field("task_family"), family);
 
     // A data source that matches nothing is an error naming the source.
     run_ok(
@@ -501,6 +516,24 @@ async fn data_sources_find_another_stacks_objects() {
         &["destroy", &base, "--stack", &base_stack, "--auto-approve"],
         0,
     );
+    // skip_destroy left the revision registered.
+    let kept = ecs
+        .describe_task_definition()
+        .task_definition(&revision_arn)
+        .send()
+        .await
+        .expect("DescribeTaskDefinition");
+    assert_eq!(
+        kept.task_definition()
+            .and_then(|t| t.status())
+            .map(|s| s.as_str()),
+        Some("ACTIVE")
+    );
+    ecs.deregister_task_definition()
+        .task_definition(&revision_arn)
+        .send()
+        .await
+        .expect("DeregisterTaskDefinition");
     let out = stackd(&["diff", &read, "--stack", &read_stack])
         .output()
         .expect("run stackd");
@@ -1606,4 +1639,99 @@ async fn rds_subnet_group_parameter_group_and_instance() {
             .any(|g| g.db_parameter_group_name() == Some(name.as_str())),
         "{parameter_groups:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vpc_security_group_ingress_and_egress_rules() {
+    require_localstack();
+    let stack = unique_stack("tsgr");
+    let name = format!("stackd-tsgr-{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-ec2-rules");
+    let ec2 = ec2().await;
+    let rule = |ec2: aws_sdk_ec2::Client, id: String| async move {
+        ec2.describe_security_group_rules()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("security-group-rule-id")
+                    .values(&id)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeSecurityGroupRules")
+            .security_group_rules()
+            .first()
+            .cloned()
+    };
+
+    apply(&dir, &stack, &[]);
+    let id = stdout(&run_ok(
+        &["output", &dir, "--stack", &stack, "--name", "https_rule_id"],
+        0,
+    ))
+    .trim()
+    .to_string();
+    assert!(id.starts_with("sgr-"), "{id}");
+    let live = rule(ec2.clone(), id.clone()).await.expect("the HTTPS rule");
+    assert_eq!(live.is_egress(), Some(false));
+    assert_eq!((live.from_port(), live.to_port()), (Some(443), Some(443)));
+    assert_eq!(live.cidr_ipv4(), Some("0.0.0.0/0"));
+    assert_eq!(live.description(), Some("HTTPS from anywhere"));
+    assert!(
+        live.tags()
+            .iter()
+            .any(|t| t.key() == Some("Name") && t.value() == Some(&format!("{name}-https"))),
+        "{live:?}"
+    );
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    // One chain for the ingress rules, one for the egress rule.
+    assert_calls(&calls, &[("ec2:DescribeSecurityGroupRules", 2)]);
+
+    // A new description is changed in place, keeping the rule's ID.
+    let changed = ["--var", "https_description=HTTPS from the internet"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_vpc_security_group_ingress_rule.https")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = rule(ec2.clone(), id.clone()).await.expect("the same rule");
+    assert_eq!(live.description(), Some("HTTPS from the internet"));
+    diff(&dir, &stack, &changed, 0);
+
+    // Revoked behind stackd's back: the diff finds it missing.
+    ec2.revoke_security_group_ingress()
+        .group_id(live.group_id().unwrap())
+        .security_group_rule_ids(&id)
+        .send()
+        .await
+        .expect("RevokeSecurityGroupIngress");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_vpc_security_group_ingress_rule.https"),
+        "{plan}"
+    );
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(format!("{name}-app"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups");
+    assert!(groups.security_groups().is_empty());
 }

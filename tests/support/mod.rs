@@ -31,7 +31,7 @@ pub fn require_localstack() {
         panic!(
             "\n\nLocalStack is not reachable at {ep} ({why}).\n\
              Integration tests need it. Start it with:\n\n    bash localstack/start.sh\n\n\
-             (or run every test with `bash scripts/test.sh`, which starts it).\n"
+             (or run every test with `bash tests/run-all.sh`, which starts it).\n"
         )
     };
     let addr = match hostport.parse() {

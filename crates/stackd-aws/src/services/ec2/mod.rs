@@ -15,6 +15,8 @@ types! {
         route_table_association,
         security_group,
         security_group_rule,
+        vpc_security_group_ingress_rule,
+        vpc_security_group_egress_rule,
         key_pair,
         instance,
     ],
@@ -30,6 +32,7 @@ types! {
 }
 
 pub(crate) mod lookups;
+pub(crate) mod vpc_security_group_rules;
 
 /// The service: the `Aws` client field `ec2`, IAM prefix `ec2`.
 pub(crate) static SERVICE: Service = Service {

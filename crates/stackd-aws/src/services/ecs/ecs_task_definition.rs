@@ -29,7 +29,7 @@ use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::TASK_DEFINITION;
-use crate::args::{blocks, num, opt_str, req_str, s, set_or_null, sort_blocks, str_list};
+use crate::args::{blocks, bool_or, num, opt_str, req_str, s, set_or_null, sort_blocks, str_list};
 use crate::context::Aws;
 use crate::elbv2_ecs_util::{
     at_most_one, ecs_reconcile_tags, ecs_tag_map, ecs_tags, gone, invalid, made_for, read_each,
@@ -143,6 +143,11 @@ pub(crate) fn schema() -> ResourceSchema {
                 .doc("The ARN without the `:<revision>` suffix."),
         )
         .attr(AttrSchema::computed("revision", AttrType::Number).doc("The revision number."))
+        .attr(
+            AttrSchema::optional("skip_destroy", AttrType::Bool)
+                .default(false)
+                .doc("Leave the revision registered on destroy (only forget it)."),
+        )
         .taggable()
         // Services move to the new revision before the old one goes.
         .replace_creates_first()
@@ -294,8 +299,8 @@ fn drop_nulls(v: Json) -> Json {
 
 /// A revision as ECS describes it: the typed definition, its container
 /// definitions as raw JSON, and its tags.
-struct Described {
-    def: ecs::TaskDefinition,
+pub(crate) struct Described {
+    pub(crate) def: ecs::TaskDefinition,
     containers: Json,
     tags: TagMap,
 }
@@ -308,7 +313,20 @@ fn without_revision(arn: &str) -> String {
     }
 }
 
-fn td_attrs(d: &Described) -> Value {
+/// The revision's attributes with `skip_destroy`, which lives only in the
+/// spec and state, taken from `args`.
+fn td_attrs_with(d: &Described, args: &Value) -> Value {
+    let mut v = td_attrs(d);
+    if let Value::Map(m) = &mut v {
+        m.insert(
+            "skip_destroy".into(),
+            Value::Bool(bool_or(args, "skip_destroy", false)),
+        );
+    }
+    v
+}
+
+pub(crate) fn td_attrs(d: &Described) -> Value {
     let def = &d.def;
     let arn = def.task_definition_arn().unwrap_or_default();
     let runtime = def
@@ -380,7 +398,10 @@ fn raw_containers(body: &Json) -> Json {
 
 /// Describes a revision (ARN, `family:revision` or family for the latest
 /// active one) with its tags; `None` when it does not exist.
-async fn describe(aws: &Aws, which: &str) -> Result<Option<Described>, ProviderError> {
+pub(crate) async fn describe(
+    aws: &Aws,
+    which: &str,
+) -> Result<Option<Described>, ProviderError> {
     let capture = CaptureBody::default();
     let result = aws
         .ecs
@@ -566,7 +587,7 @@ async fn adoptable(aws: &Aws, req: &ChangeRequest) -> Result<Option<Described>, 
     if !made_for(&found.tags, &req.owner, &req.address) {
         return Ok(None);
     }
-    let live = td_attrs(&found);
+    let live = td_attrs_with(&found, &req.desired);
     let changes = stackd_engine::diff::diff(
         &schema(),
         &req.desired,
@@ -588,7 +609,7 @@ impl ResourceHandler for EcsTaskDefinition {
         aws: &Aws,
         req: &RefreshRequest,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        let wanted: Vec<(String, String, stackd_spec::Address)> = req
+        let wanted: Vec<(String, String, stackd_spec::Address, bool)> = req
             .known
             .iter()
             .map(|k| {
@@ -596,15 +617,17 @@ impl ResourceHandler for EcsTaskDefinition {
                     k.id.clone(),
                     recorded_arn(&k.id, &k.attrs).to_string(),
                     k.address.clone(),
+                    bool_or(&k.attrs, "skip_destroy", false),
                 )
             })
             .collect();
         // No batch read of task definitions exists.
-        let found = read_each(aws, wanted, |aws, (id, arn, address)| async move {
+        let found = read_each(aws, wanted, |aws, (id, arn, address, skip)| async move {
+            let args = Value::map([("skip_destroy", Value::Bool(skip))]);
             Ok(read_active(&aws, &arn).await?.map(|d| LiveResource {
                 id,
                 address: Some(address),
-                attrs: td_attrs(&d),
+                attrs: td_attrs_with(&d, &args),
             }))
         })
         .await?;
@@ -631,19 +654,19 @@ impl ResourceHandler for EcsTaskDefinition {
             .to_string();
         let echoes_tags = !described.tags.is_empty() || ecs_tags(&req.desired).is_none();
         if !adopted && echoes_tags {
-            return Ok(td_attrs(&described));
+            return Ok(td_attrs_with(&described, &req.desired));
         }
         // Adopted (its tags may lag the spec), or registered but answered
         // without its tags (not every implementation echoes them): read
         // the revision back.
         async {
             if adopted {
-                let prior = td_attrs(&described);
+                let prior = td_attrs_with(&described, &req.desired);
                 ecs_reconcile_tags(aws, &arn, &prior, &req.desired, &deadline).await?;
             }
             read_active(aws, &arn)
                 .await?
-                .map(|d| td_attrs(&d))
+                .map(|d| td_attrs_with(&d, &req.desired))
                 .ok_or_else(|| gone(ECS, "DescribeTaskDefinition", &arn))
         }
         .await
@@ -672,7 +695,7 @@ impl ResourceHandler for EcsTaskDefinition {
                 .map(String::as_str)
                 == Some(token);
             if !token.is_empty() && mine && made_for(&found.tags, &req.owner, &req.address) {
-                return Ok(Some(td_attrs(&found)));
+                return Ok(Some(td_attrs_with(&found, &req.desired)));
             }
         }
         Ok(None)
@@ -701,11 +724,15 @@ impl ResourceHandler for EcsTaskDefinition {
         ecs_reconcile_tags(aws, &arn, &prior, &req.desired, &deadline).await?;
         read_active(aws, &arn)
             .await?
-            .map(|d| td_attrs(&d))
+            .map(|d| td_attrs_with(&d, &req.desired))
             .ok_or_else(|| gone(ECS, "DescribeTaskDefinition", &arn))
     }
 
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
+        if bool_or(&req.prior, "skip_destroy", false) {
+            tracing::info!(task_definition = %req.id, "skip_destroy: leaving the revision registered");
+            return Ok(());
+        }
         // The recorded revision, never the family's latest: on replacement
         // the latest is the new one.
         let Some(arn) = opt_str(&req.prior, "arn") else {
@@ -864,7 +891,7 @@ mod tests {
             containers: serde_json::json!([{"name": "api", "image": "x"}]),
             tags: TagMap::new(),
         };
-        let v = td_attrs(&d);
+        let v = td_attrs_with(&d, &Value::Null);
         assert_eq!(v.get("id"), Some(&Value::from("api")));
         assert_eq!(v.get("revision"), Some(&Value::from(7)));
         assert_eq!(

@@ -12,6 +12,7 @@ types! {
     ],
     data: [
         ecs_cluster_data,
+        ecs_task_definition_data,
     ],
 }
 
