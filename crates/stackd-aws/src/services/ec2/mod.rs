@@ -17,6 +17,7 @@ types! {
         security_group_rule,
         key_pair,
         instance,
+        launch_template,
     ],
     data: [
         availability_zones,
@@ -55,6 +56,7 @@ pub(crate) static SERVICE: Service = Service {
         VOLUME,
         NETWORK_INTERFACE,
         IMAGE,
+        LAUNCH_TEMPLATE,
     ],
 };
 
@@ -111,6 +113,10 @@ pub(crate) const VOLUME: ArnPattern = arn(
 pub(crate) const NETWORK_INTERFACE: ArnPattern = arn(
     "NetworkInterface",
     "arn:${partition}:ec2:${region}:${account}:network-interface/*",
+);
+pub(crate) const LAUNCH_TEMPLATE: ArnPattern = arn(
+    "LaunchTemplate",
+    "arn:${partition}:ec2:${region}:${account}:launch-template/*",
 );
 pub(crate) const IMAGE: ArnPattern = arn("Image", "arn:${partition}:ec2:${region}::image/*");
 
