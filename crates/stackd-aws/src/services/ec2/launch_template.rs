@@ -458,23 +458,31 @@ async fn read(aws: &Aws, id: &str, recorded: &Value) -> Result<Option<Value>, Pr
 }
 
 /// Templates whose `key` (`launch-template-id`, `launch-template-name`) is
-/// `value`. By ID as a parameter, not a filter: EC2 has no ID filter for
-/// templates. A missing one is no error here.
+/// `value`; a missing one is no error. By name with a filter (the
+/// `LaunchTemplateNames` parameter fails the call with
+/// `InvalidLaunchTemplateName.NotFoundException`); by ID as a parameter, as
+/// EC2 has no ID filter for templates (a missing ID answers
+/// `InvalidLaunchTemplateId.NotFound`).
 async fn describe_by(
     aws: &Aws,
     key: &str,
     value: &str,
 ) -> Result<Vec<LaunchTemplate>, ProviderError> {
-    let call = aws.ec2.describe_launch_templates();
-    let call = if key == "launch-template-id" {
-        call.launch_template_ids(value)
-    } else {
-        call.launch_template_names(value)
-    };
-    let out = crate::iam_util::found(call.send().await.ec2("DescribeLaunchTemplates"))?;
-    Ok(out
+    let found = if key == "launch-template-id" {
+        crate::iam_util::found(
+            aws.ec2
+                .describe_launch_templates()
+                .launch_template_ids(value)
+                .send()
+                .await
+                .ec2("DescribeLaunchTemplates"),
+        )?
         .map(|o| o.launch_templates().to_vec())
         .unwrap_or_default()
+    } else {
+        describe_templates(aws, vec![crate::refresh::filter(key, [value])]).await?
+    };
+    Ok(found
         .into_iter()
         .filter(|t| match key {
             "launch-template-id" => t.launch_template_id() == Some(value),
