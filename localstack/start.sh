@@ -11,7 +11,7 @@ pid_file="$here/localstack.pid"
 log_file="$here/localstack.log"
 health_url="http://127.0.0.1:4566/_localstack/health"
 timeout="${LOCALSTACK_START_TIMEOUT:-120}"
-required="ec2 iam sts s3 logs ssm ecs elbv2 ecr codebuild codepipeline application-autoscaling cloudwatch route53 acm secretsmanager sns sqs rds"
+required="ec2 iam sts s3 logs ssm ecs elbv2 ecr codebuild codepipeline application-autoscaling cloudwatch route53 acm secretsmanager sns sqs rds autoscaling"
 
 log() { printf 'localstack/start.sh: %s\n' "$*" >&2; }
 

@@ -1735,3 +1735,199 @@ async fn vpc_security_group_ingress_and_egress_rules() {
         .expect("DescribeSecurityGroups");
     assert!(groups.security_groups().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn launch_templates_autoscaling_groups_and_policies() {
+    require_localstack();
+    let stack = unique_stack("tasg");
+    let name = format!("asg{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-autoscaling-groups");
+    let config = sdk_config().await;
+    let asg = aws_sdk_autoscaling::Client::new(&config);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let group = || async {
+        asg.describe_auto_scaling_groups()
+            .auto_scaling_group_names(&name)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups")
+            .auto_scaling_groups()
+            .first()
+            .cloned()
+    };
+    let template = || async {
+        ec2.describe_launch_templates()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("launch-template-name")
+                    .values(&name)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeLaunchTemplates")
+            .launch_templates()
+            .first()
+            .cloned()
+    };
+    let latest_data = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.describe_launch_template_versions()
+                .launch_template_id(id)
+                .versions("$Latest")
+                .send()
+                .await
+                .expect("DescribeLaunchTemplateVersions")
+                .launch_template_versions()
+                .first()
+                .and_then(|v| v.launch_template_data().cloned())
+                .expect("the latest version's data")
+        }
+    };
+    let policies = || async {
+        asg.describe_policies()
+            .auto_scaling_group_name(&name)
+            .send()
+            .await
+            .expect("DescribePolicies")
+            .scaling_policies()
+            .to_vec()
+    };
+
+    apply(&dir, &stack, &[]);
+    let lt = template().await.expect("the launch template");
+    let lt_id = lt.launch_template_id().expect("an ID").to_string();
+    assert_eq!(lt.latest_version_number(), Some(1));
+    assert!(
+        lt.tags()
+            .iter()
+            .any(|t| t.key() == Some("stackd:stack") && t.value() == Some(stack.as_str())),
+        "{lt:?}"
+    );
+    let data = latest_data(lt_id.clone()).await;
+    assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.micro"));
+    assert_eq!(
+        data.metadata_options()
+            .and_then(|m| m.http_tokens())
+            .map(|t| t.as_str()),
+        Some("required")
+    );
+    let ebs = data.block_device_mappings()[0].ebs().expect("ebs");
+    assert_eq!((ebs.volume_size(), ebs.encrypted()), (Some(20), Some(true)));
+    assert_eq!(data.tag_specifications().len(), 1, "{data:?}");
+
+    let g = group().await.expect("the group");
+    assert_eq!((g.min_size(), g.max_size()), (Some(1), Some(2)));
+    assert_eq!(
+        g.launch_template().and_then(|t| t.launch_template_id()),
+        Some(lt_id.as_str())
+    );
+    assert_eq!(
+        g.vpc_zone_identifier().map(|v| v.split(',').count()),
+        Some(2)
+    );
+    let tag = |g: &aws_sdk_autoscaling::types::AutoScalingGroup, key: &str| {
+        g.tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .map(|t| (t.value().unwrap_or("").to_string(), t.propagate_at_launch()))
+    };
+    assert_eq!(tag(&g, "Team"), Some(("web".into(), Some(true))));
+    assert_eq!(tag(&g, "stackd:stack"), Some((stack.clone(), Some(false))));
+    let found = policies().await;
+    let policy = |name: String| {
+        found
+            .iter()
+            .find(|p| p.policy_name() == Some(&name))
+            .cloned()
+    };
+    let cpu = policy(format!("{name}-cpu")).expect("the target tracking policy");
+    assert_eq!(cpu.policy_type(), Some("TargetTrackingScaling"));
+    assert_eq!(
+        cpu.target_tracking_configuration()
+            .and_then(|c| c.target_value()),
+        Some(50.0)
+    );
+    let up = policy(format!("{name}-up")).expect("the simple policy");
+    assert_eq!(
+        (up.scaling_adjustment(), up.cooldown()),
+        (Some(1), Some(120))
+    );
+
+    // One chain per type: templates by tag with their latest versions, the
+    // groups by tag (tags and instances included), the policies by name.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("ec2:DescribeLaunchTemplates", 1),
+            ("ec2:DescribeLaunchTemplateVersions", 1),
+            ("autoscaling:DescribeAutoScalingGroups", 1),
+            ("autoscaling:DescribePolicies", 1),
+        ],
+    );
+
+    // The group's size and the template's instance type change in place:
+    // the type is a new version of the same template.
+    let changed = ["--var", "max_size=4", "--var", "instance_type=t3.small"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_autoscaling_group.web")
+            && plan.contains("max_size")
+            && plan.contains("aws_launch_template.web")
+            && plan.contains("instance_type")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let lt = template().await.expect("the launch template");
+    assert_eq!(lt.launch_template_id(), Some(lt_id.as_str()));
+    assert_eq!(lt.latest_version_number(), Some(2));
+    assert_eq!(lt.default_version_number(), Some(2));
+    let data = latest_data(lt_id.clone()).await;
+    assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.small"));
+    assert_eq!(group().await.and_then(|g| g.max_size()), Some(4));
+    let version = run_ok(
+        &[
+            "output",
+            &dir,
+            "--stack",
+            &stack,
+            "--name",
+            "template_version",
+        ],
+        0,
+    );
+    assert_eq!(stdout(&version).trim(), "2");
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back: found, named, and put back.
+    asg.update_auto_scaling_group()
+        .auto_scaling_group_name(&name)
+        .max_size(3)
+        .send()
+        .await
+        .expect("UpdateAutoScalingGroup");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_autoscaling_group.web") && plan.contains("max_size"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(group().await.and_then(|g| g.max_size()), Some(4));
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(group().await.is_none());
+    assert!(template().await.is_none());
+    assert!(policies().await.is_empty());
+}

@@ -100,6 +100,7 @@ pub(crate) struct Aws {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub rds: aws_sdk_rds::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -159,6 +160,7 @@ impl Aws {
             sns: client!(aws_sdk_sns, config, "sns"),
             sqs: client!(aws_sdk_sqs, config, "sqs"),
             rds: client!(aws_sdk_rds, config, "rds"),
+            autoscaling: client!(aws_sdk_autoscaling, config, "autoscaling"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

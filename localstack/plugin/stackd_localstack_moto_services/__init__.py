@@ -3,8 +3,8 @@
 Works around an emulator limitation: community LocalStack (localstack-core,
 no auth token) answers every call to ecs, elbv2, ecr, codebuild and
 codepipeline with "not included in your current license plan", and serves no
-application-autoscaling or rds at all, because it registers no provider for
-them. Its bundled moto fork (moto-ext) implements all seven, so each provider
+application-autoscaling, rds or autoscaling at all, because it registers no provider for
+them. Its bundled moto fork (moto-ext) implements all eight, so each provider
 here is a Skeleton whose dispatch table sends every operation of the
 service's spec to ``_proxy_moto`` (but the few moto lacks, answered by this
 package: see ``rds_fixes.py``), the same
@@ -74,3 +74,12 @@ def rds() -> Service:
     return _moto_backed_service(
         "rds", {"ResetDBParameterGroup": reset_db_parameter_group}
     )
+
+
+@aws_provider(api="autoscaling")
+def autoscaling() -> Service:
+    # Community LocalStack registers no autoscaling (EC2 Auto Scaling)
+    # provider; moto implements groups, launch-template references, tags and
+    # scaling policies. Its groups start moto "instances" at once (no VM
+    # runs): they are InService straight away.
+    return _moto_backed_service("autoscaling")

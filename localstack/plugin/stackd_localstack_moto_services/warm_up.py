@@ -34,6 +34,7 @@ MODULES = [
     "moto.codebuild.models",
     "moto.codepipeline.models",
     "moto.rds.models",
+    "moto.autoscaling.models",
     "localstack.services.ec2.provider",
 ]
 

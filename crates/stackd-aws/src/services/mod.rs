@@ -35,6 +35,7 @@ macro_rules! types {
 
 pub(crate) mod acm;
 pub(crate) mod appautoscaling;
+pub(crate) mod autoscaling;
 pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
 pub(crate) mod codepipeline;
@@ -82,6 +83,7 @@ pub(crate) fn is_not_found_code(code: &str) -> bool {
 pub(crate) static SERVICES: &[&Service] = &[
     &acm::SERVICE,
     &appautoscaling::SERVICE,
+    &autoscaling::SERVICE,
     &cloudwatch::SERVICE,
     &codebuild::SERVICE,
     &codepipeline::SERVICE,

@@ -19,6 +19,7 @@ types! {
         vpc_security_group_egress_rule,
         key_pair,
         instance,
+        launch_template,
     ],
     data: [
         availability_zones,
@@ -58,6 +59,7 @@ pub(crate) static SERVICE: Service = Service {
         VOLUME,
         NETWORK_INTERFACE,
         IMAGE,
+        LAUNCH_TEMPLATE,
     ],
 };
 
@@ -114,6 +116,10 @@ pub(crate) const VOLUME: ArnPattern = arn(
 pub(crate) const NETWORK_INTERFACE: ArnPattern = arn(
     "NetworkInterface",
     "arn:${partition}:ec2:${region}:${account}:network-interface/*",
+);
+pub(crate) const LAUNCH_TEMPLATE: ArnPattern = arn(
+    "LaunchTemplate",
+    "arn:${partition}:ec2:${region}:${account}:launch-template/*",
 );
 pub(crate) const IMAGE: ArnPattern = arn("Image", "arn:${partition}:ec2:${region}::image/*");
 
