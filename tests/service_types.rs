@@ -1931,3 +1931,72 @@ async fn launch_templates_autoscaling_groups_and_policies() {
     assert!(template().await.is_none());
     assert!(policies().await.is_empty());
 }
+
+/// Reads whose API has no batch form: each is made once per instance (see
+/// ARCHITECTURE.md, "Refresh reads each type with one Describe/List
+/// chain").
+const PER_INSTANCE_READS: &[&str] = &[
+    "acm:DescribeCertificate",
+    "acm:ListTagsForCertificate",
+    // One attribute of one VPC per call (DNS support, DNS host names).
+    "ec2:DescribeVpcAttribute",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
+    "logs:ListTagsForResource",
+    // A zone's name servers and VPCs; records are listed zone by zone.
+    "route53:GetHostedZone",
+    "route53:ListResourceRecordSets",
+    "rds:DescribeDBParameters",
+    "rds:ListTagsForResource",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketTagging",
+    "s3:HeadBucket",
+    "sns:GetSubscriptionAttributes",
+    "sns:GetTopicAttributes",
+    "sns:ListTagsForResource",
+    "sqs:GetQueueAttributes",
+    "sqs:ListQueueTags",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_type_refreshes_with_one_chain_in_one_stack() {
+    require_localstack();
+    let stack = unique_stack("tall");
+    let name = format!("all{}", std::process::id());
+    // The fixtures call each other as modules: copy them all.
+    let fixtures = copy_spec(&root().join("tests/fixtures"));
+    let dir = fixtures.path().join("types-all");
+    std::fs::write(dir.join("terraform.tfvars"), format!("name = \"{name}\"\n")).expect("tfvars");
+    let dir = dir.to_str().expect("utf-8").to_string();
+
+    apply(&dir, &stack, &[]);
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    println!("no-op diff of every service fixture in one stack:");
+    for (op, n) in &calls {
+        println!("  {n:>3}  {op}");
+    }
+    // A type with a batch form is read with one chain whatever the number
+    // of its instances (several VPCs, groups, subnets and rules come from
+    // different modules here); at most two types of the stack share an
+    // operation (the secret and its versions both list secrets; ingress and
+    // egress rules both describe rules).
+    let over: Vec<_> = calls
+        .iter()
+        .filter(|(op, n)| !PER_INSTANCE_READS.contains(&op.as_str()) && **n > 2)
+        .collect();
+    assert!(over.is_empty(), "batched reads made per instance: {over:?}");
+
+    run_ok(
+        &[
+            "destroy",
+            dir.as_str(),
+            "--stack",
+            stack.as_str(),
+            "--auto-approve",
+        ],
+        0,
+    );
+}
