@@ -741,26 +741,34 @@ async fn reference_architecture_round_trip() {
         .await
         .is_err());
 
-    let dbs = rds
+    match rds
         .describe_db_instances()
         .db_instance_identifier(&name)
         .send()
-        .await;
-    assert!(
-        dbs.as_ref().map_or(true, |d| d.db_instances().is_empty()),
-        "the database is gone: {dbs:?}"
-    );
+        .await
+    {
+        Ok(d) => assert!(d.db_instances().is_empty(), "the database is gone: {d:?}"),
+        Err(e) => assert_eq!(
+            aws_sdk_rds::error::ProvideErrorMetadata::code(&e),
+            Some("DBInstanceNotFound"),
+            "{e:?}"
+        ),
+    }
     // The password secret waits out its recovery window; the account's zone
     // is left as it was (SOA and NS only).
-    let secret = secrets
+    match secrets
         .describe_secret()
         .secret_id(&secret_name)
         .send()
-        .await;
-    assert!(
-        secret.as_ref().map_or(true, |s| s.deleted_date().is_some()),
-        "the secret is deleted or scheduled for deletion: {secret:?}"
-    );
+        .await
+    {
+        Ok(s) => assert!(s.deleted_date().is_some(), "scheduled for deletion: {s:?}"),
+        Err(e) => assert_eq!(
+            aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e),
+            Some("ResourceNotFoundException"),
+            "{e:?}"
+        ),
+    }
     let records = route53
         .list_resource_record_sets()
         .hosted_zone_id(&zone_id)

@@ -1700,6 +1700,25 @@ async fn vpc_security_group_ingress_and_egress_rules() {
     assert_eq!(live.description(), Some("HTTPS from the internet"));
     diff(&dir, &stack, &changed, 0);
 
+    // Forgotten, then imported back by its ID: nothing to change.
+    let address = "aws_vpc_security_group_ingress_rule.https";
+    run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
+    let mut import = vec![
+        "import",
+        address,
+        id.as_str(),
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+    ];
+    import.extend_from_slice(&changed);
+    let imported = stdout(&run_ok(&import, 0));
+    assert!(
+        imported.contains(&format!("Imported {address}")),
+        "{imported}"
+    );
+    diff(&dir, &stack, &changed, 0);
+
     // Revoked behind stackd's back: the diff finds it missing.
     ec2.revoke_security_group_ingress()
         .group_id(live.group_id().unwrap())
@@ -1916,6 +1935,22 @@ async fn launch_templates_autoscaling_groups_and_policies() {
     );
     apply(&dir, &stack, &changed);
     assert_eq!(group().await.and_then(|g| g.max_size()), Some(4));
+    diff(&dir, &stack, &changed, 0);
+
+    // Forgotten, then imported back by Terraform's import ID (GROUP/NAME):
+    // nothing to change.
+    let address = "aws_autoscaling_policy.cpu";
+    run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
+    let mut import = vec!["import", address];
+    let id = format!("{name}/{name}-cpu");
+    import.push(&id);
+    import.extend_from_slice(&[dir.as_str(), "--stack", stack.as_str()]);
+    import.extend_from_slice(&changed);
+    let imported = stdout(&run_ok(&import, 0));
+    assert!(
+        imported.contains(&format!("Imported {address}")),
+        "{imported}"
+    );
     diff(&dir, &stack, &changed, 0);
 
     let mut destroy = vec![

@@ -44,7 +44,8 @@ locals {
           dependsOn = [{ containerName = "log-router", condition = "START" }]
         },
         # A service with a database gets its password from Secrets Manager
-        # (by the version's ARN, so the value exists before a task starts).
+        # (the secret's ARN, taken from the version so that the value exists
+        # before a task starts).
         {
           for k, v in {
             secrets = [

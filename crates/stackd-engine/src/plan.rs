@@ -534,10 +534,20 @@ async fn refresh_with(
 }
 
 fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, state: &State, out: &mut Refreshed) {
-    let by_id: HashMap<&str, &KnownResource> =
-        req.known.iter().map(|k| (k.id.as_str(), k)).collect();
+    // IDs need not be unique across instances (an Application Auto Scaling
+    // policy's ID is its name, and one name can serve several services):
+    // of the instances with the object's ID, the one the provider names.
+    let mut by_id: HashMap<&str, Vec<&KnownResource>> = HashMap::new();
+    for k in &req.known {
+        by_id.entry(k.id.as_str()).or_default().push(k);
+    }
     for obj in live {
-        match by_id.get(obj.id.as_str()) {
+        let known = by_id.get(obj.id.as_str()).and_then(|ks| {
+            ks.iter()
+                .find(|k| obj.address.as_ref() == Some(&k.address))
+                .or_else(|| ks.first())
+        });
+        match known {
             // Let go of by `state rm` or a `removed` block: not the
             // stack's any more, whatever its tags say.
             None if state.is_released(&obj.id) => {}
@@ -1264,5 +1274,41 @@ fn plan_deletions(
             dependencies: Vec::new(),
             create_before_destroy: false,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_sharing_an_id_keep_their_own_live_objects() {
+        let address = |s: &str| s.parse::<Address>().expect("address");
+        let (a, b) = (address("aws_x.p[\"a\"]"), address("aws_x.p[\"b\"]"));
+        let known = |addr: &Address, n: f64| KnownResource {
+            address: addr.clone(),
+            id: "same-name".into(),
+            attrs: Value::map([("n", Value::Number(n))]),
+        };
+        let req = RefreshRequest {
+            type_name: "aws_x".into(),
+            owner: Owner::new("s", "id"),
+            known: vec![known(&a, 1.0), known(&b, 2.0)],
+        };
+        let live = |addr: &Address, n: f64| LiveResource {
+            id: "same-name".into(),
+            address: Some(addr.clone()),
+            attrs: Value::map([("n", Value::Number(n))]),
+        };
+        let mut out = Refreshed::default();
+        sort_live(
+            &req,
+            vec![live(&b, 2.0), live(&a, 1.0)],
+            &State::new("s"),
+            &mut out,
+        );
+        assert_eq!(out.tracked.len(), 2);
+        assert_eq!(out.tracked[&a].attrs.get("n"), Some(&Value::Number(1.0)));
+        assert_eq!(out.tracked[&b].attrs.get("n"), Some(&Value::Number(2.0)));
     }
 }

@@ -242,7 +242,12 @@ fn key_of(k: &KnownResource) -> Option<Key> {
         opt_str(a, "resource_id"),
         opt_str(a, "scalable_dimension"),
     ) {
-        (Some(ns), Some(id), Some(dim)) => Some((ns.into(), id.into(), dim.into(), k.id.clone())),
+        (Some(ns), Some(id), Some(dim)) => Some((
+            ns.into(),
+            id.into(),
+            dim.into(),
+            opt_str(a, "name").unwrap_or(&k.id).to_string(),
+        )),
         _ => split_import_id(&k.id, true),
     }
 }
@@ -470,7 +475,7 @@ impl ResourceHandler for AppautoscalingPolicy {
                 if let Some((_, k)) = wanted.iter().find(|(w, _)| *w == key) {
                     out.push(LiveResource {
                         address: Some(k.address.clone()),
-                        id: key.3.clone(),
+                        id: k.id.clone(),
                         attrs: policy_attrs(&p),
                     });
                 }

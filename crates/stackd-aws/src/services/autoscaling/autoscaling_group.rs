@@ -47,7 +47,7 @@ use crate::services::ec2::lookups::{check_ec2_refs, Ec2Ref};
 use crate::services::ec2::{
     IMAGE, INSTANCE, KEY_PAIR, LAUNCH_TEMPLATE, NETWORK_INTERFACE, SECURITY_GROUP, SUBNET, VOLUME,
 };
-use crate::services::iam::pass_role;
+use crate::services::iam::{pass_role, AUTOSCALING_SERVICE_LINKED_ROLE};
 use crate::services::{ManagedType, ResourceHandler};
 use crate::wait::{retry, until, Deadline};
 
@@ -58,6 +58,9 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     schema,
     handler: &AutoscalingGroup,
     grants: &[
+        // The service makes its service-linked role on first use in an
+        // account.
+        g(&["iam:CreateServiceLinkedRole"], &[AUTOSCALING_SERVICE_LINKED_ROLE]),
         g(
             &[
                 "autoscaling:DescribeAutoScalingGroups",

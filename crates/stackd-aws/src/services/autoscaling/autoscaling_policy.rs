@@ -191,8 +191,14 @@ type Key = (String, String);
 /// A known policy's key: from its recorded attributes, or from
 /// Terraform's import ID `GROUP/NAME`.
 fn key_of(k: &KnownResource) -> Option<Key> {
+    // The recorded group and name; else the import ID `GROUP/NAME`. The
+    // ID stays as it was recorded (the name after a create, `GROUP/NAME`
+    // after an import).
     match opt_str(&k.attrs, "autoscaling_group_name") {
-        Some(group) => Some((group.to_string(), k.id.clone())),
+        Some(group) => Some((
+            group.to_string(),
+            opt_str(&k.attrs, "name").unwrap_or(&k.id).to_string(),
+        )),
         None => k
             .id
             .split_once('/')
@@ -368,7 +374,7 @@ impl ResourceHandler for AutoscalingPolicy {
                 let (_, k) = wanted.iter().find(|(w, _)| *w == key)?;
                 Some(LiveResource {
                     address: Some(k.address.clone()),
-                    id: key.1.clone(),
+                    id: k.id.clone(),
                     attrs: policy_attrs(p),
                 })
             })

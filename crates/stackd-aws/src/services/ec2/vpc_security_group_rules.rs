@@ -24,6 +24,7 @@ use crate::args::{num, opt_int, opt_str, s};
 use crate::context::Aws;
 use crate::error::{after_create, has_code, ignore_not_found, invalid, Ec2Result};
 use crate::iam_util::{address_of, gone, update_id};
+use crate::refresh::{filter, MAX_FILTER_VALUES};
 use crate::tags::{reconcile, tag, tag_specification, tags_value, CREATE_TOKEN_TAG};
 use crate::wait::{retry, until, Deadline};
 
@@ -223,12 +224,33 @@ pub(crate) async fn refresh_rules(
         .collect();
     groups.sort();
     groups.dedup();
-    if groups.is_empty() {
+    // Rules known by ID only (an import): looked up by ID, with a filter,
+    // which answers nothing for an ID that does not exist.
+    let by_id: Vec<String> = req
+        .known
+        .iter()
+        .filter(|k| opt_str(&k.attrs, "security_group_id").is_none())
+        .map(|k| k.id.clone())
+        .collect();
+    if groups.is_empty() && by_id.is_empty() {
         return Ok(Vec::new());
     }
+    let mut rules = describe_rules(aws, &groups).await?;
+    for chunk in by_id.chunks(MAX_FILTER_VALUES) {
+        let found = aws
+            .ec2
+            .describe_security_group_rules()
+            .filters(filter("security-group-rule-id", chunk.iter().cloned()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .ec2("DescribeSecurityGroupRules")?;
+        rules.extend(found);
+    }
     let account = aws.account_id().await?;
-    Ok(describe_rules(aws, &groups)
-        .await?
+    Ok(rules
         .iter()
         .filter(|r| r.is_egress() == Some(egress))
         .filter_map(|r| {

@@ -224,7 +224,66 @@ fn compact(v: Json) -> Option<Json> {
     }
 }
 
-fn container_defaults(mut c: Json) -> Json {
+/// The members of ECS's `ContainerDefinition`. Terraform's provider reads
+/// `container_definitions` into that structure, so any other key (a
+/// task-level `networkMode` written inside a container, a typo) is dropped
+/// silently, neither sent nor compared; stackd does the same, so that such
+/// a spec neither fails nor shows a change on every plan.
+const CONTAINER_FIELDS: &[&str] = &[
+    "command",
+    "cpu",
+    "credentialSpecs",
+    "dependsOn",
+    "disableNetworking",
+    "dnsSearchDomains",
+    "dnsServers",
+    "dockerLabels",
+    "dockerSecurityOptions",
+    "entryPoint",
+    "environment",
+    "environmentFiles",
+    "essential",
+    "extraHosts",
+    "firelensConfiguration",
+    "healthCheck",
+    "hostname",
+    "image",
+    "interactive",
+    "links",
+    "linuxParameters",
+    "logConfiguration",
+    "memory",
+    "memoryReservation",
+    "mountPoints",
+    "name",
+    "portMappings",
+    "privileged",
+    "pseudoTerminal",
+    "readonlyRootFilesystem",
+    "repositoryCredentials",
+    "resourceRequirements",
+    "restartPolicy",
+    "secrets",
+    "startTimeout",
+    "stopTimeout",
+    "systemControls",
+    "ulimits",
+    "user",
+    "versionConsistency",
+    "volumesFrom",
+    "workingDirectory",
+];
+
+/// A container definition without the keys ECS's structure does not have.
+fn known_fields_only(mut c: Json) -> Json {
+    if let Some(obj) = c.as_object_mut() {
+        obj.retain(|k, _| CONTAINER_FIELDS.contains(&k.as_str()));
+    }
+    c
+}
+
+fn container_defaults(c: Json) -> Json {
+    let mut c = known_fields_only(c);
     let Some(obj) = c.as_object_mut() else {
         return c;
     };
@@ -278,7 +337,28 @@ fn container_definitions_json(desired: &Value) -> Result<Json, ProviderError> {
             "container_definitions must be a JSON array of container definitions",
         ));
     };
-    Ok(Json::Array(items.into_iter().map(drop_nulls).collect()))
+    for item in &items {
+        if let Some(obj) = item.as_object() {
+            let unknown: Vec<&str> = obj
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !CONTAINER_FIELDS.contains(k))
+                .collect();
+            if !unknown.is_empty() {
+                tracing::warn!(
+                    container = name_of(item),
+                    keys = ?unknown,
+                    "container definition keys ECS does not have are left out, as Terraform does"
+                );
+            }
+        }
+    }
+    Ok(Json::Array(
+        items
+            .into_iter()
+            .map(|c| drop_nulls(known_fields_only(c)))
+            .collect(),
+    ))
 }
 
 fn drop_nulls(v: Json) -> Json {
@@ -949,4 +1029,20 @@ mod tests {
         );
         assert_eq!(without_revision("web"), "web");
     }
+
+    #[test]
+    fn keys_ecs_does_not_have_are_neither_sent_nor_compared() {
+        let spec = Value::from(
+            r#"[{"name":"app","image":"nginx","networkMode":"awsvpc","essential":true}]"#,
+        );
+        let echo = Value::from(r#"[{"name":"app","image":"nginx","essential":true}]"#);
+        assert_eq!(
+            normalize_container_definitions(&spec),
+            normalize_container_definitions(&echo)
+        );
+        let sent = container_definitions_json(&Value::map([("container_definitions", spec)]))
+            .expect("valid");
+        assert!(sent[0].get("networkMode").is_none(), "{sent}");
+    }
+
 }

@@ -36,6 +36,8 @@ pub(crate) static SERVICE: Service = Service {
         ELB_SERVICE_LINKED_ROLE,
         ECS_SERVICE_LINKED_ROLE,
         APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE,
+        RDS_SERVICE_LINKED_ROLE,
+        AUTOSCALING_SERVICE_LINKED_ROLE,
     ],
 };
 
@@ -67,6 +69,19 @@ pub(crate) const fn pass_role(services: &'static [&'static str]) -> Grant {
 pub(crate) const APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE: ArnPattern = arn(
     "AppAutoScalingEcsServiceLinkedRole",
     "arn:${partition}:iam::${account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+);
+
+/// RDS's service-linked role, made by the first DB instance of an account.
+pub(crate) const RDS_SERVICE_LINKED_ROLE: ArnPattern = arn(
+    "RdsServiceLinkedRole",
+    "arn:${partition}:iam::${account}:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS",
+);
+
+/// EC2 Auto Scaling's service-linked role, made by the first group of an
+/// account.
+pub(crate) const AUTOSCALING_SERVICE_LINKED_ROLE: ArnPattern = arn(
+    "AutoScalingServiceLinkedRole",
+    "arn:${partition}:iam::${account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
 );
 
 /// AWS's own managed policies (`arn:aws:iam::aws:policy/...`).

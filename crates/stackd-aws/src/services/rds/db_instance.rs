@@ -37,6 +37,7 @@ use crate::iam_util::{
 };
 use crate::policy::{g, ANY};
 use crate::preflight::{creating, known_str, Findings};
+use crate::services::iam::RDS_SERVICE_LINKED_ROLE;
 use crate::services::{ManagedType, ResourceHandler};
 use crate::wait::{retry, until, Deadline};
 
@@ -47,6 +48,9 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     schema,
     handler: &DbInstanceHandler,
     grants: &[
+        // The service makes its service-linked role on first use in an
+        // account.
+        g(&["iam:CreateServiceLinkedRole"], &[RDS_SERVICE_LINKED_ROLE]),
         g(&["rds:DescribeDBInstances"], ANY),
         // An instance is created in, and moved to, subnet and parameter
         // groups: RDS checks those ARNs too.
@@ -88,6 +92,10 @@ pub(crate) fn schema() -> ResourceSchema {
                 .doc("postgres, mysql, mariadb, ..."),
         )
         .attr(A::optional_computed("engine_version", Str))
+        .attr(
+            A::computed("engine_version_actual", Str)
+                .doc("The version running (engine_version may name its major only)."),
+        )
         .attr(A::required("instance_class", Str).doc("e.g. db.t3.micro"))
         .attr(A::optional_computed("allocated_storage", Number).doc("GiB"))
         .attr(A::optional("max_allocated_storage", Number).doc("Storage autoscaling limit, GiB"))
@@ -151,6 +159,28 @@ const KEPT: &[(&str, Option<bool>)] = &[
     ("apply_immediately", Some(false)),
 ];
 
+/// The engine version as the spec wrote it when the running one is that
+/// version or a newer release of it (`16` or `16.3` for 16.4, after AWS's
+/// minor upgrades), as Terraform shows it; else the running one.
+fn engine_version(live: Option<&str>, args: Option<&Value>) -> Value {
+    let asked = args.and_then(|a| opt_str(a, "engine_version"));
+    match (asked, live) {
+        (Some(asked), Some(live)) if same_release(asked, live) => Value::from(asked),
+        _ => s(live),
+    }
+}
+
+/// True when `live` is `asked`, a patch of it (`16` and `16.4`), or a later
+/// minor of the same major (`16.3` and `16.4`: AWS upgraded it).
+fn same_release(asked: &str, live: &str) -> bool {
+    if asked == live || live.strip_prefix(asked).is_some_and(|rest| rest.starts_with('.')) {
+        return true;
+    }
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map_while(|p| p.parse().ok()).collect() };
+    let (a, l) = (parts(asked), parts(live));
+    a.len() >= 2 && l.len() >= 2 && a[0] == l[0] && l[1..] >= a[1..]
+}
+
 fn instance_attrs(
     db: &DbInstance,
     tags: &BTreeMap<String, String>,
@@ -169,7 +199,8 @@ fn instance_attrs(
         ("id", s(db.db_instance_identifier())),
         ("identifier", s(db.db_instance_identifier())),
         ("engine", s(db.engine())),
-        ("engine_version", s(db.engine_version())),
+        ("engine_version", engine_version(db.engine_version(), args)),
+        ("engine_version_actual", s(db.engine_version())),
         ("instance_class", s(db.db_instance_class())),
         ("allocated_storage", db.allocated_storage().map_or(Value::Null, num)),
         (
@@ -686,4 +717,18 @@ mod tests {
         assert!(!made_by_this_attempt(&made_at(1_796_551_260), &req(None)));
         assert!(made_by_this_attempt(&DbInstance::builder().build(), &req(since)));
     }
+
+    #[test]
+    fn an_upgraded_minor_is_the_version_asked_for() {
+        assert!(same_release("16", "16.4"));
+        assert!(same_release("16.3", "16.4"));
+        assert!(same_release("16.3", "16.3"));
+        assert!(!same_release("16.4", "16.3"));
+        assert!(!same_release("15", "16.1"));
+        assert!(!same_release("1", "16.1"));
+        let args = Value::map([("engine_version", Value::from("16"))]);
+        assert_eq!(engine_version(Some("16.4"), Some(&args)), Value::from("16"));
+        assert_eq!(engine_version(Some("17.1"), Some(&args)), Value::from("17.1"));
+    }
+
 }

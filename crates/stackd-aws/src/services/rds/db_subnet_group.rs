@@ -26,6 +26,7 @@ use crate::iam_util::{
 };
 use crate::policy::{g, ANY};
 use crate::preflight::{creating, known_str, Findings};
+use crate::services::iam::RDS_SERVICE_LINKED_ROLE;
 use crate::services::{ManagedType, ResourceHandler};
 use crate::wait::{retry, Deadline};
 
@@ -36,6 +37,9 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     schema,
     handler: &DbSubnetGroupHandler,
     grants: &[
+        // The service makes its service-linked role on first use in an
+        // account.
+        g(&["iam:CreateServiceLinkedRole"], &[RDS_SERVICE_LINKED_ROLE]),
         g(
             &["rds:DescribeDBSubnetGroups", "rds:ListTagsForResource"],
             ANY,

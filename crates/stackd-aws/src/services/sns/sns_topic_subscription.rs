@@ -311,7 +311,21 @@ impl ResourceHandler for SnsTopicSubscription {
         let protocol = required(d, "protocol", SNS, "Subscribe")?;
         let endpoint = required(d, "endpoint", SNS, "Subscribe")?;
         if let Some(arn) = existing(aws, topic_arn, protocol, endpoint).await? {
+            // Subscriptions carry no tags: only an earlier attempt of this
+            // create (its pending record exists) may have made this one,
+            // and only on a topic of this stack.
             let tags = found(topic_tags(aws, topic_arn).await)?.unwrap_or_default();
+            if req.pending_since.is_none() {
+                return Err(invalid(
+                    SNS,
+                    "Subscribe",
+                    format!(
+                        "topic {topic_arn:?} already has a {protocol} subscription of \
+                         {endpoint:?} ({arn}), made outside this resource; \
+                         `stackd import` the subscription, or remove it"
+                    ),
+                ));
+            }
             if !req.owner.owns(|k| tags.get(k).map(String::as_str)) {
                 return Err(invalid(
                     SNS,

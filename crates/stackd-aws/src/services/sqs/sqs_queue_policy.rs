@@ -154,7 +154,17 @@ impl ResourceHandler for SqsQueuePolicy {
 
     /// Clears the queue's policy, as Terraform does.
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        ignore_gone(put(aws, &req.id, "", &deadline).await)
+        // Sent once, not retried: a queue that does not exist has no
+        // policy left to remove (a retry would wait out its "not found").
+        ignore_gone(
+            aws.sqs
+                .set_queue_attributes()
+                .queue_url(&req.id)
+                .attributes(QueueAttributeName::Policy, "")
+                .send()
+                .await
+                .aws(SQS, "SetQueueAttributes")
+                .map(|_| ()),
+        )
     }
 }
