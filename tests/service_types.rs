@@ -1884,12 +1884,35 @@ async fn launch_templates_autoscaling_groups_and_policies() {
             ("ec2:DescribeLaunchTemplateVersions", 1),
             ("autoscaling:DescribeAutoScalingGroups", 1),
             ("autoscaling:DescribePolicies", 1),
+            ("ecs:DescribeCapacityProviders", 1),
         ],
     );
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let capacity = |ecs: aws_sdk_ecs::Client, name: String| async move {
+        ecs.describe_capacity_providers()
+            .capacity_providers(format!("{name}-cp"))
+            .send()
+            .await
+            .expect("DescribeCapacityProviders")
+            .capacity_providers()
+            .iter()
+            .find(|p| p.status().map(|s| s.as_str()) == Some("ACTIVE"))
+            .and_then(|p| p.auto_scaling_group_provider())
+            .and_then(|a| a.managed_scaling())
+            .and_then(|m| m.target_capacity())
+    };
+    assert_eq!(capacity(ecs.clone(), name.clone()).await, Some(100));
 
     // The group's size and the template's instance type change in place:
     // the type is a new version of the same template.
-    let changed = ["--var", "max_size=4", "--var", "instance_type=t3.small"];
+    let changed = [
+        "--var",
+        "max_size=4",
+        "--var",
+        "instance_type=t3.small",
+        "--var",
+        "target_capacity=80",
+    ];
     let plan = diff(&dir, &stack, &changed, 2);
     assert!(
         plan.contains("aws_autoscaling_group.web")
@@ -1907,6 +1930,7 @@ async fn launch_templates_autoscaling_groups_and_policies() {
     let data = latest_data(lt_id.clone()).await;
     assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.small"));
     assert_eq!(group().await.and_then(|g| g.max_size()), Some(4));
+    assert_eq!(capacity(ecs.clone(), name.clone()).await, Some(80));
     let version = run_ok(
         &[
             "output",
@@ -1965,6 +1989,7 @@ async fn launch_templates_autoscaling_groups_and_policies() {
     assert!(group().await.is_none());
     assert!(template().await.is_none());
     assert!(policies().await.is_empty());
+    assert_eq!(capacity(ecs.clone(), name.clone()).await, None);
 }
 
 /// Reads whose API has no batch form: each is made once per instance (see

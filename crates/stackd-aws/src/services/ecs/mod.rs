@@ -7,6 +7,7 @@ types! {
     managed: [
         ecs_cluster,
         ecs_cluster_capacity_providers,
+        ecs_capacity_provider,
         ecs_task_definition,
         ecs_service,
     ],
@@ -24,7 +25,7 @@ pub(crate) static SERVICE: Service = Service {
     iam_prefix: "ecs",
     // Error codes beyond `…NotFound` meaning the object does not exist.
     not_found: &[],
-    arns: &[CLUSTER, ECS_SERVICE, TASK_DEFINITION],
+    arns: &[CLUSTER, ECS_SERVICE, TASK_DEFINITION, CAPACITY_PROVIDER],
 };
 
 // ECS.
@@ -39,4 +40,8 @@ pub(crate) const ECS_SERVICE: ArnPattern = arn(
 pub(crate) const TASK_DEFINITION: ArnPattern = arn(
     "TaskDefinition",
     "arn:${partition}:ecs:${region}:${account}:task-definition/*",
+);
+pub(crate) const CAPACITY_PROVIDER: ArnPattern = arn(
+    "CapacityProvider",
+    "arn:${partition}:ecs:${region}:${account}:capacity-provider/*",
 );
