@@ -215,10 +215,31 @@ async fn read(
     aws: &Aws,
     table: &str,
     destination: &Destination,
+    args: &Value,
 ) -> Result<Option<Value>, ProviderError> {
     Ok(find_route(aws, table, destination)
         .await?
-        .map(|r| route_attrs(table, &r)))
+        .map(|r| as_written(route_attrs(table, &r), args)))
+}
+
+/// A NAT gateway given as `gateway_id` (AWS takes it there, and files it
+/// as `nat_gateway_id`) read back where the spec wrote it. Terraform's
+/// provider shows a change on every plan for this common form
+/// (hashicorp/terraform-provider-aws#31124).
+fn as_written(mut attrs: Value, args: &Value) -> Value {
+    let Some(nat) = opt_str(args, "gateway_id").filter(|g| g.starts_with("nat-")) else {
+        return attrs;
+    };
+    let nat = nat.to_string();
+    if let Value::Map(m) = &mut attrs {
+        let filed = m.get("nat_gateway_id").and_then(Value::as_str) == Some(nat.as_str());
+        let no_gateway = m.get("gateway_id").is_none_or(Value::is_null);
+        if filed && no_gateway && opt_str(args, "nat_gateway_id").is_none() {
+            m.insert("gateway_id".into(), Value::from(nat));
+            m.insert("nat_gateway_id".into(), Value::Null);
+        }
+    }
+    attrs
 }
 
 pub(crate) struct Route;
@@ -260,7 +281,7 @@ impl ResourceHandler for Route {
                 Some(LiveResource {
                     id: known.id.clone(),
                     address: Some(known.address.clone()),
-                    attrs: route_attrs(&table, route),
+                    attrs: as_written(route_attrs(&table, route), &known.attrs),
                 })
             })
             .collect())
@@ -278,7 +299,7 @@ impl ResourceHandler for Route {
             &deadline,
             "DescribeRouteTables",
             &format!("route {id} to be visible"),
-            || read(aws, table, &spec.destination),
+            || read(aws, table, &spec.destination, &req.desired),
         )
         .await
         .map_err(|e| after_create(&id, e))
@@ -289,7 +310,7 @@ impl ResourceHandler for Route {
         let table = req_str(&req.desired, "route_table_id", "ReplaceRoute")?;
         let spec = spec_of(&req.desired, "ReplaceRoute")?;
         replace_route(aws, table, &spec, &deadline).await?;
-        read(aws, table, &spec.destination)
+        read(aws, table, &spec.destination, &req.desired)
             .await?
             .ok_or_else(|| gone("DescribeRouteTables", &route_id(table, &spec.destination)))
     }
@@ -392,4 +413,19 @@ mod tests {
         )
         .is_err());
     }
+
+    #[test]
+    fn a_nat_gateway_given_as_gateway_id_reads_back_there() {
+        let r = types::Route::builder()
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id("nat-1")
+            .build();
+        let args = Value::map([("gateway_id", Value::from("nat-1"))]);
+        let v = as_written(route_attrs("rtb-1", &r), &args);
+        assert_eq!(v.get("gateway_id"), Some(&Value::from("nat-1")));
+        assert_eq!(v.get("nat_gateway_id"), Some(&Value::Null));
+        let plain = as_written(route_attrs("rtb-1", &r), &Value::Null);
+        assert_eq!(plain.get("nat_gateway_id"), Some(&Value::from("nat-1")));
+    }
+
 }
