@@ -16,7 +16,7 @@ use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use super::{queue_attributes, refuse_other_stacks_queue, QUEUE, SQS};
 use crate::context::Aws;
-use crate::error::after_create;
+use crate::error::{after_create, has_code};
 use crate::iam_util::{
     decode_policy, ignore_gone, normalize_policy, read_each, read_policy_when, required,
     update_id, AwsResult,
@@ -156,15 +156,25 @@ impl ResourceHandler for SqsQueuePolicy {
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
         // Sent once, not retried: a queue that does not exist has no
         // policy left to remove (a retry would wait out its "not found").
-        ignore_gone(
-            aws.sqs
-                .set_queue_attributes()
-                .queue_url(&req.id)
-                .attributes(QueueAttributeName::Policy, "")
-                .send()
-                .await
-                .aws(SQS, "SetQueueAttributes")
-                .map(|_| ()),
-        )
+        let answer = aws
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&req.id)
+            .attributes(QueueAttributeName::Policy, "")
+            .send()
+            .await
+            .aws(SQS, "SetQueueAttributes")
+            .map(|_| ());
+        match answer {
+            // "Does not exist" on a write is taken for a queue not visible
+            // yet elsewhere; here it means the queue went first.
+            Err(e)
+                if has_code(&e, "QueueDoesNotExist")
+                    || has_code(&e, "AWS.SimpleQueueService.NonExistentQueue") =>
+            {
+                Ok(())
+            }
+            other => ignore_gone(other),
+        }
     }
 }
