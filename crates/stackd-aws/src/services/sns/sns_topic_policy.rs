@@ -189,7 +189,6 @@ impl ResourceHandler for SnsTopicPolicy {
 
     /// Puts back SNS's default policy (a topic cannot be without one).
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let deadline = Deadline::after(req.timeout);
         let owner = req
             .prior
             .get("owner")
@@ -203,7 +202,6 @@ impl ResourceHandler for SnsTopicPolicy {
                     format!("no account in topic ARN {:?}", req.id),
                 )
             })?;
-        let _ = deadline;
         // Sent once: a topic that is gone has no policy left to put back
         // (a retry would wait out its "not found").
         let answer = aws
