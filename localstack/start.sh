@@ -3,13 +3,16 @@
 # until every service stackd's tests use is ready. Idempotent: an instance
 # that already answers healthy on the port (this one, or a Docker one) is
 # reused. LOCALSTACK_START_TIMEOUT (seconds, default 120) bounds the wait.
+# LOCALSTACK_PORT (default 4566) runs it on another port, e.g. a second
+# checkout's own instance (its tests then need STACKD_TEST_ENDPOINT).
 set -euo pipefail
 
 here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 pid_file="$here/localstack.pid"
 log_file="$here/localstack.log"
-health_url="http://127.0.0.1:4566/_localstack/health"
+port="${LOCALSTACK_PORT:-4566}"
+health_url="http://127.0.0.1:$port/_localstack/health"
 timeout="${LOCALSTACK_START_TIMEOUT:-120}"
 required="ec2 iam sts s3 logs ssm ecs elbv2 ecr codebuild codepipeline application-autoscaling cloudwatch route53 acm secretsmanager sns sqs rds autoscaling"
 
@@ -34,7 +37,7 @@ is_our_localstack() {
 }
 
 port_in_use() {
-    (exec 3<>/dev/tcp/127.0.0.1/4566) 2>/dev/null
+    (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null
 }
 
 # Only one start.sh decides at a time, so two callers never launch two
@@ -53,7 +56,7 @@ if missing="$(missing_services)"; then
     if ! is_our_localstack "$pid"; then
         # Something else holds the port (e.g. a Docker LocalStack without an
         # auth token): do not fight it.
-        log "port 4566 is served by another LocalStack that lacks: $missing"
+        log "port $port is served by another LocalStack that lacks: $missing"
         log "stop it, or give it those services (see localstack/README.md)"
         exit 1
     fi
@@ -65,7 +68,7 @@ else
         if port_in_use; then
             # LocalStack does not exit when it cannot bind: it would print
             # "Ready." and hang until the timeout.
-            log "127.0.0.1:4566 is in use by something that is not a healthy LocalStack"
+            log "127.0.0.1:$port is in use by something that is not a healthy LocalStack"
             exit 1
         fi
         "$here/install.sh"
@@ -86,7 +89,7 @@ else
             unset SERVICES
             export DISABLE_EVENTS=1 \
                 FILESYSTEM_ROOT="$here/.data" \
-                GATEWAY_LISTEN=127.0.0.1:4566 \
+                GATEWAY_LISTEN="127.0.0.1:$port" \
                 OVERRIDE_IN_DOCKER=0 \
                 DNS_ADDRESS=0 \
                 SKIP_SSL_CERT_DOWNLOAD=1
@@ -115,7 +118,7 @@ while :; do
         exit 1
     fi
     if grep -q 'CannotListenError' "$log_file" 2>/dev/null; then
-        log "LocalStack could not bind 127.0.0.1:4566; last log lines:"
+        log "LocalStack could not bind 127.0.0.1:$port; last log lines:"
         tail -n 40 "$log_file" >&2 || true
         "$here/stop.sh" || true
         exit 1
