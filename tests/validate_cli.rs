@@ -395,3 +395,77 @@ fn deprecated_and_0_11_forms_each_name_their_modern_form() {
     assert!(helps >= errors + warnings - 2, "{report}");
     insta::assert_snapshot!(report);
 }
+
+/// `--without-inputs` checks a spec as `terraform validate` does, with no
+/// variable values (a pull request check that has no tfvars): variables
+/// are unknown, and every other mistake is still reported.
+#[test]
+fn without_inputs_variables_are_unknown_and_mistakes_still_reported() {
+    let spec = br#"variable "region" {
+  type = string
+}
+
+variable "azs" {
+  type = list(string)
+}
+
+variable "names" {
+  type = map(string)
+  validation {
+    condition     = length(var.names) > 0
+    error_message = "At least one name."
+  }
+}
+
+provider "aws" {
+  region = var.region
+}
+
+resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+
+resource "aws_subnet" "a" {
+  count             = length(var.azs)
+  vpc_id            = aws_vpc.main.id
+  availability_zone = var.azs[count.index]
+  cidr_block        = cidrsubnet("10.0.0.0/16", 8, count.index)
+}
+
+resource "aws_sqs_queue" "q" {
+  for_each = var.names
+  name     = each.value
+}
+"#;
+    let (code, stderr) = validate_files(&[("main.tf", spec)], &[]);
+    assert_eq!(code, 1, "inputs are required by default: {stderr}");
+    assert!(stderr.contains("variable \"azs\" has no value"), "{stderr}");
+
+    let (code, stderr) = validate_files(&[("main.tf", spec)], &["--without-inputs"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // A value that is given is still checked against its validation rule.
+    let (code, stderr) = validate_files(
+        &[("main.tf", spec)],
+        &["--without-inputs", "--var", "names={}"],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("At least one name."), "{stderr}");
+
+    let broken = String::from_utf8_lossy(spec)
+        .replace("name     = each.value", "name     = each.valu")
+        .replace(
+            "cidr_block = \"10.0.0.0/16\"",
+            "cidr_blok = \"10.0.0.0/16\"",
+        );
+    let (code, stderr) = validate_files(&[("main.tf", broken.as_bytes())], &["--without-inputs"]);
+    assert_eq!(code, 1, "{stderr}");
+    for needle in [
+        "unknown argument \"cidr_blok\"",
+        "each.valu",
+        "main.tf:34:14",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    assert!(!stderr.contains("has no value"), "{stderr}");
+}

@@ -81,8 +81,13 @@ pub async fn run(cli: Cli) -> u8 {
 }
 
 fn validate(args: &ValidateArgs) -> Result<u8> {
+    let unset = if args.without_inputs {
+        workspace::Unset::Unknown
+    } else {
+        workspace::Unset::Error
+    };
     if args.json {
-        let checked = workspace::check(&args.spec, &schemas())?;
+        let checked = workspace::check(&args.spec, &schemas(), unset)?;
         let doc = stackd_spec::diag::to_json(&checked.diags, &checked.config.sources);
         outln!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(if checked.has_errors() {
@@ -91,7 +96,7 @@ fn validate(args: &ValidateArgs) -> Result<u8> {
             exit::OK
         });
     }
-    let ws = workspace::load(&args.spec, &schemas())?;
+    let ws = workspace::load_with(&args.spec, &schemas(), unset)?;
     workspace::print_warnings(&ws);
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let c = &ws.config;

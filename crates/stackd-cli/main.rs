@@ -131,6 +131,11 @@ pub struct ValidateArgs {
     /// Print the diagnostics as JSON (the shape of `terraform validate -json`).
     #[arg(long)]
     pub json: bool,
+    /// Check the spec without its inputs, as `terraform validate` does: a
+    /// variable given no value is unknown instead of an error (a pull
+    /// request check that has no tfvars).
+    #[arg(long)]
+    pub without_inputs: bool,
 }
 
 #[derive(Args, Debug, Clone)]

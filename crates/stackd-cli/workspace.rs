@@ -177,8 +177,18 @@ impl Checked {
     }
 }
 
+/// How variables with no value are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unset {
+    /// An error: planning needs every value.
+    Error,
+    /// Unknown, as `terraform validate` takes them: the spec is checked
+    /// without its inputs.
+    Unknown,
+}
+
 /// Loads, resolves and validates a spec; prints nothing.
-pub fn check(args: &SpecArgs, schemas: &SchemaSet) -> Result<Checked> {
+pub fn check(args: &SpecArgs, schemas: &SchemaSet, unset: Unset) -> Result<Checked> {
     let dir = &args.common.dir;
     check_spec_dir(dir)?;
     let (mut config, diags) = Config::load_dir(dir)
@@ -187,6 +197,7 @@ pub fn check(args: &SpecArgs, schemas: &SchemaSet) -> Result<Checked> {
         files: args.var_files.clone(),
         assignments: args.vars.clone(),
         env: std::env::vars().collect(),
+        unset_is_unknown: unset == Unset::Unknown,
     };
     let (vars, mut diags) =
         stackd_spec::validate::resolve_and_validate(&mut config, diags, &inputs, schemas);
@@ -203,6 +214,11 @@ pub fn check(args: &SpecArgs, schemas: &SchemaSet) -> Result<Checked> {
 
 /// Loads, resolves and validates a spec, printing every problem found.
 pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
+    load_with(args, schemas, Unset::Error)
+}
+
+/// [`load`], taking variables with no value as `unset` says.
+pub fn load_with(args: &SpecArgs, schemas: &SchemaSet, unset: Unset) -> Result<Workspace> {
     // Git modules never fetched: fetch them now, once, and say so. A
     // module fetched before is never fetched again here (a changed ref is
     // an error asking for `stackd init -upgrade`).
@@ -211,7 +227,7 @@ pub fn load(args: &SpecArgs, schemas: &SchemaSet) -> Result<Workspace> {
         errln!("Some git modules are not fetched yet: running `stackd init`.");
         crate::init::init(dir, false)?;
     }
-    let checked = check(args, schemas)?;
+    let checked = check(args, schemas, unset)?;
     if checked.has_errors() {
         err!("{}", render_all(&checked.diags, &checked.config.sources));
         return Err(Reported.into());
@@ -246,6 +262,7 @@ pub fn sensitive_values_quietly(dir: &Path) -> Vec<Value> {
         files: Vec::new(),
         assignments: Vec::new(),
         env: std::env::vars().collect(),
+        unset_is_unknown: false,
     };
     let Ok(vars) = resolve_vars(&mut config, &inputs) else {
         return Vec::new();

@@ -22,6 +22,10 @@ pub struct VarInputs {
     pub assignments: Vec<String>,
     /// Environment variables (normally `std::env::vars()`); `STACKD_VAR_*` are used.
     pub env: Vec<(String, String)>,
+    /// A variable given no value is unknown instead of an error, as
+    /// `terraform validate` takes it: the spec is checked for every value
+    /// the variable could have.
+    pub unset_is_unknown: bool,
 }
 
 /// Resolves every declared variable to a value, or reports why not.
@@ -195,6 +199,8 @@ pub fn resolve_vars_partial(
                     ),
                 }
             }
+            // Left out of `out`: made unknown below.
+            None if inputs.unset_is_unknown => {}
             None => diags.push(
                 Diagnostic::error(format!("variable \"{}\" has no value", var.name), Some(var.span)).note(format!(
                     "help: give it a default, or pass --var {0}=VALUE, --var-file FILE or STACKD_VAR_{0}",
@@ -407,6 +413,7 @@ mod tests {
                 ("STACKD_VAR_a".into(), "env".into()),
                 ("STACKD_VAR_n".into(), "0".into()),
             ],
+            ..VarInputs::default()
         };
         let vars = resolve_vars(&mut c, &inputs).expect("resolves");
         assert_eq!(
@@ -434,6 +441,7 @@ mod tests {
             files: vec![],
             assignments: vec!["n=3".into()],
             env: vec![("STACKD_VAR_a".into(), "from-env".into())],
+            ..VarInputs::default()
         };
         let vars = resolve_vars(&mut c, &inputs).expect("resolves");
         assert_eq!(vars["a"], Value::from("from-env"));
@@ -448,6 +456,7 @@ mod tests {
             files: vec![],
             assignments: vec!["n=three".into(), "nope=1".into()],
             env: vec![],
+            ..VarInputs::default()
         };
         let diags = resolve_vars(&mut c, &inputs).unwrap_err();
         let text: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
@@ -490,6 +499,7 @@ variable "svc" {
             files: vec![],
             assignments: vec![r#"svc={ api = { port = 80, cpu = null }, web = { port = 81, name = "w", health = { code = 204 } } }"#.into()],
             env: vec![],
+            ..VarInputs::default()
         };
         let vars = resolve_vars(&mut c, &inputs).expect("resolves");
         let api = vars["svc"].get("api").unwrap();
