@@ -234,6 +234,43 @@ async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
             .map(|c| c.r#type().as_str()),
         Some("ECS")
     );
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let exec_logging = || async {
+        let out = ecs
+            .describe_clusters()
+            .clusters(format!("{name}-cluster"))
+            .include(aws_sdk_ecs::types::ClusterField::Configurations)
+            .send()
+            .await
+            .expect("DescribeClusters");
+        let exec = out.clusters()[0]
+            .configuration()
+            .and_then(|c| c.execute_command_configuration())
+            .cloned();
+        exec.map(|e| {
+            (
+                e.logging().map(|l| l.as_str().to_string()),
+                e.log_configuration()
+                    .and_then(|l| l.cloud_watch_log_group_name())
+                    .map(str::to_string),
+            )
+        })
+    };
+    assert_eq!(
+        exec_logging().await,
+        Some((Some("OVERRIDE".into()), Some(format!("/ecs/{name}/exec"))))
+    );
+    let scratch = || async {
+        ecs.describe_task_definition()
+            .task_definition(format!("{name}-batch"))
+            .send()
+            .await
+            .expect("DescribeTaskDefinition")
+            .task_definition()
+            .and_then(|t| t.ephemeral_storage())
+            .map(|e| e.size_in_gib())
+    };
+    assert_eq!(scratch().await, Some(30));
     let found = policies().await;
     let cpu = found
         .iter()
@@ -300,11 +337,28 @@ async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
         "cpu_target=60",
         "--var",
         "alarm_threshold=90",
+        "--var",
+        "exec_logging=DEFAULT",
     ];
     let plan = diff(&dir, &stack, &changed, 2);
     assert!(!plan.contains("must be replaced"), "{plan}");
     apply(&dir, &stack, &changed);
     assert_eq!(target().await, Some((2, 4)));
+    assert_eq!(
+        exec_logging().await.and_then(|e| e.0).as_deref(),
+        Some("DEFAULT")
+    );
+    // More scratch space is a new revision, as the provider does it.
+    let bigger = [changed.as_slice(), &["--var", "scratch_gib=40"]].concat();
+    let plan = diff(&dir, &stack, &bigger, 2);
+    assert!(
+        plan.contains("aws_ecs_task_definition.batch") && plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &bigger);
+    assert_eq!(scratch().await, Some(40));
+    apply(&dir, &stack, &changed);
+    assert_eq!(scratch().await, Some(30));
     let cpu_now = policies()
         .await
         .into_iter()
@@ -345,8 +399,22 @@ async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
         .send()
         .await
         .expect("PutMetricAlarm");
+    ecs.update_cluster()
+        .cluster(format!("{name}-cluster"))
+        .configuration(
+            aws_sdk_ecs::types::ClusterConfiguration::builder()
+                .execute_command_configuration(
+                    aws_sdk_ecs::types::ExecuteCommandConfiguration::builder()
+                        .logging(aws_sdk_ecs::types::ExecuteCommandLogging::None)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateCluster");
     let plan = diff(&dir, &stack, &changed, 2);
-    for word in ["min_capacity", "threshold", "alarm_actions"] {
+    for word in ["min_capacity", "threshold", "alarm_actions", "NONE"] {
         assert!(plan.contains(word), "{word} in {plan}");
     }
     apply(&dir, &stack, &changed);

@@ -1,12 +1,17 @@
 //! `aws_ecs_cluster`: an ECS cluster, with its `setting` blocks (e.g.
-//! `containerInsights`).
+//! `containerInsights`) and its `configuration` block (ECS Exec's logging
+//! and key, and the key of Fargate's managed storage).
 //!
 //! Refresh lists the region's clusters and describes them 100 at a time
 //! with their tags and settings (`ListClusters` then `DescribeClusters`:
 //! ECS cannot filter on tags). An `INACTIVE` cluster is a deleted one.
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{self as ecs, ClusterField, ClusterSetting, ClusterSettingName};
+use aws_sdk_ecs::types::{
+    self as ecs, ClusterConfiguration, ClusterField, ClusterSetting, ClusterSettingName,
+    ExecuteCommandConfiguration, ExecuteCommandLogConfiguration, ExecuteCommandLogging,
+    ManagedStorageConfiguration,
+};
 use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, ErrorKind, Finding, LiveResource, ProviderError,
     RefreshRequest,
@@ -15,7 +20,7 @@ use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::CLUSTER;
-use crate::args::{blocks, opt_str, req_str, s, sort_blocks};
+use crate::args::{blocks, bool_or, opt_str, req_str, s, sort_blocks};
 use crate::context::Aws;
 use crate::elbv2_ecs_util::{
     address_for, conflict, ecs_reconcile_tags, ecs_tag_map, ecs_tags, gone, in_service, invalid,
@@ -70,6 +75,41 @@ pub(crate) fn schema() -> ResourceSchema {
                 .attr(AttrSchema::required("name", AttrType::String))
                 .attr(AttrSchema::required("value", AttrType::String)),
         )
+        .block(
+            BlockSchema::new("configuration", Nesting::Single)
+                .block(
+                    BlockSchema::new("execute_command_configuration", Nesting::Single)
+                        .attr(AttrSchema::optional("kms_key_id", AttrType::String))
+                        .attr(AttrSchema::optional("logging", AttrType::String).check(
+                            stackd_spec::schema::Check::OneOf(vec!["NONE", "DEFAULT", "OVERRIDE"]),
+                        ))
+                        .block(
+                            BlockSchema::new("log_configuration", Nesting::Single)
+                                .attr(AttrSchema::optional(
+                                    "cloud_watch_encryption_enabled",
+                                    AttrType::Bool,
+                                ))
+                                .attr(AttrSchema::optional(
+                                    "cloud_watch_log_group_name",
+                                    AttrType::String,
+                                ))
+                                .attr(AttrSchema::optional(
+                                    "s3_bucket_encryption_enabled",
+                                    AttrType::Bool,
+                                ))
+                                .attr(AttrSchema::optional("s3_bucket_name", AttrType::String))
+                                .attr(AttrSchema::optional("s3_key_prefix", AttrType::String)),
+                        ),
+                )
+                .block(
+                    BlockSchema::new("managed_storage_configuration", Nesting::Single)
+                        .attr(AttrSchema::optional(
+                            "fargate_ephemeral_storage_kms_key_id",
+                            AttrType::String,
+                        ))
+                        .attr(AttrSchema::optional("kms_key_id", AttrType::String)),
+                ),
+        )
         .attr(AttrSchema::computed("arn", AttrType::String).doc("The ARN (also the ID)."))
         .taggable()
         .timeouts(Timeouts {
@@ -101,8 +141,96 @@ pub(crate) fn cluster_attrs(c: &ecs::Cluster) -> Value {
         ("arn", s(Some(arn))),
         ("name", s(c.cluster_name())),
         ("setting", Value::List(sort_blocks(settings))),
+        ("configuration", configuration_value(c.configuration())),
         ("tags_all", tags_value(&ecs_tag_map(c.tags()))),
     ])
+}
+
+/// A block of zero or one item.
+fn single(item: Option<Value>) -> Value {
+    Value::List(item.into_iter().collect())
+}
+
+/// The `configuration` block as ECS describes it (an empty list when the
+/// cluster has none).
+fn configuration_value(c: Option<&ClusterConfiguration>) -> Value {
+    single(c.map(|c| {
+        let exec = c.execute_command_configuration().map(|e| {
+            let log = e.log_configuration().map(|l| {
+                Value::map([
+                    (
+                        "cloud_watch_encryption_enabled",
+                        Value::Bool(l.cloud_watch_encryption_enabled()),
+                    ),
+                    (
+                        "cloud_watch_log_group_name",
+                        s(l.cloud_watch_log_group_name()),
+                    ),
+                    (
+                        "s3_bucket_encryption_enabled",
+                        Value::Bool(l.s3_encryption_enabled()),
+                    ),
+                    ("s3_bucket_name", s(l.s3_bucket_name())),
+                    ("s3_key_prefix", s(l.s3_key_prefix())),
+                ])
+            });
+            Value::map([
+                ("kms_key_id", s(e.kms_key_id())),
+                ("logging", s(e.logging().map(ExecuteCommandLogging::as_str))),
+                ("log_configuration", single(log)),
+            ])
+        });
+        let storage = c.managed_storage_configuration().map(|m| {
+            Value::map([
+                (
+                    "fargate_ephemeral_storage_kms_key_id",
+                    s(m.fargate_ephemeral_storage_kms_key_id()),
+                ),
+                ("kms_key_id", s(m.kms_key_id())),
+            ])
+        });
+        Value::map([
+            ("execute_command_configuration", single(exec)),
+            ("managed_storage_configuration", single(storage)),
+        ])
+    }))
+}
+
+/// The `configuration` block as ECS takes it; `None` when the spec has none.
+fn configuration(desired: &Value) -> Option<ClusterConfiguration> {
+    let c = blocks(desired, "configuration").first()?;
+    let exec = blocks(c, "execute_command_configuration").first().map(|e| {
+        let log = blocks(e, "log_configuration").first().map(|l| {
+            ExecuteCommandLogConfiguration::builder()
+                .cloud_watch_encryption_enabled(bool_or(l, "cloud_watch_encryption_enabled", false))
+                .set_cloud_watch_log_group_name(
+                    opt_str(l, "cloud_watch_log_group_name").map(str::to_string),
+                )
+                .s3_encryption_enabled(bool_or(l, "s3_bucket_encryption_enabled", false))
+                .set_s3_bucket_name(opt_str(l, "s3_bucket_name").map(str::to_string))
+                .set_s3_key_prefix(opt_str(l, "s3_key_prefix").map(str::to_string))
+                .build()
+        });
+        ExecuteCommandConfiguration::builder()
+            .set_kms_key_id(opt_str(e, "kms_key_id").map(str::to_string))
+            .set_logging(opt_str(e, "logging").map(ExecuteCommandLogging::from))
+            .set_log_configuration(log)
+            .build()
+    });
+    let storage = blocks(c, "managed_storage_configuration").first().map(|m| {
+        ManagedStorageConfiguration::builder()
+            .set_fargate_ephemeral_storage_kms_key_id(
+                opt_str(m, "fargate_ephemeral_storage_kms_key_id").map(str::to_string),
+            )
+            .set_kms_key_id(opt_str(m, "kms_key_id").map(str::to_string))
+            .build()
+    });
+    Some(
+        ClusterConfiguration::builder()
+            .set_execute_command_configuration(exec)
+            .set_managed_storage_configuration(storage)
+            .build(),
+    )
 }
 
 fn settings(desired: &Value) -> Option<Vec<ClusterSetting>> {
@@ -134,6 +262,7 @@ pub(crate) async fn describe_clusters(
             .set_clusters(Some(chunk.to_vec()))
             .include(ClusterField::Tags)
             .include(ClusterField::Settings)
+            .include(ClusterField::Configurations)
             .send()
             .await
             .ecs("DescribeClusters")?;
@@ -208,6 +337,7 @@ impl ResourceHandler for EcsCluster {
             .create_cluster()
             .cluster_name(name)
             .set_settings(settings(d))
+            .set_configuration(configuration(d))
             .set_tags(ecs_tags(d));
         let out = retry(&deadline, || async {
             call.clone().send().await.ecs("CreateCluster")
@@ -270,6 +400,22 @@ impl ResourceHandler for EcsCluster {
                 })
                 .await?;
             }
+        }
+        if req.changed.iter().any(|c| c == "configuration") {
+            // A configuration removed from the spec is sent empty: ECS
+            // keeps the old one when the field is left out.
+            let configuration =
+                configuration(d).unwrap_or_else(|| ClusterConfiguration::builder().build());
+            retry(&deadline, || async {
+                aws.ecs
+                    .update_cluster()
+                    .cluster(arn)
+                    .configuration(configuration.clone())
+                    .send()
+                    .await
+                    .ecs("UpdateCluster")
+            })
+            .await?;
         }
         ecs_reconcile_tags(aws, arn, &prior, d, &deadline).await?;
         let c = describe_one(aws, arn)

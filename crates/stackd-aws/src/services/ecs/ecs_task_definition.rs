@@ -16,7 +16,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    self as ecs, Compatibility, ContainerDefinition, CpuArchitecture, HostVolumeProperties,
+    self as ecs, Compatibility, ContainerDefinition, EphemeralStorage, CpuArchitecture, HostVolumeProperties,
     NetworkMode, OsFamily, RuntimePlatform, SortOrder, TaskDefinitionField, TaskDefinitionStatus,
     Volume,
 };
@@ -29,7 +29,7 @@ use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::TASK_DEFINITION;
-use crate::args::{blocks, bool_or, num, opt_str, req_str, s, set_or_null, sort_blocks, str_list};
+use crate::args::{blocks, bool_or, num, opt_int, opt_str, req_str, s, set_or_null, sort_blocks, str_list};
 use crate::context::Aws;
 use crate::elbv2_ecs_util::{
     at_most_one, ecs_reconcile_tags, ecs_tag_map, ecs_tags, gone, invalid, made_for, read_each,
@@ -130,6 +130,15 @@ pub(crate) fn schema() -> ResourceSchema {
                     AttrType::String,
                 ))
                 .attr(AttrSchema::optional("cpu_architecture", AttrType::String)),
+        )
+        .block(
+            at_most_one(BlockSchema::new("ephemeral_storage", Nesting::List))
+                .force_new()
+                .attr(
+                    AttrSchema::required("size_in_gib", AttrType::Number)
+                        .check(stackd_spec::schema::Check::Range(21, 200))
+                        .doc("Fargate task storage in GiB (21-200; 20 when absent)."),
+                ),
         )
         .block(
             BlockSchema::new("volume", Nesting::Set)
@@ -459,6 +468,15 @@ pub(crate) fn td_attrs(d: &Described) -> Value {
         ("execution_role_arn", s(def.execution_role_arn())),
         ("task_role_arn", s(def.task_role_arn())),
         ("runtime_platform", Value::List(runtime)),
+        (
+            "ephemeral_storage",
+            Value::List(
+                def.ephemeral_storage()
+                    .map(|e| Value::map([("size_in_gib", num(e.size_in_gib()))]))
+                    .into_iter()
+                    .collect(),
+            ),
+        ),
         ("volume", Value::List(sort_blocks(volumes))),
         ("arn", s(Some(arn))),
         ("arn_without_revision", Value::from(without_revision(arn))),
@@ -571,6 +589,13 @@ fn register_input(
         .set_execution_role_arn(opt_str(desired, "execution_role_arn").map(str::to_string))
         .set_task_role_arn(opt_str(desired, "task_role_arn").map(str::to_string))
         .set_runtime_platform(runtime)
+        .set_ephemeral_storage(
+            blocks(desired, "ephemeral_storage")
+                .first()
+                .and_then(|e| opt_int(e, "size_in_gib"))
+                .and_then(|n| i32::try_from(n).ok())
+                .map(|n| EphemeralStorage::builder().size_in_gib(n).build()),
+        )
         .set_volumes((!volumes.is_empty()).then_some(volumes))
         .set_tags(with_create_token(ecs_tags(desired), create_token)))
 }
