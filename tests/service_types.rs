@@ -1751,6 +1751,29 @@ async fn vpc_security_group_ingress_and_egress_rules() {
             .any(|t| t.key() == Some("Name") && t.value() == Some(&format!("{name}-https"))),
         "{live:?}"
     );
+    let inline = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(format!("{name}-inline"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DescribeSecurityGroups")
+        .security_groups()
+        .first()
+        .cloned()
+        .expect("the group whose rules are arguments");
+    let ingress = inline.ip_permissions();
+    assert_eq!(ingress.len(), 1, "{ingress:?}");
+    assert_eq!(ingress[0].from_port(), Some(8443));
+    assert_eq!(ingress[0].ip_ranges()[0].cidr_ip(), Some("10.0.0.0/8"));
+    assert!(
+        inline.ip_permissions_egress().is_empty(),
+        "egress = [] leaves no egress rule: {inline:?}"
+    );
     let calls = no_op_diff_calls(&dir, &stack, &[]);
     // One chain for the ingress rules, one for the egress rule.
     assert_calls(&calls, &[("ec2:DescribeSecurityGroupRules", 2)]);

@@ -1277,6 +1277,29 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         let mut items = Vec::new();
         let mut diags = Vec::new();
         let mut wrote_any = false;
+        // `ingress = [{ ... }]`: the blocks written as one argument, a list
+        // of objects (Terraform's attributes-as-blocks; `ingress = []`
+        // says there are none, where leaving it out leaves them alone).
+        if let Some(a) = body.attr(schema.name) {
+            match self.eval(&a.expr) {
+                Ok(Value::Null) => {}
+                Ok(Value::Unknown) => return Ok(Value::Unknown),
+                Ok(v) => {
+                    wrote_any = true;
+                    match blocks_from_value(&v, schema) {
+                        Ok(mut v) => items.append(&mut v),
+                        Err(msg) => {
+                            let d = err(
+                                format!("invalid value for \"{}\": {msg}", a.name),
+                                a.expr.span,
+                            );
+                            diags.push(self.redact_for(d, &a.expr));
+                        }
+                    }
+                }
+                Err(d) => diags.push(self.redact_for(d, &a.expr)),
+            }
+        }
         for nb in &body.blocks {
             if nb.kind == schema.name {
                 wrote_any = true;
@@ -1343,6 +1366,60 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         Ok(Some(out))
     }
+}
+
+/// Blocks written as an argument's value (a list of objects, or one object
+/// for a single block), each checked against the block's schema as a
+/// written block is: unknown keys are errors, missing ones take their
+/// default.
+fn blocks_from_value(v: &Value, schema: &BlockSchema) -> Result<Vec<Value>, String> {
+    let items: Vec<&Value> = match v {
+        Value::List(items) => items.iter().collect(),
+        Value::Map(_) if schema.max_items == Some(1) => vec![v],
+        _ => return Err("expected a list of objects".into()),
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Map(fields) = item else {
+            return Err(format!("item {i} is not an object"));
+        };
+        if let Some(k) = fields.keys().find(|k| {
+            schema
+                .find_attr(k)
+                .is_none_or(|a| a.presence == Presence::Computed)
+                && schema.find_block(k).is_none()
+        }) {
+            return Err(format!("item {i} has an unknown key \"{k}\""));
+        }
+        let mut block = BTreeMap::new();
+        for attr in &schema.attrs {
+            if attr.presence == Presence::Computed {
+                continue;
+            }
+            let value = match fields.get(attr.name) {
+                Some(v) if !v.is_null() => check_attr(v, attr)
+                    .map_err(|msg| format!("item {i}, \"{}\": {msg}", attr.name))?,
+                _ => attr.default.clone().unwrap_or(Value::Null),
+            };
+            if attr.presence == Presence::Required && value.is_null() {
+                return Err(format!("item {i} has no \"{}\"", attr.name));
+            }
+            block.insert(attr.name.to_string(), value);
+        }
+        for nested in &schema.blocks {
+            let value = match fields.get(nested.name) {
+                None | Some(Value::Null) => Value::List(Vec::new()),
+                Some(Value::Unknown) => Value::Unknown,
+                Some(v) => Value::List(
+                    blocks_from_value(v, nested)
+                        .map_err(|msg| format!("item {i}, \"{}\": {msg}", nested.name))?,
+                ),
+            };
+            block.insert(nested.name.to_string(), value);
+        }
+        out.push(Value::Map(block));
+    }
+    Ok(out)
 }
 
 /// Converts an argument to its schema type and runs its checks.

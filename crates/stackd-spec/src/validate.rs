@@ -708,21 +708,9 @@ fn check_body(
                     .note(format!("help: write {modern} instead")),
                 );
             }
-            // `ingress = [{ ... }]`: a block written as an argument.
-            None if schema.find_block(&a.name).is_some() => diags.push(
-                Diagnostic::error(
-                    format!(
-                        "\"{}\" is a block in {owner}, not an argument: stackd does not read \
-                         the `{} = [{{ ... }}]` form yet",
-                        a.name, a.name
-                    ),
-                    Some(a.name_span),
-                )
-                .note(format!(
-                    "help: write one `{} {{ ... }}` block per item",
-                    a.name
-                )),
-            ),
+            // `ingress = [{ ... }]`: blocks written as an argument (Terraform's
+            // attributes-as-blocks), read as the blocks they stand for.
+            None if schema.find_block(&a.name).is_some() => {}
             None => {
                 let names = schema
                     .attrs

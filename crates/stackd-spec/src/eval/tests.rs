@@ -181,6 +181,77 @@ resource "aws_security_group" "g" {
     );
 }
 
+/// `ingress = [{ ... }]` (Terraform's attributes-as-blocks) is read as
+/// the blocks it stands for; `ingress = []` is no blocks (not "left
+/// alone"), and a key the block does not have is an error.
+#[test]
+fn blocks_written_as_an_argument_are_read_as_blocks() {
+    let schema = BlockSchema::new("aws_security_group", Nesting::Single).block(
+        BlockSchema::new("ingress", Nesting::Set)
+            .computed_when_absent()
+            .attr(A::required("from_port", T::Number))
+            .attr(A::required("to_port", T::Number))
+            .attr(A::optional("cidr_blocks", T::list_of(T::String)))
+            .attr(A::optional("self", T::Bool).default(false)),
+    );
+    let eval = |src: &str| {
+        let c = config(src);
+        let vars = BTreeMap::new();
+        let locals = LocalCache::default();
+        let scope = Scope::new(&c, &vars, &Fixed, &locals);
+        scope.eval_body(&c.resources[0].body, &schema)
+    };
+    let v = eval(
+        r#"
+resource "aws_security_group" "g" {
+  ingress = [for p in [443, 80] : {
+    from_port   = p
+    to_port     = p
+    cidr_blocks = ["0.0.0.0/0"]
+    self        = null
+  }]
+}
+"#,
+    )
+    .expect("evaluates");
+    let ingress = v.get("ingress").and_then(Value::as_list).expect("blocks");
+    assert_eq!(ingress.len(), 2);
+    let port80 = ingress
+        .iter()
+        .find(|b| b.get("from_port") == Some(&Value::from(80)))
+        .expect("the port 80 block");
+    assert_eq!(port80.get("to_port"), Some(&Value::from(80)));
+    assert_eq!(
+        port80.get("self"),
+        Some(&Value::Bool(false)),
+        "null takes the default"
+    );
+
+    let none =
+        eval("resource \"aws_security_group\" \"g\" {\n  ingress = []\n}\n").expect("evaluates");
+    assert_eq!(none.get("ingress"), Some(&Value::List(Vec::new())));
+    let absent = eval("resource \"aws_security_group\" \"g\" {\n}\n").expect("evaluates");
+    assert_eq!(absent.get("ingress"), Some(&Value::Null));
+
+    let bad = eval(
+        "resource \"aws_security_group\" \"g\" {\n  ingress = [{ from_port = 1, to_port = 2, colour = \"x\" }]\n}\n",
+    )
+    .expect_err("an unknown key");
+    assert!(
+        bad[0].message.contains("unknown key \"colour\""),
+        "{:?}",
+        bad[0].message
+    );
+    let missing =
+        eval("resource \"aws_security_group\" \"g\" {\n  ingress = [{ from_port = 1 }]\n}\n")
+            .expect_err("a required key missing");
+    assert!(
+        missing[0].message.contains("has no \"to_port\""),
+        "{:?}",
+        missing[0].message
+    );
+}
+
 #[test]
 fn templatefile_renders_with_its_variables() {
     let dir = tempfile::tempdir().unwrap();
