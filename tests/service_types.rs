@@ -2151,3 +2151,140 @@ async fn every_type_refreshes_with_one_chain_in_one_stack() {
         0,
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn launch_configurations_under_an_autoscaling_group() {
+    require_localstack();
+    let stack = unique_stack("tlc");
+    let name = format!("lc{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-launch-configuration");
+    let asg = aws_sdk_autoscaling::Client::new(&sdk_config().await);
+    let configuration = |lc: String| {
+        let asg = asg.clone();
+        async move {
+            asg.describe_launch_configurations()
+                .launch_configuration_names(lc)
+                .send()
+                .await
+                .expect("DescribeLaunchConfigurations")
+                .launch_configurations()
+                .first()
+                .cloned()
+        }
+    };
+    let group_lc = || async {
+        asg.describe_auto_scaling_groups()
+            .auto_scaling_group_names(&name)
+            .send()
+            .await
+            .expect("DescribeAutoScalingGroups")
+            .auto_scaling_groups()
+            .first()
+            .and_then(|g| g.launch_configuration_name().map(str::to_string))
+    };
+    let output = || {
+        let args = [
+            "output",
+            dir.as_str(),
+            "--stack",
+            stack.as_str(),
+            "--name",
+            "launch_configuration",
+        ];
+        stdout(&run_ok(&args, 0)).trim().to_string()
+    };
+
+    apply(&dir, &stack, &[]);
+    let first = output();
+    assert!(first.starts_with(&format!("{name}-")), "{first}");
+    let lc = configuration(first.clone())
+        .await
+        .expect("the launch configuration");
+    assert_eq!(lc.instance_type(), Some("t3.micro"));
+    assert_eq!(
+        lc.instance_monitoring().and_then(|m| m.enabled()),
+        Some(false)
+    );
+    let user_data = aws_smithy_types::base64::decode(lc.user_data().expect("user data"))
+        .expect("base64 user data");
+    assert_eq!(
+        String::from_utf8_lossy(&user_data),
+        format!("#!/bin/sh\necho ECS_CLUSTER={name} >> /etc/ecs/ecs.config\n")
+    );
+    assert_eq!(group_lc().await.as_deref(), Some(first.as_str()));
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(&calls, &[("autoscaling:DescribeLaunchConfigurations", 1)]);
+
+    // A new instance type is a new configuration, made before the old one
+    // goes; the group moves to it in place.
+    let changed = ["--var", "instance_type=t3.small"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_launch_configuration.node") && plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let second = output();
+    assert_ne!(second, first);
+    assert_eq!(
+        configuration(second.clone())
+            .await
+            .and_then(|c| c.instance_type().map(str::to_string))
+            .as_deref(),
+        Some("t3.small")
+    );
+    assert!(
+        configuration(first.clone()).await.is_none(),
+        "the old one is gone"
+    );
+    assert_eq!(group_lc().await.as_deref(), Some(second.as_str()));
+    diff(&dir, &stack, &changed, 0);
+
+    // Outside stackd: the group is moved to another configuration and
+    // stackd's is deleted. The diff finds both.
+    let stray = format!("{name}-stray");
+    asg.create_launch_configuration()
+        .launch_configuration_name(&stray)
+        .image_id(lc.image_id().expect("image"))
+        .instance_type("t3.nano")
+        .send()
+        .await
+        .expect("CreateLaunchConfiguration");
+    asg.update_auto_scaling_group()
+        .auto_scaling_group_name(&name)
+        .launch_configuration_name(&stray)
+        .send()
+        .await
+        .expect("UpdateAutoScalingGroup");
+    asg.delete_launch_configuration()
+        .launch_configuration_name(&second)
+        .send()
+        .await
+        .expect("DeleteLaunchConfiguration");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_launch_configuration.node") && plan.contains("launch_configuration"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let third = output();
+    assert_eq!(group_lc().await.as_deref(), Some(third.as_str()));
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(configuration(third).await.is_none());
+    assert!(group_lc().await.is_none());
+    asg.delete_launch_configuration()
+        .launch_configuration_name(&stray)
+        .send()
+        .await
+        .expect("DeleteLaunchConfiguration (the stray one)");
+}

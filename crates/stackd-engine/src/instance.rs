@@ -345,6 +345,11 @@ fn timeouts(
 
 /// Parses Go-style durations as Terraform's `timeouts` takes them: `30s`, `10m`, `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    // Go's time.ParseDuration, which Terraform uses, takes a bare 0 (as in
+    // `wait_for_capacity_timeout = "0"`).
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
     let mut total = 0f64;
     let mut num = String::new();
     let mut seen = false;
@@ -405,6 +410,11 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("5d").is_err());
+        assert_eq!(
+            parse_duration("0"),
+            Ok(Duration::ZERO),
+            "a bare 0, as Go takes it"
+        );
     }
 
     #[test]

@@ -151,6 +151,10 @@ pub(crate) fn schema() -> ResourceSchema {
             AttrType::set_of(AttrType::String),
         ))
         .block(launch_template_block())
+        .attr(
+            AttrSchema::optional("launch_configuration", AttrType::String)
+                .doc("The launch configuration's name (instead of a launch template)."),
+        )
         .attr(AttrSchema::optional_computed("health_check_type", AttrType::String))
         .attr(AttrSchema::optional("health_check_grace_period", AttrType::Number).default(300))
         .attr(AttrSchema::optional_computed("default_cooldown", AttrType::Number))
@@ -251,6 +255,7 @@ fn group_attrs(g: &AutoScalingGroup, recorded: Option<&Value>) -> Value {
         ("vpc_zone_identifier", set_or_null(subnets)),
         ("availability_zones", set_or_null(g.availability_zones().to_vec())),
         ("launch_template", template.unwrap_or(Value::Null)),
+        ("launch_configuration", s(g.launch_configuration_name())),
         ("health_check_type", s(g.health_check_type())),
         ("health_check_grace_period", opt(g.health_check_grace_period())),
         ("default_cooldown", opt(g.default_cooldown())),
@@ -505,6 +510,7 @@ impl ResourceHandler for AutoscalingGroup {
             .set_vpc_zone_identifier((!subnets.is_empty()).then(|| subnets.join(",")))
             .set_availability_zones((!azs.is_empty()).then_some(azs))
             .set_launch_template(template_spec(d))
+            .set_launch_configuration_name(opt_str(d, "launch_configuration").map(str::to_string))
             .set_health_check_type(opt_str(d, "health_check_type").map(str::to_string))
             .set_health_check_grace_period(int(d, "health_check_grace_period"))
             .set_default_cooldown(int(d, "default_cooldown"))
@@ -565,6 +571,7 @@ impl ResourceHandler for AutoscalingGroup {
             "vpc_zone_identifier",
             "availability_zones",
             "launch_template",
+            "launch_configuration",
             "health_check_type",
             "health_check_grace_period",
             "default_cooldown",
@@ -589,6 +596,10 @@ impl ResourceHandler for AutoscalingGroup {
                     when("availability_zones").map(|_| str_list(d, "availability_zones")),
                 )
                 .set_launch_template(when("launch_template").and(template_spec(d)))
+                .set_launch_configuration_name(
+                    when("launch_configuration")
+                        .and(opt_str(d, "launch_configuration").map(str::to_string)),
+                )
                 .set_health_check_type(
                     when("health_check_type").and(opt_str(d, "health_check_type").map(str::to_string)),
                 )

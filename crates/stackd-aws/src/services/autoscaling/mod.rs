@@ -1,5 +1,5 @@
-//! EC2 Auto Scaling: groups of instances launched from a launch template,
-//! and their scaling policies. What both types share is here: the ARNs,
+//! EC2 Auto Scaling: groups of instances launched from a launch template
+//! or a launch configuration, and their scaling policies. What both types share is here: the ARNs,
 //! the service's error codes, and its "not found" answers (it has no
 //! `…NotFound` codes: a missing group or policy is a `ValidationError`
 //! saying so).
@@ -13,6 +13,7 @@ types! {
     managed: [
         autoscaling_group,
         autoscaling_policy,
+        launch_configuration,
     ],
     data: [],
 }
@@ -25,7 +26,7 @@ pub(crate) static SERVICE: Service = Service {
     client: "autoscaling",
     iam_prefix: "autoscaling",
     not_found: &[],
-    arns: &[GROUP],
+    arns: &[GROUP, LAUNCH_CONFIGURATION],
 };
 
 /// The service name errors carry.
@@ -35,6 +36,12 @@ pub(crate) const AUTOSCALING: &str = "autoscaling";
 pub(crate) const GROUP: ArnPattern = arn(
     "AutoScalingGroup",
     "arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/*",
+);
+
+/// A launch configuration.
+pub(crate) const LAUNCH_CONFIGURATION: ArnPattern = arn(
+    "LaunchConfiguration",
+    "arn:${partition}:autoscaling:${region}:${account}:launchConfiguration:*:launchConfigurationName/*",
 );
 
 /// True when `e` says the group or policy it names does not exist

@@ -81,7 +81,7 @@ pub(crate) fn normalize_user_data(v: &Value) -> Value {
 /// User data as RunInstances takes it: base64, unless it already is (as
 /// the Terraform provider does, so data encoded by `base64encode()` is not
 /// encoded twice).
-fn user_data_input(data: &str) -> String {
+pub(crate) fn user_data_input(data: &str) -> String {
     if aws_smithy_types::base64::decode(data).is_ok() {
         data.to_string()
     } else {
