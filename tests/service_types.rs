@@ -1673,6 +1673,38 @@ async fn rds_subnet_group_parameter_group_and_instance() {
     );
     diff(&dir, &stack, &changed, 0);
 
+    // A second instance restored from a snapshot of the first; what the
+    // restore cannot set (backup retention) is set after it.
+    let snapshot = format!("{name}-snap");
+    rds.create_db_snapshot()
+        .db_instance_identifier(&name)
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .expect("CreateDBSnapshot");
+    let restore_from = format!("restore_from={snapshot}");
+    let with_copy = [changed.as_slice(), &["--var", restore_from.as_str()]].concat();
+    apply(&dir, &stack, &with_copy);
+    let copy_id = format!("{name}-copy");
+    let copy = || async {
+        rds.describe_db_instances()
+            .db_instance_identifier(&copy_id)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| out.db_instances().first().cloned())
+    };
+    let restored = copy().await.expect("the restored instance");
+    assert_eq!(restored.engine(), Some("postgres"), "from the snapshot");
+    assert_eq!(restored.backup_retention_period(), Some(3));
+    assert_eq!(
+        restored
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_name()),
+        Some(name.as_str())
+    );
+    diff(&dir, &stack, &with_copy, 0);
+
     let mut destroy = vec![
         "destroy",
         dir.as_str(),
@@ -1680,9 +1712,15 @@ async fn rds_subnet_group_parameter_group_and_instance() {
         stack.as_str(),
         "--auto-approve",
     ];
-    destroy.extend_from_slice(&changed);
+    destroy.extend_from_slice(&with_copy);
     run_ok(&destroy, 0);
     assert!(instance().await.is_none());
+    assert!(copy().await.is_none());
+    rds.delete_db_snapshot()
+        .db_snapshot_identifier(&snapshot)
+        .send()
+        .await
+        .expect("DeleteDBSnapshot");
     let groups = rds
         .describe_db_subnet_groups()
         .send()

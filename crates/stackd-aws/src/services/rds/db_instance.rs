@@ -26,7 +26,9 @@ use stackd_engine::provider::{
 use stackd_spec::schema::Timeouts;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
-use super::{adoptable, rds_tags, reconcile_tags, tag_map, RDS, DB, PARAMETER_GROUP, SUBNET_GROUP};
+use super::{
+    adoptable, rds_tags, reconcile_tags, tag_map, DB, PARAMETER_GROUP, RDS, SNAPSHOT, SUBNET_GROUP,
+};
 use crate::args::{bool_or, num, opt_int, opt_str, s, set_or_null, str_list};
 use crate::context::Aws;
 use crate::elbv2_ecs_util::in_service;
@@ -57,6 +59,10 @@ pub(crate) static TYPE: ManagedType = ManagedType {
         g(
             &["rds:CreateDBInstance", "rds:ModifyDBInstance"],
             &[DB, SUBNET_GROUP, PARAMETER_GROUP],
+        ),
+        g(
+            &["rds:RestoreDBInstanceFromDBSnapshot"],
+            &[DB, SNAPSHOT, SUBNET_GROUP, PARAMETER_GROUP],
         ),
         g(
             &[
@@ -130,6 +136,11 @@ pub(crate) fn schema() -> ResourceSchema {
             A::optional("final_snapshot_identifier", Str)
                 .doc("The snapshot taken on destroy; needed unless skip_final_snapshot."),
         )
+        .attr(
+            A::optional("snapshot_identifier", Str)
+                .force_new()
+                .doc("Create by restoring this DB snapshot (engine, user and database come from it)."),
+        )
         .attr(A::optional("deletion_protection", Bool))
         .attr(
             A::optional("apply_immediately", Bool)
@@ -155,6 +166,7 @@ const KEPT: &[(&str, Option<bool>)] = &[
     ("identifier_prefix", None),
     ("password", None),
     ("final_snapshot_identifier", None),
+    ("snapshot_identifier", None),
     ("skip_final_snapshot", Some(false)),
     ("apply_immediately", Some(false)),
 ];
@@ -346,6 +358,116 @@ fn made_by_this_attempt(db: &DbInstance, req: &ChangeRequest) -> bool {
         .is_none_or(|t| made_by_this_create(t.secs(), req.pending_since.as_deref()))
 }
 
+/// A create's answer, with an instance of the same identifier taken as
+/// this create's only when tagged for its address and made after its
+/// pending record was written.
+async fn adopt_on_conflict(
+    aws: &Aws,
+    req: &ChangeRequest,
+    id: &str,
+    op: &str,
+    sent: Result<(), ProviderError>,
+) -> Result<(), ProviderError> {
+    match sent {
+        Ok(()) => Ok(()),
+        Err(e) if has_code(&e, "DBInstanceAlreadyExists") => {
+            let db = describe(aws, id).await?.ok_or(e)?;
+            let live = instance_attrs(&db, &tag_map(db.tag_list()), Some(&req.desired));
+            adoptable(req, &schema(), &live, op, "DB instance", id)?;
+            if !made_by_this_attempt(&db, req) {
+                return Err(invalid(
+                    RDS,
+                    op,
+                    format!(
+                        "DB instance {id:?} already exists and was created before this \
+                         create began: it is not this create's; import it, or choose \
+                         another identifier"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Arguments `RestoreDBInstanceFromDBSnapshot` does not take: set after the
+/// restore with one `ModifyDBInstance`, as the provider does.
+const SET_AFTER_RESTORE: &[&str] = &[
+    "password",
+    "allocated_storage",
+    "max_allocated_storage",
+    "backup_retention_period",
+    "backup_window",
+    "maintenance_window",
+    "monitoring_interval",
+    "performance_insights_enabled",
+];
+
+/// A create from `snapshot_identifier`: the restore, a wait until the
+/// instance is available, then what the restore could not set.
+async fn restore(
+    aws: &Aws,
+    req: &ChangeRequest,
+    id: &str,
+    snapshot: &str,
+    deadline: &Deadline,
+) -> Result<Value, ProviderError> {
+    const OP: &str = "RestoreDBInstanceFromDBSnapshot";
+    let d = &req.desired;
+    let call = aws
+        .rds
+        .restore_db_instance_from_db_snapshot()
+        .db_instance_identifier(id)
+        .db_snapshot_identifier(snapshot)
+        .db_instance_class(required(d, "instance_class", RDS, OP)?)
+        .set_engine(text(d, "engine"))
+        .set_storage_type(text(d, "storage_type"))
+        .set_db_name(text(d, "db_name"))
+        .set_port(int(d, "port"))
+        .set_db_subnet_group_name(text(d, "db_subnet_group_name"))
+        .set_db_parameter_group_name(text(d, "parameter_group_name"))
+        .set_vpc_security_group_ids(security_groups(d))
+        .publicly_accessible(bool_or(d, "publicly_accessible", false))
+        .set_multi_az(flag(d, "multi_az"))
+        .set_deletion_protection(flag(d, "deletion_protection"))
+        .auto_minor_version_upgrade(bool_or(d, "auto_minor_version_upgrade", true))
+        .copy_tags_to_snapshot(bool_or(d, "copy_tags_to_snapshot", false))
+        .set_tags(Some(rds_tags(d)));
+    let sent = retry(deadline, || async { call.clone().send().await.aws(RDS, OP) }).await;
+    adopt_on_conflict(aws, req, id, OP, sent.map(|_| ())).await?;
+    let restored = until_available(aws, id, d, deadline)
+        .await
+        .map_err(|e| after_create(id, e))?;
+    let rest: Vec<String> = SET_AFTER_RESTORE
+        .iter()
+        .filter(|k| {
+            d.get(k).is_some_and(|v| !v.is_null())
+                && (**k == "password" || restored.get(k) != d.get(k))
+        })
+        .map(|k| k.to_string())
+        .collect();
+    let mut now = d.clone();
+    if let Value::Map(m) = &mut now {
+        m.insert("apply_immediately".into(), Value::Bool(true));
+    }
+    let Some(call) = modification(aws, id, &now, &rest) else {
+        return Ok(restored);
+    };
+    retry(deadline, || async {
+        call.clone()
+            .send()
+            .await
+            .aws(RDS, "ModifyDBInstance")
+            .map_err(super::in_use_is_transient)
+    })
+    .await
+    .map_err(|e| after_create(id, e))?;
+    until_available(aws, id, d, deadline)
+        .await
+        .map_err(|e| after_create(id, e))
+}
+
 pub(crate) struct DbInstanceHandler;
 
 #[async_trait]
@@ -386,6 +508,9 @@ impl ResourceHandler for DbInstanceHandler {
             &req.idempotency_token,
             "terraform-",
         );
+        if let Some(snapshot) = text(d, "snapshot_identifier") {
+            return restore(aws, req, &id, &snapshot, &deadline).await;
+        }
         let call = aws
             .rds
             .create_db_instance()
@@ -418,26 +543,8 @@ impl ResourceHandler for DbInstanceHandler {
             .set_tags(Some(rds_tags(d)));
         // Groups and security groups created a moment ago may not be
         // visible yet.
-        match retry(&deadline, || async { call.clone().send().await.aws(RDS, OP) }).await {
-            Ok(_) => {}
-            Err(e) if has_code(&e, "DBInstanceAlreadyExists") => {
-                let db = describe(aws, &id).await?.ok_or(e)?;
-                let live = instance_attrs(&db, &tag_map(db.tag_list()), Some(d));
-                adoptable(req, &schema(), &live, OP, "DB instance", &id)?;
-                if !made_by_this_attempt(&db, req) {
-                    return Err(invalid(
-                        RDS,
-                        OP,
-                        format!(
-                            "DB instance {id:?} already exists and was created before this \
-                             create began: it is not this create's; import it, or choose \
-                             another identifier"
-                        ),
-                    ));
-                }
-            }
-            Err(e) => return Err(e),
-        }
+        let sent = retry(&deadline, || async { call.clone().send().await.aws(RDS, OP) }).await;
+        adopt_on_conflict(aws, req, &id, OP, sent.map(|_| ())).await?;
         until_available(aws, &id, d, &deadline)
             .await
             .map_err(|e| after_create(&id, e))

@@ -32,13 +32,18 @@ pub(crate) static SERVICE: Service = Service {
     iam_prefix: "rds",
     // Error codes beyond `…NotFound` meaning the object does not exist.
     not_found: &["DBSubnetGroupNotFoundFault"],
-    arns: &[DB, SUBNET_GROUP, PARAMETER_GROUP],
+    arns: &[DB, SUBNET_GROUP, PARAMETER_GROUP, SNAPSHOT],
 };
 
 /// The service name errors carry.
 pub(crate) const RDS: &str = "rds";
 
 pub(crate) const DB: ArnPattern = arn("Db", "arn:${partition}:rds:${region}:${account}:db:*");
+/// A DB snapshot (an instance restored from one).
+pub(crate) const SNAPSHOT: ArnPattern = arn(
+    "Snapshot",
+    "arn:${partition}:rds:${region}:${account}:snapshot:*",
+);
 pub(crate) const SUBNET_GROUP: ArnPattern = arn(
     "SubnetGroup",
     "arn:${partition}:rds:${region}:${account}:subgrp:*",
