@@ -2326,3 +2326,111 @@ async fn launch_configurations_under_an_autoscaling_group() {
         .await
         .expect("DeleteLaunchConfiguration (the stray one)");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_role_managed_policy_arns_and_inline_policies() {
+    require_localstack();
+    let stack = unique_stack("tirf");
+    let name = format!("irf{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-iam-role-forms");
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let role = format!("{name}-task");
+    let attached = || async {
+        let mut arns: Vec<String> = iam
+            .list_attached_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .expect("ListAttachedRolePolicies")
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect();
+        arns.sort();
+        arns
+    };
+    let inline = || async {
+        iam.list_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .expect("ListRolePolicies")
+            .policy_names()
+            .to_vec()
+    };
+    let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let ecr_read = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
+
+    // Deprecated, so a warning; applied as the provider applies them.
+    let validated = run_ok(&["validate", &dir], 0);
+    assert!(
+        String::from_utf8_lossy(&validated.stderr)
+            .contains("\"managed_policy_arns\" is deprecated"),
+        "{validated:?}"
+    );
+    apply(&dir, &stack, &[]);
+    assert_eq!(attached().await, [read_only]);
+    assert_eq!(inline().await, ["logs"]);
+    let document = iam
+        .get_role_policy()
+        .role_name(&role)
+        .policy_name("logs")
+        .send()
+        .await
+        .expect("GetRolePolicy")
+        .policy_document()
+        .to_string();
+    assert!(document.contains("PutLogEvents"), "{document}");
+    diff(&dir, &stack, &[], 0);
+
+    // Exclusive: a policy attached and an inline policy put outside are
+    // found and removed.
+    iam.attach_role_policy()
+        .role_name(&role)
+        .policy_arn(ecr_read)
+        .send()
+        .await
+        .expect("AttachRolePolicy");
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("stray")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    let plan = diff(&dir, &stack, &[], 2);
+    assert!(
+        plan.contains("managed_policy_arns") && plan.contains("inline_policy"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &[]);
+    assert_eq!(attached().await, [read_only]);
+    assert_eq!(inline().await, ["logs"]);
+    diff(&dir, &stack, &[], 0);
+
+    // Changed in the spec: the lists follow, in place.
+    let managed = format!("managed=[\"{ecr_read}\"]");
+    let changed = [
+        "--var",
+        managed.as_str(),
+        "--var",
+        "log_actions=[\"logs:PutLogEvents\"]",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    apply(&dir, &stack, &changed);
+    assert_eq!(attached().await, [ecr_read]);
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    let gone = iam.get_role().role_name(&role).send().await;
+    assert!(gone.is_err(), "{gone:?}");
+}

@@ -241,6 +241,9 @@ pub struct BlockSchema {
     /// Deprecated arguments and blocks stackd does not read, with the
     /// modern form: each is an error naming it (never silently ignored).
     pub retired: Vec<(&'static str, &'static str)>,
+    /// Set when the provider deprecated this block but still applies it:
+    /// what to write instead (a warning at validate).
+    pub deprecated: Option<&'static str>,
 }
 
 impl BlockSchema {
@@ -260,6 +263,7 @@ impl BlockSchema {
             blocks: Vec::new(),
             upgrades: Vec::new(),
             retired: Vec::new(),
+            deprecated: None,
         }
     }
     /// A deprecated argument or block `name` stackd does not read; `modern`
@@ -304,6 +308,12 @@ impl BlockSchema {
     }
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
+        self
+    }
+    /// Deprecated by the provider but still applied: `modern` is what to
+    /// write instead.
+    pub fn deprecated(mut self, modern: &'static str) -> Self {
+        self.deprecated = Some(modern);
         self
     }
     pub fn computed_when_absent(mut self) -> Self {

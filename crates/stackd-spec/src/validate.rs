@@ -757,13 +757,27 @@ fn check_body(
             None if schema.find_retired(&kind).is_some() => {
                 diags.push(retired(&kind, owner, schema, nb.span))
             }
-            Some(bs) => check_body(
-                content,
-                bs,
-                &format!("{owner} {kind} block"),
-                nb.span,
-                diags,
-            ),
+            Some(bs) => {
+                if let Some(modern) = bs.deprecated {
+                    diags.push(
+                        Diagnostic::warning(
+                            format!(
+                                "\"{kind}\" blocks are deprecated in {owner}; stackd still does \
+                                 what the provider does with them"
+                            ),
+                            Some(nb.span),
+                        )
+                        .note(format!("help: write {modern} instead")),
+                    );
+                }
+                check_body(
+                    content,
+                    bs,
+                    &format!("{owner} {kind} block"),
+                    nb.span,
+                    diags,
+                )
+            }
             // `tags { Name = "x" }`: an argument written as a block.
             None if schema.attrs.iter().any(|a| a.name == kind) => diags.push(
                 Diagnostic::error(

@@ -6,9 +6,13 @@
 //! role, and a create that finds its name taken by a role carrying its own
 //! ownership tags adopts it (crash safety).
 //!
-//! Not supported from Terraform's schema: the deprecated `inline_policy`
-//! blocks and `managed_policy_arns` (use `aws_iam_role_policy` and
-//! `aws_iam_role_policy_attachment`).
+//! The deprecated `managed_policy_arns` and `inline_policy` blocks work as
+//! the provider still makes them work: when set, they are the role's only
+//! attached and inline policies (others are detached or deleted; an empty
+//! list, or one empty `inline_policy {}`, removes them all), and they are
+//! read (a call per role: no batch form) only for roles that use them.
+//! They fight `aws_iam_role_policy_attachment` and `aws_iam_role_policy`
+//! on the same role, as in Terraform.
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
@@ -16,10 +20,11 @@ use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
     RefreshRequest,
 };
-use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
+use stackd_spec::schema::Nesting;
+use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::{INSTANCE_PROFILE, ROLE};
-use crate::args::{bool_or, num, opt_int, opt_str, s};
+use crate::args::{blocks, bool_or, num, opt_int, opt_str, s, sort_blocks, str_list};
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
 use crate::iam_util::{
@@ -43,16 +48,19 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     grants: &[
         g(
             &[
+                "iam:AttachRolePolicy",
                 "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:DeleteRolePermissionsBoundary",
                 "iam:DeleteRolePolicy",
                 "iam:DetachRolePolicy",
                 "iam:GetRole",
+                "iam:GetRolePolicy",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
                 "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
@@ -68,11 +76,6 @@ pub(crate) static TYPE: ManagedType = ManagedType {
 
 pub(crate) fn schema() -> ResourceSchema {
     ResourceSchema::resource("aws_iam_role")
-        .retired(
-            "managed_policy_arns",
-            "use one aws_iam_role_policy_attachment per policy ARN",
-        )
-        .retired("inline_policy", "use one aws_iam_role_policy per policy")
         .doc("An IAM role.")
         .attr(
             AttrSchema::optional_computed("name", AttrType::String)
@@ -109,6 +112,18 @@ pub(crate) fn schema() -> ResourceSchema {
         .attr(
             AttrSchema::optional("permissions_boundary", AttrType::String)
                 .doc("ARN of the policy that sets the role's permissions boundary."),
+        )
+        .attr(
+            AttrSchema::optional_computed("managed_policy_arns", AttrType::set_of(AttrType::String))
+                .deprecated("one aws_iam_role_policy_attachment per policy ARN")
+                .doc("When set, the only managed policies attached (deprecated by the provider)."),
+        )
+        .block(
+            BlockSchema::new("inline_policy", Nesting::Set)
+                .deprecated("one aws_iam_role_policy per policy")
+                .computed_when_absent()
+                .attr(AttrSchema::optional("name", AttrType::String))
+                .attr(AttrSchema::optional("policy", AttrType::Json).normalize(normalize_policy)),
         )
         .attr(AttrSchema::computed("arn", AttrType::String).doc("The role's ARN."))
         .attr(AttrSchema::computed("unique_id", AttrType::String).doc("The stable unique ID."))
@@ -147,6 +162,9 @@ pub(crate) fn role_attrs(role: &Role, args: Option<&Value>) -> Value {
                 .permissions_boundary()
                 .and_then(|b| b.permissions_boundary_arn())),
         ),
+        // Read by `read_exclusive` for the roles that set them.
+        ("managed_policy_arns", Value::Null),
+        ("inline_policy", Value::Null),
         ("arn", Value::from(role.arn())),
         ("unique_id", Value::from(role.role_id())),
         ("create_date", iam_date(Some(role.create_date()))),
@@ -307,6 +325,166 @@ async fn release_role(aws: &Aws, name: &str, force_detach: bool) -> Result<(), P
     Ok(())
 }
 
+/// True when `args` (the spec's or the recorded arguments) sets
+/// `managed_policy_arns`.
+fn uses_managed(args: &Value) -> bool {
+    args.get("managed_policy_arns").is_some_and(|v| !v.is_null())
+}
+
+/// True when `args` has `inline_policy` blocks (an empty one included).
+fn uses_inline(args: &Value) -> bool {
+    args.get("inline_policy")
+        .is_some_and(|v| matches!(v, Value::List(items) if !items.is_empty()))
+}
+
+/// The inline policies `args` asks for: named blocks only (an empty
+/// `inline_policy {}` asks for none).
+fn inline_wanted(args: &Value) -> Vec<(String, String)> {
+    blocks(args, "inline_policy")
+        .iter()
+        .filter_map(|b| Some((opt_str(b, "name")?.to_string(), opt_str(b, "policy")?.to_string())))
+        .collect()
+}
+
+async fn attached_arns(aws: &Aws, name: &str) -> Result<Vec<String>, ProviderError> {
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .aws(IAM, "ListAttachedRolePolicies")?;
+    Ok(attached
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+async fn inline_names(aws: &Aws, name: &str) -> Result<Vec<String>, ProviderError> {
+    aws.iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .aws(IAM, "ListRolePolicies")
+}
+
+/// The exclusive policy arguments as they are, read only where `args` uses
+/// them (else left null: not managed by this resource).
+async fn read_exclusive(
+    aws: &Aws,
+    name: &str,
+    args: &Value,
+    attrs: &mut Value,
+) -> Result<(), ProviderError> {
+    let Value::Map(m) = attrs else {
+        return Ok(());
+    };
+    if uses_managed(args) {
+        let mut arns = attached_arns(aws, name).await?;
+        arns.sort();
+        m.insert(
+            "managed_policy_arns".into(),
+            Value::List(arns.into_iter().map(Value::String).collect()),
+        );
+    }
+    if uses_inline(args) {
+        let mut items = Vec::new();
+        for policy in inline_names(aws, name).await? {
+            let out = aws
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await
+                .aws(IAM, "GetRolePolicy")?;
+            items.push(Value::map([
+                ("name", Value::from(policy.as_str())),
+                ("policy", Value::String(decode_policy(out.policy_document()))),
+            ]));
+        }
+        m.insert("inline_policy".into(), Value::List(sort_blocks(items)));
+    }
+    Ok(())
+}
+
+/// Makes the attached and inline policies what `d` asks for, where it
+/// asks (`managed` / `inline`: which of the two to bring in line).
+async fn sync_exclusive(
+    aws: &Aws,
+    name: &str,
+    d: &Value,
+    managed: bool,
+    inline: bool,
+    deadline: &Deadline,
+) -> Result<(), ProviderError> {
+    if managed {
+        let wanted = str_list(d, "managed_policy_arns");
+        let have = attached_arns(aws, name).await?;
+        for arn in have.iter().filter(|a| !wanted.contains(a)) {
+            ignore_gone(
+                aws.iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .aws(IAM, "DetachRolePolicy"),
+            )?;
+        }
+        for arn in wanted.iter().filter(|a| !have.contains(a)) {
+            // A policy created a moment ago may not be attachable yet.
+            retry(deadline, || async {
+                aws.iam
+                    .attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .aws(IAM, "AttachRolePolicy")
+            })
+            .await?;
+        }
+    }
+    if inline {
+        let wanted = inline_wanted(d);
+        for policy in inline_names(aws, name).await? {
+            if !wanted.iter().any(|(n, _)| *n == policy) {
+                ignore_gone(
+                    aws.iam
+                        .delete_role_policy()
+                        .role_name(name)
+                        .policy_name(&policy)
+                        .send()
+                        .await
+                        .aws(IAM, "DeleteRolePolicy"),
+                )?;
+            }
+        }
+        for (policy, document) in &wanted {
+            retry(deadline, || async {
+                aws.iam
+                    .put_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .policy_document(document)
+                    .send()
+                    .await
+                    .aws(IAM, "PutRolePolicy")
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) struct IamRole;
 
 #[async_trait]
@@ -318,14 +496,16 @@ impl ResourceHandler for IamRole {
     ) -> Result<Vec<LiveResource>, ProviderError> {
         // No batch read: one GetRole per known role, bounded concurrency.
         read_each(&req.known, |k| async move {
-            let role = found(get_role(aws, &k.id).await)?;
-            Ok(role.map(|role| {
-                let tags = iam_tag_map(role.tags());
-                LiveResource {
-                    id: k.id.clone(),
-                    address: address_of(&k.id, &tags, &req.known),
-                    attrs: role_attrs(&role, Some(&k.attrs)),
-                }
+            let Some(role) = found(get_role(aws, &k.id).await)? else {
+                return Ok(None);
+            };
+            let tags = iam_tag_map(role.tags());
+            let mut attrs = role_attrs(&role, Some(&k.attrs));
+            found(read_exclusive(aws, &k.id, &k.attrs, &mut attrs).await)?;
+            Ok(Some(LiveResource {
+                id: k.id.clone(),
+                address: address_of(&k.id, &tags, &req.known),
+                attrs,
             }))
         })
         .await
@@ -348,19 +528,24 @@ impl ResourceHandler for IamRole {
                     ));
                 }
                 tracing::info!(role = %name, "adopting the role an earlier attempt created");
-                return Ok(role_attrs(&role, Some(d)));
             }
             Err(e) => return Err(e),
         }
-        // IAM is eventually consistent: wait until the role reads back.
-        until(
-            &deadline,
-            "GetRole",
-            &format!("role {name} to be readable"),
-            || async { found(get_role(aws, &name).await) },
-        )
+        async {
+            // IAM is eventually consistent: wait until the role reads back.
+            let role = until(
+                &deadline,
+                "GetRole",
+                &format!("role {name} to be readable"),
+                || async { found(get_role(aws, &name).await) },
+            )
+            .await?;
+            sync_exclusive(aws, &name, d, uses_managed(d), uses_inline(d), &deadline).await?;
+            let mut attrs = role_attrs(&role, Some(d));
+            read_exclusive(aws, &name, d, &mut attrs).await?;
+            Ok(attrs)
+        }
         .await
-        .map(|role| role_attrs(&role, Some(d)))
         .map_err(|e| after_create(&name, e))
     }
 
@@ -429,13 +614,28 @@ impl ResourceHandler for IamRole {
                 )?,
             }
         }
+        sync_exclusive(
+            aws,
+            name,
+            d,
+            changed("managed_policy_arns") && uses_managed(d),
+            changed("inline_policy") && uses_inline(d),
+            &deadline,
+        )
+        .await?;
         reconcile_tags(aws, name, &prior, d, &deadline).await?;
         let role = get_role(aws, name).await?;
-        Ok(role_attrs(&role, Some(d)))
+        let mut attrs = role_attrs(&role, Some(d));
+        read_exclusive(aws, name, d, &mut attrs).await?;
+        Ok(attrs)
     }
 
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let force = bool_or(&req.prior, "force_detach_policies", false);
+        // As the provider does: a role whose policies this resource sets
+        // has them detached and deleted before it goes.
+        let force = bool_or(&req.prior, "force_detach_policies", false)
+            || uses_managed(&req.prior)
+            || uses_inline(&req.prior);
         ignore_gone(release_role(aws, &req.id, force).await)?;
         // DeleteConflict (policies detached a moment ago still counted) is
         // transient; the engine retries.
