@@ -470,3 +470,42 @@ resource "aws_sqs_queue" "q" {
     }
     assert!(!stderr.contains("has no value"), "{stderr}");
 }
+
+/// Terraform asks `sensitive = true` of root outputs only: a module hands
+/// a secret to its caller without it (public roots do), and the root still
+/// may not print it unmarked.
+#[test]
+fn only_root_outputs_must_say_they_are_sensitive() {
+    let module = r#"resource "random_password" "db" {
+  length = 24
+}
+
+output "password" {
+  value = random_password.db.result
+}
+"#;
+    let root = r#"module "secrets" {
+  source = "./modules/secrets"
+}
+
+resource "aws_ssm_parameter" "db" {
+  name  = "/app/db-password"
+  type  = "SecureString"
+  value = module.secrets.password
+}
+"#;
+    let (code, text) = validate_tree(&[("main.tf", root), ("modules/secrets/main.tf", module)]);
+    assert_eq!(code, 0, "{text}");
+
+    let leaky =
+        format!("{root}\noutput \"db_password\" {{\n  value = aws_ssm_parameter.db.value\n}}\n");
+    let (code, text) = validate_tree(&[
+        ("main.tf", leaky.as_str()),
+        ("modules/secrets/main.tf", module),
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("output \"db_password\" is computed from aws_ssm_parameter.db"),
+        "{text}"
+    );
+}

@@ -506,11 +506,16 @@ fn check_depends_on(items: &[Expr], diags: &mut Vec<Diagnostic>) {
 
 /// Terraform refuses a root output computed from a sensitive value unless
 /// the output itself says `sensitive = true`: printing it at apply would
-/// show the secret. A value is computed from a sensitive one when its
+/// show the secret. A module's outputs are not printed, and pass their
+/// values on as they are (a module handing its password to the next one
+/// needs no `sensitive = true`, as in Terraform). A value is computed from a sensitive one when its
 /// expression (or a local it uses, transitively) reads a sensitive
 /// variable, a sensitive attribute, or a whole resource that has one;
 /// `nonsensitive(...)` says its argument is not a secret.
 fn check_output_sensitivity(config: &Config, schemas: &SchemaSet, diags: &mut Vec<Diagnostic>) {
+    if config.root_dir.is_some() {
+        return;
+    }
     for o in config.outputs.values().filter(|o| !o.sensitive) {
         let Some(expr) = &o.value else { continue };
         for r in expr.revealed_references() {
