@@ -88,6 +88,26 @@ fn reads_or_removes(operation: &str) -> bool {
     PREFIXES.iter().any(|p| operation.starts_with(p))
 }
 
+tokio::task_local! {
+    /// Set while a delete runs (see [`deleting`]).
+    static DELETING: ();
+}
+
+/// Runs a resource's delete. Within it, "not found" means gone whatever
+/// the operation: a write that takes something away (a policy set back to
+/// its default, a group scaled to zero before it goes) that finds its
+/// object, or the object it belongs to, already gone has nothing left to
+/// do. Outside a delete such a code names a reference not visible yet and
+/// is retried, which in a delete would wait out its whole timeout.
+pub(crate) async fn deleting<F: std::future::Future>(f: F) -> F::Output {
+    DELETING.scope((), f).await
+}
+
+/// True inside [`deleting`].
+pub(crate) fn in_delete() -> bool {
+    DELETING.try_with(|_| ()).is_ok()
+}
+
 /// Decides how an AWS error is to be treated. Transport failures reach
 /// here only after the SDK's own retries: an anonymous create's answer may
 /// have been lost after AWS acted (see [`crate::transport`]); anything else
@@ -116,7 +136,7 @@ pub fn classify(operation: &str, code: Option<&str>, failure: Failure) -> ErrorK
     } else if TRANSIENT_CODES.contains(&code) {
         ErrorKind::Transient
     } else if is_not_found_code(code) {
-        if reads_or_removes(operation) {
+        if reads_or_removes(operation) || in_delete() {
             ErrorKind::NotFound
         } else {
             ErrorKind::Transient
@@ -424,6 +444,33 @@ mod tests {
                 "{op} {code}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn within_a_delete_not_found_is_gone_whatever_the_operation() {
+        // An SNS topic policy's delete sets the default policy back; the
+        // topic already gone is done, not a reference to wait for.
+        let in_delete = deleting(async {
+            (
+                classify(
+                    "ModifyVpcAttribute",
+                    Some("InvalidVpcID.NotFound"),
+                    Failure::Service,
+                ),
+                crate::iam_util::reclassify("SetTopicAttributes", "NotFound", ""),
+            )
+        })
+        .await;
+        assert_eq!(in_delete, (ErrorKind::NotFound, Some(ErrorKind::NotFound)));
+        assert_eq!(
+            classify(
+                "ModifyVpcAttribute",
+                Some("InvalidVpcID.NotFound"),
+                Failure::Service
+            ),
+            ErrorKind::Transient,
+            "outside a delete, still a reference not visible yet"
+        );
     }
 
     #[test]

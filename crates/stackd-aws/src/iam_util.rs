@@ -52,11 +52,13 @@ fn reads_or_removes(operation: &str) -> bool {
 /// classification ([`crate::error::classify`]) does not know the code.
 pub(crate) fn reclassify(operation: &str, code: &str, message: &str) -> Option<ErrorKind> {
     if crate::services::is_not_found_code(code) {
-        return Some(if reads_or_removes(operation) {
-            ErrorKind::NotFound
-        } else {
-            ErrorKind::Transient
-        });
+        return Some(
+            if reads_or_removes(operation) || crate::error::in_delete() {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Transient
+            },
+        );
     }
     if TRANSIENT_CODES.contains(&code) {
         return Some(ErrorKind::Transient);

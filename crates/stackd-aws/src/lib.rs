@@ -179,7 +179,9 @@ impl Provider for AwsProvider {
         let entry = services::resource(self.schemas.canonical(Mode::Managed, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "resource type"))?;
         let span = tracing::info_span!("delete", address = %req.address, id = %req.id);
-        entry.handler.delete(&self.aws, req).instrument(span).await
+        error::deleting(entry.handler.delete(&self.aws, req))
+            .instrument(span)
+            .await
     }
 
     async fn find_created(&self, req: &ChangeRequest) -> Result<Option<Value>, ProviderError> {
