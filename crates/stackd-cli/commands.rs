@@ -1244,10 +1244,13 @@ async fn import_cmd(args: &crate::ImportArgs) -> Result<u8> {
             );
         };
         state.released.retain(|r| r.id != args.id);
-        state.record(
-            address.clone(),
-            stackd_engine::state::ResourceState::new(args.id.clone(), object.attrs),
-        );
+        // What it depends on by the spec, as an apply would record it: a
+        // destroy before the next apply deletes it in order.
+        let dependencies = stackd_engine::tree::Graph::new(&ws.config)
+            .recorded_deps(&address, state.resources.keys());
+        let mut recorded = stackd_engine::state::ResourceState::new(args.id.clone(), object.attrs);
+        recorded.dependencies = dependencies;
+        state.record(address.clone(), recorded);
         backend.save(&mut state).await?;
         Ok(())
     }

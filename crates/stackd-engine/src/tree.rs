@@ -631,6 +631,49 @@ impl<'a> Graph<'a> {
         out
     }
 
+    /// The objects recorded in state (`recorded`) that the instance at
+    /// `address` depends on by the configuration: of each block its block
+    /// refers to, the recorded instances in module instances sharing its
+    /// path as far as the two modules' paths agree. What an imported
+    /// object's dependencies are before any apply records them, so that a
+    /// destroy right after an import deletes in order.
+    pub fn recorded_deps<'s>(
+        &self,
+        address: &Address,
+        recorded: impl Iterator<Item = &'s Address>,
+    ) -> Vec<Address> {
+        let names = address.block.module_names();
+        let Some(block) = self.config.block_at(&address.block) else {
+            return Vec::new();
+        };
+        let deps = self.block_deps(&names, block);
+        let mut out: Vec<Address> = recorded
+            .filter(|r| *r != address)
+            .filter(|r| {
+                let there = r.block.module_names();
+                deps.iter().any(|d| {
+                    let NodeKind::Config(ConfigNode::Resource(m, t, n)) = &d.kind else {
+                        return false;
+                    };
+                    if d.module != there
+                        || (r.block.mode, &r.block.type_name, &r.block.name) != (*m, t, n)
+                    {
+                        return false;
+                    }
+                    let shared = names
+                        .iter()
+                        .zip(&d.module)
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    r.block.module[..shared] == address.block.module[..shared]
+                })
+            })
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The instance addresses a block's instances in module instance
     /// `idx` depend on: of each block it depends on, the instances in the
     /// module instances that share `idx`'s path as far as the two modules'

@@ -369,3 +369,28 @@ async fn modules_reading_each_others_outputs_plan_and_apply() {
     );
     assert!(h.plan(&cloud, PlanMode::Normal).await.unwrap().is_empty());
 }
+
+/// What `stackd import` records as an imported object's dependencies,
+/// from the spec and the state alone, is what an apply records for it.
+#[tokio::test(start_paused = true)]
+async fn dependencies_found_from_the_spec_are_those_an_apply_records() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let mut h = Harness::new("");
+    h.set_tree(&tree(ROOT));
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    let state = h.state().await;
+    let graph = stackd_engine::tree::Graph::new(&h.config);
+    let mut with_deps = 0;
+    for (address, recorded) in &state.resources {
+        let mut applied = recorded.dependencies.clone();
+        applied.sort();
+        assert_eq!(
+            graph.recorded_deps(address, state.resources.keys()),
+            applied,
+            "{address}"
+        );
+        with_deps += usize::from(!applied.is_empty());
+    }
+    assert!(with_deps >= 4, "the nodes depend on the net: {state:?}");
+}
