@@ -2127,6 +2127,8 @@ async fn launch_templates_autoscaling_groups_and_policies() {
 const PER_INSTANCE_READS: &[&str] = &[
     "acm:DescribeCertificate",
     "acm:ListTagsForCertificate",
+    // Whether a trail is logging: one trail per call.
+    "cloudtrail:GetTrailStatus",
     // One attribute of one VPC per call (DNS support, DNS host names).
     "ec2:DescribeVpcAttribute",
     "iam:GetRole",
@@ -2433,4 +2435,102 @@ async fn iam_role_managed_policy_arns_and_inline_policies() {
     run_ok(&destroy, 0);
     let gone = iam.get_role().role_name(&role).send().await;
     assert!(gone.is_err(), "{gone:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloudtrail_trail_into_a_bucket() {
+    require_localstack();
+    let stack = unique_stack("tct");
+    let name = format!("tct{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-cloudtrail");
+    let trails = aws_sdk_cloudtrail::Client::new(&sdk_config().await);
+    let trail_name = format!("{name}-audit");
+    let trail = || async {
+        trails
+            .describe_trails()
+            .trail_name_list(&trail_name)
+            .send()
+            .await
+            .expect("DescribeTrails")
+            .trail_list()
+            .first()
+            .cloned()
+    };
+    let logging = || async {
+        trails
+            .get_trail_status()
+            .name(&trail_name)
+            .send()
+            .await
+            .expect("GetTrailStatus")
+            .is_logging()
+    };
+
+    apply(&dir, &stack, &[]);
+    let t = trail().await.expect("the trail");
+    assert_eq!(t.s3_bucket_name(), Some(format!("{name}-trail").as_str()));
+    assert_eq!(t.s3_key_prefix(), Some("audit"));
+    assert_eq!(t.is_multi_region_trail(), Some(false));
+    assert_eq!(t.log_file_validation_enabled(), Some(true));
+    assert!(
+        t.sns_topic_arn()
+            .is_some_and(|a| a.ends_with(&format!(":{name}-trail"))),
+        "{t:?}"
+    );
+    assert_eq!(logging().await, Some(true));
+    let tags = trails
+        .list_tags()
+        .resource_id_list(t.trail_arn().expect("arn"))
+        .send()
+        .await
+        .expect("ListTags");
+    let tag = |k: &str| {
+        tags.resource_tag_list()
+            .iter()
+            .flat_map(|r| r.tags_list())
+            .find(|t| t.key() == k)
+            .and_then(|t| t.value().map(str::to_string))
+    };
+    assert_eq!(tag("Team").as_deref(), Some("security"));
+    assert_eq!(tag("stackd:stack").as_deref(), Some(stack.as_str()));
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[("cloudtrail:DescribeTrails", 1), ("cloudtrail:ListTags", 1)],
+    );
+
+    // Multi-region and logging change in place.
+    let changed = ["--var", "multi_region=true", "--var", "logging=false"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        trail().await.and_then(|t| t.is_multi_region_trail()),
+        Some(true)
+    );
+    assert_eq!(logging().await, Some(false));
+    diff(&dir, &stack, &changed, 0);
+
+    // Logging turned back on outside stackd: found.
+    trails
+        .start_logging()
+        .name(&trail_name)
+        .send()
+        .await
+        .expect("StartLogging");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(plan.contains("enable_logging"), "{plan}");
+    apply(&dir, &stack, &changed);
+    assert_eq!(logging().await, Some(false));
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(trail().await.is_none());
 }

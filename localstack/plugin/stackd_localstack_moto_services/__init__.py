@@ -83,3 +83,11 @@ def autoscaling() -> Service:
     # scaling policies. Its groups start moto "instances" at once (no VM
     # runs): they are InService straight away.
     return _moto_backed_service("autoscaling")
+
+
+@aws_provider(api="cloudtrail")
+def cloudtrail() -> Service:
+    # Community LocalStack registers no cloudtrail provider; moto implements
+    # trails, their status and tags. Its bucket check is pointed at
+    # LocalStack's S3 by cloudtrail_fixes.py.
+    return _moto_backed_service("cloudtrail")

@@ -36,6 +36,7 @@ macro_rules! types {
 pub(crate) mod acm;
 pub(crate) mod appautoscaling;
 pub(crate) mod autoscaling;
+pub(crate) mod cloudtrail;
 pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
 pub(crate) mod codepipeline;
@@ -84,6 +85,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &acm::SERVICE,
     &appautoscaling::SERVICE,
     &autoscaling::SERVICE,
+    &cloudtrail::SERVICE,
     &cloudwatch::SERVICE,
     &codebuild::SERVICE,
     &codepipeline::SERVICE,
