@@ -200,6 +200,7 @@ impl Aws {
                 Ok(crate::CallerIdentity {
                     arn: out.arn().unwrap_or_default().to_string(),
                     account: out.account().unwrap_or_default().to_string(),
+                    user_id: out.user_id().unwrap_or_default().to_string(),
                 })
             })
             .await

@@ -115,6 +115,8 @@ pub struct CallerIdentity {
     /// e.g. `arn:aws:sts::123456789012:assumed-role/ci/session`.
     pub arn: String,
     pub account: String,
+    /// The caller's unique ID (`AIDA…`, or `AROA…:session`).
+    pub user_id: String,
 }
 
 /// The SDK configuration for `settings`: explicit region and profile, then

@@ -7,7 +7,6 @@ use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use crate::args::s;
 use crate::context::Aws;
-use crate::iam_util::AwsResult;
 use crate::policy::{g, ANY};
 use crate::services::DataHandler;
 use crate::services::DataSource;
@@ -43,14 +42,15 @@ pub(crate) struct CallerIdentity;
 
 #[async_trait]
 impl DataHandler for CallerIdentity {
+    /// The identity looked up once per run and shared by every instance
+    /// of this data source (and by the ARNs the provider builds).
     async fn read(&self, aws: &Aws, _req: &DataRequest) -> Result<Value, ProviderError> {
-        let out = aws
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .aws("sts", "GetCallerIdentity")?;
-        Ok(identity_attrs(out.account(), out.arn(), out.user_id()))
+        let me = aws.identity().await?;
+        Ok(identity_attrs(
+            Some(&me.account),
+            Some(&me.arn),
+            Some(&me.user_id),
+        ))
     }
 }
 
