@@ -211,6 +211,17 @@ mod tests {
     }
 
     #[test]
+    fn objects_tagged_for_another_type_are_left_to_it() {
+        let tags = [Tag::builder()
+            .key(ADDRESS_TAG)
+            .value("aws_default_security_group.main")
+            .build()];
+        assert!(!tagged_for_type(&tags, "aws_security_group"));
+        assert!(tagged_for_type(&tags, "aws_default_security_group"));
+        assert!(tagged_for_type(&[], "aws_security_group"));
+    }
+
+    #[test]
     fn the_known_address_wins_over_the_tag() {
         let tags = [Tag::builder().key(ADDRESS_TAG).value("aws_vpc.old").build()];
         let k = [known("aws_vpc.new", "vpc-1")];

@@ -15,6 +15,11 @@ bundles:
   AWS does (and removing one does not remove it), and ignores
   ``ResetPolicy``; ``DeleteVpcEndpoints`` then tries to delete that route
   from every table and fails with ``InvalidRoute.NotFound``.
+- LocalStack's ``DescribeVpcEndpoints`` drops ``Version`` from every
+  policy document (a comment there calls it AWS parity; AWS answers the
+  document as it was put, and the Terraform provider compares it so), so a
+  spec's policy would differ on every read. The stored document is
+  answered as it is.
 
 Registered as an ``on_infra_start`` hook that wraps the backend's methods.
 """
@@ -97,6 +102,22 @@ def stackd_ec2_network_fixes() -> None:
         return result
 
     Ec2Provider.modify_vpc_endpoint = modify_vpc_endpoint
+
+    describe = Ec2Provider.describe_vpc_endpoints
+
+    @functools.wraps(describe)
+    def describe_vpc_endpoints(self, context, request, *args, **kwargs):
+        from moto.ec2.models import ec2_backends
+
+        result = describe(self, context, request, *args, **kwargs)
+        backend = ec2_backends[context.account_id][context.region]
+        for answered in result.get("VpcEndpoints") or []:
+            endpoint = backend.vpc_end_points.get(answered.get("VpcEndpointId"))
+            if endpoint is not None and endpoint.policy_document:
+                answered["PolicyDocument"] = endpoint.policy_document
+        return result
+
+    Ec2Provider.describe_vpc_endpoints = describe_vpc_endpoints
 
     def delete_vpc_endpoints(self, vpce_ids=None):
         # moto's own, except that a table whose endpoint route is already

@@ -9,7 +9,7 @@
 //! the same number and direction already in the ACL is an error (unless it
 //! is this very rule, made by an attempt whose answer was lost), and the
 //! protocol reads back as written when it names the same number (`tcp` and
-//! `6`). Do not combine these with inline `ingress`/`egress` blocks on the
+//! `6`; an imported rule, as its import ID spells it). Do not combine these with inline `ingress`/`egress` blocks on the
 //! same `aws_network_acl`: the ACL would remove them (see `network_acl`).
 
 use async_trait::async_trait;
@@ -19,7 +19,9 @@ use stackd_engine::provider::{
 use stackd_spec::schema::Timeouts;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
-use super::network_acl::{create_entry, delete_entry, describe_network_acls, find_entry, Entry};
+use super::network_acl::{
+    create_entry, delete_entry, describe_network_acls, find_entry, protocol_number, Entry,
+};
 use super::NETWORK_ACL;
 use crate::args::{bool_or, num, opt_int, opt_str, req_str, s};
 use crate::context::Aws;
@@ -140,16 +142,11 @@ fn parse_id(id: &str) -> Option<(String, i32, bool)> {
 /// A live entry as the rule's attributes; `recorded` gives the protocol and
 /// action the spelling they were written with, when they mean the same.
 fn rule_attrs(acl: &str, entry: &Entry, id: &str, recorded: &Value) -> Value {
-    let spelled = Entry::from_args(recorded, entry.egress, "DescribeNetworkAcls")
-        .ok()
-        .filter(|r| r.protocol == entry.protocol && r.action == entry.action);
-    let protocol = spelled
-        .as_ref()
-        .and_then(|_| opt_str(recorded, "protocol"))
+    let protocol = opt_str(recorded, "protocol")
+        .filter(|p| protocol_number(p) == entry.protocol)
         .unwrap_or(&entry.protocol);
-    let action = spelled
-        .as_ref()
-        .and_then(|_| opt_str(recorded, "rule_action"))
+    let action = opt_str(recorded, "rule_action")
+        .filter(|a| a.eq_ignore_ascii_case(&entry.action))
         .unwrap_or(&entry.action);
     let ports = matches!(entry.protocol.as_str(), "6" | "17");
     let (from, to) = if ports {
@@ -217,10 +214,18 @@ impl ResourceHandler for NetworkAclRule {
                     .flat_map(|a| a.entries())
                     .map(Entry::from_live)
                     .find(|e| e.egress == egress && e.rule_number == number)?;
+                // An import records nothing yet: the protocol as its ID
+                // spells it.
+                let recorded = if k.attrs.get("protocol").is_some() {
+                    k.attrs.clone()
+                } else {
+                    let protocol = k.id.split(':').nth(2).unwrap_or_default();
+                    Value::map([("protocol", Value::from(protocol))])
+                };
                 Some(LiveResource {
                     id: k.id.clone(),
                     address: Some(k.address.clone()),
-                    attrs: rule_attrs(&acl, &entry, &k.id, &k.attrs),
+                    attrs: rule_attrs(&acl, &entry, &k.id, &recorded),
                 })
             })
             .collect())
@@ -341,9 +346,12 @@ mod tests {
         assert_eq!(v.get("protocol"), Some(&Value::from("tcp")));
         assert_eq!(v.get("rule_action"), Some(&Value::from("Allow")));
         assert_eq!(v.get("from_port"), Some(&num(443)));
-        // An import records nothing: the API's spelling.
+        // Nothing recorded: the API's spelling.
         let v = rule_attrs("acl-1", &entry, "acl-1:100:tcp:false", &Value::Null);
         assert_eq!(v.get("protocol"), Some(&Value::from("6")));
+        let other = Value::map([("protocol", Value::from("udp"))]);
+        let v2 = rule_attrs("acl-1", &entry, "acl-1:100:udp:false", &other);
+        assert_eq!(v2.get("protocol"), Some(&Value::from("6")));
         for a in &schema().body.attrs {
             assert!(v.get(a.name).is_some(), "{} missing", a.name);
         }
