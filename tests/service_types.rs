@@ -2160,7 +2160,7 @@ async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
     let dynamodb = endpoint(dynamodb_id.clone())
         .await
         .expect("dynamodb endpoint");
-    assert_eq!(dynamodb.route_table_ids(), [extra_rtb.clone()]);
+    assert_eq!(dynamodb.route_table_ids(), std::slice::from_ref(&extra_rtb));
     let sqs = endpoint(output("sqs_endpoint_id"))
         .await
         .expect("sqs endpoint");
@@ -2168,7 +2168,7 @@ async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
         sqs.vpc_endpoint_type().map(|t| t.as_str()),
         Some("Interface")
     );
-    assert_eq!(sqs.subnet_ids(), [subnet.clone()]);
+    assert_eq!(sqs.subnet_ids(), std::slice::from_ref(&subnet));
     assert_eq!(sqs.groups().len(), 1);
 
     // ACLs: inline rules and the subnet; standalone rules by number.
@@ -2313,7 +2313,7 @@ async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
     let dynamodb = endpoint(dynamodb_id.clone())
         .await
         .expect("dynamodb endpoint");
-    assert_eq!(dynamodb.route_table_ids(), [extra_rtb.clone()]);
+    assert_eq!(dynamodb.route_table_ids(), std::slice::from_ref(&extra_rtb));
     diff(&dir, &stack, &changed, 0);
 
     // Forgotten, then imported back by Terraform's import IDs.
