@@ -2534,3 +2534,316 @@ async fn cloudtrail_trail_into_a_bucket() {
     run_ok(&destroy, 0);
     assert!(trail().await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
+    use aws_sdk_ec2::types::Filter;
+    require_localstack();
+    let stack = unique_stack("tnet");
+    let name = format!("net{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-network");
+    let ec2 = ec2().await;
+    let output = |n: &str| {
+        let out = run_ok(&["output", &dir, "--stack", &stack, "--name", n], 0);
+        stdout(&out).trim().to_string()
+    };
+    let by = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    let endpoint = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.describe_vpc_endpoints()
+                .filters(Filter::builder().name("vpc-endpoint-id").values(id).build())
+                .send()
+                .await
+                .expect("DescribeVpcEndpoints")
+                .vpc_endpoints()
+                .iter()
+                .find(|e| e.state().map(|s| s.as_str()) != Some("deleted"))
+                .cloned()
+        }
+    };
+    let acl = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.describe_network_acls()
+                .filters(Filter::builder().name("network-acl-id").values(id).build())
+                .send()
+                .await
+                .expect("DescribeNetworkAcls")
+                .network_acls()
+                .first()
+                .cloned()
+        }
+    };
+    let entry = |acl: &aws_sdk_ec2::types::NetworkAcl, number: i32, egress: bool| {
+        acl.entries()
+            .iter()
+            .find(|e| e.rule_number() == Some(number) && e.egress() == Some(egress))
+            .cloned()
+    };
+    let group = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.describe_security_groups()
+                .filters(Filter::builder().name("group-id").values(id).build())
+                .send()
+                .await
+                .expect("DescribeSecurityGroups")
+                .security_groups()
+                .first()
+                .cloned()
+                .expect("the default group")
+        }
+    };
+    let flow_log = |id: String| {
+        let ec2 = ec2.clone();
+        async move {
+            ec2.describe_flow_logs()
+                .filter(Filter::builder().name("flow-log-id").values(id).build())
+                .send()
+                .await
+                .expect("DescribeFlowLogs")
+                .flow_logs()
+                .first()
+                .cloned()
+        }
+    };
+    let has_tag = |tags: &[aws_sdk_ec2::types::Tag], k: &str, v: &str| {
+        tags.iter()
+            .any(|t| t.key() == Some(k) && t.value() == Some(v))
+    };
+
+    apply(&dir, &stack, &[]);
+    let vpc = output("vpc_id");
+    let subnet = output("subnet_id");
+
+    // Endpoints: a Gateway one with its policy and table, one whose table
+    // comes from an association, an Interface one in the subnet.
+    let s3 = endpoint(output("s3_endpoint_id"))
+        .await
+        .expect("s3 endpoint");
+    assert_eq!(s3.vpc_id(), Some(vpc.as_str()));
+    assert_eq!(s3.route_table_ids().len(), 1);
+    assert!(s3
+        .policy_document()
+        .unwrap_or_default()
+        .contains("s3:GetObject"));
+    assert!(has_tag(s3.tags(), "Name", &format!("{name}-s3")));
+    let dynamodb_id = output("dynamodb_endpoint_id");
+    let extra_rtb = output("extra_route_table_id");
+    let dynamodb = endpoint(dynamodb_id.clone())
+        .await
+        .expect("dynamodb endpoint");
+    assert_eq!(dynamodb.route_table_ids(), std::slice::from_ref(&extra_rtb));
+    let sqs = endpoint(output("sqs_endpoint_id"))
+        .await
+        .expect("sqs endpoint");
+    assert_eq!(
+        sqs.vpc_endpoint_type().map(|t| t.as_str()),
+        Some("Interface")
+    );
+    assert_eq!(sqs.subnet_ids(), std::slice::from_ref(&subnet));
+    assert_eq!(sqs.groups().len(), 1);
+
+    // ACLs: inline rules and the subnet; standalone rules by number.
+    let acl_id = output("acl_id");
+    let main_acl = acl(acl_id.clone()).await.expect("the ACL");
+    let http = entry(&main_acl, 100, false).expect("rule 100");
+    assert_eq!(http.protocol(), Some("6"));
+    assert_eq!(http.port_range().and_then(|p| p.from()), Some(80));
+    assert!(entry(&main_acl, 100, true).is_some());
+    assert!(main_acl
+        .associations()
+        .iter()
+        .any(|a| a.subnet_id() == Some(subnet.as_str())));
+    let rules_acl_id = output("rules_acl_id");
+    let rules_acl = acl(rules_acl_id.clone()).await.expect("the rules ACL");
+    let https = entry(&rules_acl, 200, false).expect("rule 200");
+    assert_eq!(https.cidr_block(), Some("10.0.0.0/8"));
+    let ping = entry(&rules_acl, 210, true).expect("rule 210");
+    // moto keeps no ICMP type and code (localstack/README.md).
+    assert_eq!(ping.protocol(), Some("1"));
+
+    // The default group: only the spec's rule (EC2's allow-all egress is
+    // revoked), with the spec's tags.
+    let default_sg = output("default_sg_id");
+    let g = group(default_sg.clone()).await;
+    assert_eq!(g.group_name(), Some("default"));
+    assert_eq!(g.vpc_id(), Some(vpc.as_str()));
+    assert_eq!(g.ip_permissions().len(), 1);
+    assert_eq!(g.ip_permissions()[0].from_port(), Some(443));
+    assert!(g.ip_permissions_egress().is_empty(), "{g:?}");
+    assert!(has_tag(g.tags(), "Name", &format!("{name}-default")));
+
+    // The default route table: the VPC's main table, with the spec's route.
+    let default_rtb = output("default_route_table_id");
+    let main_tables = ec2
+        .describe_route_tables()
+        .filters(by("vpc-id", &vpc))
+        .filters(by("association.main", "true"))
+        .send()
+        .await
+        .expect("DescribeRouteTables");
+    let main_table = main_tables.route_tables().first().expect("main table");
+    assert_eq!(main_table.route_table_id(), Some(default_rtb.as_str()));
+    assert!(main_table
+        .routes()
+        .iter()
+        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0")
+            && r.gateway_id().is_some_and(|g| g.starts_with("igw-"))));
+
+    let flow_id = output("flow_log_id");
+    let fl = flow_log(flow_id.clone()).await.expect("the flow log");
+    assert_eq!(fl.resource_id(), Some(vpc.as_str()));
+    assert_eq!(fl.traffic_type().map(|t| t.as_str()), Some("REJECT"));
+    assert_eq!(fl.max_aggregation_interval(), Some(60));
+    assert!(has_tag(fl.tags(), "Name", &format!("{name}-flow")));
+
+    // One chain per type: the endpoint and association types, the ACL and
+    // rule types, security group and default group, route table and
+    // default table each share an operation.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("ec2:DescribeVpcEndpoints", 2),
+            ("ec2:DescribePrefixLists", 1),
+            ("ec2:DescribeNetworkAcls", 2),
+            ("ec2:DescribeSecurityGroups", 2),
+            ("ec2:DescribeRouteTables", 2),
+            ("ec2:DescribeFlowLogs", 1),
+        ],
+    );
+
+    // Changes: the endpoint policy, an inline ACL rule and the default
+    // group's rule in place; the flow log's traffic type by replacement.
+    let changed = [
+        "--var",
+        "endpoint_action=s3:*",
+        "--var",
+        "acl_http_port=8080",
+        "--var",
+        "default_sg_port=22",
+        "--var",
+        "flow_traffic_type=ALL",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_flow_log.vpc") && plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let s3 = endpoint(s3.vpc_endpoint_id().unwrap().to_string())
+        .await
+        .expect("the same endpoint");
+    assert!(s3.policy_document().unwrap_or_default().contains("s3:*"));
+    let main_acl = acl(acl_id.clone()).await.expect("the ACL");
+    let http = entry(&main_acl, 100, false).expect("rule 100");
+    assert_eq!(http.port_range().and_then(|p| p.from()), Some(8080));
+    let g = group(default_sg.clone()).await;
+    assert_eq!(g.ip_permissions().len(), 1);
+    assert_eq!(g.ip_permissions()[0].from_port(), Some(22));
+    let new_flow_id = output("flow_log_id");
+    assert_ne!(new_flow_id, flow_id);
+    assert!(flow_log(flow_id.clone()).await.is_none());
+    let fl = flow_log(new_flow_id.clone())
+        .await
+        .expect("the new flow log");
+    assert_eq!(fl.traffic_type().map(|t| t.as_str()), Some("ALL"));
+    diff(&dir, &stack, &changed, 0);
+
+    // Behind stackd's back: a standalone rule deleted, the association's
+    // table removed from its endpoint, the default group's rule revoked.
+    ec2.delete_network_acl_entry()
+        .network_acl_id(&rules_acl_id)
+        .rule_number(200)
+        .egress(false)
+        .send()
+        .await
+        .expect("DeleteNetworkAclEntry");
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(&dynamodb_id)
+        .remove_route_table_ids(&extra_rtb)
+        .send()
+        .await
+        .expect("ModifyVpcEndpoint");
+    ec2.revoke_security_group_ingress()
+        .group_id(&default_sg)
+        .set_ip_permissions(Some(g.ip_permissions().to_vec()))
+        .send()
+        .await
+        .expect("RevokeSecurityGroupIngress");
+    let plan = diff(&dir, &stack, &changed, 2);
+    for address in [
+        "aws_network_acl_rule.https",
+        "aws_vpc_endpoint_route_table_association.dynamodb",
+        "aws_default_security_group.main",
+    ] {
+        assert!(plan.contains(address), "{address} in {plan}");
+    }
+    apply(&dir, &stack, &changed);
+    let rules_acl = acl(rules_acl_id.clone()).await.expect("the rules ACL");
+    assert!(entry(&rules_acl, 200, false).is_some());
+    let dynamodb = endpoint(dynamodb_id.clone())
+        .await
+        .expect("dynamodb endpoint");
+    assert_eq!(dynamodb.route_table_ids(), std::slice::from_ref(&extra_rtb));
+    diff(&dir, &stack, &changed, 0);
+
+    // Forgotten, then imported back by Terraform's import IDs.
+    for (address, id) in [
+        (
+            "aws_network_acl_rule.https",
+            format!("{rules_acl_id}:200:tcp:false"),
+        ),
+        (
+            "aws_vpc_endpoint_route_table_association.dynamodb",
+            format!("{dynamodb_id}/{extra_rtb}"),
+        ),
+    ] {
+        run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
+        let mut import = vec![
+            "import",
+            address,
+            id.as_str(),
+            dir.as_str(),
+            "--stack",
+            stack.as_str(),
+        ];
+        import.extend_from_slice(&changed);
+        let imported = stdout(&run_ok(&import, 0));
+        assert!(
+            imported.contains(&format!("Imported {address}")),
+            "{imported}"
+        );
+    }
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    for id in [output_gone(&s3), dynamodb_id.clone()] {
+        assert!(endpoint(id).await.is_none());
+    }
+    assert!(acl(acl_id).await.is_none());
+    assert!(acl(rules_acl_id).await.is_none());
+    assert!(flow_log(new_flow_id).await.is_none());
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(by("vpc-id", &vpc))
+        .send()
+        .await
+        .expect("DescribeVpcs");
+    assert!(vpcs.vpcs().is_empty());
+}
+
+/// The ID of an endpoint the test read before destroying it.
+fn output_gone(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
+    e.vpc_endpoint_id().unwrap_or_default().to_string()
+}

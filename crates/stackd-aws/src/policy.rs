@@ -1105,6 +1105,8 @@ mod tests {
     const STAR_ONLY: &[&str] = &[
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
+        "logs:CreateLogDelivery",
+        "logs:DeleteLogDelivery",
         "route53:CreateHostedZone",
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",

@@ -63,7 +63,10 @@ tagged!(
     aws_sdk_ec2::types::Address,
     aws_sdk_ec2::types::NatGateway,
     aws_sdk_ec2::types::SecurityGroup,
-    aws_sdk_ec2::types::RouteTable
+    aws_sdk_ec2::types::RouteTable,
+    aws_sdk_ec2::types::VpcEndpoint,
+    aws_sdk_ec2::types::NetworkAcl,
+    aws_sdk_ec2::types::FlowLog
 );
 
 /// True when an object's tags say it is `owner`'s.
@@ -94,9 +97,19 @@ where
     let known: HashSet<&str> = req.known.iter().map(|k| k.id.as_str()).collect();
     found.retain(|obj| {
         id_of(obj).is_some_and(|id| known.contains(id))
-            || tagged_with_stack(obj.tag_list(), &req.owner)
+            || (tagged_with_stack(obj.tag_list(), &req.owner)
+                && tagged_for_type(obj.tag_list(), &req.type_name))
     });
     Ok(found)
+}
+
+/// False when the object's address tag names another resource type: the
+/// VPC's default security group and route table, adopted (and tagged) by
+/// `aws_default_security_group` and `aws_default_route_table`, are also
+/// security groups and route tables, and must not look like leftovers of
+/// `aws_security_group` or `aws_route_table` (which would delete them).
+pub(crate) fn tagged_for_type(tags: &[Tag], type_name: &str) -> bool {
+    tagged_address(tags).is_none_or(|a| a.block.type_name == type_name)
 }
 
 /// The object a create made, found by the create token it was tagged with
@@ -195,6 +208,17 @@ mod tests {
         .unwrap();
         let ids: Vec<_> = found.iter().filter_map(Vpc::vpc_id).collect();
         assert_eq!(ids, ["vpc-1", "vpc-known"]);
+    }
+
+    #[test]
+    fn objects_tagged_for_another_type_are_left_to_it() {
+        let tags = [Tag::builder()
+            .key(ADDRESS_TAG)
+            .value("aws_default_security_group.main")
+            .build()];
+        assert!(!tagged_for_type(&tags, "aws_security_group"));
+        assert!(tagged_for_type(&tags, "aws_default_security_group"));
+        assert!(tagged_for_type(&[], "aws_security_group"));
     }
 
     #[test]

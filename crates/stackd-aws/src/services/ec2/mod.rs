@@ -20,6 +20,13 @@ types! {
         key_pair,
         instance,
         launch_template,
+        vpc_endpoint,
+        vpc_endpoint_route_table_association,
+        network_acl,
+        network_acl_rule,
+        default_security_group,
+        default_route_table,
+        flow_log,
     ],
     data: [
         availability_zones,
@@ -60,6 +67,10 @@ pub(crate) static SERVICE: Service = Service {
         NETWORK_INTERFACE,
         IMAGE,
         LAUNCH_TEMPLATE,
+        VPC_ENDPOINT,
+        VPC_ENDPOINT_SERVICE,
+        NETWORK_ACL,
+        VPC_FLOW_LOG,
     ],
 };
 
@@ -120,6 +131,22 @@ pub(crate) const NETWORK_INTERFACE: ArnPattern = arn(
 pub(crate) const LAUNCH_TEMPLATE: ArnPattern = arn(
     "LaunchTemplate",
     "arn:${partition}:ec2:${region}:${account}:launch-template/*",
+);
+pub(crate) const VPC_ENDPOINT: ArnPattern = arn(
+    "VpcEndpoint",
+    "arn:${partition}:ec2:${region}:${account}:vpc-endpoint/*",
+);
+pub(crate) const VPC_ENDPOINT_SERVICE: ArnPattern = arn(
+    "VpcEndpointService",
+    "arn:${partition}:ec2:${region}:*:vpc-endpoint-service/*",
+);
+pub(crate) const NETWORK_ACL: ArnPattern = arn(
+    "NetworkAcl",
+    "arn:${partition}:ec2:${region}:${account}:network-acl/*",
+);
+pub(crate) const VPC_FLOW_LOG: ArnPattern = arn(
+    "VpcFlowLog",
+    "arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*",
 );
 pub(crate) const IMAGE: ArnPattern = arn("Image", "arn:${partition}:ec2:${region}::image/*");
 

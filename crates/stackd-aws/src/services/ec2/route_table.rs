@@ -278,7 +278,7 @@ fn block_spec(block: &Value, operation: &str) -> Result<RouteSpec, ProviderError
 
 /// A change to a table's routes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum RouteChange {
+pub(crate) enum RouteChange {
     Create(RouteSpec),
     Replace(RouteSpec),
     Delete(Destination),
@@ -287,7 +287,7 @@ enum RouteChange {
 /// What turns the `prior` routes into the `desired` ones, keyed by
 /// destination: new destinations are created, changed targets replaced,
 /// dropped destinations deleted (creates and replaces first).
-fn route_changes(prior: &[Value], desired: &[Value]) -> Result<Vec<RouteChange>, ProviderError> {
+pub(crate) fn route_changes(prior: &[Value], desired: &[Value]) -> Result<Vec<RouteChange>, ProviderError> {
     let prior: Vec<RouteSpec> = prior
         .iter()
         .filter_map(|b| block_spec(b, "CreateRoute").ok())
@@ -420,7 +420,7 @@ pub(crate) async fn describe_route_tables(
         .ec2("DescribeRouteTables")
 }
 
-fn table_attrs(loc: &Location, table: &types::RouteTable) -> Value {
+pub(crate) fn table_attrs(loc: &Location, table: &types::RouteTable) -> Value {
     let id = table.route_table_id().unwrap_or_default();
     let routes: Vec<Value> = table
         .routes()
@@ -471,7 +471,7 @@ async fn read(aws: &Aws, id: &str) -> Result<Option<Value>, ProviderError> {
     Ok(tables.first().map(|t| table_attrs(&aws.loc, t)))
 }
 
-async fn set_vgw_propagation(
+pub(crate) async fn set_vgw_propagation(
     aws: &Aws,
     table: &str,
     vgw: &str,
@@ -504,7 +504,7 @@ async fn set_vgw_propagation(
     .await
 }
 
-async fn apply_route_changes(
+pub(crate) async fn apply_route_changes(
     aws: &Aws,
     table: &str,
     changes: &[RouteChange],

@@ -158,7 +158,7 @@ fn live_grants(group: &types::SecurityGroup) -> (Vec<Grant>, Vec<Grant>) {
 /// Live attributes; `recorded` (state, or the spec just applied) decides
 /// how rules are grouped into blocks and supplies the arguments EC2 does not
 /// keep (`name_prefix`, `revoke_rules_on_delete`).
-fn group_attrs(loc: &Location, group: &types::SecurityGroup, recorded: Option<&Value>) -> Value {
+pub(crate) fn group_attrs(loc: &Location, group: &types::SecurityGroup, recorded: Option<&Value>) -> Value {
     let id = group.group_id().unwrap_or_default();
     let name = group.group_name().unwrap_or_default();
     let (ingress, egress) = live_grants(group);
@@ -209,7 +209,7 @@ pub(crate) async fn describe_security_groups(
         .ec2("DescribeSecurityGroups")
 }
 
-async fn describe_one(aws: &Aws, id: &str) -> Result<Option<types::SecurityGroup>, ProviderError> {
+pub(crate) async fn describe_one(aws: &Aws, id: &str) -> Result<Option<types::SecurityGroup>, ProviderError> {
     Ok(
         describe_security_groups(aws, vec![filter("group-id", [id])])
             .await?
@@ -363,7 +363,7 @@ pub(crate) async fn revoke(
 
 /// Brings one direction's rules from `prior` blocks to `desired` blocks:
 /// revokes first, then authorizes (as the Terraform provider does).
-async fn apply_rules(
+pub(crate) async fn apply_rules(
     aws: &Aws,
     id: &str,
     egress: bool,
