@@ -49,6 +49,7 @@ pub(crate) mod rds;
 pub(crate) mod route53;
 pub(crate) mod s3;
 pub(crate) mod secretsmanager;
+pub(crate) mod servicediscovery;
 pub(crate) mod sns;
 pub(crate) mod sqs;
 pub(crate) mod ssm;
@@ -97,6 +98,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &route53::SERVICE,
     &s3::SERVICE,
     &secretsmanager::SERVICE,
+    &servicediscovery::SERVICE,
     &sns::SERVICE,
     &sqs::SERVICE,
     &ssm::SERVICE,
