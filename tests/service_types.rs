@@ -2000,6 +2000,9 @@ const PER_INSTANCE_READS: &[&str] = &[
     "acm:ListTagsForCertificate",
     // One attribute of one VPC per call (DNS support, DNS host names).
     "ec2:DescribeVpcAttribute",
+    // A repository's tags (the iam fixture's repository, and its data
+    // source, beside the ecr fixture's).
+    "ecr:ListTagsForResource",
     "iam:GetOpenIDConnectProvider",
     "iam:GetRole",
     "iam:GetRolePolicy",

@@ -161,8 +161,11 @@ fn listed(v: &Value) -> Entities {
         .collect()
 }
 
+/// One principal of one kind.
+type Principal = (Kind, String);
+
 /// What to attach and what to detach to go from `live` to `desired`.
-fn changes(live: &Entities, desired: &Entities) -> (Vec<(Kind, String)>, Vec<(Kind, String)>) {
+fn changes(live: &Entities, desired: &Entities) -> (Vec<Principal>, Vec<Principal>) {
     let mut attach = Vec::new();
     let mut detach = Vec::new();
     for k in KINDS {
