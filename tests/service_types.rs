@@ -2150,6 +2150,13 @@ const PER_INSTANCE_READS: &[&str] = &[
     "sns:ListTagsForResource",
     "sqs:GetQueueAttributes",
     "sqs:ListQueueTags",
+    // A repository's tags (the iam fixture's repository, and its data
+    // source, beside the ecr fixture's).
+    "ecr:ListTagsForResource",
+    "iam:GetOpenIDConnectProvider",
+    "iam:ListEntitiesForPolicy",
+    // Cloud Map has no batch form of its tag read.
+    "servicediscovery:ListTagsForResource",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -2846,4 +2853,396 @@ async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
 /// The ID of an endpoint the test read before destroying it.
 fn output_gone(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
     e.vpc_endpoint_id().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_map_namespaces_and_services() {
+    require_localstack();
+    let stack = unique_stack("tsd");
+    let name = format!("sd{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-cloudmap");
+    let config = sdk_config().await;
+    let sd = aws_sdk_servicediscovery::Client::new(&config);
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let route53 = aws_sdk_route53::Client::new(&config);
+    let namespace = |id: String| {
+        let sd = sd.clone();
+        async move {
+            match sd.get_namespace().id(&id).send().await {
+                Ok(out) => out.namespace().cloned(),
+                Err(e) => {
+                    let code = aws_sdk_servicediscovery::error::ProvideErrorMetadata::code(&e);
+                    assert_eq!(code, Some("NamespaceNotFound"), "{e:?}");
+                    None
+                }
+            }
+        }
+    };
+    let service = |id: String| {
+        let sd = sd.clone();
+        async move {
+            match sd.get_service().id(&id).send().await {
+                Ok(out) => out.service().cloned(),
+                Err(e) => {
+                    let code = aws_sdk_servicediscovery::error::ProvideErrorMetadata::code(&e);
+                    assert_eq!(code, Some("ServiceNotFound"), "{e:?}");
+                    None
+                }
+            }
+        }
+    };
+    let ttl = |svc: &aws_sdk_servicediscovery::types::Service| {
+        svc.dns_config().map(|c| c.dns_records()[0].ttl())
+    };
+
+    apply(&dir, &stack, &[]);
+    let outputs = stdout(&run_ok(&["output", &dir, "--stack", &stack, "--json"], 0));
+    let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("outputs JSON");
+    let ns_id = outputs["namespace_id"]["value"]
+        .as_str()
+        .expect("namespace_id")
+        .to_string();
+    let svc_id = outputs["service_id"]["value"]
+        .as_str()
+        .expect("service_id")
+        .to_string();
+    let ns = namespace(ns_id.clone()).await.expect("the namespace");
+    assert_eq!(ns.name(), Some(format!("{name}.internal").as_str()));
+    assert_eq!(ns.description(), Some("services of the app"));
+    // The namespace made a private hosted zone, shown as `hosted_zone`.
+    let zone = ns
+        .properties()
+        .and_then(|p| p.dns_properties())
+        .and_then(|d| d.hosted_zone_id())
+        .expect("a hosted zone")
+        .to_string();
+    assert_eq!(
+        outputs["hosted_zone"]["value"].as_str(),
+        Some(zone.as_str())
+    );
+    route53
+        .get_hosted_zone()
+        .id(&zone)
+        .send()
+        .await
+        .expect("the namespace's hosted zone");
+    let svc = service(svc_id.clone()).await.expect("the service");
+    assert_eq!(svc.name(), Some("api"));
+    assert_eq!(svc.namespace_id(), Some(ns_id.as_str()));
+    assert_eq!(ttl(&svc), Some(10));
+    let tags = sd
+        .list_tags_for_resource()
+        .resource_arn(svc.arn().expect("arn"))
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "Team" && t.value() == "web"),
+        "{tags:?}"
+    );
+    // The ECS service registers its tasks in the Cloud Map service.
+    let ecs_service = ecs
+        .describe_services()
+        .cluster(format!("{name}-cluster"))
+        .services(format!("{name}-api"))
+        .send()
+        .await
+        .expect("DescribeServices");
+    let registries = ecs_service.services()[0].service_registries();
+    assert_eq!(registries.len(), 1, "{ecs_service:?}");
+    assert_eq!(registries[0].registry_arn(), svc.arn());
+
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("servicediscovery:ListNamespaces", 1),
+            ("servicediscovery:ListServices", 1),
+            ("servicediscovery:ListTagsForResource", 2),
+        ],
+    );
+
+    // The namespace's description and the records' TTL change in place.
+    let changed = ["--var", "description=the app's services", "--var", "ttl=30"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_service_discovery_private_dns_namespace.main")
+            && plan.contains("aws_service_discovery_service.api")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let ns = namespace(ns_id.clone()).await.expect("the namespace");
+    assert_eq!(ns.description(), Some("the app's services"));
+    let svc = service(svc_id.clone()).await.expect("the service");
+    assert_eq!(ttl(&svc), Some(30));
+    assert_eq!(svc.id(), Some(svc_id.as_str()), "updated, not replaced");
+    diff(&dir, &stack, &changed, 0);
+
+    // A TTL changed behind stackd's back is found, and put back.
+    sd.update_service()
+        .id(&svc_id)
+        .service(
+            aws_sdk_servicediscovery::types::ServiceChange::builder()
+                .description("the API's tasks")
+                .dns_config(
+                    aws_sdk_servicediscovery::types::DnsConfigChange::builder()
+                        .dns_records(
+                            aws_sdk_servicediscovery::types::DnsRecord::builder()
+                                .r#type(aws_sdk_servicediscovery::types::RecordType::A)
+                                .ttl(300)
+                                .build()
+                                .expect("record"),
+                        )
+                        .build()
+                        .expect("change"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateService");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(plan.contains("ttl"), "{plan}");
+    apply(&dir, &stack, &changed);
+    let svc = service(svc_id.clone()).await.expect("the service");
+    assert_eq!(ttl(&svc), Some(30));
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(service(svc_id).await.is_none());
+    assert!(namespace(ns_id).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn iam_policy_attachments_oidc_providers_and_service_linked_roles() {
+    require_localstack();
+    let stack = unique_stack("tiam");
+    let name = format!("iam{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-iam");
+    let config = sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let linked_role = format!("AWSServiceRoleForAutoScaling_{name}");
+    let attached_roles = |arn: String| {
+        let iam = iam.clone();
+        async move {
+            match iam.list_entities_for_policy().policy_arn(&arn).send().await {
+                Ok(out) => Some(
+                    out.policy_roles()
+                        .iter()
+                        .filter_map(|r| r.role_name().map(str::to_string))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(e) => {
+                    let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e);
+                    assert_eq!(code, Some("NoSuchEntity"), "{e:?}");
+                    None
+                }
+            }
+        }
+    };
+    let oidc = |arn: String| {
+        let iam = iam.clone();
+        async move {
+            match iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(&arn)
+                .send()
+                .await
+            {
+                Ok(out) => Some(out),
+                Err(e) => {
+                    let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e);
+                    assert_eq!(code, Some("NoSuchEntity"), "{e:?}");
+                    None
+                }
+            }
+        }
+    };
+    let role = |role: String| {
+        let iam = iam.clone();
+        async move {
+            match iam.get_role().role_name(&role).send().await {
+                Ok(out) => out.role().cloned(),
+                Err(e) => {
+                    let code = aws_sdk_iam::error::ProvideErrorMetadata::code(&e);
+                    assert_eq!(code, Some("NoSuchEntity"), "{e:?}");
+                    None
+                }
+            }
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let outputs = stdout(&run_ok(&["output", &dir, "--stack", &stack, "--json"], 0));
+    let outputs: serde_json::Value = serde_json::from_str(&outputs).expect("outputs JSON");
+    let policy_arn = outputs["policy_arn"]["value"]
+        .as_str()
+        .expect("policy")
+        .to_string();
+    let provider_arn = outputs["provider_arn"]["value"]
+        .as_str()
+        .expect("provider")
+        .to_string();
+    let mut roles = attached_roles(policy_arn.clone())
+        .await
+        .expect("the policy");
+    roles.sort();
+    assert_eq!(roles, [format!("{name}-app"), format!("{name}-worker")]);
+    let provider = oidc(provider_arn.clone()).await.expect("the OIDC provider");
+    assert_eq!(provider.client_id_list(), ["sts.amazonaws.com"]);
+    assert_eq!(
+        provider.thumbprint_list(),
+        ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+    );
+    assert!(
+        provider
+            .tags()
+            .iter()
+            .any(|t| t.key() == "Purpose" && t.value() == "ci"),
+        "{provider:?}"
+    );
+    let linked = role(linked_role.clone()).await.expect("the linked role");
+    assert_eq!(
+        linked.path(),
+        "/aws-service-role/autoscaling.amazonaws.com/"
+    );
+    assert_eq!(linked.description(), Some("Auto Scaling for the web tier"));
+    assert_eq!(
+        outputs["linked_role_arn"]["value"].as_str(),
+        Some(linked.arn())
+    );
+    assert!(
+        linked.tags().iter().any(|t| t.key() == "Purpose"),
+        "the ownership and spec tags follow the create: {linked:?}"
+    );
+    // The ECR repository, read back through the data source.
+    let repo = ecr
+        .describe_repositories()
+        .repository_names(format!("{name}/app"))
+        .send()
+        .await
+        .expect("DescribeRepositories");
+    assert_eq!(
+        outputs["repository_url"]["value"].as_str(),
+        repo.repositories()[0].repository_uri()
+    );
+    assert_eq!(outputs["scan_on_push"]["value"], serde_json::json!(true));
+
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("iam:ListEntitiesForPolicy", 1),
+            ("iam:GetOpenIDConnectProvider", 1),
+            // Two roles and the service-linked one.
+            ("iam:GetRole", 3),
+            ("ecr:DescribeImages", 1),
+        ],
+    );
+
+    // One role fewer, a new thumbprint, a new description: all in place.
+    let changed = [
+        "--var",
+        "attach_worker=false",
+        "--var",
+        "thumbprint=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "--var",
+        "role_description=Auto Scaling of the web tier",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_iam_policy_attachment.read")
+            && plan.contains("aws_iam_openid_connect_provider.ci")
+            && plan.contains("aws_iam_service_linked_role.autoscaling")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        attached_roles(policy_arn.clone())
+            .await
+            .expect("the policy"),
+        [format!("{name}-app")]
+    );
+    let provider = oidc(provider_arn.clone()).await.expect("the OIDC provider");
+    assert_eq!(
+        provider.thumbprint_list(),
+        ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"]
+    );
+    let linked = role(linked_role.clone()).await.expect("the linked role");
+    assert_eq!(linked.description(), Some("Auto Scaling of the web tier"));
+    diff(&dir, &stack, &changed, 0);
+
+    // Behind stackd's back: the policy attached to the worker again (the
+    // attachment is exclusive: the plan takes it away), a thumbprint and a
+    // description changed.
+    iam.attach_role_policy()
+        .role_name(format!("{name}-worker"))
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .expect("AttachRolePolicy");
+    iam.update_open_id_connect_provider_thumbprint()
+        .open_id_connect_provider_arn(&provider_arn)
+        .thumbprint_list("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+        .send()
+        .await
+        .expect("UpdateOpenIDConnectProviderThumbprint");
+    iam.update_role()
+        .role_name(&linked_role)
+        .description("changed by hand")
+        .send()
+        .await
+        .expect("UpdateRole");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains(&format!("{name}-worker"))
+            && plan.contains("thumbprint_list")
+            && plan.contains("changed by hand"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        attached_roles(policy_arn.clone())
+            .await
+            .expect("the policy"),
+        [format!("{name}-app")],
+        "the attachment made elsewhere is detached"
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    // moto lists no entities for a deleted policy instead of NoSuchEntity.
+    assert!(attached_roles(policy_arn.clone())
+        .await
+        .unwrap_or_default()
+        .is_empty());
+    assert!(iam
+        .get_policy()
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .is_err());
+    assert!(oidc(provider_arn).await.is_none());
+    assert!(role(linked_role).await.is_none());
 }

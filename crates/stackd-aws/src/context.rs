@@ -102,6 +102,7 @@ pub(crate) struct Aws {
     pub rds: aws_sdk_rds::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub servicediscovery: aws_sdk_servicediscovery::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -163,6 +164,7 @@ impl Aws {
             rds: client!(aws_sdk_rds, config, "rds"),
             autoscaling: client!(aws_sdk_autoscaling, config, "autoscaling"),
             cloudtrail: client!(aws_sdk_cloudtrail, config, "cloudtrail"),
+            servicediscovery: client!(aws_sdk_servicediscovery, config, "servicediscovery"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -472,6 +472,14 @@ pub fn iam_actions(service: &str, operation: &str) -> Vec<String> {
 fn spelled<'a>(service: &str, operation: &'a str) -> std::borrow::Cow<'a, str> {
     if service == "rds" && operation.contains("Db") {
         std::borrow::Cow::Owned(operation.replace("Db", "DB"))
+    } else if service == "iam" && operation.contains("OpenIdConnect") {
+        // `create_open_id_connect_provider` is `iam:CreateOpenIDConnectProvider`,
+        // `add_client_id_to_...` is `iam:AddClientIDTo...`.
+        std::borrow::Cow::Owned(
+            operation
+                .replace("OpenIdConnect", "OpenIDConnect")
+                .replace("ClientId", "ClientID"),
+        )
     } else {
         std::borrow::Cow::Borrowed(operation)
     }
@@ -1108,6 +1116,8 @@ mod tests {
         "logs:CreateLogDelivery",
         "logs:DeleteLogDelivery",
         "route53:CreateHostedZone",
+        "servicediscovery:CreatePrivateDnsNamespace",
+        "servicediscovery:GetOperation",
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",
         "sns:Unsubscribe",
@@ -1220,6 +1230,11 @@ mod tests {
             ("rds", "CreateDbInstance", "rds:CreateDBInstance"),
             ("rds", "DescribeDBParameters", "rds:DescribeDBParameters"),
             ("rds", "ListTagsForResource", "rds:ListTagsForResource"),
+            (
+                "iam",
+                "AddClientIdToOpenIdConnectProvider",
+                "iam:AddClientIDToOpenIDConnectProvider",
+            ),
         ] {
             assert_eq!(
                 iam_action(service, operation),

@@ -87,6 +87,9 @@ pub fn diff(
         }
         let l = live.get(block.name).cloned().unwrap_or(Value::Null);
         if !blocks_equal(block, &d, &l) {
+            let forces_replacement = block.force_new
+                || block_forces_new(block)
+                || (!block.blocks.is_empty() && force_new_part_differs(block, &d, &l));
             changes.push(AttrChange {
                 name: block.name.to_string(),
                 before: normalize_blocks(block, &l),
@@ -95,7 +98,7 @@ pub fn diff(
                 } else {
                     normalize_blocks(block, &d)
                 },
-                forces_replacement: block.force_new || block_forces_new(block),
+                forces_replacement,
                 sensitive: false,
             });
         }
@@ -113,12 +116,59 @@ fn normalized(attr: &AttrSchema, d: Value, l: Value) -> (Value, Value) {
     }
 }
 
+/// True when every argument of the block, nested blocks' included, forces
+/// replacement: any change of it replaces the object.
 fn block_forces_new(block: &BlockSchema) -> bool {
     block.attrs.iter().any(|a| a.force_new)
         && block
             .attrs
             .iter()
             .all(|a| a.force_new || a.presence == Presence::Computed)
+        && block
+            .blocks
+            .iter()
+            .all(|b| b.force_new || block_forces_new(b))
+}
+
+/// For a block with nested blocks, some of whose parts update in place
+/// (Cloud Map's `dns_config`: a force-new `namespace_id` beside
+/// `dns_records` whose `ttl` changes in place): true when a force-new part
+/// is what differs. Items that cannot be paired (a count that changed, an
+/// unknown value) count as differing wherever the block has such a part.
+fn force_new_part_differs(block: &BlockSchema, d: &Value, l: &Value) -> bool {
+    if !has_force_new_part(block) {
+        return false;
+    }
+    if !d.is_wholly_known() {
+        return true;
+    }
+    let (a, b) = (normalize_blocks(block, d), normalize_blocks(block, l));
+    let (Value::List(x), Value::List(y)) = (&a, &b) else {
+        return true;
+    };
+    x.len() != y.len()
+        || x.iter().zip(y).any(|(p, q)| {
+            block.attrs.iter().filter(|a| a.force_new).any(|a| {
+                let dv = p.get(a.name).cloned().unwrap_or(Value::Null);
+                let lv = q.get(a.name).cloned().unwrap_or(Value::Null);
+                let (dv, lv) = normalized(a, dv, lv);
+                !(dv.is_null() && a.presence == Presence::OptionalComputed)
+                    && !attr_equal(&a.ty, &dv, &lv)
+            }) || block.blocks.iter().any(|nested| {
+                let dv = p.get(nested.name).cloned().unwrap_or(Value::Null);
+                let lv = q.get(nested.name).cloned().unwrap_or(Value::Null);
+                !blocks_equal(nested, &dv, &lv)
+                    && (nested.force_new
+                        || block_forces_new(nested)
+                        || force_new_part_differs(nested, &dv, &lv))
+            })
+        })
+}
+
+fn has_force_new_part(block: &BlockSchema) -> bool {
+    block.force_new
+        || block.attrs.iter().any(|a| a.force_new)
+        || block.blocks.iter().any(has_force_new_part)
 }
 
 /// True when a value is unset or the zero value of its type: Terraform's
@@ -439,6 +489,43 @@ mod tests {
         assert_eq!(changes.len(), 1);
         assert!(changes[0].forces_replacement);
         assert_eq!(changes[0].after, Value::Unknown);
+    }
+
+    #[test]
+    fn a_nested_block_changes_in_place_unless_a_force_new_part_differs() {
+        let schema = ResourceSchema::resource("t").block(
+            B::new("dns_config", Nesting::List)
+                .attr(A::required("namespace_id", T::String).force_new())
+                .block(
+                    B::new("dns_records", Nesting::List)
+                        .attr(A::required("ttl", T::Number))
+                        .attr(A::required("type", T::String).force_new()),
+                ),
+        );
+        let v = |ns: &str, ttl: i64, ty: &str| {
+            Value::map([(
+                "dns_config",
+                Value::List(vec![Value::map([
+                    ("namespace_id", Value::from(ns)),
+                    (
+                        "dns_records",
+                        Value::List(vec![Value::map([
+                            ("ttl", Value::from(ttl)),
+                            ("type", Value::from(ty)),
+                        ])]),
+                    ),
+                ])]),
+            )])
+        };
+        let none = IgnoreChanges::default();
+        let live = v("ns-1", 10, "A");
+        let ttl = diff(&schema, &v("ns-1", 30, "A"), &live, &none);
+        assert_eq!(ttl.len(), 1);
+        assert!(!ttl[0].forces_replacement, "a TTL changes in place");
+        let ns = diff(&schema, &v("ns-2", 10, "A"), &live, &none);
+        assert!(ns[0].forces_replacement, "another namespace replaces");
+        let ty = diff(&schema, &v("ns-1", 10, "SRV"), &live, &none);
+        assert!(ty[0].forces_replacement, "another record type replaces");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 Works around an emulator limitation: community LocalStack (localstack-core,
 no auth token) answers every call to ecs, elbv2, ecr, codebuild and
 codepipeline with "not included in your current license plan", and serves no
-application-autoscaling, rds or autoscaling at all, because it registers no provider for
-them. Its bundled moto fork (moto-ext) implements all eight, so each provider
+application-autoscaling, rds, autoscaling or servicediscovery at all, because it registers no provider for
+them. Its bundled moto fork (moto-ext) implements all nine, so each provider
 here is a Skeleton whose dispatch table sends every operation of the
 service's spec to ``_proxy_moto`` (but the few moto lacks, answered by this
 package: see ``rds_fixes.py``), the same
@@ -91,3 +91,13 @@ def cloudtrail() -> Service:
     # trails, their status and tags. Its bucket check is pointed at
     # LocalStack's S3 by cloudtrail_fixes.py.
     return _moto_backed_service("cloudtrail")
+
+
+@aws_provider(api="servicediscovery")
+def servicediscovery() -> Service:
+    # Community LocalStack registers no servicediscovery (Cloud Map)
+    # provider; moto implements namespaces (a private DNS namespace makes a
+    # Route 53 hosted zone in moto's route53 backend, which LocalStack's
+    # route53 serves), services, instances, operations (SUCCESS at once)
+    # and tags.
+    return _moto_backed_service("servicediscovery")

@@ -35,6 +35,7 @@ MODULES = [
     "moto.codepipeline.models",
     "moto.rds.models",
     "moto.autoscaling.models",
+    "moto.servicediscovery.models",
     "localstack.services.ec2.provider",
 ]
 

@@ -50,6 +50,7 @@ pub(crate) mod rds;
 pub(crate) mod route53;
 pub(crate) mod s3;
 pub(crate) mod secretsmanager;
+pub(crate) mod servicediscovery;
 pub(crate) mod sns;
 pub(crate) mod sqs;
 pub(crate) mod ssm;
@@ -99,6 +100,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &route53::SERVICE,
     &s3::SERVICE,
     &secretsmanager::SERVICE,
+    &servicediscovery::SERVICE,
     &sns::SERVICE,
     &sqs::SERVICE,
     &ssm::SERVICE,

@@ -113,7 +113,7 @@ pub(crate) fn schema() -> ResourceSchema {
         .taggable()
 }
 
-fn repository_attrs(
+pub(crate) fn repository_attrs(
     r: &Repository,
     tags: &BTreeMap<String, String>,
     args: Option<&Value>,
@@ -208,7 +208,7 @@ async fn describe_named(aws: &Aws, names: &[String]) -> Result<Vec<Repository>, 
     Ok(out)
 }
 
-async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+pub(crate) async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
     let out = aws
         .ecr
         .list_tags_for_resource()

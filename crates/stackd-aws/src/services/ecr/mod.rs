@@ -9,7 +9,9 @@ types! {
         ecr_lifecycle_policy,
         ecr_repository_policy,
     ],
-    data: [],
+    data: [
+        ecr_repository_data,
+    ],
 }
 
 /// The service: the `Aws` client field `ecr`, IAM prefix `ecr`.

@@ -149,6 +149,13 @@ pub(crate) fn schema() -> ResourceSchema {
                 .attr(AttrSchema::required("container_port", AttrType::Number)),
         )
         .block(
+            at_most_one(BlockSchema::new("service_registries", Nesting::List))
+                .attr(AttrSchema::required("registry_arn", AttrType::String))
+                .attr(AttrSchema::optional("port", AttrType::Number))
+                .attr(AttrSchema::optional("container_name", AttrType::String))
+                .attr(AttrSchema::optional("container_port", AttrType::Number)),
+        )
+        .block(
             at_most_one(BlockSchema::new("deployment_controller", Nesting::List))
                 // ECS reports ECS when none was asked for.
                 .computed_when_absent()
@@ -293,6 +300,40 @@ fn load_balancer_blocks(lbs: &[ecs::LoadBalancer]) -> Value {
     ))
 }
 
+/// The Cloud Map service the tasks are registered in (`service_registries`).
+fn registry_blocks(registries: &[ecs::ServiceRegistry]) -> Value {
+    Value::List(
+        registries
+            .iter()
+            .map(|r| {
+                Value::map([
+                    ("registry_arn", s(r.registry_arn())),
+                    ("port", r.port().map(num).unwrap_or(Value::Null)),
+                    ("container_name", s(r.container_name())),
+                    (
+                        "container_port",
+                        r.container_port().map(num).unwrap_or(Value::Null),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn service_registries(desired: &Value) -> Vec<ecs::ServiceRegistry> {
+    blocks(desired, "service_registries")
+        .iter()
+        .map(|b| {
+            ecs::ServiceRegistry::builder()
+                .set_registry_arn(opt_str(b, "registry_arn").map(str::to_string))
+                .set_port(opt_int(b, "port").map(|p| p as i32))
+                .set_container_name(opt_str(b, "container_name").map(str::to_string))
+                .set_container_port(opt_int(b, "container_port").map(|p| p as i32))
+                .build()
+        })
+        .collect()
+}
+
 /// Live attributes. `recorded` (state, or the spec just applied) supplies
 /// the arguments ECS does not keep (`force_new_deployment`,
 /// `wait_for_steady_state`) and the deployment settings it omits.
@@ -343,6 +384,10 @@ fn service_attrs(svc: &ecs::Service, recorded: &Value) -> Value {
             network_value(svc.network_configuration()),
         ),
         ("load_balancer", load_balancer_blocks(svc.load_balancers())),
+        (
+            "service_registries",
+            registry_blocks(svc.service_registries()),
+        ),
         ("deployment_circuit_breaker", breaker),
         (
             "deployment_controller",
@@ -580,6 +625,7 @@ fn create_input(
     let name = req_str(desired, "name", "CreateService")?;
     let strategy = strategy_items(blocks(desired, "capacity_provider_strategy"))?;
     let lbs = load_balancers(desired);
+    let registries = service_registries(desired);
     Ok(aws
         .ecs
         .create_service()
@@ -599,6 +645,7 @@ fn create_input(
         .set_capacity_provider_strategy((!strategy.is_empty()).then_some(strategy))
         .set_network_configuration(network_configuration(desired)?)
         .set_load_balancers((!lbs.is_empty()).then_some(lbs))
+        .set_service_registries((!registries.is_empty()).then_some(registries))
         .deployment_configuration(deployment_configuration(desired))
         .set_deployment_controller(deployment_controller(desired)?)
         .set_health_check_grace_period_seconds(
@@ -660,6 +707,10 @@ fn update_input(
     }
     if has("load_balancer") {
         call = call.set_load_balancers(Some(load_balancers(desired)));
+        any = true;
+    }
+    if has("service_registries") {
+        call = call.set_service_registries(Some(service_registries(desired)));
         any = true;
     }
     if has("deployment_circuit_breaker")

@@ -10,6 +10,9 @@ types! {
         iam_role_policy_attachment,
         iam_policy,
         iam_instance_profile,
+        iam_policy_attachment,
+        iam_openid_connect_provider,
+        iam_service_linked_role,
     ],
     data: [
         iam_policy_document,
@@ -33,6 +36,9 @@ pub(crate) static SERVICE: Service = Service {
         IAM_POLICY,
         AWS_MANAGED_POLICY,
         INSTANCE_PROFILE,
+        USER,
+        GROUP,
+        OIDC_PROVIDER,
         ELB_SERVICE_LINKED_ROLE,
         ECS_SERVICE_LINKED_ROLE,
         APPAUTOSCALING_ECS_SERVICE_LINKED_ROLE,
@@ -45,6 +51,12 @@ pub(crate) static SERVICE: Service = Service {
 pub(crate) const ROLE: ArnPattern = arn("Role", "arn:${partition}:iam::${account}:role/*");
 pub(crate) const IAM_POLICY: ArnPattern =
     arn("Policy", "arn:${partition}:iam::${account}:policy/*");
+pub(crate) const USER: ArnPattern = arn("User", "arn:${partition}:iam::${account}:user/*");
+pub(crate) const GROUP: ArnPattern = arn("Group", "arn:${partition}:iam::${account}:group/*");
+pub(crate) const OIDC_PROVIDER: ArnPattern = arn(
+    "OidcProvider",
+    "arn:${partition}:iam::${account}:oidc-provider/*",
+);
 pub(crate) const INSTANCE_PROFILE: ArnPattern = arn(
     "InstanceProfile",
     "arn:${partition}:iam::${account}:instance-profile/*",
