@@ -101,6 +101,8 @@ pub(crate) struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub rds: aws_sdk_rds::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub kms: aws_sdk_kms::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -161,6 +163,8 @@ impl Aws {
             sqs: client!(aws_sdk_sqs, config, "sqs"),
             rds: client!(aws_sdk_rds, config, "rds"),
             autoscaling: client!(aws_sdk_autoscaling, config, "autoscaling"),
+            events: client!(aws_sdk_eventbridge, config, "events"),
+            kms: client!(aws_sdk_kms, config, "kms"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

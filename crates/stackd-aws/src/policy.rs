@@ -1105,6 +1105,7 @@ mod tests {
     const STAR_ONLY: &[&str] = &[
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
+        "kms:CreateKey",
         "route53:CreateHostedZone",
         "sns:GetSubscriptionAttributes",
         "sns:SetSubscriptionAttributes",
