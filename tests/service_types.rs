@@ -2157,6 +2157,14 @@ const PER_INSTANCE_READS: &[&str] = &[
     "iam:ListEntitiesForPolicy",
     // Cloud Map has no batch form of its tag read.
     "servicediscovery:ListTagsForResource",
+    // A dashboard's body: ListDashboards answers no bodies.
+    "cloudwatch:GetDashboard",
+    "events:ListTagsForResource",
+    // A key's metadata, policy, rotation and tags: each call takes one key.
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListResourceTags",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -3245,4 +3253,474 @@ async fn iam_policy_attachments_oidc_providers_and_service_linked_roles() {
         .is_err());
     assert!(oidc(provider_arn).await.is_none());
     assert!(role(linked_role).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_keys_and_aliases() {
+    require_localstack();
+    let stack = unique_stack("tkms");
+    let name = format!("stackd-tkms-{}", std::process::id());
+    let alias = format!("alias/{name}");
+    let (_spec, dir) = fixture(&name, "types-kms");
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let key = |kms: aws_sdk_kms::Client, id: String| async move {
+        kms.describe_key()
+            .key_id(&id)
+            .send()
+            .await
+            .expect("DescribeKey")
+            .key_metadata
+            .expect("key metadata")
+    };
+    let alias_target = |kms: aws_sdk_kms::Client, alias: String| async move {
+        kms.list_aliases()
+            .send()
+            .await
+            .expect("ListAliases")
+            .aliases()
+            .iter()
+            .find(|a| a.alias_name() == Some(alias.as_str()))
+            .and_then(|a| a.target_key_id().map(str::to_string))
+    };
+    let outputs = |dir: &str, stack: &str| {
+        let out = stdout(&run_ok(&["output", dir, "--stack", stack, "--json"], 0));
+        serde_json::from_str::<serde_json::Value>(&out).expect("outputs JSON")
+    };
+
+    apply(&dir, &stack, &[]);
+    let out = outputs(&dir, &stack);
+    let main_id = out["key_id"]["value"].as_str().expect("key_id").to_string();
+    let other_id = out["other_key_id"]["value"]
+        .as_str()
+        .expect("other_key_id")
+        .to_string();
+    let main = key(kms.clone(), main_id.clone()).await;
+    assert_eq!(main.description(), Some("stackd test key"));
+    assert!(main.enabled());
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&main_id)
+        .send()
+        .await
+        .expect("GetKeyRotationStatus");
+    assert!(rotation.key_rotation_enabled());
+    let tags = kms
+        .list_resource_tags()
+        .key_id(&main_id)
+        .send()
+        .await
+        .expect("ListResourceTags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.tag_key() == "Purpose" && t.tag_value() == "test"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        alias_target(kms.clone(), alias.clone()).await.as_deref(),
+        Some(main_id.as_str())
+    );
+    assert_eq!(out["looked_up_arn"]["value"].as_str(), main.arn(), "{out}");
+
+    // Keys are read one by one (four calls each; the data source's
+    // DescribeKey is the third); aliases with one list.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("kms:DescribeKey", 3),
+            ("kms:GetKeyPolicy", 2),
+            ("kms:GetKeyRotationStatus", 2),
+            ("kms:ListResourceTags", 2),
+            ("kms:ListAliases", 1),
+        ],
+    );
+
+    // The description changes in place; the alias is pointed at the other
+    // key (by its ARN) in place.
+    let changed = [
+        "--var",
+        "description=changed key",
+        "--var",
+        "alias_target=other",
+    ];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_kms_key.main")
+            && plan.contains("aws_kms_alias.main")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        key(kms.clone(), main_id.clone()).await.description(),
+        Some("changed key")
+    );
+    assert_eq!(
+        alias_target(kms.clone(), alias.clone()).await.as_deref(),
+        Some(other_id.as_str())
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Disabled and re-pointed behind stackd's back: the diff finds both,
+    // and apply puts them back.
+    kms.disable_key()
+        .key_id(&main_id)
+        .send()
+        .await
+        .expect("DisableKey");
+    kms.update_alias()
+        .alias_name(&alias)
+        .target_key_id(&main_id)
+        .send()
+        .await
+        .expect("UpdateAlias");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("is_enabled") && plan.contains("aws_kms_alias.main"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert!(key(kms.clone(), main_id.clone()).await.enabled());
+    assert_eq!(
+        alias_target(kms.clone(), alias.clone()).await.as_deref(),
+        Some(other_id.as_str())
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    // KMS deletes no key at once: destroy schedules the deletion.
+    for id in [&main_id, &other_id] {
+        let m = key(kms.clone(), id.clone()).await;
+        assert_eq!(
+            m.key_state(),
+            Some(&aws_sdk_kms::types::KeyState::PendingDeletion),
+            "{m:?}"
+        );
+        // Deleted seven days on (`deletion_window_in_days`). LocalStack
+        // answers no `PendingDeletionWindowInDays`: the date is checked.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        let days = (m.deletion_date().expect("deletion date").secs() - now) as f64 / 86400.0;
+        assert!((6.9..=7.1).contains(&days), "{days} days: {m:?}");
+    }
+    assert_eq!(alias_target(kms.clone(), alias.clone()).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_rules_and_ecs_targets() {
+    require_localstack();
+    let stack = unique_stack("tevents");
+    let name = format!("stackd-tev-{}", std::process::id());
+    let nightly = format!("{name}-nightly");
+    let (_spec, dir) = fixture(&name, "types-events");
+    let events = aws_sdk_eventbridge::Client::new(&sdk_config().await);
+    let rule = |events: aws_sdk_eventbridge::Client, name: String| async move {
+        match events.describe_rule().name(&name).send().await {
+            Ok(out) => Some(out),
+            Err(e) => {
+                let code = aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+                None
+            }
+        }
+    };
+    let targets = |events: aws_sdk_eventbridge::Client, rule: String| async move {
+        match events.list_targets_by_rule().rule(&rule).send().await {
+            Ok(out) => out.targets().to_vec(),
+            Err(e) => {
+                let code = aws_sdk_eventbridge::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+                Vec::new()
+            }
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let out = stdout(&run_ok(&["output", &dir, "--stack", &stack, "--json"], 0));
+    let out: serde_json::Value = serde_json::from_str(&out).expect("outputs JSON");
+    let deploys = out["deploys_rule"]["value"]
+        .as_str()
+        .expect("deploys_rule")
+        .to_string();
+    assert!(
+        deploys.starts_with(&format!("{name}-deploys-")),
+        "{deploys}"
+    );
+    let task_definition = out["task_definition_arn"]["value"]
+        .as_str()
+        .expect("task_definition_arn")
+        .to_string();
+
+    let live = rule(events.clone(), nightly.clone())
+        .await
+        .expect("the rule");
+    assert_eq!(live.schedule_expression(), Some("rate(1 day)"));
+    assert_eq!(live.description(), Some("runs the nightly job"));
+    assert_eq!(live.state().map(|s| s.as_str()), Some("ENABLED"));
+    let tags = events
+        .list_tags_for_resource()
+        .resource_arn(live.arn().expect("rule ARN"))
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "Purpose" && t.value() == "test"),
+        "{tags:?}"
+    );
+    let job = targets(events.clone(), nightly.clone()).await;
+    assert_eq!(job.len(), 1, "{job:?}");
+    assert_eq!(job[0].id(), "run-job");
+    let ecs = job[0].ecs_parameters().expect("ECS parameters");
+    assert_eq!(ecs.task_definition_arn(), task_definition);
+    assert_eq!(ecs.task_count(), Some(1));
+    assert_eq!(ecs.launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    let vpc = ecs
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .expect("awsvpc configuration");
+    assert_eq!(vpc.subnets().len(), 1, "{vpc:?}");
+    let deploys_rule = rule(events.clone(), deploys.clone())
+        .await
+        .expect("the rule");
+    assert_eq!(deploys_rule.state().map(|s| s.as_str()), Some("DISABLED"));
+    let pattern: serde_json::Value =
+        serde_json::from_str(deploys_rule.event_pattern().expect("pattern")).expect("JSON");
+    assert_eq!(pattern["source"], serde_json::json!(["aws.ecs"]));
+    let queue = targets(events.clone(), deploys.clone()).await;
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(queue[0].input(), Some(r#"{"from":"stackd"}"#));
+
+    // Rules with one list per bus (tags per rule); targets one list per rule.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("events:ListRules", 1),
+            ("events:ListTagsForResource", 2),
+            ("events:ListTargetsByRule", 2),
+        ],
+    );
+
+    // The schedule and the task count change in place.
+    let changed = ["--var", "schedule=rate(2 days)", "--var", "task_count=2"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_cloudwatch_event_rule.nightly")
+            && plan.contains("aws_cloudwatch_event_target.job")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = rule(events.clone(), nightly.clone())
+        .await
+        .expect("the rule");
+    assert_eq!(live.schedule_expression(), Some("rate(2 days)"));
+    let job = targets(events.clone(), nightly.clone()).await;
+    assert_eq!(
+        job[0].ecs_parameters().and_then(|e| e.task_count()),
+        Some(2)
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back: the rule's description and the task
+    // count. The diff finds both; apply puts them back.
+    events
+        .put_rule()
+        .name(&nightly)
+        .schedule_expression("rate(2 days)")
+        .description("edited in the console")
+        .send()
+        .await
+        .expect("PutRule");
+    let mut edited = job[0].clone();
+    edited.ecs_parameters = Some(
+        aws_sdk_eventbridge::types::EcsParameters::builder()
+            .task_definition_arn(&task_definition)
+            .task_count(5)
+            .build()
+            .expect("ECS parameters"),
+    );
+    events
+        .put_targets()
+        .rule(&nightly)
+        .targets(edited)
+        .send()
+        .await
+        .expect("PutTargets");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("description") && plan.contains("aws_cloudwatch_event_target.job"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = rule(events.clone(), nightly.clone())
+        .await
+        .expect("the rule");
+    assert_eq!(live.description(), Some("runs the nightly job"));
+    let job = targets(events.clone(), nightly.clone()).await;
+    assert_eq!(
+        job[0].ecs_parameters().and_then(|e| e.task_count()),
+        Some(2)
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(rule(events.clone(), nightly.clone()).await.is_none());
+    assert!(rule(events.clone(), deploys.clone()).await.is_none());
+    assert!(targets(events.clone(), nightly.clone()).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_metric_filters_and_dashboards() {
+    require_localstack();
+    let stack = unique_stack("tobs");
+    let name = format!("stackd-tobs-{}", std::process::id());
+    let group = format!("/stackd-test/{name}");
+    let filter = format!("{name}-errors");
+    let dashboard = format!("{name}-main");
+    let (_spec, dir) = fixture(&name, "types-observability");
+    let config = sdk_config().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    let filters = |logs: aws_sdk_cloudwatchlogs::Client, group: String| async move {
+        match logs
+            .describe_metric_filters()
+            .log_group_name(&group)
+            .send()
+            .await
+        {
+            Ok(out) => out.metric_filters().to_vec(),
+            Err(e) => {
+                let code = aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ResourceNotFoundException"), "{e:?}");
+                Vec::new()
+            }
+        }
+    };
+    let body = |cw: aws_sdk_cloudwatch::Client, name: String| async move {
+        match cw.get_dashboard().dashboard_name(&name).send().await {
+            Ok(out) => Some(
+                serde_json::from_str::<serde_json::Value>(out.dashboard_body().expect("body"))
+                    .expect("JSON body"),
+            ),
+            Err(e) => {
+                let code = aws_sdk_cloudwatch::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ResourceNotFound"), "{e:?}");
+                None
+            }
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let live = filters(logs.clone(), group.clone()).await;
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0].filter_name(), Some(filter.as_str()));
+    assert_eq!(live[0].filter_pattern(), Some("ERROR"));
+    let t = &live[0].metric_transformations()[0];
+    assert_eq!(t.metric_name(), "Errors");
+    assert_eq!(t.metric_namespace(), format!("Stackd/{name}"));
+    assert_eq!(t.default_value(), Some(0.0));
+    let b = body(cw.clone(), dashboard.clone())
+        .await
+        .expect("the dashboard");
+    assert_eq!(b["widgets"][0]["properties"]["period"], 300);
+
+    // Filters with one chain per log group; dashboards one by one.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("logs:DescribeMetricFilters", 1),
+            ("cloudwatch:GetDashboard", 1),
+        ],
+    );
+
+    // The pattern and the dashboard's period change in place.
+    let changed = ["--var", "pattern=\"FATAL\"", "--var", "period=60"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_cloudwatch_log_metric_filter.errors")
+            && plan.contains("aws_cloudwatch_dashboard.main")
+            && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = filters(logs.clone(), group.clone()).await;
+    assert_eq!(live[0].filter_pattern(), Some("\"FATAL\""));
+    let b = body(cw.clone(), dashboard.clone())
+        .await
+        .expect("the dashboard");
+    assert_eq!(b["widgets"][0]["properties"]["period"], 60);
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back: the filter's metric and the dashboard's
+    // widgets. The diff finds both; apply puts them back.
+    logs.put_metric_filter()
+        .log_group_name(&group)
+        .filter_name(&filter)
+        .filter_pattern("\"FATAL\"")
+        .metric_transformations(
+            aws_sdk_cloudwatchlogs::types::MetricTransformation::builder()
+                .metric_name("Renamed")
+                .metric_namespace(format!("Stackd/{name}"))
+                .metric_value("1")
+                .build()
+                .expect("transformation"),
+        )
+        .send()
+        .await
+        .expect("PutMetricFilter");
+    cw.put_dashboard()
+        .dashboard_name(&dashboard)
+        .dashboard_body(r#"{"widgets":[]}"#)
+        .send()
+        .await
+        .expect("PutDashboard");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_cloudwatch_log_metric_filter.errors")
+            && plan.contains("aws_cloudwatch_dashboard.main"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = filters(logs.clone(), group.clone()).await;
+    assert_eq!(live[0].metric_transformations()[0].metric_name(), "Errors");
+    let b = body(cw.clone(), dashboard.clone())
+        .await
+        .expect("the dashboard");
+    assert_eq!(b["widgets"][0]["properties"]["period"], 60);
+    diff(&dir, &stack, &changed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(filters(logs.clone(), group.clone()).await.is_empty());
+    assert!(body(cw.clone(), dashboard.clone()).await.is_none());
 }

@@ -103,6 +103,8 @@ pub(crate) struct Aws {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub servicediscovery: aws_sdk_servicediscovery::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub kms: aws_sdk_kms::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -165,6 +167,8 @@ impl Aws {
             autoscaling: client!(aws_sdk_autoscaling, config, "autoscaling"),
             cloudtrail: client!(aws_sdk_cloudtrail, config, "cloudtrail"),
             servicediscovery: client!(aws_sdk_servicediscovery, config, "servicediscovery"),
+            events: client!(aws_sdk_eventbridge, config, "events"),
+            kms: client!(aws_sdk_kms, config, "kms"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -84,6 +84,7 @@ pub fn is_anonymous_create(operation: &str) -> bool {
         "CreateRouteTable",
         "RunInstances",
         "RegisterTaskDefinition",
+        "CreateKey",
     ];
     OPERATIONS.contains(&operation)
 }
@@ -202,7 +203,12 @@ mod tests {
 
     #[test]
     fn only_calls_that_make_a_nameless_object_are_anonymous_creates() {
-        for op in ["CreateVpc", "AllocateAddress", "RegisterTaskDefinition"] {
+        for op in [
+            "CreateVpc",
+            "AllocateAddress",
+            "RegisterTaskDefinition",
+            "CreateKey",
+        ] {
             assert!(is_anonymous_create(op), "{op}");
         }
         for op in [

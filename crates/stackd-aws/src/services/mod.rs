@@ -44,7 +44,9 @@ pub(crate) mod ec2;
 pub(crate) mod ecr;
 pub(crate) mod ecs;
 pub(crate) mod elbv2;
+pub(crate) mod events;
 pub(crate) mod iam;
+pub(crate) mod kms;
 pub(crate) mod logs;
 pub(crate) mod rds;
 pub(crate) mod route53;
@@ -94,7 +96,9 @@ pub(crate) static SERVICES: &[&Service] = &[
     &ecr::SERVICE,
     &ecs::SERVICE,
     &elbv2::SERVICE,
+    &events::SERVICE,
     &iam::SERVICE,
+    &kms::SERVICE,
     &logs::SERVICE,
     &rds::SERVICE,
     &route53::SERVICE,

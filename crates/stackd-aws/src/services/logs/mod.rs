@@ -6,6 +6,7 @@ use crate::services::Service;
 types! {
     managed: [
         cloudwatch_log_group,
+        cloudwatch_log_metric_filter,
         cloudwatch_log_stream,
     ],
     data: [],
