@@ -152,8 +152,8 @@ fn force_new_part_differs(block: &BlockSchema, d: &Value, l: &Value) -> bool {
                 let dv = p.get(a.name).cloned().unwrap_or(Value::Null);
                 let lv = q.get(a.name).cloned().unwrap_or(Value::Null);
                 let (dv, lv) = normalized(a, dv, lv);
-                !(dv.is_null() && a.presence == Presence::OptionalComputed)
-                    && !attr_equal(&a.ty, &dv, &lv)
+                let unset = dv.is_null() && a.presence == Presence::OptionalComputed;
+                !(unset || attr_equal(&a.ty, &dv, &lv))
             }) || block.blocks.iter().any(|nested| {
                 let dv = p.get(nested.name).cloned().unwrap_or(Value::Null);
                 let lv = q.get(nested.name).cloned().unwrap_or(Value::Null);
