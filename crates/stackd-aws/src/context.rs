@@ -101,6 +101,7 @@ pub(crate) struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub rds: aws_sdk_rds::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -161,6 +162,7 @@ impl Aws {
             sqs: client!(aws_sdk_sqs, config, "sqs"),
             rds: client!(aws_sdk_rds, config, "rds"),
             autoscaling: client!(aws_sdk_autoscaling, config, "autoscaling"),
+            codedeploy: client!(aws_sdk_codedeploy, config, "codedeploy"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -38,6 +38,7 @@ pub(crate) mod appautoscaling;
 pub(crate) mod autoscaling;
 pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
+pub(crate) mod codedeploy;
 pub(crate) mod codepipeline;
 pub(crate) mod ec2;
 pub(crate) mod ecr;
@@ -86,6 +87,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &autoscaling::SERVICE,
     &cloudwatch::SERVICE,
     &codebuild::SERVICE,
+    &codedeploy::SERVICE,
     &codepipeline::SERVICE,
     &ec2::SERVICE,
     &ecr::SERVICE,
