@@ -102,6 +102,8 @@ pub(crate) struct Aws {
     pub rds: aws_sdk_rds::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub codestarconnections: aws_sdk_codestarconnections::Client,
+    pub ecrpublic: aws_sdk_ecrpublic::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -163,6 +165,12 @@ impl Aws {
             rds: client!(aws_sdk_rds, config, "rds"),
             autoscaling: client!(aws_sdk_autoscaling, config, "autoscaling"),
             codedeploy: client!(aws_sdk_codedeploy, config, "codedeploy"),
+            codestarconnections: client!(
+                aws_sdk_codestarconnections,
+                config,
+                "codestar-connections"
+            ),
+            ecrpublic: client!(aws_sdk_ecrpublic, config, "ecr-public"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

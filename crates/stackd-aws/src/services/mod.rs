@@ -40,8 +40,10 @@ pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
 pub(crate) mod codedeploy;
 pub(crate) mod codepipeline;
+pub(crate) mod codestarconnections;
 pub(crate) mod ec2;
 pub(crate) mod ecr;
+pub(crate) mod ecrpublic;
 pub(crate) mod ecs;
 pub(crate) mod elbv2;
 pub(crate) mod iam;
@@ -89,8 +91,10 @@ pub(crate) static SERVICES: &[&Service] = &[
     &codebuild::SERVICE,
     &codedeploy::SERVICE,
     &codepipeline::SERVICE,
+    &codestarconnections::SERVICE,
     &ec2::SERVICE,
     &ecr::SERVICE,
+    &ecrpublic::SERVICE,
     &ecs::SERVICE,
     &elbv2::SERVICE,
     &iam::SERVICE,
