@@ -2000,8 +2000,13 @@ const PER_INSTANCE_READS: &[&str] = &[
     "acm:ListTagsForCertificate",
     // CodeDeploy's batch reads carry no tags.
     "codedeploy:ListTagsForResource",
+    // Not served by LocalStack; listed for a stack on AWS.
+    "codestar-connections:ListTagsForResource",
     // One attribute of one VPC per call (DNS support, DNS host names).
     "ec2:DescribeVpcAttribute",
+    // Not served by LocalStack; listed for a stack on AWS.
+    "ecr-public:GetRepositoryCatalogData",
+    "ecr-public:ListTagsForResource",
     // Targets are read one target group at a time.
     "elasticloadbalancing:DescribeTargetHealth",
     "iam:GetRole",
