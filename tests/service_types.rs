@@ -41,7 +41,7 @@ fn no_op_diff_calls(dir: &str, stack: &str, extra: &[&str]) -> BTreeMap<String, 
     for op in calls.keys() {
         let name = op.split(':').nth(1).unwrap_or("");
         assert!(
-            ["Describe", "List", "Get", "Head"]
+            ["Describe", "List", "Get", "BatchGet", "Head"]
                 .iter()
                 .any(|p| name.starts_with(p)),
             "a no-op diff made a mutating call: {op}"
@@ -2165,6 +2165,15 @@ const PER_INSTANCE_READS: &[&str] = &[
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
     "kms:ListResourceTags",
+    // CodeDeploy's batch reads carry no tags.
+    "codedeploy:ListTagsForResource",
+    // Not served by LocalStack; listed for a stack on AWS.
+    "codestar-connections:ListTagsForResource",
+    // Not served by LocalStack; listed for a stack on AWS.
+    "ecr-public:GetRepositoryCatalogData",
+    "ecr-public:ListTagsForResource",
+    // Targets are read one target group at a time.
+    "elasticloadbalancing:DescribeTargetHealth",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -3723,4 +3732,302 @@ async fn logs_metric_filters_and_dashboards() {
     run_ok(&destroy, 0);
     assert!(filters(logs.clone(), group.clone()).await.is_empty());
     assert!(body(cw.clone(), dashboard.clone()).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_group_attachments() {
+    require_localstack();
+    let stack = unique_stack("ttga");
+    let name = format!("tga{}", std::process::id() % 100_000);
+    let (_spec, dir) = fixture(&name, "types-lb-attachments");
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config().await);
+    let output = |key: &str| {
+        stdout(&run_ok(
+            &["output", &dir, "--stack", &stack, "--name", key],
+            0,
+        ))
+        .trim()
+        .trim_matches('"')
+        .to_string()
+    };
+    // The registered targets of a group, as (ID, port), draining ones left
+    // out; none when the group is gone.
+    let targets = |elb: aws_sdk_elasticloadbalancingv2::Client, arn: String| async move {
+        match elb
+            .describe_target_health()
+            .target_group_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let mut ts: Vec<(String, i32)> = out
+                    .target_health_descriptions()
+                    .iter()
+                    .filter(|d| {
+                        d.target_health()
+                            .and_then(|h| h.state())
+                            .is_none_or(|s| s.as_str() != "draining")
+                    })
+                    .filter_map(|d| {
+                        let t = d.target()?;
+                        Some((t.id()?.to_string(), t.port()?))
+                    })
+                    .collect();
+                ts.sort();
+                ts
+            }
+            Err(e) => {
+                let code = aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("TargetGroupNotFound"), "{e:?}");
+                Vec::new()
+            }
+        }
+    };
+
+    apply(&dir, &stack, &[]);
+    let web = output("web_group_arn");
+    let api = output("api_group_arn");
+    assert_eq!(
+        targets(elb.clone(), web.clone()).await,
+        vec![
+            ("10.64.1.10".to_string(), 80),
+            ("10.64.1.11".to_string(), 80)
+        ]
+    );
+    assert_eq!(
+        targets(elb.clone(), api.clone()).await,
+        vec![("10.64.1.20".to_string(), 8080)]
+    );
+    // Targets are read group by group: one call per target group, whatever
+    // the number of attachments in it.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(&calls, &[("elasticloadbalancing:DescribeTargetHealth", 2)]);
+
+    // A new port replaces the attachment: the target is registered on the
+    // new port and deregistered from the old.
+    let changed = ["--var", "api_port=9090"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_lb_target_group_attachment.api") && plan.contains("replace"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    assert_eq!(
+        targets(elb.clone(), api.clone()).await,
+        vec![("10.64.1.20".to_string(), 9090)]
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Deregistered behind stackd's back: the diff registers it again.
+    elb.deregister_targets()
+        .target_group_arn(&web)
+        .targets(
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id("10.64.1.11")
+                .port(80)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("DeregisterTargets");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_lb_target_group_attachment.web[\"10.64.1.11\"]"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    // Every attachment goes before its group.
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(targets(elb.clone(), web.clone()).await.is_empty());
+    assert!(targets(elb.clone(), api.clone()).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codedeploy_ecs_blue_green() {
+    require_localstack();
+    let stack = unique_stack("tcd");
+    let name = format!("tcd{}", std::process::id() % 100_000);
+    let (_spec, dir) = fixture(&name, "types-codedeploy");
+    let cd = aws_sdk_codedeploy::Client::new(&sdk_config().await);
+    let group_name = format!("{name}-bg");
+    let group = |cd: aws_sdk_codedeploy::Client, app: String, group: String| async move {
+        match cd
+            .batch_get_deployment_groups()
+            .application_name(&app)
+            .deployment_group_names(&group)
+            .send()
+            .await
+        {
+            Ok(out) => out.deployment_groups_info().first().cloned(),
+            Err(e) => {
+                let code = aws_sdk_codedeploy::error::ProvideErrorMetadata::code(&e);
+                assert_eq!(code, Some("ApplicationDoesNotExistException"), "{e:?}");
+                None
+            }
+        }
+    };
+    let apps = |cd: aws_sdk_codedeploy::Client| async move {
+        cd.list_applications()
+            .send()
+            .await
+            .expect("ListApplications")
+            .applications()
+            .to_vec()
+    };
+
+    apply(&dir, &stack, &[]);
+    let app = cd
+        .batch_get_applications()
+        .application_names(&name)
+        .send()
+        .await
+        .expect("BatchGetApplications")
+        .applications_info()[0]
+        .clone();
+    assert_eq!(
+        app.compute_platform(),
+        Some(&aws_sdk_codedeploy::types::ComputePlatform::Ecs)
+    );
+    let live = group(cd.clone(), name.clone(), group_name.clone())
+        .await
+        .expect("the deployment group");
+    let id = stdout(&run_ok(
+        &[
+            "output",
+            &dir,
+            "--stack",
+            &stack,
+            "--name",
+            "deployment_group_id",
+        ],
+        0,
+    ))
+    .trim()
+    .trim_matches('"')
+    .to_string();
+    assert_eq!(live.deployment_group_id(), Some(id.as_str()));
+    let style = live.deployment_style().expect("deployment style");
+    assert_eq!(
+        style.deployment_type().map(|t| t.as_str()),
+        Some("BLUE_GREEN")
+    );
+    assert_eq!(
+        style.deployment_option().map(|o| o.as_str()),
+        Some("WITH_TRAFFIC_CONTROL")
+    );
+    let ecs = &live.ecs_services()[0];
+    assert_eq!(ecs.service_name(), Some(format!("{name}-web").as_str()));
+    let pair = &live
+        .load_balancer_info()
+        .expect("load balancer info")
+        .target_group_pair_info_list()[0];
+    let tgs: Vec<_> = pair
+        .target_groups()
+        .iter()
+        .filter_map(|t| t.name())
+        .collect();
+    assert_eq!(tgs, [format!("{name}-blue"), format!("{name}-green")]);
+    assert_eq!(pair.prod_traffic_route().unwrap().listener_arns().len(), 1);
+    let blue_wait = |g: &aws_sdk_codedeploy::types::DeploymentGroupInfo| {
+        g.blue_green_deployment_configuration()
+            .and_then(|b| b.terminate_blue_instances_on_deployment_success())
+            .map(|t| t.termination_wait_time_in_minutes())
+    };
+    assert_eq!(blue_wait(&live), Some(5));
+    let arn =
+        format!("arn:aws:codedeploy:us-east-1:000000000000:deploymentgroup:{name}/{group_name}");
+    let tags = cd
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect("ListTagsForResource");
+    assert!(
+        tags.tags().iter().any(|t| t.key() == Some("stackd:stack")),
+        "{tags:?}"
+    );
+    // Applications read in one batch; groups in one batch per
+    // application; tags one resource a call (CodeDeploy has no batch form).
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_calls(
+        &calls,
+        &[
+            ("codedeploy:BatchGetApplications", 1),
+            ("codedeploy:BatchGetDeploymentGroups", 1),
+            ("codedeploy:ListTagsForResource", 2),
+        ],
+    );
+
+    // A new termination wait is changed in place, keeping the group's ID.
+    let changed = ["--var", "termination_wait=30"];
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_codedeploy_deployment_group.web") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    let live = group(cd.clone(), name.clone(), group_name.clone())
+        .await
+        .expect("the same group");
+    assert_eq!(live.deployment_group_id(), Some(id.as_str()));
+    assert_eq!(blue_wait(&live), Some(30));
+    diff(&dir, &stack, &changed, 0);
+
+    // Tagged behind stackd's back: the diff takes the tag away again.
+    let app_arn = format!("arn:aws:codedeploy:us-east-1:000000000000:application:{name}");
+    cd.tag_resource()
+        .resource_arn(&app_arn)
+        .tags(
+            aws_sdk_codedeploy::types::Tag::builder()
+                .key("Rogue")
+                .value("yes")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("TagResource");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_codedeploy_app.web") && plan.contains("Rogue"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &changed);
+    diff(&dir, &stack, &changed, 0);
+
+    // Deleted behind stackd's back: the diff creates the group again.
+    cd.delete_deployment_group()
+        .application_name(&name)
+        .deployment_group_name(&group_name)
+        .send()
+        .await
+        .expect("DeleteDeploymentGroup");
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(
+        plan.contains("aws_codedeploy_deployment_group.web"),
+        "{plan}"
+    );
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&changed);
+    run_ok(&destroy, 0);
+    assert!(!apps(cd.clone()).await.contains(&name));
+    assert!(group(cd.clone(), name.clone(), group_name.clone())
+        .await
+        .is_none());
 }

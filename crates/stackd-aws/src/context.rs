@@ -105,6 +105,9 @@ pub(crate) struct Aws {
     pub servicediscovery: aws_sdk_servicediscovery::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub kms: aws_sdk_kms::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
+    pub codestarconnections: aws_sdk_codestarconnections::Client,
+    pub ecrpublic: aws_sdk_ecrpublic::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -169,6 +172,13 @@ impl Aws {
             servicediscovery: client!(aws_sdk_servicediscovery, config, "servicediscovery"),
             events: client!(aws_sdk_eventbridge, config, "events"),
             kms: client!(aws_sdk_kms, config, "kms"),
+            codedeploy: client!(aws_sdk_codedeploy, config, "codedeploy"),
+            codestarconnections: client!(
+                aws_sdk_codestarconnections,
+                config,
+                "codestar-connections"
+            ),
+            ecrpublic: client!(aws_sdk_ecrpublic, config, "ecr-public"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -3,11 +3,11 @@
 Works around an emulator limitation: community LocalStack (localstack-core,
 no auth token) answers every call to ecs, elbv2, ecr, codebuild and
 codepipeline with "not included in your current license plan", and serves no
-application-autoscaling, rds, autoscaling or servicediscovery at all, because it registers no provider for
-them. Its bundled moto fork (moto-ext) implements all nine, so each provider
+application-autoscaling, rds, autoscaling, servicediscovery, cloudtrail or codedeploy at
+all, because it registers no provider for them. Its bundled moto fork (moto-ext) implements them all, so each provider
 here is a Skeleton whose dispatch table sends every operation of the
 service's spec to ``_proxy_moto`` (but the few moto lacks, answered by this
-package: see ``rds_fixes.py``), the same
+package: see ``rds_fixes.py`` and ``codedeploy_fixes.py``), the same
 fall-through LocalStack's own moto-backed providers (ec2, iam, ...) use for
 operations they do not override. Nothing else changes: the request parsing,
 routing, account/region handling and health reporting are LocalStack's.
@@ -101,3 +101,23 @@ def servicediscovery() -> Service:
     # route53 serves), services, instances, operations (SUCCESS at once)
     # and tags.
     return _moto_backed_service("servicediscovery")
+
+
+@aws_provider(api="codedeploy")
+def codedeploy() -> Service:
+    # Community LocalStack registers no codedeploy provider; moto implements
+    # applications and deployment groups (create, get, list, tags) but not
+    # their updates, deletes or BatchGetDeploymentGroups: answered by
+    # codedeploy_fixes.
+    from . import codedeploy_fixes as fixes
+
+    return _moto_backed_service(
+        "codedeploy",
+        {
+            "BatchGetDeploymentGroups": fixes.batch_get_deployment_groups,
+            "UpdateDeploymentGroup": fixes.update_deployment_group,
+            "DeleteDeploymentGroup": fixes.delete_deployment_group,
+            "UpdateApplication": fixes.update_application,
+            "DeleteApplication": fixes.delete_application,
+        },
+    )

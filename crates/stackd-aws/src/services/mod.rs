@@ -39,9 +39,12 @@ pub(crate) mod autoscaling;
 pub(crate) mod cloudtrail;
 pub(crate) mod cloudwatch;
 pub(crate) mod codebuild;
+pub(crate) mod codedeploy;
 pub(crate) mod codepipeline;
+pub(crate) mod codestarconnections;
 pub(crate) mod ec2;
 pub(crate) mod ecr;
+pub(crate) mod ecrpublic;
 pub(crate) mod ecs;
 pub(crate) mod elbv2;
 pub(crate) mod events;
@@ -91,9 +94,12 @@ pub(crate) static SERVICES: &[&Service] = &[
     &cloudtrail::SERVICE,
     &cloudwatch::SERVICE,
     &codebuild::SERVICE,
+    &codedeploy::SERVICE,
     &codepipeline::SERVICE,
+    &codestarconnections::SERVICE,
     &ec2::SERVICE,
     &ecr::SERVICE,
+    &ecrpublic::SERVICE,
     &ecs::SERVICE,
     &elbv2::SERVICE,
     &events::SERVICE,

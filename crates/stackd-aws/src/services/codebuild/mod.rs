@@ -6,6 +6,7 @@ use crate::services::Service;
 types! {
     managed: [
         codebuild_project,
+        codebuild_webhook,
     ],
     data: [],
 }

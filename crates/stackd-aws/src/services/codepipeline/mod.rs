@@ -6,6 +6,7 @@ use crate::services::Service;
 types! {
     managed: [
         pipeline,
+        codepipeline_webhook,
     ],
     data: [],
 }

@@ -9,6 +9,7 @@ types! {
         lb_target_group,
         lb_listener,
         lb_listener_rule,
+        lb_target_group_attachment,
     ],
     data: [
         lb_data,
