@@ -2566,12 +2566,6 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The MD5 of `data` in lowercase hex, as `filemd5` gives it (what S3
-/// answers as the ETag of an object uploaded in one part without KMS).
-pub fn md5_hex(data: &[u8]) -> String {
-    hex(&md5(data))
-}
-
 /// MD5 (RFC 1321); Terraform still offers it for legacy checksums.
 fn md5(data: &[u8]) -> [u8; 16] {
     let mut hasher = Md5::new();
