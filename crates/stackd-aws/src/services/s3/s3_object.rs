@@ -610,7 +610,9 @@ impl ResourceHandler for S3Object {
             .delete_objects()
             .bucket(bucket)
             .delete(delete)
-            .bypass_governance_retention(bool_arg(&req.prior, "force_destroy"))
+            // Sent only when asked for: S3 refuses the header (even
+            // `false`) on a bucket without object lock.
+            .set_bypass_governance_retention(bool_arg(&req.prior, "force_destroy").then_some(true))
             .send()
             .await
             .aws(S3, "DeleteObjects")?;
