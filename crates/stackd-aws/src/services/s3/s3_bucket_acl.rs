@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn grants_give_the_canned_acl() {
         let owner = grant("o", false, "FULL_CONTROL");
-        assert_eq!(canned_of("o", &[owner.clone()]), Some("private"));
+        assert_eq!(canned_of("o", std::slice::from_ref(&owner)), Some("private"));
         assert_eq!(
             canned_of("o", &[owner.clone(), grant(ALL_USERS, true, "READ")]),
             Some("public-read")
