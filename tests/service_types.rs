@@ -2131,6 +2131,8 @@ const PER_INSTANCE_READS: &[&str] = &[
     "cloudtrail:GetTrailStatus",
     // One attribute of one VPC per call (DNS support, DNS host names).
     "ec2:DescribeVpcAttribute",
+    // One revision per call: ECS has no batch read of task definitions.
+    "ecs:DescribeTaskDefinition",
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
@@ -2174,6 +2176,15 @@ const PER_INSTANCE_READS: &[&str] = &[
     "ecr-public:ListTagsForResource",
     // Targets are read one target group at a time.
     "elasticloadbalancing:DescribeTargetHealth",
+    // Every bucket setting is one call per bucket; objects one per object.
+    "s3:GetBucketAcl",
+    "s3:GetBucketCors",
+    "s3:GetBucketEncryption",
+    "s3:GetBucketLogging",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketWebsite",
+    "s3:GetObjectTagging",
+    "s3:HeadObject",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -4030,4 +4041,330 @@ async fn codedeploy_ecs_blue_green() {
     assert!(group(cd.clone(), name.clone(), group_name.clone())
         .await
         .is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_bucket_configuration_types() {
+    require_localstack();
+    let stack = unique_stack("ts3c");
+    let name = format!("stackd-ts3c-{}", std::process::id());
+    let (_spec, dir) = fixture(&name, "types-s3-config");
+    let s3 = s3().await;
+    let changed = ["--var", "changed=true"];
+
+    /// What S3 says about every configuration of the bucket, read with
+    /// the SDK (`None` where it has none).
+    #[derive(Debug, PartialEq)]
+    struct S3ConfigLive {
+        sse: Option<String>,
+        ownership: Option<String>,
+        public_read: bool,
+        cors_methods: Option<Vec<String>>,
+        error_document: Option<String>,
+        log_prefix: Option<String>,
+        index: Option<String>,
+        index_tags: Vec<(String, String)>,
+        page: Option<String>,
+    }
+    async fn s3_config_live(s3: &aws_sdk_s3::Client, bucket: &str) -> S3ConfigLive {
+        let sse = s3
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.server_side_encryption_configuration()
+                    .and_then(|c| c.rules().first())
+                    .and_then(|r| r.apply_server_side_encryption_by_default())
+                    .map(|d| d.sse_algorithm().as_str().to_string())
+            });
+        let ownership = s3
+            .get_bucket_ownership_controls()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.ownership_controls()
+                    .and_then(|c| c.rules().first())
+                    .map(|r| r.object_ownership().as_str().to_string())
+            });
+        let public_read = s3
+            .get_bucket_acl()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(|o| {
+                o.grants().iter().any(|g| {
+                    g.grantee()
+                        .and_then(|w| w.uri())
+                        .is_some_and(|u| u.ends_with("/AllUsers"))
+                })
+            })
+            .unwrap_or(false);
+        let cors_methods = s3
+            .get_bucket_cors()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.cors_rules().first().map(|r| r.allowed_methods().to_vec()));
+        let error_document = s3
+            .get_bucket_website()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.error_document().map(|e| e.key().to_string()));
+        let log_prefix = s3
+            .get_bucket_logging()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.logging_enabled().map(|l| l.target_prefix().to_string()));
+        let text = |b: Option<Vec<u8>>| b.map(|b| String::from_utf8_lossy(&b).into_owned());
+        let index = text(get_object(s3, bucket, "index.html").await);
+        let index_tags = match s3
+            .get_object_tagging()
+            .bucket(bucket)
+            .key("index.html")
+            .send()
+            .await
+        {
+            Ok(o) => o
+                .tag_set()
+                .iter()
+                .filter(|t| t.key() == "Role")
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let page = text(get_object(s3, bucket, "pages/about.txt").await);
+        S3ConfigLive {
+            sse,
+            ownership,
+            public_read,
+            cors_methods,
+            error_document,
+            log_prefix,
+            index,
+            index_tags,
+            page,
+        }
+    }
+    let output = |extra: &[&str]| {
+        let mut args = vec!["output", dir.as_str(), "--stack", stack.as_str(), "--json"];
+        args.extend_from_slice(extra);
+        let out = run_ok(&args, 0);
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).expect("output JSON")
+    };
+
+    apply(&dir, &stack, &[]);
+    let live = s3_config_live(&s3, &name).await;
+    assert_eq!(
+        live,
+        S3ConfigLive {
+            sse: Some("AES256".into()),
+            ownership: Some("BucketOwnerPreferred".into()),
+            public_read: false,
+            cors_methods: Some(vec!["GET".into()]),
+            error_document: Some("error.html".into()),
+            log_prefix: Some("log/".into()),
+            index: Some("<h1>v1</h1>".into()),
+            index_tags: vec![("Role".into(), "index".into())],
+            page: Some("About this site.\n".into()),
+        }
+    );
+    let outputs = output(&[]);
+    let endpoint = format!("{name}.s3-website-us-east-1.amazonaws.com");
+    let value = |o: &serde_json::Value, k: &str| {
+        let v = &o[k];
+        v.get("value").unwrap_or(v).clone()
+    };
+    assert_eq!(
+        value(&outputs, "website_endpoint"),
+        serde_json::json!(endpoint)
+    );
+    assert_eq!(
+        value(&outputs, "data_website_endpoint"),
+        serde_json::json!(endpoint)
+    );
+    assert_eq!(
+        value(&outputs, "data_arn"),
+        serde_json::json!(format!("arn:aws:s3:::{name}"))
+    );
+    assert_eq!(
+        value(&outputs, "data_regional_domain_name"),
+        serde_json::json!(format!("{name}.s3.us-east-1.amazonaws.com"))
+    );
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    // S3 has no read across buckets: one call per bucket and per object.
+    assert_calls(
+        &calls,
+        &[
+            ("s3:GetBucketEncryption", 1),
+            ("s3:GetBucketOwnershipControls", 1),
+            ("s3:GetBucketAcl", 1),
+            ("s3:GetBucketCors", 1),
+            ("s3:GetBucketWebsite", 1),
+            ("s3:GetBucketLogging", 1),
+            ("s3:HeadObject", 2),
+            ("s3:GetObjectTagging", 2),
+        ],
+    );
+
+    // One argument of each changes: in place, as the provider does.
+    let plan = diff(&dir, &stack, &changed, 2);
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    for address in [
+        "aws_s3_bucket_server_side_encryption_configuration.site",
+        "aws_s3_bucket_ownership_controls.site",
+        "aws_s3_bucket_acl.site",
+        "aws_s3_bucket_cors_configuration.site",
+        "aws_s3_bucket_website_configuration.site",
+        "aws_s3_bucket_logging.site",
+        "aws_s3_object.index",
+    ] {
+        assert!(plan.contains(address), "{address} not in {plan}");
+    }
+    apply(&dir, &stack, &changed);
+    let live = s3_config_live(&s3, &name).await;
+    assert_eq!(
+        live,
+        S3ConfigLive {
+            sse: Some("aws:kms".into()),
+            ownership: Some("ObjectWriter".into()),
+            public_read: true,
+            cors_methods: Some(vec!["GET".into(), "HEAD".into()]),
+            error_document: Some("404.html".into()),
+            log_prefix: Some("access/".into()),
+            index: Some("<h1>v2</h1>".into()),
+            index_tags: vec![("Role".into(), "index".into())],
+            page: Some("About this site.\n".into()),
+        }
+    );
+    diff(&dir, &stack, &changed, 0);
+
+    // Changed behind stackd's back, one at a time: each diff finds it.
+    let drifted = |address: &'static str| {
+        let plan = diff(&dir, &stack, &changed, 2);
+        assert!(plan.contains(address), "{address} not in {plan}");
+        apply(&dir, &stack, &changed);
+        diff(&dir, &stack, &changed, 0);
+    };
+    s3.delete_bucket_encryption()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("DeleteBucketEncryption");
+    drifted("aws_s3_bucket_server_side_encryption_configuration.site");
+    s3.put_bucket_ownership_controls()
+        .bucket(&name)
+        .ownership_controls(
+            aws_sdk_s3::types::OwnershipControls::builder()
+                .rules(
+                    aws_sdk_s3::types::OwnershipControlsRule::builder()
+                        .object_ownership(aws_sdk_s3::types::ObjectOwnership::BucketOwnerPreferred)
+                        .build()
+                        .expect("rule"),
+                )
+                .build()
+                .expect("controls"),
+        )
+        .send()
+        .await
+        .expect("PutBucketOwnershipControls");
+    drifted("aws_s3_bucket_ownership_controls.site");
+    s3.put_bucket_acl()
+        .bucket(&name)
+        .acl(aws_sdk_s3::types::BucketCannedAcl::Private)
+        .send()
+        .await
+        .expect("PutBucketAcl");
+    drifted("aws_s3_bucket_acl.site");
+    s3.delete_bucket_cors()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("DeleteBucketCors");
+    drifted("aws_s3_bucket_cors_configuration.site");
+    s3.delete_bucket_website()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("DeleteBucketWebsite");
+    drifted("aws_s3_bucket_website_configuration.site");
+    s3.put_bucket_logging()
+        .bucket(&name)
+        .bucket_logging_status(aws_sdk_s3::types::BucketLoggingStatus::builder().build())
+        .send()
+        .await
+        .expect("PutBucketLogging");
+    drifted("aws_s3_bucket_logging.site");
+    s3.put_object()
+        .bucket(&name)
+        .key("index.html")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"defaced"))
+        .send()
+        .await
+        .expect("PutObject");
+    drifted("aws_s3_object.index");
+    assert_eq!(
+        s3_config_live(&s3, &name).await.index.as_deref(),
+        Some("<h1>v2</h1>")
+    );
+    // The source file changed locally: the object is uploaded again.
+    std::fs::write(
+        std::path::Path::new(&dir).join("about.txt"),
+        "About this site, revised.\n",
+    )
+    .expect("write about.txt");
+    drifted("aws_s3_object.page");
+    assert_eq!(
+        s3_config_live(&s3, &name).await.page.as_deref(),
+        Some("About this site, revised.\n")
+    );
+
+    // Every configuration destroyed, the buckets kept: each is gone. S3
+    // encrypts every bucket with SSE-S3 when it has no configuration; a
+    // bucket always has an ACL, left as it is (as Terraform leaves it).
+    let removed = ["--var", "changed=true", "--var", "configured=false"];
+    apply(&dir, &stack, &removed);
+    let live = s3_config_live(&s3, &name).await;
+    assert_ne!(live.sse.as_deref(), Some("aws:kms"), "{live:?}");
+    assert_eq!(
+        live,
+        S3ConfigLive {
+            sse: live.sse.clone(),
+            ownership: None,
+            public_read: true,
+            cors_methods: None,
+            error_document: None,
+            log_prefix: None,
+            index: None,
+            index_tags: vec![],
+            page: None,
+        }
+    );
+    diff(&dir, &stack, &removed, 0);
+
+    let mut destroy = vec![
+        "destroy",
+        dir.as_str(),
+        "--stack",
+        stack.as_str(),
+        "--auto-approve",
+    ];
+    destroy.extend_from_slice(&removed);
+    run_ok(&destroy, 0);
+    // Gone with their buckets, every setting and object with them.
+    let logs = format!("{name}-logs");
+    assert!(
+        s3.head_bucket().bucket(&logs).send().await.is_err(),
+        "bucket {logs} still exists"
+    );
+    let gone = s3.head_bucket().bucket(&name).send().await;
+    assert!(gone.is_err(), "bucket {name} still exists");
 }

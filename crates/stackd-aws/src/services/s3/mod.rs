@@ -1,5 +1,21 @@
-//! s3: the service definition, its ARN patterns, and one module per type.
+//! s3: the service definition, its ARN patterns, one module per type, and
+//! what the bucket configuration types share: Terraform's ID of a bucket's
+//! configuration (`bucket` or `bucket,expected_bucket_owner`), the refresh
+//! of known configurations, and the refusal of another stack's bucket.
+//!
+//! S3 has no read across buckets: every bucket setting (`GetBucketEncryption`,
+//! `GetBucketOwnershipControls`, `GetBucketAcl`, `GetBucketCors`,
+//! `GetBucketWebsite`, `GetBucketLogging`, ...) is one call per bucket, made
+//! for the known instances [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
+use std::future::Future;
+
+use stackd_engine::provider::{KnownResource, LiveResource, Owner, ProviderError};
+use stackd_spec::Value;
+
+use crate::args::opt_str;
+use crate::context::Aws;
+use crate::iam_util::{invalid, read_each};
 use crate::policy::{arn, ArnPattern};
 use crate::services::Service;
 
@@ -10,9 +26,17 @@ types! {
         s3_bucket_lifecycle_configuration,
         s3_bucket_public_access_block,
         s3_bucket_policy,
+        s3_bucket_server_side_encryption_configuration,
+        s3_bucket_ownership_controls,
+        s3_bucket_acl,
+        s3_bucket_cors_configuration,
+        s3_bucket_website_configuration,
+        s3_bucket_logging,
+        s3_object,
     ],
     data: [
         terraform_remote_state,
+        s3_bucket_data,
     ],
 }
 
@@ -26,11 +50,122 @@ pub(crate) static SERVICE: Service = Service {
     not_found: &[
         "NoSuchBucket",
         "NotFound",
+        "NoSuchKey",
         "NoSuchLifecycleConfiguration",
         "NoSuchPublicAccessBlockConfiguration",
+        "ServerSideEncryptionConfigurationNotFoundError",
+        "OwnershipControlsNotFoundError",
+        "NoSuchCORSConfiguration",
+        "NoSuchWebsiteConfiguration",
     ],
     arns: &[BUCKET, OBJECT],
 };
 
 pub(crate) const BUCKET: ArnPattern = arn("Bucket", "arn:${partition}:s3:::*");
 pub(crate) const OBJECT: ArnPattern = arn("Object", "arn:${partition}:s3:::*/*");
+
+/// Terraform's ID of a bucket's configuration: the bucket name, or
+/// `bucket,expected_bucket_owner` when the owner is given.
+pub(crate) fn config_id(bucket: &str, expected_owner: Option<&str>) -> String {
+    match expected_owner {
+        Some(owner) => format!("{bucket},{owner}"),
+        None => bucket.to_string(),
+    }
+}
+
+/// True for a 12-digit AWS account ID.
+pub(crate) fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The bucket and expected owner of a configuration ID (`bucket` or
+/// `bucket,expected_bucket_owner`; bucket names hold no comma).
+pub(crate) fn split_config_id(id: &str) -> (String, Option<String>) {
+    match id.split_once(',') {
+        Some((bucket, owner)) => (bucket.to_string(), Some(owner.to_string())),
+        None => (id.to_string(), None),
+    }
+}
+
+/// The bucket and expected owner of a known configuration: from its
+/// recorded attributes, or from its ID after an import.
+pub(crate) fn known_bucket(k: &KnownResource) -> (String, Option<String>) {
+    match opt_str(&k.attrs, "bucket") {
+        Some(bucket) => (
+            bucket.to_string(),
+            opt_str(&k.attrs, "expected_bucket_owner").map(str::to_string),
+        ),
+        None => split_config_id(&k.id),
+    }
+}
+
+/// The expected owner of desired or recorded arguments.
+pub(crate) fn expected_owner(d: &Value) -> Option<String> {
+    opt_str(d, "expected_bucket_owner").map(str::to_string)
+}
+
+/// Refreshes known bucket configurations: `read(bucket, owner, recorded
+/// attributes)` per instance (S3 has no read across buckets), at most
+/// [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
+pub(crate) async fn refresh_configs<'a, F, Fut>(
+    known: &'a [KnownResource],
+    read: F,
+) -> Result<Vec<LiveResource>, ProviderError>
+where
+    F: Fn(String, Option<String>, &'a KnownResource) -> Fut,
+    Fut: Future<Output = Result<Option<Value>, ProviderError>>,
+{
+    let read = &read;
+    read_each(known, |k| async move {
+        let (bucket, owner) = known_bucket(k);
+        Ok(read(bucket, owner, k).await?.map(|attrs| LiveResource {
+            id: k.id.clone(),
+            address: Some(k.address.clone()),
+            attrs,
+        }))
+    })
+    .await
+}
+
+/// Refuses to configure a bucket tagged as another stack's: its settings
+/// are not this stack's to set.
+pub(crate) async fn refuse_foreign_bucket(
+    aws: &Aws,
+    bucket: &str,
+    owner: &Owner,
+    operation: &str,
+) -> Result<(), ProviderError> {
+    let tags = crate::iam_util::found(s3_bucket::bucket_tags(aws, bucket).await)?;
+    let Some(tags) = tags else {
+        return Ok(());
+    };
+    if !tags.contains_key(stackd_engine::provider::STACK_TAG) {
+        return Ok(());
+    }
+    match owner.foreign_reason(|k| tags.get(k).map(String::as_str)) {
+        Some(why) => Err(invalid(
+            s3_bucket::S3,
+            operation,
+            format!("bucket {bucket:?} is not this stack's to configure: {why}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_ids_are_the_bucket_and_the_expected_owner() {
+        assert_eq!(config_id("b", None), "b");
+        assert_eq!(config_id("b", Some("123456789012")), "b,123456789012");
+        assert_eq!(split_config_id("b"), ("b".to_string(), None));
+        assert_eq!(
+            split_config_id("b,123456789012"),
+            ("b".to_string(), Some("123456789012".to_string()))
+        );
+        assert!(is_account_id("123456789012"));
+        assert!(!is_account_id("private"));
+    }
+}

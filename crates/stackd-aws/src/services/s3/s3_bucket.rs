@@ -7,9 +7,14 @@
 //! reads each known bucket (`HeadBucket` for its region, `GetBucketTagging`)
 //! [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 //!
-//! Terraform's deprecated inline arguments (`acl`, `versioning`,
-//! `lifecycle_rule`, ...) are not supported: use the separate
-//! `aws_s3_bucket_*` resources. `object_lock_enabled` is not supported.
+//! Of Terraform's deprecated inline arguments only `acl` (a canned ACL) is
+//! read: it is set with the code of `aws_s3_bucket_acl`'s `acl`
+//! ([`super::s3_bucket_acl::put_acl`]), and, as in the provider since 4.0,
+//! not read back. The inline blocks (`versioning`, `lifecycle_rule`,
+//! `server_side_encryption_configuration`, `cors_rule`, `website`,
+//! `logging`, `grant`, `policy`, ...) are refused with the separate
+//! `aws_s3_bucket_*` resource to use instead. `object_lock_enabled` is not
+//! supported.
 
 use std::collections::BTreeMap;
 
@@ -176,6 +181,16 @@ const HOSTED_ZONES: &[(&str, &str)] = &[
     ("us-west-2", "Z3BJ6K6RIION7M"),
 ];
 
+/// The Route 53 hosted zone of a region's S3 website endpoint (null for a
+/// region not in the table).
+pub(crate) fn hosted_zone_id(region: &str) -> Value {
+    HOSTED_ZONES
+        .iter()
+        .find(|(r, _)| *r == region)
+        .map(|(_, z)| Value::from(*z))
+        .unwrap_or(Value::Null)
+}
+
 fn bucket_attrs(
     bucket: &str,
     region: &str,
@@ -183,11 +198,7 @@ fn bucket_attrs(
     args: Option<&Value>,
 ) -> Value {
     let loc = Location::new(region);
-    let zone = HOSTED_ZONES
-        .iter()
-        .find(|(r, _)| *r == region)
-        .map(|(_, z)| Value::from(*z))
-        .unwrap_or(Value::Null);
+    let zone = hosted_zone_id(region);
     Value::map([
         ("id", Value::from(bucket)),
         ("bucket", Value::from(bucket)),
@@ -368,28 +379,19 @@ fn s3_tagging(tags: &BTreeMap<String, String>) -> Result<Tagging, ProviderError>
         .map_err(|e| invalid(S3, "PutBucketTagging", e.to_string()))
 }
 
-/// Sets the deprecated inline `acl` (a canned ACL), when the spec has one.
+/// Sets the deprecated inline `acl` (a canned ACL), when the spec has one,
+/// as `aws_s3_bucket_acl` sets its `acl`.
 async fn put_acl(
     aws: &Aws,
     bucket: &str,
     d: &Value,
     deadline: &Deadline,
 ) -> Result<(), ProviderError> {
-    let Some(acl) = d.get("acl").and_then(Value::as_str) else {
+    if d.get("acl").and_then(Value::as_str).is_none() {
         return Ok(());
-    };
-    let canned = aws_sdk_s3::types::BucketCannedAcl::from(acl);
-    retry(deadline, || async {
-        aws.s3
-            .put_bucket_acl()
-            .bucket(bucket)
-            .acl(canned.clone())
-            .send()
-            .await
-            .aws(S3, "PutBucketAcl")
-    })
-    .await?;
-    Ok(())
+    }
+    let inline = Value::map([("acl", d.get("acl").cloned().unwrap_or(Value::Null))]);
+    super::s3_bucket_acl::put_acl(aws, bucket, &inline, deadline).await
 }
 
 async fn put_tags(

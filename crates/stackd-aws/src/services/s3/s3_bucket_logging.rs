@@ -1,0 +1,216 @@
+//! `aws_s3_bucket_logging`: where a bucket's server access logs go. Its ID
+//! is the bucket name, or `bucket,expected_bucket_owner` (also the import
+//! IDs, as in Terraform). Deleting it turns logging off (an empty
+//! `BucketLoggingStatus`).
+//!
+//! S3 has no batch read: a refresh calls `GetBucketLogging` per known
+//! bucket, [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
+//!
+//! Not supported from Terraform's schema: `target_grant` and
+//! `target_object_key_format`.
+
+use async_trait::async_trait;
+use aws_sdk_s3::types::{BucketLoggingStatus, LoggingEnabled};
+use stackd_engine::provider::{
+    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
+};
+use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
+
+use super::s3_bucket::S3;
+use super::{
+    config_id, expected_owner, refresh_configs, refuse_foreign_bucket, split_config_id, BUCKET,
+};
+use crate::args::opt_str;
+use crate::context::Aws;
+use crate::error::{after_create, has_code};
+use crate::iam_util::{echo, found, ignore_gone, invalid, required, update_id, AwsResult};
+use crate::policy::g;
+use crate::services::{ManagedType, ResourceHandler};
+use crate::wait::{retry, until, Deadline};
+
+const OP: &str = "PutBucketLogging";
+
+/// `aws_s3_bucket_logging`: its schema, its handler, and the IAM grants of
+/// every call it makes.
+pub(crate) static TYPE: ManagedType = ManagedType {
+    name: "aws_s3_bucket_logging",
+    schema,
+    handler: &S3BucketLogging,
+    grants: &[g(
+        &["s3:GetBucketLogging", "s3:GetBucketTagging", "s3:PutBucketLogging"],
+        &[BUCKET],
+    )],
+    source: file!(),
+};
+
+pub(crate) fn schema() -> ResourceSchema {
+    ResourceSchema::resource("aws_s3_bucket_logging")
+        .doc("The server access logging of an S3 bucket.")
+        .attr(
+            AttrSchema::required("bucket", AttrType::String)
+                .force_new()
+                .doc("The bucket name."),
+        )
+        .attr(
+            AttrSchema::optional("expected_bucket_owner", AttrType::String)
+                .force_new()
+                .doc("The account ID expected to own the bucket."),
+        )
+        .attr(
+            AttrSchema::required("target_bucket", AttrType::String)
+                .doc("The bucket the access logs are written to."),
+        )
+        .attr(
+            AttrSchema::required("target_prefix", AttrType::String)
+                .doc("The key prefix of the log objects."),
+        )
+}
+
+fn logging_attrs(bucket: &str, l: &LoggingEnabled, args: Option<&Value>) -> Value {
+    let owner = args.and_then(|a| opt_str(a, "expected_bucket_owner"));
+    Value::map([
+        ("id", Value::from(config_id(bucket, owner))),
+        ("bucket", Value::from(bucket)),
+        (
+            "expected_bucket_owner",
+            echo(args, "expected_bucket_owner", Value::Null),
+        ),
+        ("target_bucket", Value::from(l.target_bucket())),
+        ("target_prefix", Value::from(l.target_prefix())),
+    ])
+}
+
+/// The bucket's logging target; `None` when logging is off or the bucket
+/// is gone.
+async fn read(
+    aws: &Aws,
+    bucket: &str,
+    owner: Option<String>,
+    args: Option<&Value>,
+) -> Result<Option<Value>, ProviderError> {
+    let out = found(
+        aws.s3
+            .get_bucket_logging()
+            .bucket(bucket)
+            .set_expected_bucket_owner(owner)
+            .send()
+            .await
+            .aws(S3, "GetBucketLogging"),
+    )?;
+    Ok(out.and_then(|o| o.logging_enabled().map(|l| logging_attrs(bucket, l, args))))
+}
+
+fn target(v: &Value) -> (Option<String>, Option<String>) {
+    (
+        opt_str(v, "target_bucket").map(str::to_string),
+        v.get("target_prefix")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    )
+}
+
+/// Puts the logging target and reads until S3 answers with it.
+async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<Value, ProviderError> {
+    let enabled = LoggingEnabled::builder()
+        .target_bucket(required(d, "target_bucket", S3, OP)?)
+        .target_prefix(d.get("target_prefix").and_then(Value::as_str).unwrap_or(""))
+        .build()
+        .map_err(|e| invalid(S3, OP, e.to_string()))?;
+    let call = aws
+        .s3
+        .put_bucket_logging()
+        .bucket(bucket)
+        .bucket_logging_status(
+            BucketLoggingStatus::builder()
+                .logging_enabled(enabled)
+                .build(),
+        )
+        .set_expected_bucket_owner(expected_owner(d));
+    // A target bucket created a moment ago may not be accepted yet.
+    retry(deadline, || async { call.clone().send().await.aws(S3, OP) }).await?;
+    let want = target(d);
+    until(
+        deadline,
+        "GetBucketLogging",
+        &format!("the logging of {bucket} to apply"),
+        || async {
+            Ok(read(aws, bucket, expected_owner(d), Some(d))
+                .await?
+                .filter(|v| target(v) == want))
+        },
+    )
+    .await
+}
+
+pub(crate) struct S3BucketLogging;
+
+#[async_trait]
+impl ResourceHandler for S3BucketLogging {
+    async fn refresh(
+        &self,
+        aws: &Aws,
+        req: &RefreshRequest,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
+        refresh_configs(&req.known, |bucket, owner, k| async move {
+            read(aws, &bucket, owner, Some(&k.attrs)).await
+        })
+        .await
+    }
+
+    async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        let deadline = Deadline::after(req.timeout);
+        let bucket = required(&req.desired, "bucket", S3, OP)?;
+        refuse_foreign_bucket(aws, bucket, &req.owner, OP).await?;
+        put(aws, bucket, &req.desired, &deadline)
+            .await
+            .map_err(|e| after_create(bucket, e))
+    }
+
+    async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        let deadline = Deadline::after(req.timeout);
+        let (bucket, _) = split_config_id(update_id(req.id.as_deref(), S3, OP)?);
+        put(aws, &bucket, &req.desired, &deadline).await
+    }
+
+    async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let (bucket, owner) = split_config_id(&req.id);
+        let answer = aws
+            .s3
+            .put_bucket_logging()
+            .bucket(bucket)
+            .bucket_logging_status(BucketLoggingStatus::builder().build())
+            .set_expected_bucket_owner(owner)
+            .send()
+            .await
+            .aws(S3, OP);
+        match answer {
+            // A put answers a missing bucket as one not visible yet.
+            Err(e) if has_code(&e, "NoSuchBucket") => Ok(()),
+            other => ignore_gone(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_reads_back_in_schema_shape() {
+        let l = LoggingEnabled::builder()
+            .target_bucket("logs")
+            .target_prefix("access/")
+            .build()
+            .unwrap();
+        let args = Value::map([("expected_bucket_owner", Value::from("123456789012"))]);
+        let v = logging_attrs("b", &l, Some(&args));
+        assert_eq!(v.get("id"), Some(&Value::from("b,123456789012")));
+        assert_eq!(
+            target(&v),
+            (Some("logs".to_string()), Some("access/".to_string()))
+        );
+        for a in &schema().body.attrs {
+            assert!(v.get(a.name).is_some(), "{} missing", a.name);
+        }
+    }
+}
