@@ -387,30 +387,22 @@ impl ResourceHandler for EcsCluster {
             .ok_or_else(|| invalid(ECS, "UpdateCluster", "update without an ID"))?;
         let d = &req.desired;
         let prior = req.prior.clone().unwrap_or(Value::Null);
-        if req.changed.iter().any(|c| c == "setting") {
-            if let Some(settings) = settings(d) {
-                retry(&deadline, || async {
-                    aws.ecs
-                        .update_cluster()
-                        .cluster(arn)
-                        .set_settings(Some(settings.clone()))
-                        .send()
-                        .await
-                        .ecs("UpdateCluster")
-                })
-                .await?;
-            }
-        }
-        if req.changed.iter().any(|c| c == "configuration") {
-            // A configuration removed from the spec is sent empty: ECS
-            // keeps the old one when the field is left out.
-            let configuration =
-                configuration(d).unwrap_or_else(|| ClusterConfiguration::builder().build());
+        // Settings and configuration go in one UpdateCluster call.
+        let settings = settings(d).filter(|_| req.changed.iter().any(|c| c == "setting"));
+        // A configuration removed from the spec is sent empty: ECS keeps
+        // the old one when the field is left out.
+        let configuration = req
+            .changed
+            .iter()
+            .any(|c| c == "configuration")
+            .then(|| configuration(d).unwrap_or_else(|| ClusterConfiguration::builder().build()));
+        if settings.is_some() || configuration.is_some() {
             retry(&deadline, || async {
                 aws.ecs
                     .update_cluster()
                     .cluster(arn)
-                    .configuration(configuration.clone())
+                    .set_settings(settings.clone())
+                    .set_configuration(configuration.clone())
                     .send()
                     .await
                     .ecs("UpdateCluster")
