@@ -22,7 +22,9 @@ use stackd_engine::provider::{
 use stackd_spec::schema::{Nesting, Timeouts};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
-use super::security_group::{apply_rules, describe_one, describe_security_groups, group_attrs};
+use super::security_group::{
+    apply_rules, describe_one, describe_security_groups, group_attrs, update_rules_and_tags,
+};
 use super::{SECURITY_GROUP, SECURITY_GROUP_RULE};
 use crate::args::{blocks, opt_str};
 use crate::context::{Aws, Location};
@@ -256,27 +258,8 @@ impl ResourceHandler for DefaultSecurityGroup {
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let id = req
-            .id
-            .as_deref()
-            .ok_or_else(|| invalid("AuthorizeSecurityGroupIngress", "update without an ID"))?;
-        let prior = req.prior.clone().unwrap_or(Value::Null);
+        let id = update_rules_and_tags(aws, req).await?;
         let d = &req.desired;
-        for (key, egress) in [("ingress", false), ("egress", true)] {
-            if req.changed.iter().any(|c| c == key) {
-                apply_rules(
-                    aws,
-                    id,
-                    egress,
-                    blocks(&prior, key),
-                    blocks(d, key),
-                    &deadline,
-                )
-                .await?;
-            }
-        }
-        reconcile(aws, id, &prior, d, &deadline).await?;
         describe_one(aws, id)
             .await?
             .map(|g| attrs(&aws.loc, &g, Some(d)))

@@ -361,6 +361,28 @@ pub(crate) async fn revoke(
     ignore_not_found(result)
 }
 
+/// The update a security group and the default security group share: the
+/// changed rule blocks, then the tags. Answers the group's ID.
+pub(super) async fn update_rules_and_tags<'r>(
+    aws: &Aws,
+    req: &'r ChangeRequest,
+) -> Result<&'r str, ProviderError> {
+    let deadline = Deadline::after(req.timeout);
+    let id = req
+        .id
+        .as_deref()
+        .ok_or_else(|| invalid("AuthorizeSecurityGroupIngress", "update without an ID"))?;
+    let prior = req.prior.as_ref().unwrap_or(&Value::Null);
+    let d = &req.desired;
+    for (key, egress) in [("ingress", false), ("egress", true)] {
+        if req.changed.iter().any(|c| c == key) {
+            apply_rules(aws, id, egress, blocks(prior, key), blocks(d, key), &deadline).await?;
+        }
+    }
+    reconcile(aws, id, prior, d, &deadline).await?;
+    Ok(id)
+}
+
 /// Brings one direction's rules from `prior` blocks to `desired` blocks:
 /// revokes first, then authorizes (as the Terraform provider does).
 pub(crate) async fn apply_rules(
@@ -601,27 +623,8 @@ impl ResourceHandler for SecurityGroup {
     }
 
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let id = req
-            .id
-            .as_deref()
-            .ok_or_else(|| invalid("AuthorizeSecurityGroupIngress", "update without an ID"))?;
-        let prior = req.prior.clone().unwrap_or(Value::Null);
+        let id = update_rules_and_tags(aws, req).await?;
         let d = &req.desired;
-        for (key, egress) in [("ingress", false), ("egress", true)] {
-            if req.changed.iter().any(|c| c == key) {
-                apply_rules(
-                    aws,
-                    id,
-                    egress,
-                    blocks(&prior, key),
-                    blocks(d, key),
-                    &deadline,
-                )
-                .await?;
-            }
-        }
-        reconcile(aws, id, &prior, d, &deadline).await?;
         read(aws, id, d)
             .await?
             .ok_or_else(|| gone("DescribeSecurityGroups", id))
