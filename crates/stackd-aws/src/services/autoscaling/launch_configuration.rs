@@ -360,11 +360,13 @@ impl ResourceHandler for LaunchConfigurationType {
     ) -> Result<Vec<LiveResource>, ProviderError> {
         let names: Vec<String> = req.known.iter().map(|k| k.id.clone()).collect();
         let configs = describe(aws, &names).await?;
+        let known: std::collections::HashMap<&str, _> =
+            req.known.iter().map(|k| (k.id.as_str(), k)).collect();
         Ok(configs
             .iter()
             .filter_map(|c| {
                 let name = c.launch_configuration_name()?;
-                let known = req.known.iter().find(|k| k.id == name)?;
+                let known = known.get(name)?;
                 Some(LiveResource {
                     address: Some(known.address.clone()),
                     id: name.to_string(),
