@@ -14,7 +14,7 @@ log_file="$here/localstack.log"
 port="${LOCALSTACK_PORT:-4566}"
 health_url="http://127.0.0.1:$port/_localstack/health"
 timeout="${LOCALSTACK_START_TIMEOUT:-120}"
-required="ec2 iam sts s3 logs ssm ecs elbv2 ecr codebuild codepipeline application-autoscaling cloudwatch route53 acm secretsmanager sns sqs rds autoscaling cloudtrail servicediscovery codedeploy"
+required="ec2 iam sts s3 logs ssm ecs elbv2 ecr codebuild codepipeline application-autoscaling cloudwatch route53 acm secretsmanager sns sqs rds autoscaling cloudtrail servicediscovery codedeploy codestar-connections ecr-public"
 
 log() { printf 'localstack/start.sh: %s\n' "$*" >&2; }
 

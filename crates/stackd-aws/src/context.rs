@@ -135,6 +135,17 @@ macro_rules! client {
         );
         $sdk::Client::from_conf(builder.build())
     }};
+    // A service whose API lives in one region only, whatever the provider's.
+    ($sdk:ident, $config:expr, $service:literal, region = $region:literal) => {{
+        let mut builder = $sdk::config::Builder::from($config);
+        builder = builder.region($sdk::config::Region::new($region));
+        if let Some(log) = crate::call_log::CallLog::from_env($service) {
+            builder = builder.interceptor(log);
+        }
+        builder = builder.interceptor(crate::transport::NoBlindResend);
+        crate::transport::record_endpoint($service, $config.endpoint_url(), $region);
+        $sdk::Client::from_conf(builder.build())
+    }};
 }
 
 impl Aws {
@@ -178,7 +189,15 @@ impl Aws {
                 config,
                 "codestar-connections"
             ),
-            ecrpublic: client!(aws_sdk_ecrpublic, config, "ecr-public"),
+            // ECR Public's API is served from us-east-1 only (its
+            // repositories are global); Terraform users point a provider
+            // alias there, stackd sends there whatever the stack's region.
+            ecrpublic: client!(
+                aws_sdk_ecrpublic,
+                config,
+                "ecr-public",
+                region = "us-east-1"
+            ),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -4,7 +4,10 @@ Works around an emulator limitation: community LocalStack (localstack-core,
 no auth token) answers every call to ecs, elbv2, ecr, codebuild and
 codepipeline with "not included in your current license plan", and serves no
 application-autoscaling, rds, autoscaling, servicediscovery, cloudtrail or codedeploy at
-all, because it registers no provider for them. Its bundled moto fork (moto-ext) implements them all, so each provider
+all, because it registers no provider for them. Two services neither serves
+(codestar-connections, ecr-public) and the webhooks moto lacks are answered
+in memory by this package (``codestar_connections.py``, ``ecr_public.py``,
+``webhooks.py``), for the operations stackd calls. Its bundled moto fork (moto-ext) implements them all, so each provider
 here is a Skeleton whose dispatch table sends every operation of the
 service's spec to ``_proxy_moto`` (but the few moto lacks, answered by this
 package: see ``rds_fixes.py`` and ``codedeploy_fixes.py``), the same
@@ -20,6 +23,12 @@ from localstack.aws.skeleton import DispatchTable, Skeleton
 from localstack.aws.spec import load_service
 from localstack.services.moto import _proxy_moto
 from localstack.services.plugins import Service, aws_provider
+
+
+def _in_memory_service(api: str, dispatch_table: DispatchTable) -> Service:
+    """A Service neither LocalStack nor moto serves, answered by this package
+    for the operations in `dispatch_table` (any other is 501)."""
+    return Service(name=api, skeleton=Skeleton(load_service(api), dispatch_table))
 
 
 def _moto_backed_service(api: str, overrides: DispatchTable | None = None) -> Service:
@@ -48,12 +57,18 @@ def ecr() -> Service:
 
 @aws_provider(api="codebuild")
 def codebuild() -> Service:
-    return _moto_backed_service("codebuild")
+    # moto has projects but no webhooks: answered by webhooks.py.
+    from .webhooks import CODEBUILD
+
+    return _moto_backed_service("codebuild", CODEBUILD)
 
 
 @aws_provider(api="codepipeline")
 def codepipeline() -> Service:
-    return _moto_backed_service("codepipeline")
+    # moto has pipelines but no webhooks: answered by webhooks.py.
+    from .webhooks import CODEPIPELINE
+
+    return _moto_backed_service("codepipeline", CODEPIPELINE)
 
 
 @aws_provider(api="application-autoscaling")
@@ -121,3 +136,21 @@ def codedeploy() -> Service:
             "DeleteApplication": fixes.delete_application,
         },
     )
+
+
+@aws_provider(api="codestar-connections")
+def codestar_connections() -> Service:
+    # Neither community LocalStack nor moto serves CodeStar Connections:
+    # answered in memory by codestar_connections.py.
+    from .codestar_connections import DISPATCH
+
+    return _in_memory_service("codestar-connections", DISPATCH)
+
+
+@aws_provider(api="ecr-public")
+def ecr_public() -> Service:
+    # Neither community LocalStack nor moto serves ECR Public: repositories
+    # answered in memory by ecr_public.py.
+    from .ecr_public import DISPATCH
+
+    return _in_memory_service("ecr-public", DISPATCH)

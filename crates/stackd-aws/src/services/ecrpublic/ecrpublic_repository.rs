@@ -77,7 +77,7 @@ pub(crate) fn schema() -> ResourceSchema {
         .attr(AttrSchema::optional("usage_text", AttrType::String));
     catalog.max_items = Some(1);
     ResourceSchema::resource("aws_ecrpublic_repository")
-        .doc("A repository in the ECR Public gallery (us-east-1 only).")
+        .doc("A repository in the ECR Public gallery (its API is in us-east-1 only: stackd sends there whatever the provider's region).")
         .attr(
             AttrSchema::required("repository_name", AttrType::String)
                 .force_new()
