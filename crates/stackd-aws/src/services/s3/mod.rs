@@ -1,7 +1,9 @@
 //! s3: the service definition, its ARN patterns, one module per type, and
 //! what the bucket configuration types share: Terraform's ID of a bucket's
 //! configuration (`bucket` or `bucket,expected_bucket_owner`), the refresh
-//! of known configurations, and the refusal of another stack's bucket.
+//! of known configurations, the refusal of another stack's bucket, and the
+//! one handler of every setting that is a put, a read and a removal
+//! ([`BucketSetting`]).
 //!
 //! S3 has no read across buckets: every bucket setting (`GetBucketEncryption`,
 //! `GetBucketOwnershipControls`, `GetBucketAcl`, `GetBucketCors`,
@@ -9,15 +11,22 @@
 //! for the known instances [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
 use std::future::Future;
+use std::marker::PhantomData;
 
-use stackd_engine::provider::{KnownResource, LiveResource, Owner, ProviderError};
+use async_trait::async_trait;
+use stackd_engine::provider::{
+    ChangeRequest, DeleteRequest, KnownResource, LiveResource, Owner, ProviderError, RefreshRequest,
+};
 use stackd_spec::Value;
 
 use crate::args::opt_str;
 use crate::context::Aws;
-use crate::iam_util::{invalid, read_each};
+use crate::error::after_create;
+use crate::iam_util::{invalid, read_each, required, update_id};
 use crate::policy::{arn, ArnPattern};
+use crate::services::ResourceHandler;
 use crate::services::Service;
+use crate::wait::Deadline;
 
 types! {
     managed: [
@@ -149,6 +158,88 @@ pub(crate) async fn refuse_foreign_bucket(
             format!("bucket {bucket:?} is not this stack's to configure: {why}"),
         )),
         None => Ok(()),
+    }
+}
+
+/// A bucket setting managed as a type of its own (CORS, encryption,
+/// website, logging, ownership controls): one put creates and updates it,
+/// one call per bucket reads it, one call removes it. Its ID is the
+/// bucket's name or `bucket,expected_bucket_owner`. Its type's handler is
+/// [`SettingHandler`], so each such type writes only these three calls.
+#[async_trait]
+pub(crate) trait BucketSetting: Send + Sync + 'static {
+    /// The put operation, named in errors.
+    const PUT: &'static str;
+
+    /// The setting of `bucket` as attributes; `None` when the bucket has
+    /// none or is gone. `recorded` holds the arguments last recorded (or
+    /// desired), for what S3 does not answer.
+    async fn read(
+        aws: &Aws,
+        bucket: &str,
+        owner: Option<String>,
+        recorded: Option<&Value>,
+    ) -> Result<Option<Value>, ProviderError>;
+
+    /// Puts the desired setting whole; answers it as read back.
+    async fn put(
+        aws: &Aws,
+        bucket: &str,
+        desired: &Value,
+        deadline: &Deadline,
+    ) -> Result<Value, ProviderError>;
+
+    /// Takes the setting off the bucket; a bucket already gone is done.
+    async fn remove(
+        aws: &Aws,
+        bucket: &str,
+        owner: Option<String>,
+        deadline: &Deadline,
+    ) -> Result<(), ProviderError>;
+}
+
+/// The handler of a [`BucketSetting`] type. Refresh reads each known
+/// bucket; create refuses another stack's bucket, then puts (putting the
+/// same setting again is harmless: no adoption needed); update puts;
+/// delete removes.
+pub(crate) struct SettingHandler<T>(PhantomData<T>);
+
+impl<T> SettingHandler<T> {
+    pub(crate) const NEW: SettingHandler<T> = SettingHandler(PhantomData);
+}
+
+#[async_trait]
+impl<T: BucketSetting> ResourceHandler for SettingHandler<T> {
+    async fn refresh(
+        &self,
+        aws: &Aws,
+        req: &RefreshRequest,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
+        refresh_configs(&req.known, |bucket, owner, k| async move {
+            T::read(aws, &bucket, owner, Some(&k.attrs)).await
+        })
+        .await
+    }
+
+    async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        let deadline = Deadline::after(req.timeout);
+        let bucket = required(&req.desired, "bucket", s3_bucket::S3, T::PUT)?;
+        refuse_foreign_bucket(aws, bucket, &req.owner, T::PUT).await?;
+        T::put(aws, bucket, &req.desired, &deadline)
+            .await
+            .map_err(|e| after_create(bucket, e))
+    }
+
+    async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
+        let deadline = Deadline::after(req.timeout);
+        let (bucket, _) = split_config_id(update_id(req.id.as_deref(), s3_bucket::S3, T::PUT)?);
+        T::put(aws, &bucket, &req.desired, &deadline).await
+    }
+
+    async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
+        let deadline = Deadline::after(req.timeout);
+        let (bucket, owner) = split_config_id(&req.id);
+        T::remove(aws, &bucket, owner, &deadline).await
     }
 }
 

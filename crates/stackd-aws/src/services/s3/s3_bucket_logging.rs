@@ -11,21 +11,17 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketLoggingStatus, LoggingEnabled};
-use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
-};
+use stackd_engine::provider::ProviderError;
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
 use super::s3_bucket::S3;
-use super::{
-    config_id, expected_owner, refresh_configs, refuse_foreign_bucket, split_config_id, BUCKET,
-};
+use super::{BucketSetting, SettingHandler, config_id, expected_owner, BUCKET};
 use crate::args::opt_str;
 use crate::context::Aws;
-use crate::error::{after_create, has_code};
-use crate::iam_util::{echo, found, ignore_gone, invalid, required, update_id, AwsResult};
+use crate::error::has_code;
+use crate::iam_util::{echo, found, ignore_gone, invalid, required, AwsResult};
 use crate::policy::g;
-use crate::services::{ManagedType, ResourceHandler};
+use crate::services::ManagedType;
 use crate::wait::{retry, until, Deadline};
 
 const OP: &str = "PutBucketLogging";
@@ -35,7 +31,7 @@ const OP: &str = "PutBucketLogging";
 pub(crate) static TYPE: ManagedType = ManagedType {
     name: "aws_s3_bucket_logging",
     schema,
-    handler: &S3BucketLogging,
+    handler: &SettingHandler::<S3BucketLogging>::NEW,
     grants: &[g(
         &["s3:GetBucketLogging", "s3:GetBucketTagging", "s3:PutBucketLogging"],
         &[BUCKET],
@@ -145,35 +141,33 @@ async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<
 pub(crate) struct S3BucketLogging;
 
 #[async_trait]
-impl ResourceHandler for S3BucketLogging {
-    async fn refresh(
-        &self,
+impl BucketSetting for S3BucketLogging {
+    const PUT: &'static str = OP;
+
+    async fn read(
         aws: &Aws,
-        req: &RefreshRequest,
-    ) -> Result<Vec<LiveResource>, ProviderError> {
-        refresh_configs(&req.known, |bucket, owner, k| async move {
-            read(aws, &bucket, owner, Some(&k.attrs)).await
-        })
-        .await
+        bucket: &str,
+        owner: Option<String>,
+        recorded: Option<&Value>,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(aws, bucket, owner, recorded).await
     }
 
-    async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let bucket = required(&req.desired, "bucket", S3, OP)?;
-        refuse_foreign_bucket(aws, bucket, &req.owner, OP).await?;
-        put(aws, bucket, &req.desired, &deadline)
-            .await
-            .map_err(|e| after_create(bucket, e))
+    async fn put(
+        aws: &Aws,
+        bucket: &str,
+        desired: &Value,
+        deadline: &Deadline,
+    ) -> Result<Value, ProviderError> {
+        put(aws, bucket, desired, deadline).await
     }
 
-    async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let (bucket, _) = split_config_id(update_id(req.id.as_deref(), S3, OP)?);
-        put(aws, &bucket, &req.desired, &deadline).await
-    }
-
-    async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let (bucket, owner) = split_config_id(&req.id);
+    async fn remove(
+        aws: &Aws,
+        bucket: &str,
+        owner: Option<String>,
+        _deadline: &Deadline,
+    ) -> Result<(), ProviderError> {
         let answer = aws
             .s3
             .put_bucket_logging()

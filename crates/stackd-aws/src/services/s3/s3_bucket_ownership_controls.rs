@@ -7,20 +7,18 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule};
-use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
-};
+use stackd_engine::provider::ProviderError;
 use stackd_spec::schema::{Check, Nesting};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::s3_bucket::S3;
-use super::{refresh_configs, refuse_foreign_bucket, BUCKET};
+use super::{BucketSetting, SettingHandler};
+use super::BUCKET;
 use crate::args::{blocks, opt_str};
 use crate::context::Aws;
-use crate::error::after_create;
-use crate::iam_util::{found, ignore_gone, invalid, required, update_id, AwsResult};
+use crate::iam_util::{found, ignore_gone, invalid, AwsResult};
 use crate::policy::g;
-use crate::services::{ManagedType, ResourceHandler};
+use crate::services::ManagedType;
 use crate::wait::{retry, until, Deadline};
 
 const OP: &str = "PutBucketOwnershipControls";
@@ -30,7 +28,7 @@ const OP: &str = "PutBucketOwnershipControls";
 pub(crate) static TYPE: ManagedType = ManagedType {
     name: "aws_s3_bucket_ownership_controls",
     schema,
-    handler: &S3BucketOwnershipControls,
+    handler: &SettingHandler::<S3BucketOwnershipControls>::NEW,
     grants: &[g(
         &[
             "s3:GetBucketOwnershipControls",
@@ -131,42 +129,41 @@ async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<
 pub(crate) struct S3BucketOwnershipControls;
 
 #[async_trait]
-impl ResourceHandler for S3BucketOwnershipControls {
-    async fn refresh(
-        &self,
+impl BucketSetting for S3BucketOwnershipControls {
+    const PUT: &'static str = OP;
+
+    async fn read(
         aws: &Aws,
-        req: &RefreshRequest,
-    ) -> Result<Vec<LiveResource>, ProviderError> {
-        refresh_configs(&req.known, |bucket, _, _| async move {
-            read(aws, &bucket).await
-        })
-        .await
+        bucket: &str,
+        _owner: Option<String>,
+        _recorded: Option<&Value>,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(aws, bucket).await
     }
 
-    async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let bucket = required(&req.desired, "bucket", S3, OP)?;
-        refuse_foreign_bucket(aws, bucket, &req.owner, OP).await?;
-        put(aws, bucket, &req.desired, &deadline)
-            .await
-            .map_err(|e| after_create(bucket, e))
+    async fn put(
+        aws: &Aws,
+        bucket: &str,
+        desired: &Value,
+        deadline: &Deadline,
+    ) -> Result<Value, ProviderError> {
+        put(aws, bucket, desired, deadline).await
     }
 
-    async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let bucket = update_id(req.id.as_deref(), S3, OP)?;
-        put(aws, bucket, &req.desired, &deadline).await
-    }
-
-    async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let deadline = Deadline::after(req.timeout);
+    async fn remove(
+        aws: &Aws,
+        bucket: &str,
+        owner: Option<String>,
+        deadline: &Deadline,
+    ) -> Result<(), ProviderError> {
         // S3 refuses a change to ownership controls while another bucket
         // operation is in progress (OperationAborted): retried.
         ignore_gone(
-            retry(&deadline, || async {
+            retry(deadline, || async {
                 aws.s3
                     .delete_bucket_ownership_controls()
-                    .bucket(&req.id)
+                    .bucket(bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .send()
                     .await
                     .aws(S3, "DeleteBucketOwnershipControls")

@@ -12,22 +12,17 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule,
 };
-use stackd_engine::provider::{
-    ChangeRequest, DeleteRequest, LiveResource, ProviderError, RefreshRequest,
-};
+use stackd_engine::provider::ProviderError;
 use stackd_spec::schema::{Check, Nesting};
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
 use super::s3_bucket::S3;
-use super::{
-    config_id, expected_owner, refresh_configs, refuse_foreign_bucket, split_config_id, BUCKET,
-};
+use super::{BucketSetting, SettingHandler, config_id, expected_owner, BUCKET};
 use crate::args::{blocks, opt_str, s};
 use crate::context::Aws;
-use crate::error::after_create;
-use crate::iam_util::{echo, found, ignore_gone, invalid, required, update_id, AwsResult};
+use crate::iam_util::{echo, found, ignore_gone, invalid, AwsResult};
 use crate::policy::g;
-use crate::services::{ManagedType, ResourceHandler};
+use crate::services::ManagedType;
 use crate::wait::{retry, until, Deadline};
 
 const OP: &str = "PutBucketEncryption";
@@ -37,7 +32,7 @@ const OP: &str = "PutBucketEncryption";
 pub(crate) static TYPE: ManagedType = ManagedType {
     name: "aws_s3_bucket_server_side_encryption_configuration",
     schema,
-    handler: &S3BucketSseConfiguration,
+    handler: &SettingHandler::<S3BucketSseConfiguration>::NEW,
     // Get/Put/DeleteBucketEncryption are all authorised by these two.
     grants: &[g(
         &[
@@ -211,36 +206,33 @@ async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<
 pub(crate) struct S3BucketSseConfiguration;
 
 #[async_trait]
-impl ResourceHandler for S3BucketSseConfiguration {
-    async fn refresh(
-        &self,
+impl BucketSetting for S3BucketSseConfiguration {
+    const PUT: &'static str = OP;
+
+    async fn read(
         aws: &Aws,
-        req: &RefreshRequest,
-    ) -> Result<Vec<LiveResource>, ProviderError> {
-        refresh_configs(&req.known, |bucket, owner, k| async move {
-            read(aws, &bucket, owner, Some(&k.attrs)).await
-        })
-        .await
+        bucket: &str,
+        owner: Option<String>,
+        recorded: Option<&Value>,
+    ) -> Result<Option<Value>, ProviderError> {
+        read(aws, bucket, owner, recorded).await
     }
 
-    async fn create(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let bucket = required(&req.desired, "bucket", S3, OP)?;
-        refuse_foreign_bucket(aws, bucket, &req.owner, OP).await?;
-        // Putting the same configuration again is harmless: no adoption needed.
-        put(aws, bucket, &req.desired, &deadline)
-            .await
-            .map_err(|e| after_create(bucket, e))
+    async fn put(
+        aws: &Aws,
+        bucket: &str,
+        desired: &Value,
+        deadline: &Deadline,
+    ) -> Result<Value, ProviderError> {
+        put(aws, bucket, desired, deadline).await
     }
 
-    async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
-        let deadline = Deadline::after(req.timeout);
-        let (bucket, _) = split_config_id(update_id(req.id.as_deref(), S3, OP)?);
-        put(aws, &bucket, &req.desired, &deadline).await
-    }
-
-    async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {
-        let (bucket, owner) = split_config_id(&req.id);
+    async fn remove(
+        aws: &Aws,
+        bucket: &str,
+        owner: Option<String>,
+        _deadline: &Deadline,
+    ) -> Result<(), ProviderError> {
         ignore_gone(
             aws.s3
                 .delete_bucket_encryption()
