@@ -234,6 +234,28 @@ async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
             .map(|c| c.r#type().as_str()),
         Some("ECS")
     );
+    let placement = |svc: &aws_sdk_ecs::types::Service| {
+        svc.placement_strategy()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}:{}",
+                    p.r#type().map(|t| t.as_str()).unwrap_or(""),
+                    p.field().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        placement(&services.services()[0]),
+        ["spread:host", "binpack:memory"]
+    );
+    assert_eq!(
+        services.services()[0].placement_constraints()[0]
+            .r#type()
+            .map(|t| t.as_str()),
+        Some("distinctInstance")
+    );
     let ecs = aws_sdk_ecs::Client::new(&config);
     let exec_logging = || async {
         let out = ecs
@@ -339,11 +361,24 @@ async fn autoscaling_policies_schedules_and_alarms_on_an_ecs_service() {
         "alarm_threshold=90",
         "--var",
         "exec_logging=DEFAULT",
+        "--var",
+        "binpack_field=cpu",
     ];
     let plan = diff(&dir, &stack, &changed, 2);
     assert!(!plan.contains("must be replaced"), "{plan}");
     apply(&dir, &stack, &changed);
     assert_eq!(target().await, Some((2, 4)));
+    let services = ecs
+        .describe_services()
+        .cluster(format!("{name}-cluster"))
+        .services(format!("{name}-api"))
+        .send()
+        .await
+        .expect("DescribeServices");
+    assert_eq!(
+        placement(&services.services()[0]),
+        ["spread:host", "binpack:cpu"]
+    );
     assert_eq!(
         exec_logging().await.and_then(|e| e.0).as_deref(),
         Some("DEFAULT")

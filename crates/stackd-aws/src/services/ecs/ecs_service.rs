@@ -148,6 +148,36 @@ pub(crate) fn schema() -> ResourceSchema {
                 .attr(AttrSchema::required("container_name", AttrType::String))
                 .attr(AttrSchema::required("container_port", AttrType::Number)),
         )
+        .block({
+            // Applied in order; ECS takes at most five.
+            let mut b = BlockSchema::new("ordered_placement_strategy", Nesting::List)
+                .attr(
+                    AttrSchema::required("type", AttrType::String)
+                        .check(Check::OneOf(vec!["binpack", "random", "spread"])),
+                )
+                .attr(
+                    AttrSchema::optional("field", AttrType::String)
+                        // ECS answers `host` as `instanceId`, and fields in
+                        // its own case.
+                        .normalize(placement_field)
+                        .doc("memory or cpu (binpack), instanceId/host or an attribute (spread)."),
+                );
+            b.max_items = Some(5);
+            b
+        })
+        .block({
+            let mut b = BlockSchema::new("placement_constraints", Nesting::Set)
+                .attr(
+                    AttrSchema::required("type", AttrType::String)
+                        .check(Check::OneOf(vec!["distinctInstance", "memberOf"])),
+                )
+                .attr(
+                    AttrSchema::optional("expression", AttrType::String)
+                        .doc("A cluster query language expression (memberOf)."),
+                );
+            b.max_items = Some(10);
+            b
+        })
         .block(
             at_most_one(BlockSchema::new("service_registries", Nesting::List))
                 .attr(AttrSchema::required("registry_arn", AttrType::String))
@@ -320,6 +350,70 @@ fn registry_blocks(registries: &[ecs::ServiceRegistry]) -> Value {
     )
 }
 
+/// A placement strategy's field as compared: `host` is ECS's `instanceId`,
+/// and ECS answers fields in its own case (as the Terraform provider
+/// suppresses such diffs).
+fn placement_field(v: &Value) -> Value {
+    match v.as_str() {
+        Some(f) if f.eq_ignore_ascii_case("host") => Value::from("instanceid"),
+        Some(f) => Value::from(f.to_ascii_lowercase()),
+        None => v.clone(),
+    }
+}
+
+fn placement_strategy_blocks(strategy: &[ecs::PlacementStrategy]) -> Value {
+    Value::List(
+        strategy
+            .iter()
+            .map(|p| {
+                Value::map([
+                    ("type", s(p.r#type().map(|t| t.as_str()))),
+                    // ECS answers no field for `random`.
+                    ("field", s(p.field())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn placement_strategy(desired: &Value) -> Vec<ecs::PlacementStrategy> {
+    blocks(desired, "ordered_placement_strategy")
+        .iter()
+        .map(|b| {
+            ecs::PlacementStrategy::builder()
+                .set_type(opt_str(b, "type").map(ecs::PlacementStrategyType::from))
+                .set_field(opt_str(b, "field").map(str::to_string))
+                .build()
+        })
+        .collect()
+}
+
+fn placement_constraint_blocks(constraints: &[ecs::PlacementConstraint]) -> Value {
+    Value::List(
+        constraints
+            .iter()
+            .map(|c| {
+                Value::map([
+                    ("type", s(c.r#type().map(|t| t.as_str()))),
+                    ("expression", s(c.expression())),
+                ])
+            })
+            .collect(),
+    )
+}
+
+fn placement_constraints(desired: &Value) -> Vec<ecs::PlacementConstraint> {
+    blocks(desired, "placement_constraints")
+        .iter()
+        .map(|b| {
+            ecs::PlacementConstraint::builder()
+                .set_type(opt_str(b, "type").map(ecs::PlacementConstraintType::from))
+                .set_expression(opt_str(b, "expression").map(str::to_string))
+                .build()
+        })
+        .collect()
+}
+
 fn service_registries(desired: &Value) -> Vec<ecs::ServiceRegistry> {
     blocks(desired, "service_registries")
         .iter()
@@ -384,6 +478,14 @@ fn service_attrs(svc: &ecs::Service, recorded: &Value) -> Value {
             network_value(svc.network_configuration()),
         ),
         ("load_balancer", load_balancer_blocks(svc.load_balancers())),
+        (
+            "ordered_placement_strategy",
+            placement_strategy_blocks(svc.placement_strategy()),
+        ),
+        (
+            "placement_constraints",
+            placement_constraint_blocks(svc.placement_constraints()),
+        ),
         (
             "service_registries",
             registry_blocks(svc.service_registries()),
@@ -626,6 +728,8 @@ fn create_input(
     let strategy = strategy_items(blocks(desired, "capacity_provider_strategy"))?;
     let lbs = load_balancers(desired);
     let registries = service_registries(desired);
+    let strategy_rules = placement_strategy(desired);
+    let constraints = placement_constraints(desired);
     Ok(aws
         .ecs
         .create_service()
@@ -646,6 +750,8 @@ fn create_input(
         .set_network_configuration(network_configuration(desired)?)
         .set_load_balancers((!lbs.is_empty()).then_some(lbs))
         .set_service_registries((!registries.is_empty()).then_some(registries))
+        .set_placement_strategy((!strategy_rules.is_empty()).then_some(strategy_rules))
+        .set_placement_constraints((!constraints.is_empty()).then_some(constraints))
         .deployment_configuration(deployment_configuration(desired))
         .set_deployment_controller(deployment_controller(desired)?)
         .set_health_check_grace_period_seconds(
@@ -711,6 +817,15 @@ fn update_input(
     }
     if has("service_registries") {
         call = call.set_service_registries(Some(service_registries(desired)));
+        any = true;
+    }
+    // An empty list takes every strategy or constraint away.
+    if has("ordered_placement_strategy") {
+        call = call.set_placement_strategy(Some(placement_strategy(desired)));
+        any = true;
+    }
+    if has("placement_constraints") {
+        call = call.set_placement_constraints(Some(placement_constraints(desired)));
         any = true;
     }
     if has("deployment_circuit_breaker")
@@ -997,6 +1112,44 @@ mod tests {
     use ecs::{Deployment, Tag};
 
     const ARN: &str = "arn:aws:ecs:eu-west-1:123:service/main/api";
+
+    #[test]
+    fn a_spread_on_host_is_ecs_spread_on_instance_id() {
+        let live = ecs::Service::builder()
+            .service_arn(ARN)
+            .placement_strategy(
+                ecs::PlacementStrategy::builder()
+                    .r#type(ecs::PlacementStrategyType::Spread)
+                    .field("instanceId")
+                    .build(),
+            )
+            .placement_strategy(
+                ecs::PlacementStrategy::builder()
+                    .r#type(ecs::PlacementStrategyType::Binpack)
+                    .field("MEMORY")
+                    .build(),
+            )
+            .build();
+        let live = service_attrs(&live, &Value::Null);
+        let strategy = |field: &str| {
+            Value::List(vec![
+                Value::map([("type", Value::from("spread")), ("field", Value::from("host"))]),
+                Value::map([("type", Value::from("binpack")), ("field", Value::from(field))]),
+            ])
+        };
+        let desired = |field: &str| {
+            let mut d = live.clone();
+            if let Value::Map(m) = &mut d {
+                m.insert("ordered_placement_strategy".into(), strategy(field));
+            }
+            d
+        };
+        assert!(settings_missed(&desired("memory"), &live).is_empty());
+        assert_eq!(
+            settings_missed(&desired("cpu"), &live),
+            ["ordered_placement_strategy"]
+        );
+    }
 
     fn sample() -> ecs::Service {
         ecs::Service::builder()
