@@ -2889,6 +2889,8 @@ async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
             "aws_vpc_endpoint_route_table_association.dynamodb",
             format!("{dynamodb_id}/{extra_rtb}"),
         ),
+        // By its VPC's ID, as Terraform imports it: the main table is found.
+        ("aws_default_route_table.main", vpc.clone()),
     ] {
         run_ok(&["state", "rm", address, &dir, "--stack", &stack], 0);
         let mut import = vec![
@@ -2905,6 +2907,9 @@ async fn ec2_network_endpoints_acls_defaults_and_flow_logs() {
             imported.contains(&format!("Imported {address}")),
             "{imported}"
         );
+        if address.starts_with("aws_default_route_table") {
+            assert!(imported.contains(&format!("({default_rtb})")), "{imported}");
+        }
     }
     diff(&dir, &stack, &changed, 0);
 

@@ -1236,32 +1236,40 @@ async fn import_cmd(args: &crate::ImportArgs) -> Result<u8> {
             .refresh(&req)
             .await
             .map_err(|e| anyhow!("reading {} {}: {e}", address.block.type_name, args.id))?;
-        let Some(object) = live.into_iter().find(|l| l.id == args.id) else {
+        // The object with the ID given, or the one found for the address
+        // under another ID (an import ID need not be the object's: a default
+        // route table is imported by its VPC's ID, as in Terraform).
+        let mut live = live;
+        let index = live.iter().position(|l| l.id == args.id).or_else(|| {
+            live.iter()
+                .position(|l| l.address.as_ref() == Some(&address))
+        });
+        let Some(object) = index.map(|i| live.swap_remove(i)) else {
             bail!(
                 "no {} with ID {:?} was found",
                 address.block.type_name,
                 args.id
             );
         };
-        state.released.retain(|r| r.id != args.id);
+        state.released.retain(|r| r.id != object.id);
         // What it depends on by the spec, as an apply would record it: a
         // destroy before the next apply deletes it in order.
         let dependencies = stackd_engine::tree::Graph::new(&ws.config)
             .recorded_deps(&address, state.resources.keys());
-        let mut recorded = stackd_engine::state::ResourceState::new(args.id.clone(), object.attrs);
+        let mut recorded =
+            stackd_engine::state::ResourceState::new(object.id.clone(), object.attrs);
         recorded.dependencies = dependencies;
         state.record(address.clone(), recorded);
         backend.save(&mut state).await?;
-        Ok(())
+        Ok(object.id)
     }
     .await;
     let released = lock.release().await;
-    result?;
+    let id = result?;
     released.context("the object was imported, but the state's lock could not be released")?;
     outln!(
-        "Imported {address} ({}). Nothing in the cloud changed; run `stackd diff` to see what \
-         the next apply changes (at least the ownership tags).",
-        args.id
+        "Imported {address} ({id}). Nothing in the cloud changed; run `stackd diff` to see what \
+         the next apply changes (at least the ownership tags)."
     );
     Ok(exit::OK)
 }

@@ -541,12 +541,24 @@ fn sort_live(req: &RefreshRequest, live: Vec<LiveResource>, state: &State, out: 
     for k in &req.known {
         by_id.entry(k.id.as_str()).or_default().push(k);
     }
+    // An import's ID need not be its object's (Terraform imports a default
+    // route table by its VPC's ID): the object the provider found for an
+    // import's address, under another ID, is that import's.
+    let imports: HashMap<&Address, &KnownResource> = req
+        .known
+        .iter()
+        .filter(|k| k.attrs.is_null() && !state.resources.contains_key(&k.address))
+        .map(|k| (&k.address, k))
+        .collect();
     for obj in live {
-        let known = by_id.get(obj.id.as_str()).and_then(|ks| {
-            ks.iter()
-                .find(|k| obj.address.as_ref() == Some(&k.address))
-                .or_else(|| ks.first())
-        });
+        let known = by_id
+            .get(obj.id.as_str())
+            .and_then(|ks| {
+                ks.iter()
+                    .find(|k| obj.address.as_ref() == Some(&k.address))
+                    .or_else(|| ks.first())
+            })
+            .or_else(|| obj.address.as_ref().and_then(|a| imports.get(a)));
         match known {
             // Let go of by `state rm` or a `removed` block: not the
             // stack's any more, whatever its tags say.
@@ -1310,5 +1322,49 @@ mod tests {
         assert_eq!(out.tracked.len(), 2);
         assert_eq!(out.tracked[&a].attrs.get("n"), Some(&Value::Number(1.0)));
         assert_eq!(out.tracked[&b].attrs.get("n"), Some(&Value::Number(2.0)));
+    }
+
+    #[test]
+    fn an_import_takes_the_object_found_for_its_address_under_another_id() {
+        let address = |s: &str| s.parse::<Address>().expect("address");
+        let (imported, recorded) = (address("aws_x.imported"), address("aws_x.recorded"));
+        let req = RefreshRequest {
+            type_name: "aws_x".into(),
+            owner: Owner::new("s", "id"),
+            known: vec![
+                // An import by another ID (the VPC's, for its main table).
+                KnownResource {
+                    address: imported.clone(),
+                    id: "vpc-1".into(),
+                    attrs: Value::Null,
+                },
+                KnownResource {
+                    address: recorded.clone(),
+                    id: "rtb-2".into(),
+                    attrs: Value::map([("n", Value::Number(2.0))]),
+                },
+            ],
+        };
+        let mut state = State::new("s");
+        state.record(
+            recorded.clone(),
+            crate::state::ResourceState::new("rtb-2", Value::Null),
+        );
+        let live = |id: &str, addr: &Address| LiveResource {
+            id: id.into(),
+            address: Some(addr.clone()),
+            attrs: Value::Null,
+        };
+        let mut out = Refreshed::default();
+        sort_live(
+            &req,
+            // The recorded instance's object under a new ID is not taken
+            // as its own: only an import's ID may differ.
+            vec![live("rtb-1", &imported), live("rtb-3", &recorded)],
+            &state,
+            &mut out,
+        );
+        assert_eq!(out.tracked[&imported].id, "rtb-1");
+        assert!(!out.tracked.contains_key(&recorded), "{:?}", out.tracked);
     }
 }

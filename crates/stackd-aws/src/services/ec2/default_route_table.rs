@@ -12,10 +12,10 @@
 //! does not read as a leftover of the stack. A table already tagged for
 //! another stack or address is refused.
 //!
-//! The ID and import ID are the table's `rtb-…` ID. (The Terraform provider
-//! imports it by VPC ID; stackd's import reads objects by the ID given, so
-//! that form is not taken.) Refresh is one `DescribeRouteTables` chain on
-//! the ownership tag, then known IDs by filter.
+//! The ID is the table's `rtb-…` ID; the import ID is that or, as in
+//! Terraform, the VPC's ID (its main table is imported). Refresh is one
+//! `DescribeRouteTables` chain on the ownership tag, then known IDs by
+//! filter (and VPC IDs of imports by `vpc-id` and `association.main`).
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types;
@@ -153,14 +153,47 @@ impl ResourceHandler for DefaultRouteTable {
         aws: &Aws,
         req: &RefreshRequest,
     ) -> Result<Vec<LiveResource>, ProviderError> {
+        // Terraform imports a default route table by its VPC's ID: a known
+        // `vpc-…` ID (only an import has one) names that VPC's main table.
+        let (by_vpc, by_table): (Vec<_>, Vec<_>) =
+            req.known.iter().cloned().partition(|k| k.id.starts_with("vpc-"));
+        let by_table = RefreshRequest {
+            known: by_table,
+            ..req.clone()
+        };
         let tables = find_owned(
-            req,
+            &by_table,
             "route-table-id",
             types::RouteTable::route_table_id,
             |f| describe_route_tables(aws, f),
         )
         .await?;
-        Ok(live(&aws.loc, tables, &req.known))
+        let mut out = live(&aws.loc, tables, &by_table.known);
+        if !by_vpc.is_empty() {
+            let vpcs: Vec<&str> = by_vpc.iter().map(|k| k.id.as_str()).collect();
+            let main = describe_route_tables(
+                aws,
+                vec![filter("vpc-id", vpcs), filter("association.main", ["true"])],
+            )
+            .await?;
+            for t in main {
+                let (Some(id), Some(vpc)) = (t.route_table_id(), t.vpc_id()) else {
+                    continue;
+                };
+                let Some(k) = by_vpc.iter().find(|k| k.id == vpc) else {
+                    continue;
+                };
+                if out.iter().any(|l| l.id == id) {
+                    continue;
+                }
+                out.push(LiveResource {
+                    id: id.to_string(),
+                    address: Some(k.address.clone()),
+                    attrs: attrs(&aws.loc, &t),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Adopts the table: its tags become the spec's, its routes and
