@@ -66,9 +66,21 @@ async fn killed_apply_resumes_without_duplicates() {
     }
     let partial = tagged_resources(&ec2, &stack).await;
     assert!(!partial.is_empty(), "something was created before the kill");
+    // The killed runs' changes are in the state's log, not yet compacted
+    // into the file: the resume below reads them from there.
+    let log = spec.path().join("stackd.state.json.wal");
+    assert!(
+        std::fs::read_to_string(&log).is_ok_and(|l| l.lines().count() > 0),
+        "no state log at {}",
+        log.display()
+    );
 
     // Resume.
     run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
+    assert!(
+        !log.exists(),
+        "the log is compacted by the apply's last save"
+    );
 
     // Exactly once each, seen by the SDK.
     let all = tagged_resources(&ec2, &stack).await;

@@ -413,7 +413,7 @@ pub async fn apply(
                         r.tainted = true;
                     }
                 }
-                if let Err(e) = input.backend.save(state).await {
+                if let Err(e) = input.backend.save_change(state, &addr).await {
                     save_error.get_or_insert(e);
                 }
                 // The object exists and is recorded; a failed provisioner
@@ -490,9 +490,11 @@ pub async fn apply(
     }
     if outcome.failed.is_empty() && !outcome.interrupted {
         update_outputs(plan, state, &values, &tree, &input);
-        if let Err(e) = input.backend.save(state).await {
-            return Err(ApplyError::State(e));
-        }
+    }
+    // Whatever happened, one full save: the outputs of a run that went
+    // through, and the changes saved one by one compacted into the file.
+    if let Err(e) = input.backend.save(state).await {
+        return Err(ApplyError::State(e));
     }
     Ok(outcome)
 }
@@ -698,9 +700,14 @@ async fn start_step(
                                 values,
                             );
                             if prior.untracked {
-                                input.backend.save(state).await.map_err(|err| {
-                                    StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
-                                })?;
+                                input.backend.save_change(state, &e.address).await.map_err(
+                                    |err| {
+                                        StepError::Spec(vec![Diagnostic::error(
+                                            err.to_string(),
+                                            None,
+                                        )])
+                                    },
+                                )?;
                             }
                         }
                         return Ok(Started::Unchanged);
@@ -712,9 +719,13 @@ async fn start_step(
             let (token, pending_since) = if op == Op::Create {
                 let pending = state.begin_create(&e.address, &cfg.desired).clone();
                 // The pending record must be durable before the create call.
-                input.backend.save(state).await.map_err(|err| {
-                    StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
-                })?;
+                input
+                    .backend
+                    .save_change(state, &e.address)
+                    .await
+                    .map_err(|err| {
+                        StepError::Spec(vec![Diagnostic::error(err.to_string(), None)])
+                    })?;
                 (pending.token, Some(pending.started_at))
             } else {
                 (String::new(), None)

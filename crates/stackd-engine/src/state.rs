@@ -12,6 +12,7 @@ pub mod journal;
 mod local;
 pub mod outputs;
 pub mod terraform;
+pub mod wal;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -225,6 +226,18 @@ pub trait StateBackend: Send + Sync {
     /// another lineage, or one with a higher serial than `state.serial`
     /// (saved by someone else since `state` was loaded).
     async fn save(&self, state: &mut State) -> Result<(), StateError>;
+
+    /// Makes durable what `state` now records for `address` (its instance
+    /// and its pending create) and bumps `state.serial`; the rest of the
+    /// state must be as last saved. An apply calls it after each change of
+    /// one instance, then [`StateBackend::save`] once at the end. The local
+    /// backend appends one record to the state's log ([`wal`]), which the
+    /// next load replays and the next full save empties, so an apply writes
+    /// O(N) bytes, not N states. By default, a full save.
+    async fn save_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
+        let _ = address;
+        self.save(state).await
+    }
 
     /// Takes the lock as `holder` (see [`LockInfo::new`]), failing at once
     /// with [`StateError::Locked`] when someone else holds it. The lock is

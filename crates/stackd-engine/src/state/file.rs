@@ -173,24 +173,7 @@ impl StateFileV1 {
             resources: state
                 .resources
                 .iter()
-                .map(|(address, r)| ResourceV1 {
-                    address: address.to_string(),
-                    mode: match address.block.mode {
-                        Mode::Managed => ModeV1::Managed,
-                        Mode::Data => ModeV1::Data,
-                    },
-                    type_name: address.block.type_name.clone(),
-                    name: address.block.name.clone(),
-                    index_key: address.key.as_ref().map(|k| match k {
-                        InstanceKey::Int(i) => IndexKeyV1::Int(*i),
-                        InstanceKey::Str(s) => IndexKeyV1::Str(s.clone()),
-                    }),
-                    id: r.id.clone(),
-                    attributes: r.attrs.to_json(),
-                    dependencies: r.dependencies.iter().map(Address::to_string).collect(),
-                    create_before_destroy: r.create_before_destroy,
-                    tainted: r.tainted,
-                })
+                .map(|(address, r)| ResourceV1::from_entry(address, r))
                 .collect(),
             outputs: state
                 .outputs
@@ -206,12 +189,7 @@ impl StateFileV1 {
             pending: state
                 .pending
                 .iter()
-                .map(|(address, p)| PendingV1 {
-                    address: address.to_string(),
-                    token: p.token.clone(),
-                    started_at: p.started_at.clone(),
-                    arguments: p.arguments.to_json(),
-                })
+                .map(|(address, p)| PendingV1::from_entry(address, p))
                 .collect(),
             released: state
                 .released
@@ -255,19 +233,7 @@ impl StateFileV1 {
 
         let mut resources = BTreeMap::new();
         for r in self.resources {
-            let address = resource_address(&r)
-                .map_err(|why| invalid(format!("resource {:?}: {why}", r.address)))?;
-            let mut dependencies = Vec::with_capacity(r.dependencies.len());
-            for d in &r.dependencies {
-                dependencies.push(parse(&format!("dependency of {address}"), d)?);
-            }
-            let resource = ResourceState {
-                id: r.id,
-                attrs: Value::from_json(&r.attributes),
-                dependencies,
-                create_before_destroy: r.create_before_destroy,
-                tainted: r.tainted,
-            };
+            let (address, resource) = r.into_entry().map_err(invalid)?;
             if resources.insert(address.clone(), resource).is_some() {
                 return Err(invalid(format!("resource {address} is listed twice")));
             }
@@ -287,12 +253,7 @@ impl StateFileV1 {
 
         let mut pending = BTreeMap::new();
         for p in self.pending {
-            let address = parse("pending create", &p.address)?;
-            let entry = PendingCreate {
-                token: p.token,
-                started_at: p.started_at,
-                arguments: Value::from_json(&p.arguments),
-            };
+            let (address, entry) = p.into_entry().map_err(invalid)?;
             if pending.insert(address.clone(), entry).is_some() {
                 return Err(invalid(format!(
                     "pending create of {address} is listed twice"
@@ -317,6 +278,77 @@ impl StateFileV1 {
             pending,
             released,
         })
+    }
+}
+
+impl ResourceV1 {
+    /// The file form of one recorded instance.
+    pub fn from_entry(address: &Address, r: &ResourceState) -> ResourceV1 {
+        ResourceV1 {
+            address: address.to_string(),
+            mode: match address.block.mode {
+                Mode::Managed => ModeV1::Managed,
+                Mode::Data => ModeV1::Data,
+            },
+            type_name: address.block.type_name.clone(),
+            name: address.block.name.clone(),
+            index_key: address.key.as_ref().map(|k| match k {
+                InstanceKey::Int(i) => IndexKeyV1::Int(*i),
+                InstanceKey::Str(s) => IndexKeyV1::Str(s.clone()),
+            }),
+            id: r.id.clone(),
+            attributes: r.attrs.to_json(),
+            dependencies: r.dependencies.iter().map(Address::to_string).collect(),
+            create_before_destroy: r.create_before_destroy,
+            tainted: r.tainted,
+        }
+    }
+
+    /// The recorded instance and its address; the error says what is wrong.
+    pub fn into_entry(self) -> Result<(Address, ResourceState), String> {
+        let address =
+            resource_address(&self).map_err(|why| format!("resource {:?}: {why}", self.address))?;
+        let mut dependencies = Vec::with_capacity(self.dependencies.len());
+        for d in &self.dependencies {
+            dependencies.push(
+                d.parse::<Address>()
+                    .map_err(|e| format!("dependency of {address}: {e}"))?,
+            );
+        }
+        let resource = ResourceState {
+            id: self.id,
+            attrs: Value::from_json(&self.attributes),
+            dependencies,
+            create_before_destroy: self.create_before_destroy,
+            tainted: self.tainted,
+        };
+        Ok((address, resource))
+    }
+}
+
+impl PendingV1 {
+    /// The file form of one pending create.
+    pub fn from_entry(address: &Address, p: &PendingCreate) -> PendingV1 {
+        PendingV1 {
+            address: address.to_string(),
+            token: p.token.clone(),
+            started_at: p.started_at.clone(),
+            arguments: p.arguments.to_json(),
+        }
+    }
+
+    /// The pending create and its address; the error says what is wrong.
+    pub fn into_entry(self) -> Result<(Address, PendingCreate), String> {
+        let address = self
+            .address
+            .parse::<Address>()
+            .map_err(|e| format!("pending create: {e}"))?;
+        let entry = PendingCreate {
+            token: self.token,
+            started_at: self.started_at,
+            arguments: Value::from_json(&self.arguments),
+        };
+        Ok((address, entry))
     }
 }
 

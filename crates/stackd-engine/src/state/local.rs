@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use stackd_spec::Address;
+
+use super::wal::{self, WalRecord};
 use super::{
     check_replaceable, decode, next_serial, JournalEntry, LockInfo, State, StateBackend,
     StateError, StateFileV1, StateLock, STATE_FILE_NAME,
@@ -22,7 +25,11 @@ use super::{
 ///   directory, fsyncs it, copies the current file to `<path>.backup` (also
 ///   0600, also via temp file and rename), renames the new file over `path`
 ///   and fsyncs the directory. A failure before the final rename leaves the
-///   state file as it was.
+///   state file as it was. It then removes the log (below).
+/// - `save_change` appends one record (fsynced) to `<path>.wal`, the state's
+///   write-ahead log ([`wal`]), instead of rewriting the file; `load`
+///   replays the log onto the file. The first change of a state that has
+///   no file yet is a full save.
 /// - `lock` takes `flock(LOCK_EX | LOCK_NB)` on `<path>.lock` for the guard's
 ///   lifetime and writes the holder's [`LockInfo`] into it. The kernel drops
 ///   the lock when the holder exits, even on SIGKILL; the lock file left
@@ -66,12 +73,59 @@ impl LocalBackend {
         with_suffix(&self.file_path(), ".lock")
     }
 
+    /// `<state file>.wal`: the changes saved since the last full save.
+    pub fn wal_path(&self) -> PathBuf {
+        with_suffix(&self.file_path(), ".wal")
+    }
+
     fn load_blocking(&self) -> Result<Option<State>, StateError> {
-        match fs::read(&self.path) {
-            Ok(bytes) => decode(&bytes, &self.path).map(Some),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StateError::io("read state file", &self.path, e)),
+        let mut state = match fs::read(&self.path) {
+            Ok(bytes) => decode(&bytes, &self.path)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StateError::io("read state file", &self.path, e)),
+        };
+        let wal = self.wal_path();
+        match fs::read(&wal) {
+            Ok(bytes) => {
+                let applied = wal::replay(&mut state, &bytes, &wal)?;
+                if applied > 0 {
+                    tracing::debug!(applied, serial = state.serial, "replayed the state's log");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StateError::io("read state log", &wal, e)),
         }
+        Ok(Some(state))
+    }
+
+    fn save_change_blocking(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
+        let path = self.file_path();
+        if !path.exists() {
+            return self.save_blocking(state);
+        }
+        let wal = self.wal_path();
+        let serial = next_serial(state.serial, &path)?;
+        let line = WalRecord::of(state, address, serial).to_line(&wal)?;
+        let created = !wal.exists();
+        // One write of a whole line with O_APPEND, then fsync: the change is
+        // durable before the call that follows it.
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&wal)
+            .map_err(|e| StateError::io("open state log", &wal, e))?;
+        file.write_all(&line)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| StateError::io("append to state log", &wal, e))?;
+        if created {
+            let dir = parent_dir(&path);
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StateError::io("sync directory", &dir, e))?;
+        }
+        state.serial = serial;
+        Ok(())
     }
 
     fn save_blocking(&self, state: &mut State) -> Result<(), StateError> {
@@ -112,7 +166,16 @@ impl LocalBackend {
         state.serial = serial;
         File::open(&dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| StateError::io("sync directory", &dir, e))
+            .map_err(|e| StateError::io("sync directory", &dir, e))?;
+        // The file now holds every logged change. Should the removal not
+        // last (a crash), the log's records are older than the file's
+        // serial and a load skips them.
+        let wal = self.wal_path();
+        match fs::remove_file(&wal) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StateError::io("remove state log", &wal, e)),
+        }
     }
 
     /// `<state file>.journal.jsonl`: one JSON line per apply and destroy.
@@ -247,6 +310,10 @@ impl StateBackend for LocalBackend {
 
     async fn save(&self, state: &mut State) -> Result<(), StateError> {
         self.save_blocking(state)
+    }
+
+    async fn save_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
+        self.save_change_blocking(state, address)
     }
 
     async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError> {

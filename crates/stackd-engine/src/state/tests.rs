@@ -685,3 +685,87 @@ async fn released_objects_round_trip_and_make_the_file_format_2() {
     assert_eq!(loaded.released, state.released);
     assert!(loaded.is_released("subnet-1"));
 }
+
+#[tokio::test]
+async fn changes_saved_one_by_one_are_logged_replayed_and_compacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::in_dir(dir.path());
+    let mut st = sample();
+    backend.save(&mut st).await.unwrap();
+    let base = fs::read(backend.file_path()).unwrap();
+
+    // A pending create, its object, a forgotten instance: one line each,
+    // the file untouched.
+    let bucket = addr("aws_s3_bucket.logs");
+    st.begin_create(&bucket, &Value::map([("bucket", Value::from("logs"))]));
+    backend.save_change(&mut st, &bucket).await.unwrap();
+    st.record(bucket.clone(), ResourceState::new("logs", Value::Null));
+    backend.save_change(&mut st, &bucket).await.unwrap();
+    st.forget(&addr("aws_vpc.main"));
+    backend
+        .save_change(&mut st, &addr("aws_vpc.main"))
+        .await
+        .unwrap();
+    assert_eq!(fs::read(backend.file_path()).unwrap(), base);
+    let log = fs::read_to_string(backend.wal_path()).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert_eq!(mode_of(&backend.wal_path()), 0o600);
+
+    // A load (after a crash, or by another command) sees every change.
+    let loaded = backend.load().await.unwrap().unwrap();
+    assert_eq!(loaded, st);
+
+    // A full save holds them all and empties the log.
+    backend.save(&mut st).await.unwrap();
+    assert!(!backend.wal_path().exists());
+    assert_eq!(backend.load().await.unwrap().unwrap(), st);
+
+    // A log the crash kept after its full save: its records are older than
+    // the file, and skipped.
+    fs::write(backend.wal_path(), &log).unwrap();
+    assert_eq!(backend.load().await.unwrap().unwrap(), st);
+}
+
+#[tokio::test]
+async fn a_log_line_cut_short_is_dropped_a_gap_or_other_lineage_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::in_dir(dir.path());
+    let mut st = sample();
+    backend.save(&mut st).await.unwrap();
+    let saved = st.clone();
+    let one = addr("aws_s3_bucket.one");
+    st.record(one.clone(), ResourceState::new("one", Value::Null));
+    backend.save_change(&mut st, &one).await.unwrap();
+    let after_one = st.clone();
+    let two = addr("aws_s3_bucket.two");
+    st.record(two.clone(), ResourceState::new("two", Value::Null));
+    backend.save_change(&mut st, &two).await.unwrap();
+    let log = fs::read_to_string(backend.wal_path()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+
+    // The second write cut short by a crash: only the first change holds.
+    fs::write(
+        backend.wal_path(),
+        format!("{}\n{}", lines[0], &lines[1][..lines[1].len() / 2]),
+    )
+    .unwrap();
+    assert_eq!(backend.load().await.unwrap().unwrap(), after_one);
+
+    // A missing record is an error naming the line, not a guess.
+    fs::write(backend.wal_path(), format!("{}\n", lines[1])).unwrap();
+    let err = backend.load().await.unwrap_err().to_string();
+    assert!(
+        err.contains("line 1") && err.contains("changes are missing"),
+        "{err}"
+    );
+
+    // Another state's log is refused.
+    let other = lines[0].replace(&saved.lineage, "another-lineage");
+    fs::write(backend.wal_path(), format!("{other}\n")).unwrap();
+    let err = backend.load().await.unwrap_err().to_string();
+    assert!(err.contains("another-lineage"), "{err}");
+
+    // Without a log, the file as saved.
+    fs::remove_file(backend.wal_path()).unwrap();
+    assert_eq!(backend.load().await.unwrap().unwrap(), saved);
+}
