@@ -212,18 +212,33 @@ pub fn build_graph(plan: &Plan) -> Result<DiGraph<Step, ()>, ApplyError> {
     // An old object goes only after everything that used it has let go:
     // dependents being deleted first, dependents moving elsewhere first,
     // and with create_before_destroy, dependents moved to the new object.
+    // The entries that used or use each block, so each delete looks only
+    // at those.
+    let mut by_block: HashMap<&stackd_spec::BlockAddress, Vec<usize>> = HashMap::new();
+    for (i, y) in plan.entries.iter().enumerate() {
+        let prior = y.prior.iter().flat_map(|p| &p.dependencies);
+        for d in prior.chain(&y.dependencies) {
+            let users = by_block.entry(&d.block).or_default();
+            if users.last() != Some(&i) {
+                users.push(i);
+            }
+        }
+    }
     for x in &plan.entries {
         let Some(&dx) = delete_idx.get(&x.address) else {
             continue;
         };
-        for y in &plan.entries {
+        let mut users: Vec<usize> = by_block.get(&x.address.block).cloned().unwrap_or_default();
+        users.sort_unstable();
+        users.dedup();
+        for y in users.into_iter().map(|i| &plan.entries[i]) {
             if y.address == x.address {
                 continue;
             }
             let used_x = y
                 .prior
                 .as_ref()
-                .is_some_and(|p| p.dependencies.contains(&x.address));
+                .is_some_and(|p| crate::state::depends_on(&p.dependencies, &x.address));
             let uses_x = y.dependencies.contains(&x.address);
             if used_x {
                 if let Some(&dy) = delete_idx.get(&y.address) {
@@ -1086,7 +1101,7 @@ fn record_object(
         ResourceState {
             id,
             attrs,
-            dependencies: e.dependencies.clone(),
+            dependencies: crate::state::block_dependencies(&e.dependencies),
             create_before_destroy: cfg.is_some_and(|c| c.lifecycle.create_before_destroy),
             tainted: false,
         },

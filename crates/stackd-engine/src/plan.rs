@@ -310,9 +310,27 @@ pub fn rename(state: &mut State, from: &Address, to: &Address) {
     if let Some(r) = state.resources.remove(from) {
         state.resources.insert(to.clone(), r);
     }
+    let (from_block, to_block) = (
+        Address {
+            block: from.block.clone(),
+            key: None,
+        },
+        Address {
+            block: to.block.clone(),
+            key: None,
+        },
+    );
     for r in state.resources.values_mut() {
         for d in r.dependencies.iter_mut().filter(|d| *d == from) {
             *d = to.clone();
+        }
+        // A dependency on the block: on the moved instance too, wherever
+        // it now is (the block's other instances may stay).
+        if from.key.is_some()
+            && r.dependencies.contains(&from_block)
+            && !r.dependencies.contains(&to_block)
+        {
+            r.dependencies.push(to_block.clone());
         }
     }
 }

@@ -73,8 +73,11 @@ pub struct ResourceState {
     /// Attributes in schema shape, including `id`. Always wholly known
     /// ([`Value::Unknown`] would be written as `null`).
     pub attrs: Value,
-    /// Instances this one depended on when it was last applied; destroys run
-    /// in reverse of these even after the spec no longer mentions them.
+    /// What this instance depended on when it was last applied; destroys
+    /// run in reverse of these even after the spec no longer mentions them.
+    /// Recorded as resource blocks (no instance key, as Terraform records
+    /// them: see [`block_dependencies`]); states written before name
+    /// instances, which [`ResourceState::depends_on`] reads as well.
     pub dependencies: Vec<Address>,
     /// Whether a replacement creates the new object before destroying this.
     pub create_before_destroy: bool,
@@ -186,6 +189,36 @@ impl ResourceState {
             tainted: false,
         }
     }
+
+    /// True when the instance at `address` is among what this one depended
+    /// on: its block, or (in older states) the instance itself.
+    pub fn depends_on(&self, address: &Address) -> bool {
+        depends_on(&self.dependencies, address)
+    }
+}
+
+/// True when recorded dependencies `deps` hold the instance at `address`:
+/// its block, or (in older states) the instance itself.
+pub fn depends_on(deps: &[Address], address: &Address) -> bool {
+    deps.iter()
+        .any(|d| d.block == address.block && (d.key.is_none() || d.key == address.key))
+}
+
+/// Dependencies as state records them: the blocks of the instances, each
+/// once, in order. An instance of a `count` block using its own instance of
+/// another (`g[count.index]`) depends, as far as the block graph can tell,
+/// on every instance of it: recorded by instance, the state would grow with
+/// the square of the stack.
+pub fn block_dependencies<'a>(deps: impl IntoIterator<Item = &'a Address>) -> Vec<Address> {
+    let blocks: std::collections::BTreeSet<&stackd_spec::BlockAddress> =
+        deps.into_iter().map(|d| &d.block).collect();
+    blocks
+        .into_iter()
+        .map(|b| Address {
+            block: b.clone(),
+            key: None,
+        })
+        .collect()
 }
 
 impl PendingCreate {

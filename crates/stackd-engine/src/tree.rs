@@ -415,6 +415,18 @@ impl Resolver for View<'_, '_> {
         Some(self.values.block_value(&block).unwrap_or(Value::Unknown))
     }
 
+    fn resource_instance(
+        &self,
+        mode: Mode,
+        type_name: &str,
+        name: &str,
+        key: &Value,
+    ) -> Option<Value> {
+        let block = BlockAddress::new(mode, type_name, name)
+            .in_module(self.tree.instances[self.idx].path.clone());
+        self.values.instance_value(&block, key)
+    }
+
     fn variable(&self, name: &str) -> Option<Value> {
         (self.idx != 0).then(|| self.tree.var_of(self.idx, name, self.values))
     }
@@ -634,9 +646,10 @@ impl<'a> Graph<'a> {
     /// The objects recorded in state (`recorded`) that the instance at
     /// `address` depends on by the configuration: of each block its block
     /// refers to, the recorded instances in module instances sharing its
-    /// path as far as the two modules' paths agree. What an imported
-    /// object's dependencies are before any apply records them, so that a
-    /// destroy right after an import deletes in order.
+    /// path as far as the two modules' paths agree, as state records them
+    /// (their blocks). What an imported object's dependencies are before any
+    /// apply records them, so that a destroy right after an import deletes
+    /// in order.
     pub fn recorded_deps<'s>(
         &self,
         address: &Address,
@@ -647,7 +660,7 @@ impl<'a> Graph<'a> {
             return Vec::new();
         };
         let deps = self.block_deps(&names, block);
-        let mut out: Vec<Address> = recorded
+        let out: Vec<Address> = recorded
             .filter(|r| *r != address)
             .filter(|r| {
                 let there = r.block.module_names();
@@ -670,8 +683,7 @@ impl<'a> Graph<'a> {
             })
             .cloned()
             .collect();
-        out.sort();
-        out
+        crate::state::block_dependencies(&out)
     }
 
     /// The instance addresses a block's instances in module instance

@@ -63,6 +63,30 @@ impl Values {
         self.generation += 1;
     }
 
+    /// One instance's value, as `block[key]` sees it, when the key names an
+    /// instance the expansion has (a whole number below `count`, a
+    /// `for_each` key); `None` for anything else, left to indexing the
+    /// whole [`Values::block_value`], which knows the errors.
+    pub fn instance_value(&self, block: &BlockAddress, key: &Value) -> Option<Value> {
+        let key = match (self.expansions.get(block)?, key) {
+            (Expansion::Count(n), Value::Number(_)) => {
+                let i = key.as_i64()?;
+                (0..*n).contains(&i).then_some(InstanceKey::Int(i))?
+            }
+            (Expansion::ForEach(keys), Value::String(k)) => {
+                keys.binary_search(k).ok()?;
+                InstanceKey::Str(k.clone())
+            }
+            _ => return None,
+        };
+        Some(
+            self.instances
+                .get(&block.instance(Some(key)))
+                .cloned()
+                .unwrap_or(Value::Unknown),
+        )
+    }
+
     /// The value of a whole block, as an expression sees `aws_subnet.public`.
     pub fn block_value(&self, block: &BlockAddress) -> Option<Value> {
         let expansion = self.expansions.get(block)?;
@@ -91,5 +115,15 @@ impl Resolver for Values {
     fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<Value> {
         let block = BlockAddress::new(mode, type_name, name);
         Some(self.block_value(&block).unwrap_or(Value::Unknown))
+    }
+
+    fn resource_instance(
+        &self,
+        mode: Mode,
+        type_name: &str,
+        name: &str,
+        key: &Value,
+    ) -> Option<Value> {
+        self.instance_value(&BlockAddress::new(mode, type_name, name), key)
     }
 }

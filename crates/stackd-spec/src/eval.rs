@@ -23,6 +23,22 @@ pub trait Resolver {
     /// `None` when no such block exists.
     fn resource(&self, mode: Mode, type_name: &str, name: &str) -> Option<Value>;
 
+    /// One instance of a block, `TYPE.NAME[key]`, when the resolver can
+    /// give it alone and it exists: the same value as indexing
+    /// [`Resolver::resource`]'s, without building the whole block's (an
+    /// instance of a `count` block reading its own instance of another
+    /// would otherwise copy every instance, and a plan cost the square of
+    /// the stack). `None`: index the whole block instead (errors included).
+    fn resource_instance(
+        &self,
+        _mode: Mode,
+        _type_name: &str,
+        _name: &str,
+        _key: &Value,
+    ) -> Option<Value> {
+        None
+    }
+
     /// The value of a module call as `module.NAME` sees it: an object of its
     /// outputs, a list of them for `count`, a map for `for_each`. `None`
     /// when the resolver does not know module values (then it is unknown).
@@ -552,6 +568,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         let (t, n) = attr(0)
                             .zip(attr(1))
                             .ok_or_else(|| err("expected data.TYPE.NAME", span))?;
+                        if let Some(v) = self.one_instance(Mode::Data, t, n, ops.get(2))? {
+                            self.charge_value(&v, span)?;
+                            return self.apply_ops(v, &ops[3..]);
+                        }
                         let v = self.resource(Mode::Data, t, n, span)?;
                         self.charge_value(&v, span)?;
                         (v, 2)
@@ -584,6 +604,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         let name = attr(0).ok_or_else(|| {
                             err(format!("\"{type_name}\" is not defined; a resource reference is TYPE.NAME"), span)
                         })?;
+                        if let Some(v) =
+                            self.one_instance(Mode::Managed, type_name, name, ops.get(1))?
+                        {
+                            self.charge_value(&v, span)?;
+                            return self.apply_ops(v, &ops[2..]);
+                        }
                         let v = self.resource(Mode::Managed, type_name, name, span)?;
                         self.charge_value(&v, span)?;
                         (v, 1)
@@ -594,6 +620,27 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         let value = self.eval(base)?;
         self.apply_ops(value, ops)
+    }
+
+    /// The instance `op` (an index right after `TYPE.NAME`) selects, when
+    /// the resolver gives it alone; `None` otherwise (no index, an unknown
+    /// key, an instance the resolver cannot tell: the whole block is
+    /// indexed then, with its errors).
+    fn one_instance(
+        &mut self,
+        mode: Mode,
+        type_name: &str,
+        name: &str,
+        op: Option<&TraversalOp>,
+    ) -> Result<Option<Value>, Diagnostic> {
+        let Some(OpKind::Index(idx)) = op.map(|o| &o.kind) else {
+            return Ok(None);
+        };
+        let key = self.eval(idx)?;
+        Ok(self
+            .scope
+            .resolver
+            .resource_instance(mode, type_name, name, &key))
     }
 
     fn resource(
