@@ -837,6 +837,7 @@ async fn plan_spec(
             ));
             continue;
         };
+        let indexed = graph.indexed_deps(&module, block);
         for &idx in tree.instances_of(&module) {
             let block_addr = block
                 .addr
@@ -852,30 +853,68 @@ async fn plan_spec(
                 }
             };
             values.expand(block_addr.clone(), expansion);
-            let dependencies = graph.instance_deps(&tree, &values, idx, block);
+            // What every instance depends on; blocks read one instance at
+            // a time are added per instance below.
+            let here = &tree.instances[idx].path;
+            let indexed_here: Vec<(BlockAddress, &Vec<stackd_spec::expr::Expr>)> = indexed
+                .iter()
+                .map(|(b, exprs)| (b.clone().in_module(here.clone()), exprs))
+                .collect();
+            let shared: Vec<Address> = graph
+                .instance_deps(&tree, &values, idx, block)
+                .into_iter()
+                .filter(|d| !indexed_here.iter().any(|(b, _)| *b == d.block))
+                .collect();
             // Instances of one block cannot refer to each other: evaluate
             // them all against the values known so far, then record them.
-            let evaluated: Vec<(Address, Result<InstanceConfig, Vec<Diagnostic>>)> = tree
-                .with_scope(idx, &values, |scope| {
-                    slots
-                        .into_iter()
-                        .map(|slot| {
-                            let address = block_addr.instance(slot.key.clone());
-                            let inst_scope =
-                                scope.for_instance(slot.each.clone(), slot.count_index);
-                            let cfg = instance::evaluate(
-                                block,
-                                schema,
-                                &inst_scope,
-                                &address,
-                                input.settings,
-                                &input.owner(),
-                            );
-                            (address, cfg)
-                        })
-                        .collect()
-                });
-            for (address, cfg) in evaluated {
+            type Evaluated = (
+                Address,
+                Result<InstanceConfig, Vec<Diagnostic>>,
+                Vec<Address>,
+            );
+            let evaluated: Vec<Evaluated> = tree.with_scope(idx, &values, |scope| {
+                slots
+                    .into_iter()
+                    .map(|slot| {
+                        let address = block_addr.instance(slot.key.clone());
+                        let inst_scope = scope.for_instance(slot.each.clone(), slot.count_index);
+                        let cfg = instance::evaluate(
+                            block,
+                            schema,
+                            &inst_scope,
+                            &address,
+                            input.settings,
+                            &input.owner(),
+                        );
+                        let mut deps = shared.clone();
+                        for (b, exprs) in &indexed_here {
+                            for e in exprs.iter() {
+                                let one = inst_scope
+                                    .eval(e)
+                                    .ok()
+                                    .and_then(|key| values.instance_address(b, &key));
+                                match one {
+                                    Some(a) => deps.push(a),
+                                    // Not told apart: every instance.
+                                    None => deps.extend(
+                                        values
+                                            .expansions
+                                            .get(b)
+                                            .map(|x| x.keys())
+                                            .unwrap_or_default()
+                                            .into_iter()
+                                            .map(|k| b.instance(k)),
+                                    ),
+                                }
+                            }
+                        }
+                        deps.sort();
+                        deps.dedup();
+                        (address, cfg, deps)
+                    })
+                    .collect()
+            });
+            for (address, cfg, dependencies) in evaluated {
                 let cfg = match cfg {
                     Ok(c) => c,
                     Err(d) => {

@@ -643,6 +643,99 @@ impl<'a> Graph<'a> {
         out
     }
 
+    /// The blocks that `block` (in the module at `module`) reads one
+    /// instance at a time, each with the index expressions it reads them
+    /// by: blocks it refers to only directly (not also through a local, a
+    /// variable, an output or a module call, nor in `count`, `for_each` or
+    /// `depends_on`), and only as `TYPE.NAME[INDEX]` with an index that
+    /// depends on nothing but `count` and `each` (`aws_subnet.a[count.index]`).
+    /// An instance depends on the instances its indexes select, not on all
+    /// of them.
+    pub fn indexed_deps(
+        &self,
+        module: &[String],
+        block: &ResourceBlock,
+    ) -> Vec<(BlockAddress, Vec<stackd_spec::expr::Expr>)> {
+        use stackd_spec::expr::RefTarget;
+        let mut refs = stackd_spec::validate::block_references(&block.body);
+        for p in &block.provisioners {
+            refs.extend(stackd_spec::validate::block_references(&p.body));
+        }
+        refs.extend(stackd_spec::validate::condition_references(
+            &block.lifecycle.preconditions,
+        ));
+        refs.extend(stackd_spec::validate::condition_references(
+            &block.lifecycle.postconditions,
+        ));
+        let mut whole: BTreeSet<(Mode, String, String)> = block
+            .count
+            .iter()
+            .chain(block.for_each.iter())
+            .chain(block.depends_on.iter())
+            .flat_map(|e| e.references(&[]))
+            .filter_map(|r| match r.target {
+                RefTarget::Resource(m, t, n) => Some((m, t, n)),
+                _ => None,
+            })
+            .collect();
+        let mut indexed: BTreeMap<(Mode, String, String), Vec<stackd_spec::expr::Expr>> =
+            BTreeMap::new();
+        for r in refs {
+            let RefTarget::Resource(m, t, n) = r.target else {
+                continue;
+            };
+            let by_instance = r.index.as_deref().filter(|i| {
+                i.references(&[])
+                    .iter()
+                    .all(|x| matches!(x.target, RefTarget::Count(_) | RefTarget::Each(_)))
+            });
+            match by_instance {
+                Some(i) => indexed.entry((m, t, n)).or_default().push(i.clone()),
+                None => {
+                    whole.insert((m, t, n));
+                }
+            }
+        }
+        // Blocks also reached through something else are read whole.
+        let start = node(
+            module,
+            ConfigNode::Resource(
+                block.addr.mode,
+                block.addr.type_name.clone(),
+                block.addr.name.clone(),
+            ),
+        );
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&Node> = self
+            .deps
+            .get(&start)
+            .map(|d| {
+                d.iter()
+                    .filter(|n| !matches!(n.kind, NodeKind::Config(ConfigNode::Resource(..))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            if let NodeKind::Config(ConfigNode::Resource(m, t, name)) = &n.kind {
+                if n.module == module {
+                    whole.insert((*m, t.clone(), name.clone()));
+                }
+                continue;
+            }
+            if let Some(ds) = self.deps.get(n) {
+                stack.extend(ds.iter());
+            }
+        }
+        indexed
+            .into_iter()
+            .filter(|(k, _)| !whole.contains(k))
+            .map(|((m, t, n), exprs)| (BlockAddress::new(m, t, n), exprs))
+            .collect()
+    }
+
     /// The objects recorded in state (`recorded`) that the instance at
     /// `address` depends on by the configuration: of each block its block
     /// refers to, the recorded instances in module instances sharing its

@@ -68,6 +68,18 @@ impl Values {
     /// `for_each` key); `None` for anything else, left to indexing the
     /// whole [`Values::block_value`], which knows the errors.
     pub fn instance_value(&self, block: &BlockAddress, key: &Value) -> Option<Value> {
+        let address = self.instance_address(block, key)?;
+        Some(
+            self.instances
+                .get(&address)
+                .cloned()
+                .unwrap_or(Value::Unknown),
+        )
+    }
+
+    /// The address of the instance `block[key]` reads, when the key names
+    /// one the expansion has (see [`Values::instance_value`]).
+    pub fn instance_address(&self, block: &BlockAddress, key: &Value) -> Option<Address> {
         let key = match (self.expansions.get(block)?, key) {
             (Expansion::Count(n), Value::Number(_)) => {
                 let i = key.as_i64()?;
@@ -79,12 +91,7 @@ impl Values {
             }
             _ => return None,
         };
-        Some(
-            self.instances
-                .get(&block.instance(Some(key)))
-                .cloned()
-                .unwrap_or(Value::Unknown),
-        )
+        Some(block.instance(Some(key)))
     }
 
     /// The value of a whole block, as an expression sees `aws_subnet.public`.

@@ -600,3 +600,64 @@ data "test_lookup" "free" {
         Some(Value::from("main!"))
     );
 }
+
+/// `test_node.n[count.index]` reads one net, not all of them: each node
+/// depends on its own net only, and the dependencies of a block read whole
+/// (a splat, or a local in between) are still every instance.
+#[tokio::test(start_paused = true)]
+async fn an_instance_reading_its_own_instance_of_a_block_depends_on_that_one() {
+    let cloud = FakeCloud::new(Duration::from_millis(10));
+    let h = Harness::new(
+        r#"
+resource "test_net" "n" {
+  count = 3
+  cidr  = "10.${count.index}.0.0/16"
+}
+
+resource "test_net" "keyed" {
+  for_each = toset(["a", "b"])
+  cidr     = "10.1${each.key == "a" ? 0 : 1}.0.0/16"
+}
+
+locals {
+  first = test_net.n[0].id
+}
+
+resource "test_node" "one" {
+  count  = 3
+  net_id = test_net.n[count.index].id
+}
+
+resource "test_node" "keyed" {
+  for_each = toset(["a", "b"])
+  net_id   = test_net.keyed[each.key].id
+}
+
+resource "test_node" "all" {
+  count  = 3
+  net_id = join(",", test_net.n[*].id)
+}
+
+resource "test_node" "through_a_local" {
+  count  = 3
+  net_id = "${local.first}-${test_net.n[count.index].id}"
+}
+"#,
+    );
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    let deps = |address: &str| -> Vec<String> {
+        let e = plan
+            .entries
+            .iter()
+            .find(|e| e.address.to_string() == address)
+            .unwrap_or_else(|| panic!("no entry for {address}"));
+        e.dependencies.iter().map(|d| d.to_string()).collect()
+    };
+    assert_eq!(deps("test_node.one[1]"), ["test_net.n[1]"]);
+    assert_eq!(deps("test_node.keyed[\"b\"]"), ["test_net.keyed[\"b\"]"]);
+    let all = ["test_net.n[0]", "test_net.n[1]", "test_net.n[2]"];
+    assert_eq!(deps("test_node.all[0]"), all);
+    assert_eq!(deps("test_node.through_a_local[2]"), all);
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+}

@@ -372,6 +372,10 @@ pub struct Reference {
     /// any index or splat), for a module the output; `None` when the whole
     /// object is used.
     pub attribute: Option<String>,
+    /// For a resource or data source, the index right after its name
+    /// (`aws_subnet.a[count.index]`): which instance is read, when it can be
+    /// told apart from the others.
+    pub index: Option<Box<Expr>>,
     pub span: Span,
 }
 
@@ -460,6 +464,7 @@ fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>, rev
                 out.push(Reference {
                     target: root_target(name, &[]),
                     attribute: None,
+                    index: None,
                     span: e.span,
                 });
             }
@@ -475,9 +480,19 @@ fn collect_refs(e: &Expr, scope: &mut Vec<String>, out: &mut Vec<Reference>, rev
                     let span = ops.iter().take(2).fold(base.span, |s, op| s.to(op.span));
                     let target = root_target(name, ops);
                     let attribute = resource_attribute(&target, ops);
+                    let at = match &target {
+                        RefTarget::Resource(crate::schema::Mode::Data, ..) => Some(2),
+                        RefTarget::Resource(..) => Some(1),
+                        _ => None,
+                    };
+                    let index = at.and_then(|at| ops.get(at)).and_then(|op| match &op.kind {
+                        OpKind::Index(i) => Some(Box::new(i.clone())),
+                        _ => None,
+                    });
                     out.push(Reference {
                         target,
                         attribute,
+                        index,
                         span,
                     });
                 }

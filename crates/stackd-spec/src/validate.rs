@@ -882,7 +882,7 @@ fn check_block_references(config: &Config, r: &ResourceBlock, diags: &mut Vec<Di
 }
 
 /// Every reference of condition blocks (condition and error message).
-fn condition_references(rules: &[crate::config::Validation]) -> Vec<Reference> {
+pub fn condition_references(rules: &[crate::config::Validation]) -> Vec<Reference> {
     rules
         .iter()
         .flat_map(|r| {
