@@ -71,5 +71,72 @@ async fn no_op_diff_reads_once_per_type() {
         "a diff must not change anything: {mutating:?}"
     );
 
+    // `--refresh=false` reads no managed object: state's record is taken as
+    // it is, so a spec change still shows and drift does not.
+    let _ = std::fs::remove_file(&log);
+    let out = stackd(&[
+        "diff",
+        &dir,
+        "--stack",
+        &stack,
+        "--detailed-exitcode",
+        "--refresh=false",
+    ])
+    .env("STACKD_AWS_CALL_LOG", &log)
+    .output()
+    .expect("run stackd");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reads: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            format!("{}:{}", v["service"], v["operation"])
+        })
+        .filter(|op| !op.contains("GetCallerIdentity"))
+        .collect();
+    assert!(
+        reads.is_empty(),
+        "--refresh=false read the cloud: {reads:?}"
+    );
+    let ec2 = ec2().await;
+    let vpc_id = tagged_resources(&ec2, &stack)
+        .await
+        .into_iter()
+        .flat_map(|(a, b)| [a, b])
+        .find(|id| id.starts_with("vpc-"))
+        .expect("the stack's VPC");
+    ec2.create_tags()
+        .resources(&vpc_id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("Drift")
+                .value("yes")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateTags");
+    let unseen = run_ok(
+        &[
+            "diff",
+            &dir,
+            "--stack",
+            &stack,
+            "--detailed-exitcode",
+            "--refresh=false",
+        ],
+        0,
+    );
+    assert!(!stdout(&unseen).contains("Drift"), "{}", stdout(&unseen));
+    let seen = run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 2);
+    assert!(stdout(&seen).contains("Drift"), "{}", stdout(&seen));
+
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
 }

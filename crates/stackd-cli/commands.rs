@@ -168,6 +168,18 @@ async fn make_plan(
     provider: Arc<dyn Provider>,
     mode: PlanMode,
 ) -> Result<Plan> {
+    make_plan_refreshing(ws, state, provider, mode, true).await
+}
+
+/// [`make_plan`], reading the managed objects from the cloud or not
+/// (`diff --refresh=false`).
+async fn make_plan_refreshing(
+    ws: &Workspace,
+    state: &State,
+    provider: Arc<dyn Provider>,
+    mode: PlanMode,
+    refresh: bool,
+) -> Result<Plan> {
     let input = PlanInput {
         config: &ws.config,
         vars: &ws.vars,
@@ -175,6 +187,7 @@ async fn make_plan(
         provider,
         settings: &ws.settings,
         mode,
+        refresh,
     };
     match plan(&input).await {
         Ok(p) => {
@@ -276,7 +289,13 @@ async fn diff(args: &DiffArgs, view: Options) -> Result<u8> {
     } else {
         PlanMode::Normal
     };
-    let plan = make_plan(&ws, &state, providers.all.clone(), mode).await?;
+    if !args.refresh && args.out.is_some() {
+        bail!(
+            "a plan saved with --out is applied against a fresh read of the cloud; \
+             make it without --refresh=false"
+        );
+    }
+    let plan = make_plan_refreshing(&ws, &state, providers.all.clone(), mode, args.refresh).await?;
     let schemas = providers.all.schemas();
     let hidden = secrets(&plan, schemas, &ws);
     let text =

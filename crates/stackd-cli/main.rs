@@ -248,6 +248,11 @@ pub struct DiffArgs {
     /// Plan the destruction of everything the stack owns.
     #[arg(long)]
     pub destroy: bool,
+    /// `--refresh=false`: take the managed objects as state recorded them,
+    /// without reading the cloud (only data sources are read; drift goes
+    /// unseen). A fast plan of what the spec changes.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -221,6 +221,10 @@ pub struct PlanInput<'a> {
     pub provider: Arc<dyn Provider>,
     pub settings: &'a StackSettings,
     pub mode: PlanMode,
+    /// Read the managed objects from the cloud (`true`), or take state's
+    /// record of them as they are (`--refresh=false`: only data sources are
+    /// read, and drift goes unseen).
+    pub refresh: bool,
 }
 
 impl PlanInput<'_> {
@@ -454,6 +458,27 @@ pub struct Refreshed {
     pub tracked: HashMap<Address, LiveResource>,
     /// Objects carrying the stack's tags that state does not record.
     pub untracked: Vec<(String, LiveResource)>,
+}
+
+/// The managed objects as state last recorded them, taken for live
+/// (`--refresh=false`).
+fn recorded_as_live(state: &State) -> Refreshed {
+    Refreshed {
+        tracked: state
+            .resources
+            .iter()
+            .filter(|(a, _)| a.block.mode == Mode::Managed)
+            .map(|(a, r)| {
+                let live = LiveResource {
+                    id: r.id.clone(),
+                    address: Some(a.clone()),
+                    attrs: r.attrs.clone(),
+                };
+                (a.clone(), live)
+            })
+            .collect(),
+        untracked: Vec::new(),
+    }
 }
 
 /// Reads every resource type in state or spec: one batched request per type, all types at once.
@@ -698,6 +723,7 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             provider: input.provider.clone(),
             settings: input.settings,
             mode: input.mode,
+            refresh: input.refresh,
         };
         &moved_input
     };
@@ -706,7 +732,16 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     } else {
         Vec::new()
     };
-    let mut refreshed = refresh_with(input, &imports).await?;
+    let mut refreshed = if input.refresh {
+        refresh_with(input, &imports).await?
+    } else if let Some((a, _)) = imports.first() {
+        return Err(PlanError::Spec(vec![Diagnostic::error(
+            format!("import to {a}: an import reads the cloud, which --refresh=false does not"),
+            None,
+        )]));
+    } else {
+        recorded_as_live(input.state)
+    };
     let missing: Vec<Diagnostic> = imports
         .iter()
         .filter(|(a, _)| !refreshed.tracked.contains_key(a))
@@ -723,7 +758,9 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     if !missing.is_empty() {
         return Err(PlanError::Spec(missing));
     }
-    find_pending(input, &mut refreshed).await?;
+    if input.refresh {
+        find_pending(input, &mut refreshed).await?;
+    }
     let mut plan = Plan {
         forgets: if input.mode == PlanMode::Normal {
             forgets(input.config, input.state)
@@ -736,6 +773,7 @@ pub async fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             let mut t: Vec<String> = refreshed
                 .tracked
                 .keys()
+                .filter(|_| input.refresh)
                 .map(|a| a.block.type_name.clone())
                 .chain(refreshed.untracked.iter().map(|(t, _)| t.clone()))
                 .collect();

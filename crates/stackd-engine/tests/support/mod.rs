@@ -356,6 +356,7 @@ impl Harness {
             provider: cloud.clone(),
             settings: &self.settings,
             mode,
+            refresh: true,
         };
         plan(&input).await
     }
