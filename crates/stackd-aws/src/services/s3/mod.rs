@@ -26,7 +26,7 @@ use crate::iam_util::{invalid, read_each, required, update_id};
 use crate::policy::{arn, ArnPattern};
 use crate::services::ResourceHandler;
 use crate::services::Service;
-use crate::wait::Deadline;
+use crate::wait::{retry, until, Deadline};
 
 types! {
     managed: [
@@ -181,13 +181,17 @@ pub(crate) trait BucketSetting: Send + Sync + 'static {
         recorded: Option<&Value>,
     ) -> Result<Option<Value>, ProviderError>;
 
-    /// Puts the desired setting whole; answers it as read back.
-    async fn put(
-        aws: &Aws,
-        bucket: &str,
-        desired: &Value,
-        deadline: &Deadline,
-    ) -> Result<Value, ProviderError>;
+    /// The read operation, named while waiting for a put to show.
+    const GET: &'static str;
+    /// What the setting is, for messages ("the CORS rules").
+    const WHAT: &'static str;
+
+    /// Sends one put of the desired setting, whole (the handler retries it).
+    async fn send_put(aws: &Aws, bucket: &str, desired: &Value) -> Result<(), ProviderError>;
+
+    /// True when `live`, as read back, shows the put of `desired`: S3's
+    /// reads may lag a put.
+    fn applied(desired: &Value, live: &Value) -> bool;
 
     /// Takes the setting off the bucket; a bucket already gone is done.
     async fn remove(
@@ -201,11 +205,32 @@ pub(crate) trait BucketSetting: Send + Sync + 'static {
 /// The handler of a [`BucketSetting`] type. Refresh reads each known
 /// bucket; create refuses another stack's bucket, then puts (putting the
 /// same setting again is harmless: no adoption needed); update puts;
-/// delete removes.
+/// delete removes. A put is retried while S3 refuses it for a moment, then
+/// read until it shows.
 pub(crate) struct SettingHandler<T>(PhantomData<T>);
 
-impl<T> SettingHandler<T> {
+impl<T: BucketSetting> SettingHandler<T> {
     pub(crate) const NEW: SettingHandler<T> = SettingHandler(PhantomData);
+
+    async fn put(
+        aws: &Aws,
+        bucket: &str,
+        desired: &Value,
+        deadline: &Deadline,
+    ) -> Result<Value, ProviderError> {
+        retry(deadline, || T::send_put(aws, bucket, desired)).await?;
+        until(
+            deadline,
+            T::GET,
+            &format!("{} of {bucket} to apply", T::WHAT),
+            || async {
+                Ok(T::read(aws, bucket, expected_owner(desired), Some(desired))
+                    .await?
+                    .filter(|live| T::applied(desired, live)))
+            },
+        )
+        .await
+    }
 }
 
 #[async_trait]
@@ -225,7 +250,7 @@ impl<T: BucketSetting> ResourceHandler for SettingHandler<T> {
         let deadline = Deadline::after(req.timeout);
         let bucket = required(&req.desired, "bucket", s3_bucket::S3, T::PUT)?;
         refuse_foreign_bucket(aws, bucket, &req.owner, T::PUT).await?;
-        T::put(aws, bucket, &req.desired, &deadline)
+        Self::put(aws, bucket, &req.desired, &deadline)
             .await
             .map_err(|e| after_create(bucket, e))
     }
@@ -233,7 +258,7 @@ impl<T: BucketSetting> ResourceHandler for SettingHandler<T> {
     async fn update(&self, aws: &Aws, req: &ChangeRequest) -> Result<Value, ProviderError> {
         let deadline = Deadline::after(req.timeout);
         let (bucket, _) = split_config_id(update_id(req.id.as_deref(), s3_bucket::S3, T::PUT)?);
-        T::put(aws, &bucket, &req.desired, &deadline).await
+        Self::put(aws, &bucket, &req.desired, &deadline).await
     }
 
     async fn delete(&self, aws: &Aws, req: &DeleteRequest) -> Result<(), ProviderError> {

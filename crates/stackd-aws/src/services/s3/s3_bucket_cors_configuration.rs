@@ -18,7 +18,7 @@ use crate::context::Aws;
 use crate::iam_util::{echo, found, ignore_gone, invalid, AwsResult};
 use crate::policy::g;
 use crate::services::ManagedType;
-use crate::wait::{retry, until, Deadline};
+use crate::wait::Deadline;
 
 const OP: &str = "PutBucketCors";
 
@@ -146,34 +146,13 @@ fn origins(v: &Value) -> Vec<String> {
     out
 }
 
-/// Puts the rules and reads until S3 answers with them.
-async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<Value, ProviderError> {
-    let call = aws
-        .s3
-        .put_bucket_cors()
-        .bucket(bucket)
-        .cors_configuration(configuration_of(d)?)
-        .set_expected_bucket_owner(expected_owner(d));
-    retry(deadline, || async { call.clone().send().await.aws(S3, OP) }).await?;
-    let want = origins(d);
-    until(
-        deadline,
-        "GetBucketCors",
-        &format!("the CORS rules of {bucket} to apply"),
-        || async {
-            Ok(read(aws, bucket, expected_owner(d), Some(d))
-                .await?
-                .filter(|v| origins(v) == want))
-        },
-    )
-    .await
-}
-
 pub(crate) struct S3BucketCorsConfiguration;
 
 #[async_trait]
 impl BucketSetting for S3BucketCorsConfiguration {
     const PUT: &'static str = OP;
+    const GET: &'static str = "GetBucketCors";
+    const WHAT: &'static str = "the CORS rules";
 
     async fn read(
         aws: &Aws,
@@ -184,13 +163,18 @@ impl BucketSetting for S3BucketCorsConfiguration {
         read(aws, bucket, owner, recorded).await
     }
 
-    async fn put(
-        aws: &Aws,
-        bucket: &str,
-        desired: &Value,
-        deadline: &Deadline,
-    ) -> Result<Value, ProviderError> {
-        put(aws, bucket, desired, deadline).await
+    async fn send_put(aws: &Aws, bucket: &str, d: &Value) -> Result<(), ProviderError> {
+        let call = aws
+            .s3
+            .put_bucket_cors()
+            .bucket(bucket)
+            .cors_configuration(configuration_of(d)?)
+            .set_expected_bucket_owner(expected_owner(d));
+        call.send().await.aws(S3, OP).map(|_| ())
+    }
+
+    fn applied(desired: &Value, live: &Value) -> bool {
+        origins(live) == origins(desired)
     }
 
     async fn remove(

@@ -22,7 +22,7 @@ use crate::error::has_code;
 use crate::iam_util::{echo, found, ignore_gone, invalid, required, AwsResult};
 use crate::policy::g;
 use crate::services::ManagedType;
-use crate::wait::{retry, until, Deadline};
+use crate::wait::Deadline;
 
 const OP: &str = "PutBucketLogging";
 
@@ -105,44 +105,13 @@ fn target(v: &Value) -> (Option<String>, Option<String>) {
     )
 }
 
-/// Puts the logging target and reads until S3 answers with it.
-async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<Value, ProviderError> {
-    let enabled = LoggingEnabled::builder()
-        .target_bucket(required(d, "target_bucket", S3, OP)?)
-        .target_prefix(d.get("target_prefix").and_then(Value::as_str).unwrap_or(""))
-        .build()
-        .map_err(|e| invalid(S3, OP, e.to_string()))?;
-    let call = aws
-        .s3
-        .put_bucket_logging()
-        .bucket(bucket)
-        .bucket_logging_status(
-            BucketLoggingStatus::builder()
-                .logging_enabled(enabled)
-                .build(),
-        )
-        .set_expected_bucket_owner(expected_owner(d));
-    // A target bucket created a moment ago may not be accepted yet.
-    retry(deadline, || async { call.clone().send().await.aws(S3, OP) }).await?;
-    let want = target(d);
-    until(
-        deadline,
-        "GetBucketLogging",
-        &format!("the logging of {bucket} to apply"),
-        || async {
-            Ok(read(aws, bucket, expected_owner(d), Some(d))
-                .await?
-                .filter(|v| target(v) == want))
-        },
-    )
-    .await
-}
-
 pub(crate) struct S3BucketLogging;
 
 #[async_trait]
 impl BucketSetting for S3BucketLogging {
     const PUT: &'static str = OP;
+    const GET: &'static str = "GetBucketLogging";
+    const WHAT: &'static str = "the logging";
 
     async fn read(
         aws: &Aws,
@@ -153,13 +122,29 @@ impl BucketSetting for S3BucketLogging {
         read(aws, bucket, owner, recorded).await
     }
 
-    async fn put(
-        aws: &Aws,
-        bucket: &str,
-        desired: &Value,
-        deadline: &Deadline,
-    ) -> Result<Value, ProviderError> {
-        put(aws, bucket, desired, deadline).await
+    async fn send_put(aws: &Aws, bucket: &str, d: &Value) -> Result<(), ProviderError> {
+        let enabled = LoggingEnabled::builder()
+            .target_bucket(required(d, "target_bucket", S3, OP)?)
+            .target_prefix(d.get("target_prefix").and_then(Value::as_str).unwrap_or(""))
+            .build()
+            .map_err(|e| invalid(S3, OP, e.to_string()))?;
+        let call = aws
+            .s3
+            .put_bucket_logging()
+            .bucket(bucket)
+            .bucket_logging_status(
+                BucketLoggingStatus::builder()
+                    .logging_enabled(enabled)
+                    .build(),
+            )
+            .set_expected_bucket_owner(expected_owner(d));
+        // A target bucket created a moment ago may not be accepted yet:
+        // the handler retries.
+        call.send().await.aws(S3, OP).map(|_| ())
+    }
+
+    fn applied(desired: &Value, live: &Value) -> bool {
+        target(live) == target(desired)
     }
 
     async fn remove(

@@ -19,7 +19,7 @@ use crate::context::Aws;
 use crate::iam_util::{found, ignore_gone, invalid, AwsResult};
 use crate::policy::g;
 use crate::services::ManagedType;
-use crate::wait::{retry, until, Deadline};
+use crate::wait::{retry, Deadline};
 
 const OP: &str = "PutBucketOwnershipControls";
 
@@ -97,40 +97,13 @@ async fn read(aws: &Aws, bucket: &str) -> Result<Option<Value>, ProviderError> {
     }))
 }
 
-async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<Value, ProviderError> {
-    let want = ownership(d);
-    let rule = OwnershipControlsRule::builder()
-        .object_ownership(ObjectOwnership::from(want.as_str()))
-        .build()
-        .map_err(|e| invalid(S3, OP, e.to_string()))?;
-    let controls = OwnershipControls::builder()
-        .rules(rule)
-        .build()
-        .map_err(|e| invalid(S3, OP, e.to_string()))?;
-    let call = aws
-        .s3
-        .put_bucket_ownership_controls()
-        .bucket(bucket)
-        .ownership_controls(controls);
-    retry(deadline, || async { call.clone().send().await.aws(S3, OP) }).await?;
-    until(
-        deadline,
-        "GetBucketOwnershipControls",
-        &format!("the ownership controls of {bucket} to be {want}"),
-        || async {
-            Ok(read(aws, bucket)
-                .await?
-                .filter(|v| ownership(v) == want))
-        },
-    )
-    .await
-}
-
 pub(crate) struct S3BucketOwnershipControls;
 
 #[async_trait]
 impl BucketSetting for S3BucketOwnershipControls {
     const PUT: &'static str = OP;
+    const GET: &'static str = "GetBucketOwnershipControls";
+    const WHAT: &'static str = "the ownership controls";
 
     async fn read(
         aws: &Aws,
@@ -141,13 +114,25 @@ impl BucketSetting for S3BucketOwnershipControls {
         read(aws, bucket).await
     }
 
-    async fn put(
-        aws: &Aws,
-        bucket: &str,
-        desired: &Value,
-        deadline: &Deadline,
-    ) -> Result<Value, ProviderError> {
-        put(aws, bucket, desired, deadline).await
+    async fn send_put(aws: &Aws, bucket: &str, d: &Value) -> Result<(), ProviderError> {
+        let rule = OwnershipControlsRule::builder()
+            .object_ownership(ObjectOwnership::from(ownership(d).as_str()))
+            .build()
+            .map_err(|e| invalid(S3, OP, e.to_string()))?;
+        let controls = OwnershipControls::builder()
+            .rules(rule)
+            .build()
+            .map_err(|e| invalid(S3, OP, e.to_string()))?;
+        let call = aws
+            .s3
+            .put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(controls);
+        call.send().await.aws(S3, OP).map(|_| ())
+    }
+
+    fn applied(desired: &Value, live: &Value) -> bool {
+        ownership(live) == ownership(desired)
     }
 
     async fn remove(

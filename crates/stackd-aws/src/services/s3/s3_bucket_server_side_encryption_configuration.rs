@@ -23,7 +23,7 @@ use crate::context::Aws;
 use crate::iam_util::{echo, found, ignore_gone, invalid, AwsResult};
 use crate::policy::g;
 use crate::services::ManagedType;
-use crate::wait::{retry, until, Deadline};
+use crate::wait::Deadline;
 
 const OP: &str = "PutBucketEncryption";
 
@@ -179,35 +179,13 @@ fn algorithms(v: &Value) -> Vec<String> {
     out
 }
 
-/// Puts the configuration and reads until S3 answers with it (its reads
-/// may lag a put).
-async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<Value, ProviderError> {
-    let call = aws
-        .s3
-        .put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(configuration_of(d)?)
-        .set_expected_bucket_owner(expected_owner(d));
-    retry(deadline, || async { call.clone().send().await.aws(S3, OP) }).await?;
-    let want = algorithms(d);
-    until(
-        deadline,
-        "GetBucketEncryption",
-        &format!("the encryption of {bucket} to apply"),
-        || async {
-            Ok(read(aws, bucket, expected_owner(d), Some(d))
-                .await?
-                .filter(|v| algorithms(v) == want))
-        },
-    )
-    .await
-}
-
 pub(crate) struct S3BucketSseConfiguration;
 
 #[async_trait]
 impl BucketSetting for S3BucketSseConfiguration {
     const PUT: &'static str = OP;
+    const GET: &'static str = "GetBucketEncryption";
+    const WHAT: &'static str = "the encryption";
 
     async fn read(
         aws: &Aws,
@@ -218,13 +196,18 @@ impl BucketSetting for S3BucketSseConfiguration {
         read(aws, bucket, owner, recorded).await
     }
 
-    async fn put(
-        aws: &Aws,
-        bucket: &str,
-        desired: &Value,
-        deadline: &Deadline,
-    ) -> Result<Value, ProviderError> {
-        put(aws, bucket, desired, deadline).await
+    async fn send_put(aws: &Aws, bucket: &str, d: &Value) -> Result<(), ProviderError> {
+        let call = aws
+            .s3
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(configuration_of(d)?)
+            .set_expected_bucket_owner(expected_owner(d));
+        call.send().await.aws(S3, OP).map(|_| ())
+    }
+
+    fn applied(desired: &Value, live: &Value) -> bool {
+        algorithms(live) == algorithms(desired)
     }
 
     async fn remove(

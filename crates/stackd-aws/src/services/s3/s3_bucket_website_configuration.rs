@@ -27,7 +27,7 @@ use crate::context::{Aws, Location};
 use crate::iam_util::{echo, found, ignore_gone, invalid, AwsResult};
 use crate::policy::g;
 use crate::services::ManagedType;
-use crate::wait::{retry, until, Deadline};
+use crate::wait::Deadline;
 
 const OP: &str = "PutBucketWebsite";
 
@@ -334,34 +334,13 @@ fn signature(v: &Value) -> (Option<String>, Option<String>, Option<String>) {
     )
 }
 
-/// Puts the configuration and reads until S3 answers with it.
-async fn put(aws: &Aws, bucket: &str, d: &Value, deadline: &Deadline) -> Result<Value, ProviderError> {
-    let call = aws
-        .s3
-        .put_bucket_website()
-        .bucket(bucket)
-        .website_configuration(configuration_of(d)?)
-        .set_expected_bucket_owner(expected_owner(d));
-    retry(deadline, || async { call.clone().send().await.aws(S3, OP) }).await?;
-    let want = signature(d);
-    until(
-        deadline,
-        "GetBucketWebsite",
-        &format!("the website configuration of {bucket} to apply"),
-        || async {
-            Ok(read(aws, bucket, expected_owner(d), Some(d))
-                .await?
-                .filter(|v| signature(v) == want))
-        },
-    )
-    .await
-}
-
 pub(crate) struct S3BucketWebsiteConfiguration;
 
 #[async_trait]
 impl BucketSetting for S3BucketWebsiteConfiguration {
     const PUT: &'static str = OP;
+    const GET: &'static str = "GetBucketWebsite";
+    const WHAT: &'static str = "the website configuration";
 
     async fn read(
         aws: &Aws,
@@ -372,13 +351,18 @@ impl BucketSetting for S3BucketWebsiteConfiguration {
         read(aws, bucket, owner, recorded).await
     }
 
-    async fn put(
-        aws: &Aws,
-        bucket: &str,
-        desired: &Value,
-        deadline: &Deadline,
-    ) -> Result<Value, ProviderError> {
-        put(aws, bucket, desired, deadline).await
+    async fn send_put(aws: &Aws, bucket: &str, d: &Value) -> Result<(), ProviderError> {
+        let call = aws
+            .s3
+            .put_bucket_website()
+            .bucket(bucket)
+            .website_configuration(configuration_of(d)?)
+            .set_expected_bucket_owner(expected_owner(d));
+        call.send().await.aws(S3, OP).map(|_| ())
+    }
+
+    fn applied(desired: &Value, live: &Value) -> bool {
+        signature(live) == signature(desired)
     }
 
     async fn remove(
