@@ -32,8 +32,8 @@ pub enum BackendChoice {
 impl BackendChoice {
     /// Opens the backend. `fallback_region` (the provider's) is used when
     /// the backend names none. Makes no network call.
-    pub async fn open(&self, fallback: &AwsSettings) -> Box<dyn StateBackend> {
-        match self {
+    pub async fn open(&self, fallback: &AwsSettings) -> anyhow::Result<Box<dyn StateBackend>> {
+        Ok(match self {
             BackendChoice::Local(path) => Box::new(LocalBackend::new(path.clone())),
             BackendChoice::S3 {
                 location,
@@ -45,9 +45,9 @@ impl BackendChoice {
                     profile: profile.clone().or_else(|| fallback.profile.clone()),
                     root_dir: None,
                 };
-                Box::new(S3Backend::connect(&settings, location.clone()).await)
+                Box::new(S3Backend::connect(&settings, location.clone()).await?)
             }
-        }
+        })
     }
 
     /// Where the state lives, as the backend describes itself.
@@ -233,7 +233,7 @@ pub fn settings_for_dir(common: &CommonArgs) -> AwsSettings {
 /// The opened backend of a command that reads no spec values.
 pub async fn open_for_dir(common: &CommonArgs) -> Result<Box<dyn StateBackend>> {
     let (choice, settings) = choose_for_dir(common)?;
-    Ok(choice.open(&settings).await)
+    choice.open(&settings).await
 }
 
 /// `provider "aws" { region profile }` when they are literals (variables

@@ -281,7 +281,7 @@ async fn diff(args: &DiffArgs, view: Options) -> Result<u8> {
     let ws = workspace::load(&args.spec, &schemas())?;
     workspace::print_warnings(&ws);
     let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
-    let backend = choice.open(&aws_settings(&ws)).await;
+    let backend = choice.open(&aws_settings(&ws)).await?;
     let (state, stored) = peek_state(backend.as_ref(), &ws.settings.stack).await?;
     let providers = connect(&ws).await?;
     let mode = if args.destroy {
@@ -457,7 +457,7 @@ async fn apply_cmd(args: &ApplyArgs, mode: PlanMode, view: Options) -> Result<u8
         Some(doc) => saved_plan_backend(&spec_args.common, &ws, doc)?,
         None => backend::choose(&spec_args.common, Some(&ws.config))?,
     };
-    let backend = choice.open(&aws_settings(&ws)).await;
+    let backend = choice.open(&aws_settings(&ws)).await?;
     if args.dry_run {
         return dry_run(&ws, backend.as_ref(), mode, view).await;
     }
@@ -1227,7 +1227,7 @@ async fn import_cmd(args: &crate::ImportArgs) -> Result<u8> {
         );
     }
     let choice = backend::choose(&args.spec.common, Some(&ws.config))?;
-    let backend = choice.open(&aws_settings(&ws)).await;
+    let backend = choice.open(&aws_settings(&ws)).await?;
     let providers = connect(&ws).await?;
     let lock = backend.lock(LockInfo::new("import")).await?;
     let result = async {
@@ -1306,7 +1306,7 @@ async fn import_terraform(args: &ImportTerraformArgs) -> Result<u8> {
         let location = stackd_aws::state_s3::S3Location::parse(&source).map_err(|e| anyhow!(e))?;
         let s3 =
             stackd_aws::state_s3::S3Backend::connect(&backend::settings_for_dir(common), location)
-                .await;
+                .await?;
         s3.read_raw()
             .await?
             .ok_or_else(|| anyhow!("there is no Terraform state at {source}"))?

@@ -128,6 +128,7 @@ macro_rules! client {
             builder = builder.interceptor(log);
         }
         builder = builder.interceptor(crate::transport::NoBlindResend);
+        builder = builder.interceptor(crate::pace::Tag($service));
         crate::transport::record_endpoint(
             $service,
             $config.endpoint_url(),
@@ -143,6 +144,7 @@ macro_rules! client {
             builder = builder.interceptor(log);
         }
         builder = builder.interceptor(crate::transport::NoBlindResend);
+        builder = builder.interceptor(crate::pace::Tag($service));
         crate::transport::record_endpoint($service, $config.endpoint_url(), $region);
         $sdk::Client::from_conf(builder.build())
     }};

@@ -26,6 +26,7 @@ mod context;
 mod elbv2_ecs_util;
 mod iam_util;
 mod ip_permissions;
+pub mod pace;
 pub mod policy;
 mod preflight;
 mod refresh;
@@ -67,13 +68,24 @@ pub struct AwsSettings {
 pub struct AwsProvider {
     aws: Aws,
     schemas: SchemaSet,
+    /// The call pacing of this provider's region and profile, summed up
+    /// in the log when the provider is dropped.
+    pacer: std::sync::Arc<pace::Pacer>,
+}
+
+impl Drop for AwsProvider {
+    fn drop(&mut self) {
+        // Providers of one region share the pacer: the first to go says
+        // it, once (they go together, at the end of the command).
+        self.pacer.log_summary();
+    }
 }
 
 impl AwsProvider {
     /// Loads credentials and region through the SDK's standard chain and
     /// builds the service clients. Makes no network call.
     pub async fn connect(settings: AwsSettings) -> Result<AwsProvider, ProviderError> {
-        let sdk_config = sdk_config(&settings).await;
+        let sdk_config = sdk_config(&settings).await?;
         let region = sdk_config.region().map(|r| r.to_string()).ok_or_else(|| {
             ProviderError::new(
                 ErrorKind::Permanent,
@@ -83,11 +95,14 @@ impl AwsProvider {
                  AWS_REGION in the environment, or a region in the AWS profile",
             )
         })?;
+        let pacer = pace::shared(&region, settings.profile.as_deref())
+            .map_err(|e| ProviderError::new(ErrorKind::Permanent, "aws", "configure", e))?;
         let mut aws = Aws::new(&sdk_config, region);
         aws.root_dir = settings.root_dir;
         Ok(AwsProvider {
             aws,
             schemas: Self::schema_set(),
+            pacer,
         })
     }
 
@@ -121,7 +136,9 @@ pub struct CallerIdentity {
 
 /// The SDK configuration for `settings`: explicit region and profile, then
 /// the SDK's standard chain. Makes no network call.
-pub(crate) async fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig {
+pub(crate) async fn sdk_config(
+    settings: &AwsSettings,
+) -> Result<aws_config::SdkConfig, ProviderError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(transport::timeouts())
         .retry_config(transport::retries());
@@ -131,7 +148,11 @@ pub(crate) async fn sdk_config(settings: &AwsSettings) -> aws_config::SdkConfig 
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
     }
-    loader.load().await
+    let config = loader.load().await;
+    let region = config.region().map(|r| r.to_string()).unwrap_or_default();
+    let pacer = pace::shared(&region, settings.profile.as_deref())
+        .map_err(|e| ProviderError::new(ErrorKind::Permanent, "aws", "configure", e))?;
+    Ok(config.to_builder().http_client(pace::client(pacer)).build())
 }
 
 fn unknown_type(type_name: &str, mode: &str) -> ProviderError {

@@ -89,13 +89,20 @@ pub struct S3Backend {
 impl S3Backend {
     /// A backend for `location`, with credentials and region from
     /// `settings` and the SDK's standard chain. Makes no network call.
-    pub async fn connect(settings: &AwsSettings, location: S3Location) -> S3Backend {
-        let config = crate::sdk_config(settings).await;
+    pub async fn connect(
+        settings: &AwsSettings,
+        location: S3Location,
+    ) -> Result<S3Backend, stackd_engine::provider::ProviderError> {
+        let config = crate::sdk_config(settings).await?;
         let mut builder = aws_sdk_s3::config::Builder::from(&config);
         if let Some(log) = crate::call_log::CallLog::from_env("s3") {
             builder = builder.interceptor(log);
         }
-        S3Backend::new(aws_sdk_s3::Client::from_conf(builder.build()), location)
+        builder = builder.interceptor(crate::pace::Tag("s3"));
+        Ok(S3Backend::new(
+            aws_sdk_s3::Client::from_conf(builder.build()),
+            location,
+        ))
     }
 
     /// A backend using an existing client.
