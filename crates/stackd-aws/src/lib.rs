@@ -177,6 +177,14 @@ impl Provider for AwsProvider {
         entry.handler.refresh(&self.aws, req).instrument(span).await
     }
 
+    fn modelled_duration(
+        &self,
+        type_name: &str,
+        change: stackd_engine::provider::CheckedChange,
+    ) -> std::time::Duration {
+        services::durations::modelled(self.schemas.canonical(Mode::Managed, type_name), change)
+    }
+
     async fn read_data(&self, req: &DataRequest) -> Result<Value, ProviderError> {
         let entry = services::data_source(self.schemas.canonical(Mode::Data, &req.type_name))
             .ok_or_else(|| unknown_type(&req.type_name, "data source"))?;

@@ -14,7 +14,11 @@ use tokio::time::Instant;
 use crate::error::EC2;
 
 const FIRST_DELAY: Duration = Duration::from_secs(1);
-const MAX_DELAY: Duration = Duration::from_secs(10);
+/// Past the first few quick checks, polls come every 5 to 10 s, jittered
+/// so that many waits do not poll in step: an object that becomes ready is
+/// noticed within seconds, not after the SDK waiters' back-off of up to
+/// two minutes.
+const SLOW_POLL: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(10));
 
 /// When an operation (waits included) must be over.
 #[derive(Clone, Copy, Debug)]
@@ -45,19 +49,27 @@ impl Deadline {
     }
 }
 
-/// The delays between attempts: 1 s, 2 s, 4 s, 8 s, then 10 s.
+/// The delays between attempts: 1 s, 2 s, 4 s, then 5 to 10 s at random.
 fn next_delay(delay: Duration) -> Duration {
-    (delay * 2).min(MAX_DELAY)
+    let doubled = delay * 2;
+    if doubled < SLOW_POLL.0 {
+        return doubled;
+    }
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now());
+    let span = (SLOW_POLL.1 - SLOW_POLL.0).as_millis() as u64;
+    SLOW_POLL.0 + Duration::from_millis(random % span.max(1))
 }
 
 /// Sleeps for `delay`, cut short by the deadline; false when no time is
-/// left for another attempt.
+/// left for another attempt. The caller's apply slot is given up while it
+/// sleeps ([`stackd_engine::provider::idle`]): waiting takes no slot.
 async fn pause(deadline: &Deadline, delay: Duration) -> bool {
     let remaining = deadline.remaining();
     if remaining.is_zero() {
         return false;
     }
-    tokio::time::sleep(delay.min(remaining)).await;
+    stackd_engine::provider::idle(tokio::time::sleep(delay.min(remaining))).await;
     true
 }
 
@@ -167,7 +179,7 @@ mod tests {
         assert!(err.message.contains("does not exist"), "{}", err.message);
         let took = start.elapsed();
         assert!(
-            took >= CONSISTENCY_WINDOW && took < CONSISTENCY_WINDOW + MAX_DELAY * 2,
+            took >= CONSISTENCY_WINDOW && took < CONSISTENCY_WINDOW + SLOW_POLL.1 * 2,
             "{took:?}"
         );
     }
@@ -184,19 +196,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn polling_backs_off_exponentially_up_to_ten_seconds() {
+    async fn polling_speeds_up_then_comes_every_five_to_ten_seconds_jittered() {
         let start = Instant::now();
-        let calls = Cell::new(0);
+        let times = std::cell::RefCell::new(Vec::new());
         let deadline = Deadline::after(Duration::from_secs(600));
         until(&deadline, "DescribeNatGateways", "nat", || {
-            calls.set(calls.get() + 1);
-            let n = calls.get();
-            async move { Ok((n == 7).then_some(())) }
+            times.borrow_mut().push(start.elapsed());
+            let n = times.borrow().len();
+            async move { Ok((n == 12).then_some(())) }
         })
         .await
         .unwrap();
-        // 1 + 2 + 4 + 8 + 10 + 10 seconds between the seven checks.
-        assert_eq!(start.elapsed(), Duration::from_secs(35));
+        let times = times.into_inner();
+        let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(times[0], Duration::ZERO, "the first check is at once");
+        assert_eq!(gaps[..3], [1, 2, 4].map(Duration::from_secs));
+        for gap in &gaps[3..] {
+            assert!(
+                (Duration::from_secs(5)..Duration::from_secs(10)).contains(gap),
+                "{gaps:?}"
+            );
+        }
+        assert!(
+            gaps[3..].windows(2).any(|w| w[0] != w[1]),
+            "jittered: {gaps:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

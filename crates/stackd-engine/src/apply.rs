@@ -20,7 +20,8 @@ use crate::diff::diff;
 use crate::instance::{self, InstanceConfig, StackSettings};
 use crate::plan::{Action, Plan, PlanEntry};
 use crate::provider::{
-    ChangeRequest, DataRequest, DeleteRequest, ErrorKind, Owner, Provider, ProviderError,
+    ChangeRequest, CheckedChange, DataRequest, DeleteRequest, ErrorKind, Owner, Provider,
+    ProviderError, Slot,
 };
 use crate::retry::{decide, with_retries, RetryDecision};
 use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
@@ -262,20 +263,41 @@ pub fn build_graph(plan: &Plan) -> Result<DiGraph<Step, ()>, ApplyError> {
     Ok(g)
 }
 
-/// The number of steps on the longest chain starting at each node, so the
-/// scheduler can start the longest chain first.
-pub fn chain_lengths(g: &DiGraph<Step, ()>) -> HashMap<NodeIndex, usize> {
+/// The weight of the heaviest chain of steps starting at each node, each
+/// step weighing `weight(step)`, so the scheduler can start the longest
+/// chain first.
+pub fn chain_weights(
+    g: &DiGraph<Step, ()>,
+    weight: impl Fn(Step) -> u64,
+) -> HashMap<NodeIndex, u64> {
     let order = petgraph::algo::toposort(g, None).unwrap_or_default();
-    let mut len: HashMap<NodeIndex, usize> = HashMap::new();
+    let mut len: HashMap<NodeIndex, u64> = HashMap::new();
     for n in order.into_iter().rev() {
         let longest = g
             .neighbors_directed(n, Direction::Outgoing)
             .map(|m| len[&m])
             .max()
             .unwrap_or(0);
-        len.insert(n, longest + 1);
+        len.insert(n, longest + weight(g[n]));
     }
     len
+}
+
+/// What a step is modelled to take on the real cloud, in milliseconds
+/// (the provider's [`Provider::modelled_duration`] of its change).
+fn modelled_ms(plan: &Plan, provider: &dyn Provider, step: Step) -> u64 {
+    let (i, change) = match step {
+        Step::Delete(i) => (i, CheckedChange::Delete),
+        Step::Apply(i) => match plan.entries[i].action {
+            Action::Create | Action::Replace => (i, CheckedChange::Create),
+            Action::Update => (i, CheckedChange::Update),
+            // Reads, adoptions and no-ops make one call or none.
+            _ => return 1,
+        },
+    };
+    let type_name = &plan.entries[i].address.block.type_name;
+    let ms = provider.modelled_duration(type_name, change).as_millis();
+    u64::try_from(ms).unwrap_or(u64::MAX).max(1)
 }
 
 struct Done {
@@ -323,12 +345,22 @@ pub async fn apply(
         input.backend.save(state).await.map_err(ApplyError::State)?;
     }
     let graph = build_graph(plan)?;
-    let priority = chain_lengths(&graph);
+    // Longest chain first, by how long its steps are modelled to take (a
+    // NAT gateway weighs more than a route), not by their count.
+    let provider = input.provider.clone();
+    let priority = chain_weights(&graph, |step| modelled_ms(plan, provider.as_ref(), step));
+    if let Some(critical) = priority.values().max() {
+        tracing::info!(
+            steps = graph.node_count(),
+            "apply: the longest chain of steps is modelled to take {:.1} s on the cloud",
+            *critical as f64 / 1000.0
+        );
+    }
     let mut waiting: HashMap<NodeIndex, usize> = graph
         .node_indices()
         .map(|n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
         .collect();
-    let mut ready: BinaryHeap<(usize, std::cmp::Reverse<usize>, NodeIndex)> = BinaryHeap::new();
+    let mut ready: BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)> = BinaryHeap::new();
     let push = |ready: &mut BinaryHeap<_>, n: NodeIndex| {
         ready.push((priority[&n], std::cmp::Reverse(n.index()), n));
     };
@@ -343,18 +375,28 @@ pub async fn apply(
     let mut blocked: HashSet<NodeIndex> = HashSet::new();
     let mut cancel = input.cancel.clone();
     let mut save_error: Option<StateError> = None;
-    let parallelism = input.parallelism.max(1);
+    // `--parallelism` slots: a step holds one while it makes calls and
+    // gives it up while it only waits for the cloud (`provider::idle`), so
+    // more steps than slots may be in flight, never more calls.
+    let slots = Arc::new(tokio::sync::Semaphore::new(input.parallelism.max(1)));
+    let mut spare: Option<tokio::sync::OwnedSemaphorePermit> = None;
 
     // No `?` in this loop: an early return would abandon operations in flight.
     loop {
         let stopping = *cancel.borrow() || save_error.is_some();
-        while !stopping && running.len() < parallelism {
+        while !stopping && !ready.is_empty() {
+            let Some(permit) = spare
+                .take()
+                .or_else(|| slots.clone().try_acquire_owned().ok())
+            else {
+                break;
+            };
             let Some((_, _, node)) = ready.pop() else {
                 break;
             };
             match start_step(plan, state, &graph, node, &mut values, &tree, &input).await {
                 Ok(Started::Spawned(fut)) => {
-                    running.spawn(fut);
+                    running.spawn(Slot::new(slots.clone(), permit).hold(fut));
                 }
                 Ok(Started::Unchanged) => {
                     // Nothing to do (unchanged, or adopted as it was).
@@ -386,7 +428,13 @@ pub async fn apply(
         if running.is_empty() {
             break;
         }
+        let want_slot = !stopping && !ready.is_empty() && spare.is_none();
         let done = tokio::select! {
+            // A step gave its slot up to wait: start another with it.
+            permit = slots.clone().acquire_owned(), if want_slot => {
+                spare = permit.ok();
+                continue;
+            }
             joined = running.join_next() => match joined {
                 Some(Ok(done)) => done,
                 Some(Err(join_error)) => {
@@ -525,8 +573,8 @@ fn release(
     node: NodeIndex,
     waiting: &mut HashMap<NodeIndex, usize>,
     blocked: &HashSet<NodeIndex>,
-    ready: &mut BinaryHeap<(usize, std::cmp::Reverse<usize>, NodeIndex)>,
-    push: &impl Fn(&mut BinaryHeap<(usize, std::cmp::Reverse<usize>, NodeIndex)>, NodeIndex),
+    ready: &mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>,
+    push: &impl Fn(&mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>, NodeIndex),
 ) {
     for edge in graph.edges_directed(node, Direction::Outgoing) {
         let next = edge.target();

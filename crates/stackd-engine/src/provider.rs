@@ -151,6 +151,79 @@ pub trait Provider: Send + Sync + 'static {
         let _ = req;
         Ok(Vec::new())
     }
+
+    /// How long a change of `type_name` typically takes on the real cloud
+    /// (a NAT gateway or a load balancer minutes, most objects about a
+    /// second): apply starts the chain of steps that is longest by this
+    /// model first. The default is [`TYPICAL_CHANGE`].
+    fn modelled_duration(&self, type_name: &str, change: CheckedChange) -> Duration {
+        let _ = (type_name, change);
+        TYPICAL_CHANGE
+    }
+}
+
+/// What a change of a type whose provider has no better idea is taken to
+/// last, for scheduling.
+pub const TYPICAL_CHANGE: Duration = Duration::from_secs(1);
+
+tokio::task_local! {
+    /// The parallelism slot of the apply step this task runs, if any.
+    static SLOT: Slot;
+}
+
+/// One of apply's `--parallelism` slots, held by a step while it works.
+/// A step that waits for the cloud (a NAT gateway becoming available)
+/// gives its slot up for the wait through [`idle`], so the slot serves
+/// another step's calls meanwhile: slots are for calls, waiting is cheap.
+pub struct Slot {
+    semaphore: std::sync::Arc<tokio::sync::Semaphore>,
+    permit: std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+}
+
+impl Slot {
+    /// A slot holding `permit` of `semaphore`.
+    pub fn new(
+        semaphore: std::sync::Arc<tokio::sync::Semaphore>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Slot {
+        Slot {
+            semaphore,
+            permit: std::sync::Mutex::new(Some(permit)),
+        }
+    }
+
+    /// Runs `fut` (a step) holding this slot, which [`idle`] inside it can
+    /// give up and take back.
+    pub async fn hold<F: std::future::Future>(self, fut: F) -> F::Output {
+        SLOT.scope(self, fut).await
+    }
+}
+
+/// Awaits `wait` (a pause between polls, a back-off) without holding the
+/// calling step's parallelism slot, and takes a slot again before going
+/// on. Outside an apply step it just awaits `wait`.
+pub async fn idle<F: std::future::Future>(wait: F) -> F::Output {
+    let semaphore = SLOT
+        .try_with(|slot| {
+            let released = slot.permit.lock().unwrap_or_else(|p| p.into_inner()).take();
+            released.map(|permit| {
+                drop(permit);
+                slot.semaphore.clone()
+            })
+        })
+        .ok()
+        .flatten();
+    let out = wait.await;
+    if let Some(semaphore) = semaphore {
+        // The semaphore is never closed: an error cannot happen, and
+        // without a permit the step would merely run over the limit.
+        if let Ok(permit) = semaphore.acquire_owned().await {
+            let _ = SLOT.try_with(|slot| {
+                *slot.permit.lock().unwrap_or_else(|p| p.into_inner()) = Some(permit);
+            });
+        }
+    }
+    out
 }
 
 /// The kind of change a [`CheckRequest`] is about.
@@ -497,5 +570,10 @@ impl Provider for ProviderSet {
         self.serving(stackd_spec::Mode::Managed, &req.type_name)?
             .find_created(req)
             .await
+    }
+    fn modelled_duration(&self, type_name: &str, change: CheckedChange) -> Duration {
+        self.serving(stackd_spec::Mode::Managed, type_name)
+            .map(|p| p.modelled_duration(type_name, change))
+            .unwrap_or(TYPICAL_CHANGE)
     }
 }

@@ -62,7 +62,9 @@ where
             Err(e) => match decide(&e, attempt, start.elapsed(), budget) {
                 RetryDecision::RetryAfter(delay) => {
                     tracing::info!(%what, error = %e, ?delay, attempt, "retrying");
-                    tokio::time::sleep(delay).await;
+                    // A back-off is waiting: an apply step's slot serves
+                    // other steps meanwhile.
+                    crate::provider::idle(tokio::time::sleep(delay)).await;
                 }
                 RetryDecision::GiveUp => return Err(e),
             },

@@ -57,6 +57,69 @@ async fn a_second_plan_after_apply_is_empty() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_chain_longest_by_modelled_duration_starts_first() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    cloud
+        .slow_types
+        .lock()
+        .unwrap()
+        .insert("test_revision".into(), Duration::from_secs(100));
+    // Two steps of fast types against one slow step: by count the pair
+    // would go first; by the model, the slow one.
+    let h = Harness::new(
+        r#"
+resource "test_net" "a" {
+  cidr = "10.0.0.0/16"
+}
+resource "test_node" "a" {
+  net_id = test_net.a.id
+}
+resource "test_revision" "slow" {
+  body = "x"
+}
+"#,
+    );
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_, outcome) = h.apply_with(&cloud, PlanMode::Normal, 1, rx).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    let creates = cloud.calls_matching("create");
+    assert_eq!(creates[0], "create test_revision.slow", "{creates:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_waiting_for_the_cloud_gives_its_slot_to_other_steps() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    cloud
+        .slow_types
+        .lock()
+        .unwrap()
+        .insert("test_revision".into(), Duration::from_secs(100));
+    let h = Harness::new(
+        r#"
+resource "test_revision" "r" {
+  count = 3
+  body  = "r${count.index}"
+}
+resource "test_net" "n" {
+  count = 5
+  cidr  = "10.${count.index}.0.0/16"
+}
+"#,
+    );
+    let start = tokio::time::Instant::now();
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let (_, outcome) = h.apply_with(&cloud, PlanMode::Normal, 1, rx).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    // One slot: never two calls at once...
+    assert_eq!(cloud.max_in_flight.load(Ordering::SeqCst), 1);
+    // ...but the three waits overlap each other and the other creates:
+    // held slots would take 3 x 101 + 5 = 308 s.
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(110), "took {took:?}");
+    assert_eq!(h.state().await.resources.len(), 8);
+}
+
+#[tokio::test(start_paused = true)]
 async fn parallelism_limits_operations_in_flight() {
     let cloud = FakeCloud::new(Duration::from_secs(5));
     let h = Harness::new(

@@ -42,6 +42,7 @@ pub(crate) mod codebuild;
 pub(crate) mod codedeploy;
 pub(crate) mod codepipeline;
 pub(crate) mod codestarconnections;
+pub(crate) mod durations;
 pub(crate) mod ec2;
 pub(crate) mod ecr;
 pub(crate) mod ecrpublic;

@@ -34,6 +34,11 @@ pub struct FakeCloud {
     pub transient_delete_failures: Mutex<BTreeMap<String, u32>>,
     /// Answer refreshes with every object, as a cloud that ignores tag filters would.
     pub ignore_tag_filter: std::sync::atomic::AtomicBool,
+    /// Types whose objects take this long to become usable after their
+    /// create call: the create waits for it (without holding an apply
+    /// slot, as a provider polling the cloud does), and the provider
+    /// models the type's changes as taking that long.
+    pub slow_types: Mutex<std::collections::HashMap<String, Duration>>,
 }
 
 pub fn schemas() -> SchemaSet {
@@ -70,6 +75,7 @@ impl FakeCloud {
             fail_create: Mutex::new(HashSet::new()),
             transient_delete_failures: Mutex::new(BTreeMap::new()),
             ignore_tag_filter: std::sync::atomic::AtomicBool::new(false),
+            slow_types: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -223,7 +229,20 @@ impl Provider for FakeCloud {
                 .insert(key.clone(), (req.type_name.clone(), stored));
         })
         .await;
+        let slow = self.slow_types.lock().unwrap().get(&req.type_name).copied();
+        if let Some(wait) = slow {
+            stackd_engine::provider::idle(tokio::time::sleep(wait)).await;
+        }
         Ok(attrs)
+    }
+
+    fn modelled_duration(&self, type_name: &str, _change: CheckedChange) -> Duration {
+        self.slow_types
+            .lock()
+            .unwrap()
+            .get(type_name)
+            .copied()
+            .unwrap_or(stackd_engine::provider::TYPICAL_CHANGE)
     }
 
     async fn update(&self, req: &ChangeRequest) -> Result<Value, ProviderError> {
