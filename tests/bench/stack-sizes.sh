@@ -7,6 +7,14 @@
 #
 #   bash tests/bench/stack-sizes.sh [N ...]          (default: 100 500 1000 2000)
 #   PLAN_ONLY=1 bash tests/bench/stack-sizes.sh 10000 (validate and plan only)
+#   THROTTLE=1 bash tests/bench/stack-sizes.sh 2000   (through AWS's request limits)
+#
+# Calls are not paced (STACKD_AWS_RATE_LIMITS=off): LocalStack has no
+# request limits, and the figures are stackd's own cost. With THROTTLE=1 the
+# apply and destroy go through tests/bench/aws-model-proxy.py enforcing
+# AWS's published token buckets (a call over its bucket gets the service's
+# throttling error), with stackd's pacing on as it ships, and the table
+# gives the calls made and how many were throttled.
 #
 # STACKD_BIN: the binary (default target/release/stackd, else target/debug/stackd).
 # AWS_ENDPOINT_URL: LocalStack (default http://127.0.0.1:4566; start it with
@@ -23,6 +31,9 @@ fi
 [[ -x /usr/bin/time ]] || { echo "GNU time (/usr/bin/time) is needed" >&2; exit 1; }
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" NO_COLOR=1
+if [[ -z "${THROTTLE:-}" ]]; then
+  export STACKD_AWS_RATE_LIMITS="${STACKD_AWS_RATE_LIMITS:-off}"
+fi
 if [[ -z "${PLAN_ONLY:-}" ]] && ! curl -sf "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null; then
   echo "LocalStack is not reachable at $AWS_ENDPOINT_URL: start it with bash localstack/start.sh" >&2
   exit 1
@@ -102,6 +113,36 @@ measure() {
   }
   awk '{ printf "%.2f %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$work/time"
 }
+
+if [[ -n "${THROTTLE:-}" ]]; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 "$here/tests/bench/aws-model-proxy.py" serve --port "$port" --upstream "$AWS_ENDPOINT_URL" --buckets &
+  proxy_pid=$!
+  trap 'kill $proxy_pid 2>/dev/null; rm -rf "$work"' EXIT
+  proxy="http://127.0.0.1:$port"
+  for _ in $(seq 50); do curl -sf "$proxy/__proxy/stats" >/dev/null && break; sleep 0.1; done
+  # "calls throttled percent" the proxy saw since its last reset.
+  proxy_stats() {
+    curl -sf "$proxy/__proxy/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["calls"], d["throttled"], "%.2f" % (100.0 * d["throttled"] / max(d["calls"], 1)), json.dumps(d["throttled_by_bucket"]).replace(" ", ""))'
+    curl -sf -X POST "$proxy/__proxy/reset" >/dev/null
+  }
+  printf '| N | apply s (cpu) | apply calls | throttled (%%) | destroy s (cpu) | destroy calls | throttled (%%) |\n'
+  printf '|---|---|---|---|---|---|---|\n'
+  for n in "${sizes[@]}"; do
+    tag="t$n-$$"
+    dir="$work/$tag"
+    spec "$n" "$dir" "$tag"
+    stack="bench-$tag"
+    curl -sf -X POST "$proxy/__proxy/reset" >/dev/null
+    read -r aw ac _ < <(AWS_ENDPOINT_URL=$proxy measure "$work/apply.log" apply "$dir" --stack "$stack" --auto-approve)
+    read -r acalls athr apct aby < <(proxy_stats)
+    read -r xw xc _ < <(AWS_ENDPOINT_URL=$proxy measure "$work/destroy.log" destroy "$dir" --stack "$stack" --auto-approve)
+    read -r xcalls xthr xpct xby < <(proxy_stats)
+    printf '| %s | %s (%s) | %s | %s (%s%%) %s | %s (%s) | %s | %s (%s%%) %s |\n' \
+      "$n" "$aw" "$ac" "$acalls" "$athr" "$apct" "$aby" "$xw" "$xc" "$xcalls" "$xthr" "$xpct" "$xby"
+  done
+  exit 0
+fi
 
 printf '| N | validate s | plan s (cpu, MB) | apply s (cpu, MB) | no-op diff s (cpu) | diff calls | destroy s (cpu) | state KB |\n'
 printf '|---|---|---|---|---|---|---|---|\n'

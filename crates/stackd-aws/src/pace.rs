@@ -5,7 +5,8 @@
 //! slows every other client of the account too).
 //!
 //! The buckets are sized to AWS's published limits where AWS publishes
-//! them ([`DEFAULT_LIMITS`]) and conservatively elsewhere; they are
+//! them ([`DEFAULT_LIMITS`]) and conservatively elsewhere, taken at 90%
+//! ([`MARGIN`]); they are
 //! adaptive: a throttled answer halves the bucket's rate and empties it,
 //! and each answered call gives a little of the rate back. One set of
 //! buckets serves every provider of one region and profile in the process
@@ -92,6 +93,11 @@ pub const DEFAULT_LIMITS: &[(&str, Limit)] = &[
     ("*:write", limit(20.0, 5.0)),
 ];
 
+/// The share of AWS's limits stackd paces itself to by default: calls
+/// sent a bucket's interval apart can arrive closer together, and the
+/// account may have other clients.
+pub const MARGIN: f64 = 0.9;
+
 /// Whether an operation only reads (AWS's "non-mutating" actions).
 pub fn is_read(operation: &str) -> bool {
     const READS: &[&str] = &[
@@ -117,11 +123,15 @@ impl Limits {
         Ok(limits)
     }
 
+    /// [`DEFAULT_LIMITS`], each taken at [`MARGIN`] of AWS's figure.
     pub fn defaults() -> Limits {
         Limits {
             table: DEFAULT_LIMITS
                 .iter()
-                .map(|(k, l)| (k.to_string(), Some(*l)))
+                .map(|(k, l)| {
+                    let paced = limit((l.burst * MARGIN).floor().max(1.0), l.per_second * MARGIN);
+                    (k.to_string(), Some(paced))
+                })
                 .collect(),
         }
     }
@@ -583,22 +593,23 @@ mod tests {
     #[test]
     fn calls_are_classed_by_operation_then_service_then_anywhere() {
         let limits = Limits::defaults();
+        // AWS's figures, at the margin.
         assert_eq!(
             limits.lookup("ecs", "RegisterTaskDefinition"),
-            ("ecs:RegisterTaskDefinition".into(), Some(limit(20.0, 1.0)))
+            ("ecs:RegisterTaskDefinition".into(), Some(limit(18.0, 0.9)))
         );
         assert_eq!(
             limits.lookup("ec2", "DescribeVpcs"),
-            ("ec2:read".into(), Some(limit(100.0, 20.0)))
+            ("ec2:read".into(), Some(limit(90.0, 18.0)))
         );
         assert_eq!(
             limits.lookup("ec2", "CreateVpc"),
-            ("ec2:write".into(), Some(limit(50.0, 5.0)))
+            ("ec2:write".into(), Some(limit(45.0, 4.5)))
         );
         // Each service has its own bucket of the default class limit.
         assert_eq!(
             limits.lookup("sqs", "CreateQueue"),
-            ("sqs:write".into(), Some(limit(20.0, 5.0)))
+            ("sqs:write".into(), Some(limit(18.0, 4.5)))
         );
         assert_eq!(limits.lookup("sns", "GetTopicAttributes").0, "sns:read");
     }

@@ -576,18 +576,16 @@ impl ResourceHandler for SecurityGroup {
             // Compare with what exists (EC2's default egress rule, or the
             // rules of an adopted group) so the group ends with exactly the
             // spec's rules.
+            // Ingress and egress rules are independent: set both at once
+            // (fewer sequential calls on the apply's critical path).
             let current = group_attrs(&aws.loc, &group, None);
-            for (key, egress) in [("ingress", false), ("egress", true)] {
-                apply_rules(
-                    aws,
-                    &id,
-                    egress,
-                    blocks(&current, key),
-                    blocks(d, key),
-                    &deadline,
-                )
-                .await?;
-            }
+            let rules = |key: &'static str, egress: bool| {
+                let (prior, desired) = (blocks(&current, key), blocks(d, key));
+                let id = &id;
+                let deadline = &deadline;
+                async move { apply_rules(aws, id, egress, prior, desired, deadline).await }
+            };
+            tokio::try_join!(rules("ingress", false), rules("egress", true))?;
             read(aws, &id, d)
                 .await?
                 .ok_or_else(|| gone("DescribeSecurityGroups", &id))

@@ -132,6 +132,32 @@ fn group_attrs(g: &LogGroup, tags: &BTreeMap<String, String>, args: Option<&Valu
     ])
 }
 
+/// The attributes of a log group just made from `d`: what the create
+/// sent, with AWS's defaults.
+async fn created_attrs(aws: &Aws, name: &str, d: &Value) -> Result<Value, ProviderError> {
+    let account = aws.account_id().await?;
+    Ok(Value::map([
+        ("id", Value::from(name)),
+        ("name", Value::from(name)),
+        ("name_prefix", echo(Some(d), "name_prefix", Value::Null)),
+        (
+            "retention_in_days",
+            num(opt_int(d, "retention_in_days").unwrap_or(0)),
+        ),
+        ("kms_key_id", s(opt_str(d, "kms_key_id"))),
+        (
+            "log_group_class",
+            Value::from(opt_str(d, "log_group_class").unwrap_or("STANDARD")),
+        ),
+        ("skip_destroy", echo(Some(d), "skip_destroy", Value::Bool(false))),
+        (
+            "arn",
+            Value::from(aws.loc.arn("logs", &account, &format!("log-group:{name}"))),
+        ),
+        ("tags_all", tags_attr(desired_tags(d))),
+    ]))
+}
+
 /// Name prefixes covering `names` with few `DescribeLogGroups` chains:
 /// names are grouped by their first path segment (`/ecs/`, `/aws/`, or the
 /// part before the first `/`), each group described by its longest common
@@ -335,7 +361,18 @@ impl ResourceHandler for CloudwatchLogGroup {
         })
         .await
         {
-            Ok(_) => {}
+            Ok(_) => {
+                // Made as asked: every attribute is known from the request
+                // (the ARN from the account, read once per process), so no
+                // read-back sits on the apply's critical path.
+                let days = opt_int(d, "retention_in_days").unwrap_or(0);
+                if days > 0 {
+                    set_retention(aws, &name, days, &deadline)
+                        .await
+                        .map_err(|e| after_create(&name, e))?;
+                }
+                return created_attrs(aws, &name, d).await;
+            }
             Err(e) if has_code(&e, "ResourceAlreadyExistsException") => {
                 let existing = read_one(aws, &name, Some(d)).await?.ok_or(e)?;
                 let live = live_tags(&existing);
