@@ -140,3 +140,150 @@ async fn no_op_diff_reads_once_per_type() {
 
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
 }
+
+/// Counts a call log's operations as `service:Operation`.
+fn call_counts(log: &std::path::Path) -> BTreeMap<String, usize> {
+    let mut calls = BTreeMap::new();
+    for line in std::fs::read_to_string(log)
+        .expect("call log written")
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let op = format!(
+            "{}:{}",
+            v["service"].as_str().unwrap_or("?"),
+            v["operation"].as_str().unwrap_or("?")
+        );
+        *calls.entry(op).or_insert(0) += 1;
+    }
+    calls
+}
+
+/// Past 20 known roles, roles, their inline policies and their attachments
+/// are read from the whole account in a few chains (ListRoles,
+/// GetAccountAuthorizationDetails), not a call per role; changes made
+/// behind stackd's back still show.
+#[tokio::test(flavor = "multi_thread")]
+async fn many_roles_are_read_from_the_account_at_once() {
+    require_localstack();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stack = unique_stack("roles");
+    let tag = &stack[stack.len() - 8..];
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            r#"
+resource "aws_iam_role" "r" {{
+  count       = 21
+  name        = "many-{tag}-${{count.index}}"
+  description = "role ${{count.index}}"
+  assume_role_policy = jsonencode({{
+    Version   = "2012-10-17"
+    Statement = [{{ Effect = "Allow", Action = "sts:AssumeRole", Principal = {{ Service = "ecs-tasks.amazonaws.com" }} }}]
+  }})
+  tags = {{ Index = "${{count.index}}" }}
+}}
+
+resource "aws_iam_role_policy" "p" {{
+  count = 21
+  name  = "read"
+  role  = aws_iam_role.r[count.index].id
+  policy = jsonencode({{
+    Version   = "2012-10-17"
+    Statement = [{{ Effect = "Allow", Action = "s3:GetObject", Resource = "arn:aws:s3:::b${{count.index}}/*" }}]
+  }})
+}}
+
+resource "aws_iam_role_policy_attachment" "a" {{
+  count      = 21
+  role       = aws_iam_role.r[count.index].id
+  policy_arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+}}
+"#
+        ),
+    )
+    .expect("write the spec");
+    let dir = dir.path().to_str().expect("utf-8").to_string();
+    run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
+
+    let log = std::path::Path::new(&dir).join("calls.jsonl");
+    let out = stackd(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"])
+        .env("STACKD_AWS_CALL_LOG", &log)
+        .output()
+        .expect("run stackd");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = call_counts(&log);
+    for per_role in [
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+    ] {
+        assert_eq!(calls.get(per_role), None, "{calls:?}");
+    }
+    // One chain per type (LocalStack answers in one page).
+    assert_eq!(calls.get("iam:ListRoles"), Some(&1), "{calls:?}");
+    assert_eq!(
+        calls.get("iam:GetAccountAuthorizationDetails"),
+        Some(&3),
+        "{calls:?}"
+    );
+
+    // Behind stackd's back: a description, a tag, an inline policy and an
+    // attachment.
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let role = |i: usize| format!("many-{tag}-{i}");
+    iam.update_role()
+        .role_name(role(3))
+        .description("changed")
+        .send()
+        .await
+        .expect("UpdateRole");
+    iam.tag_role()
+        .role_name(role(4))
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("Index")
+                .value("x")
+                .build()
+                .expect("tag"),
+        )
+        .send()
+        .await
+        .expect("TagRole");
+    iam.put_role_policy()
+        .role_name(role(5))
+        .policy_name("read")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    iam.detach_role_policy()
+        .role_name(role(6))
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .expect("DetachRolePolicy");
+    let drift = run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 2);
+    let text = stdout(&drift);
+    for changed in [
+        "aws_iam_role.r[3]",
+        "aws_iam_role.r[4]",
+        "aws_iam_role_policy.p[5]",
+        "aws_iam_role_policy_attachment.a[6]",
+    ] {
+        assert!(text.contains(changed), "{changed} not in: {text}");
+    }
+    assert!(!text.contains("aws_iam_role.r[7]"), "{text}");
+    run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
+    run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 0);
+    run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
+}

@@ -1113,6 +1113,7 @@ mod tests {
     const STAR_ONLY: &[&str] = &[
         "ecs:DeregisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
+        "iam:GetAccountAuthorizationDetails",
         "kms:CreateKey",
         "logs:CreateLogDelivery",
         "logs:DeleteLogDelivery",

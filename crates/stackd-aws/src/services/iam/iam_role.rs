@@ -15,7 +15,7 @@
 //! on the same role, as in Terraform.
 
 use async_trait::async_trait;
-use aws_sdk_iam::types::Role;
+use aws_sdk_iam::types::{Role, RoleDetail};
 use stackd_engine::provider::{
     ChangeRequest, CheckRequest, DeleteRequest, Finding, LiveResource, ProviderError,
     RefreshRequest,
@@ -23,7 +23,7 @@ use stackd_engine::provider::{
 use stackd_spec::schema::Nesting;
 use stackd_spec::{AttrSchema, AttrType, BlockSchema, ResourceSchema, Value};
 
-use super::{INSTANCE_PROFILE, ROLE};
+use super::{account, INSTANCE_PROFILE, ROLE};
 use crate::args::{blocks, bool_or, num, opt_int, opt_str, s, sort_blocks, str_list};
 use crate::context::Aws;
 use crate::error::{after_create, has_code};
@@ -32,7 +32,7 @@ use crate::iam_util::{
     invalid, live_tags, name_or_generated, normalize_policy, ours, read_each, required, tags_attr,
     update_id, AwsResult, IAM,
 };
-use crate::policy::g;
+use crate::policy::{g, ANY};
 use crate::preflight::{creating, known_str, Findings};
 use crate::services::ManagedType;
 use crate::services::ResourceHandler;
@@ -68,6 +68,8 @@ pub(crate) static TYPE: ManagedType = ManagedType {
             ],
             &[ROLE],
         ),
+        // Many roles are read from the whole account at once.
+        g(account::READ_ALL_ROLES, ANY),
         // Delete first takes the role out of its instance profiles.
         g(&["iam:RemoveRoleFromInstanceProfile"], &[INSTANCE_PROFILE]),
     ],
@@ -375,6 +377,38 @@ async fn inline_names(aws: &Aws, name: &str) -> Result<Vec<String>, ProviderErro
         .aws(IAM, "ListRolePolicies")
 }
 
+/// [`read_exclusive`] from the account's role details.
+fn exclusive_from_details(detail: &RoleDetail, args: &Value, attrs: &mut Value) {
+    let Value::Map(m) = attrs else {
+        return;
+    };
+    if uses_managed(args) {
+        let mut arns: Vec<String> = detail
+            .attached_managed_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect();
+        arns.sort();
+        m.insert(
+            "managed_policy_arns".into(),
+            Value::List(arns.into_iter().map(Value::String).collect()),
+        );
+    }
+    if uses_inline(args) {
+        let items = detail
+            .role_policy_list()
+            .iter()
+            .filter_map(|p| {
+                Some(Value::map([
+                    ("name", Value::from(p.policy_name()?)),
+                    ("policy", Value::String(decode_policy(p.policy_document()?))),
+                ]))
+            })
+            .collect();
+        m.insert("inline_policy".into(), Value::List(sort_blocks(items)));
+    }
+}
+
 /// The exclusive policy arguments as they are, read only where `args` uses
 /// them (else left null: not managed by this resource).
 async fn read_exclusive(
@@ -494,7 +528,28 @@ impl ResourceHandler for IamRole {
         aws: &Aws,
         req: &RefreshRequest,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        // No batch read: one GetRole per known role, bounded concurrency.
+        // Many roles: the whole account in two chains.
+        if req.known.len() >= account::BATCH_FROM {
+            let (roles, details) = account::roles_with_details(aws).await?;
+            return Ok(req
+                .known
+                .iter()
+                .filter_map(|k| {
+                    let role = roles.get(&k.id)?;
+                    let tags = iam_tag_map(role.tags());
+                    let mut attrs = role_attrs(role, Some(&k.attrs));
+                    if let Some(detail) = details.get(&k.id) {
+                        exclusive_from_details(detail, &k.attrs, &mut attrs);
+                    }
+                    Some(LiveResource {
+                        id: k.id.clone(),
+                        address: address_of(&k.id, &tags, &req.known),
+                        attrs,
+                    })
+                })
+                .collect());
+        }
+        // A few: one GetRole per known role, bounded concurrency.
         read_each(&req.known, |k| async move {
             let Some(role) = found(get_role(aws, &k.id).await)? else {
                 return Ok(None);

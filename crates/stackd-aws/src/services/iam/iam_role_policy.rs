@@ -11,14 +11,14 @@ use stackd_engine::provider::{
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
-use super::ROLE;
+use super::{account, ROLE};
 use crate::context::Aws;
 use crate::error::after_create;
 use crate::iam_util::{
     decode_policy, echo, found, ignore_gone, invalid, name_or_generated, normalize_policy,
     read_each, required, AwsResult, IAM,
 };
-use crate::policy::g;
+use crate::policy::{g, ANY};
 use crate::services::ManagedType;
 use crate::services::ResourceHandler;
 use crate::wait::{retry, until, Deadline};
@@ -29,14 +29,18 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     name: "aws_iam_role_policy",
     schema,
     handler: &IamRolePolicy,
-    grants: &[g(
-        &[
-            "iam:DeleteRolePolicy",
-            "iam:GetRolePolicy",
-            "iam:PutRolePolicy",
-        ],
-        &[ROLE],
-    )],
+    grants: &[
+        g(
+            &[
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:PutRolePolicy",
+            ],
+            &[ROLE],
+        ),
+        // Many policies are read from the whole account at once.
+        g(&["iam:GetAccountAuthorizationDetails"], ANY),
+    ],
     source: file!(),
 };
 
@@ -137,6 +141,28 @@ impl ResourceHandler for IamRolePolicy {
         aws: &Aws,
         req: &RefreshRequest,
     ) -> Result<Vec<LiveResource>, ProviderError> {
+        // Many policies: every role's inline policies in one chain.
+        if req.known.len() >= account::BATCH_FROM {
+            let details = account::role_details(aws).await?;
+            let mut live = Vec::new();
+            for k in &req.known {
+                let (role, name) = parse_id(&k.id)?;
+                let document = details
+                    .get(role)
+                    .into_iter()
+                    .flat_map(|d| d.role_policy_list())
+                    .find(|p| p.policy_name() == Some(name))
+                    .and_then(|p| p.policy_document());
+                if let Some(document) = document {
+                    live.push(LiveResource {
+                        id: k.id.clone(),
+                        address: Some(k.address.clone()),
+                        attrs: policy_attrs(role, name, document, Some(&k.attrs)),
+                    });
+                }
+            }
+            return Ok(live);
+        }
         read_each(&req.known, |k| async move {
             let (role, name) = parse_id(&k.id)?;
             Ok(read(aws, role, name, Some(&k.attrs))

@@ -16,11 +16,11 @@ use stackd_engine::provider::{
 };
 use stackd_spec::{AttrSchema, AttrType, ResourceSchema, Value};
 
-use super::ROLE;
+use super::{account, ROLE};
 use crate::context::Aws;
 use crate::error::after_create;
 use crate::iam_util::{bounded_all, found, ignore_gone, invalid, required, AwsResult, IAM};
-use crate::policy::g;
+use crate::policy::{g, ANY};
 use crate::services::ManagedType;
 use crate::services::ResourceHandler;
 use crate::wait::{retry, until, Deadline};
@@ -31,14 +31,18 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     name: "aws_iam_role_policy_attachment",
     schema,
     handler: &IamRolePolicyAttachment,
-    grants: &[g(
-        &[
-            "iam:AttachRolePolicy",
-            "iam:DetachRolePolicy",
-            "iam:ListAttachedRolePolicies",
-        ],
-        &[ROLE],
-    )],
+    grants: &[
+        g(
+            &[
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:ListAttachedRolePolicies",
+            ],
+            &[ROLE],
+        ),
+        // Many roles' attachments are read from the whole account at once.
+        g(&["iam:GetAccountAuthorizationDetails"], ANY),
+    ],
     source: file!(),
 };
 
@@ -121,10 +125,24 @@ impl ResourceHandler for IamRolePolicyAttachment {
         }
         let roles: BTreeSet<&str> = wanted.iter().map(|(_, role, _)| *role).collect();
         let roles: Vec<&str> = roles.into_iter().collect();
-        let lists = bounded_all(roles.iter().map(|role| attached(aws, role))).await;
         let mut by_role = std::collections::BTreeMap::new();
-        for (role, list) in roles.iter().zip(lists) {
-            by_role.insert(*role, list?.unwrap_or_default());
+        if roles.len() >= account::BATCH_FROM {
+            // Many roles: every role's attachments in one chain.
+            let details = account::role_details(aws).await?;
+            for role in &roles {
+                let arns: BTreeSet<String> = details
+                    .get(*role)
+                    .into_iter()
+                    .flat_map(|d| d.attached_managed_policies())
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect();
+                by_role.insert(*role, arns);
+            }
+        } else {
+            let lists = bounded_all(roles.iter().map(|role| attached(aws, role))).await;
+            for (role, list) in roles.iter().zip(lists) {
+                by_role.insert(*role, list?.unwrap_or_default());
+            }
         }
         Ok(wanted
             .into_iter()

@@ -21,6 +21,7 @@ types! {
     ],
 }
 
+pub(crate) mod account;
 pub(crate) mod lookups;
 
 /// The service: the `Aws` client field `iam`, IAM prefix `iam`.
