@@ -64,6 +64,11 @@ BUCKETS = {
     "ssm:GetParameter": (40, 40),
     "ssm:read": (10, 10),
     "ssm:write": (3, 3),
+    # S3 objects per prefix; bucket configuration lower.
+    "s3:object-read": (5500, 5500),
+    "s3:object-write": (3500, 3500),
+    "s3:read": (100, 50),
+    "s3:write": (50, 20),
     # Any other service, each its own bucket.
     "*:read": (50, 20),
     "*:write": (20, 5),
@@ -115,6 +120,12 @@ class Bucket:
 
 
 def bucket_key(service, operation):
+    if service == "s3" and " " in operation:
+        # "PUT /bucket/key": an object; "PUT /bucket": the bucket's settings.
+        parts = operation.split(" ", 1)[1].strip("/").split("/", 1)
+        if len(parts) == 2 and parts[1]:
+            key = "s3:object-read" if is_read(operation) else "s3:object-write"
+            return key, BUCKETS[key]
     if f"{service}:{operation}" in BUCKETS:
         return f"{service}:{operation}", BUCKETS[f"{service}:{operation}"]
     cls = "read" if is_read(operation) else "write"

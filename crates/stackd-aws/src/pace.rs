@@ -88,6 +88,15 @@ pub const DEFAULT_LIMITS: &[(&str, Limit)] = &[
     ("ssm:GetParameter", limit(40.0, 40.0)),
     ("ssm:read", limit(10.0, 10.0)),
     ("ssm:write", limit(3.0, 3.0)),
+    // S3: objects 3,500 writes and 5,500 reads per second per prefix (the
+    // state backend writes one object per change); bucket configuration
+    // calls far lower.
+    ("s3:PutObject", limit(3500.0, 3500.0)),
+    ("s3:DeleteObject", limit(3500.0, 3500.0)),
+    ("s3:GetObject", limit(5500.0, 5500.0)),
+    ("s3:HeadObject", limit(5500.0, 5500.0)),
+    ("s3:read", limit(100.0, 50.0)),
+    ("s3:write", limit(50.0, 20.0)),
     // Every other service.
     ("*:read", limit(50.0, 20.0)),
     ("*:write", limit(20.0, 5.0)),
