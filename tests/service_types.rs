@@ -1851,17 +1851,55 @@ async fn vpc_security_group_ingress_and_egress_rules() {
     // One chain for the ingress rules, one for the egress rule.
     assert_calls(&calls, &[("ec2:DescribeSecurityGroupRules", 2)]);
 
-    // A new description is changed in place, keeping the rule's ID.
-    let changed = ["--var", "https_description=HTTPS from the internet"];
+    // A new description is changed in place, keeping the rule's ID: a
+    // rule resource's, and a rule inside a group's arguments (updated, not
+    // revoked and authorized again, which would leave a moment without it).
+    let inline_rules = |ec2: aws_sdk_ec2::Client, group: String| async move {
+        ec2.describe_security_group_rules()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-id")
+                    .values(&group)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("DescribeSecurityGroupRules")
+            .security_group_rules()
+            .iter()
+            .map(|r| {
+                (
+                    r.security_group_rule_id().unwrap_or_default().to_string(),
+                    r.description().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let inline_id = inline.group_id().expect("group ID").to_string();
+    let before = inline_rules(ec2.clone(), inline_id.clone()).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    let changed = [
+        "--var",
+        "https_description=HTTPS from the internet",
+        "--var",
+        "admin_description=Administration",
+    ];
     let plan = diff(&dir, &stack, &changed, 2);
     assert!(
         plan.contains("aws_vpc_security_group_ingress_rule.https")
+            && plan.contains("aws_security_group.inline")
             && !plan.contains("must be replaced"),
         "{plan}"
     );
     apply(&dir, &stack, &changed);
     let live = rule(ec2.clone(), id.clone()).await.expect("the same rule");
     assert_eq!(live.description(), Some("HTTPS from the internet"));
+    let after = inline_rules(ec2.clone(), inline_id).await;
+    assert_eq!(
+        after,
+        vec![(before[0].0.clone(), "Administration".to_string())],
+        "the same rule, described anew"
+    );
     diff(&dir, &stack, &changed, 0);
 
     // Forgotten, then imported back by its ID: nothing to change.

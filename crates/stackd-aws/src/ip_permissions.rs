@@ -316,6 +316,30 @@ pub(crate) fn rule_changes(
     (revoke, authorize)
 }
 
+/// Splits the grants of [`rule_changes`] that differ only in their
+/// description: those are updated in place (the authorize side, with its new
+/// description), not revoked and authorized again, which would leave a
+/// moment without the rule. Returns `(redescribe, revoke, authorize)`.
+pub(crate) fn description_changes(
+    revoke: Vec<Grant>,
+    authorize: Vec<Grant>,
+) -> (Vec<Grant>, Vec<Grant>, Vec<Grant>) {
+    let key = |g: &Grant| {
+        let g = g.identity();
+        (g.protocol, g.from_port, g.to_port, g.source)
+    };
+    let revoked: BTreeSet<_> = revoke.iter().map(key).collect();
+    let (redescribe, authorize): (Vec<Grant>, Vec<Grant>) = authorize
+        .into_iter()
+        .partition(|g| revoked.contains(&key(g)));
+    let redescribed: BTreeSet<_> = redescribe.iter().map(key).collect();
+    let revoke = revoke
+        .into_iter()
+        .filter(|g| !redescribed.contains(&key(g)))
+        .collect();
+    (redescribe, revoke, authorize)
+}
+
 /// Grants as `IpPermission`s for Authorize/Revoke calls, one per protocol
 /// and port range. Self references name `own_id`.
 pub(crate) fn to_permissions(grants: &[Grant], own_id: &str) -> Vec<IpPermission> {
@@ -610,6 +634,24 @@ mod tests {
             (pair.user_id(), pair.group_id()),
             (Some("222"), Some("sg-x"))
         );
+    }
+
+    #[test]
+    fn a_changed_description_is_an_update_in_place() {
+        let grant = |cidr: &str, description: &str| Grant {
+            protocol: "tcp".into(),
+            from_port: 443,
+            to_port: 443,
+            source: Source::Cidr(cidr.into()),
+            description: description.into(),
+        };
+        let (redescribe, revoke, authorize) = description_changes(
+            vec![grant("10.0.0.0/8", "old"), grant("10.1.0.0/16", "")],
+            vec![grant("10.0.0.0/8", "new"), grant("10.2.0.0/16", "")],
+        );
+        assert_eq!(redescribe, vec![grant("10.0.0.0/8", "new")]);
+        assert_eq!(revoke, vec![grant("10.1.0.0/16", "")]);
+        assert_eq!(authorize, vec![grant("10.2.0.0/16", "")]);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub(crate) static TYPE: ManagedType = ManagedType {
                 "ec2:AuthorizeSecurityGroupIngress",
                 "ec2:RevokeSecurityGroupEgress",
                 "ec2:RevokeSecurityGroupIngress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
             ],
             &[SECURITY_GROUP, SECURITY_GROUP_RULE],
         ),

@@ -20,7 +20,9 @@ use super::{SECURITY_GROUP, SECURITY_GROUP_RULE, VPC};
 use crate::args::{blocks, bool_or, hex_digest, opt_str, s};
 use crate::context::{Aws, Location};
 use crate::error::{after_create, gone, has_code, ignore_not_found, invalid, Ec2Result};
-use crate::ip_permissions::{permission_grants, read_rules, rule_changes, to_permissions, Grant};
+use crate::ip_permissions::{
+    description_changes, permission_grants, read_rules, rule_changes, to_permissions, Grant,
+};
 use crate::policy::{g, ANY};
 use crate::preflight::{all_known, creating, dry_run_token, ec2_tag_map, known_str, Findings};
 use crate::refresh::{address_for, filter, find_owned, known_attrs};
@@ -83,6 +85,8 @@ pub(crate) static TYPE: ManagedType = ManagedType {
                 "ec2:AuthorizeSecurityGroupIngress",
                 "ec2:RevokeSecurityGroupEgress",
                 "ec2:RevokeSecurityGroupIngress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
             ],
             &[SECURITY_GROUP, SECURITY_GROUP_RULE],
         ),
@@ -394,8 +398,46 @@ pub(crate) async fn apply_rules(
     deadline: &Deadline,
 ) -> Result<(), ProviderError> {
     let (to_revoke, to_authorize) = rule_changes(prior, desired, id);
+    let (redescribe, to_revoke, to_authorize) = description_changes(to_revoke, to_authorize);
+    update_descriptions(aws, id, egress, &redescribe, deadline).await?;
     revoke(aws, id, egress, to_permissions(&to_revoke, id)).await?;
     authorize(aws, id, egress, &to_authorize, deadline).await
+}
+
+/// Gives rules that exist new descriptions.
+async fn update_descriptions(
+    aws: &Aws,
+    id: &str,
+    egress: bool,
+    grants: &[Grant],
+    deadline: &Deadline,
+) -> Result<(), ProviderError> {
+    if grants.is_empty() {
+        return Ok(());
+    }
+    let perms = to_permissions(grants, id);
+    retry(deadline, || async {
+        if egress {
+            aws.ec2
+                .update_security_group_rule_descriptions_egress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms.clone()))
+                .send()
+                .await
+                .ec2("UpdateSecurityGroupRuleDescriptionsEgress")
+                .map(|_| ())
+        } else {
+            aws.ec2
+                .update_security_group_rule_descriptions_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(perms.clone()))
+                .send()
+                .await
+                .ec2("UpdateSecurityGroupRuleDescriptionsIngress")
+                .map(|_| ())
+        }
+    })
+    .await
 }
 
 /// The group created by an earlier attempt of this create: the same name
