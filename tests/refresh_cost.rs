@@ -287,3 +287,83 @@ resource "aws_iam_role_policy_attachment" "a" {{
     run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 0);
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
 }
+
+/// SSM parameters' tags come in one Resource Groups Tagging API chain, not
+/// a `ListTagsForResource` per parameter; tags changed behind stackd's back
+/// still show, and a parameter whose stack tags were removed (so the
+/// filtered chain does not list it) is read on its own.
+#[tokio::test(flavor = "multi_thread")]
+async fn parameter_tags_come_in_one_chain() {
+    require_localstack();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let stack = unique_stack("ptags");
+    let tag = &stack[stack.len() - 8..];
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            r#"
+resource "aws_ssm_parameter" "p" {{
+  count = 4
+  name  = "/ptags/{tag}/${{count.index}}"
+  type  = "String"
+  value = "v${{count.index}}"
+  tags  = {{ Team = "web" }}
+}}
+"#
+        ),
+    )
+    .expect("write the spec");
+    let dir = dir.path().to_str().expect("utf-8").to_string();
+    run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
+    let log = std::path::Path::new(&dir).join("calls.jsonl");
+    let out = stackd(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"])
+        .env("STACKD_AWS_CALL_LOG", &log)
+        .output()
+        .expect("run stackd");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let calls = call_counts(&log);
+    assert_eq!(calls.get("ssm:ListTagsForResource"), None, "{calls:?}");
+    assert_eq!(calls.get("tag:GetResources"), Some(&1), "{calls:?}");
+
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let ssm_tag = |k: &str, v: &str| {
+        aws_sdk_ssm::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .expect("tag")
+    };
+    ssm.add_tags_to_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(format!("/ptags/{tag}/1"))
+        .tags(ssm_tag("Team", "data"))
+        .send()
+        .await
+        .expect("AddTagsToResource");
+    ssm.remove_tags_from_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(format!("/ptags/{tag}/2"))
+        .tag_keys("stackd:stack-id")
+        .send()
+        .await
+        .expect("RemoveTagsFromResource");
+    let drift = run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 2);
+    let text = stdout(&drift);
+    assert!(
+        text.contains("aws_ssm_parameter.p[1]") && text.contains("\"data\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("aws_ssm_parameter.p[2]") && text.contains("stackd:stack-id"),
+        "{text}"
+    );
+    assert!(!text.contains("aws_ssm_parameter.p[3]"), "{text}");
+    run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
+    run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 0);
+    run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
+}

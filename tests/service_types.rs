@@ -117,16 +117,53 @@ async fn logs_group_and_stream() {
 
     apply(&dir, &stack, &[]);
     assert_eq!(streams(logs.clone(), group.clone()).await, vec!["web-1"]);
-    // One chain per type; Logs has no batch read of tags (one per group).
+    // One chain per type, and the groups' tags in one more from the
+    // Tagging API (Logs has no batch read of tags).
     let calls = no_op_diff_calls(&dir, &stack, &[]);
     assert_calls(
         &calls,
         &[
             ("logs:DescribeLogGroups", 1),
-            ("logs:ListTagsForResource", 1),
+            ("logs:ListTagsForResource", 0),
+            ("tag:GetResources", 1),
             ("logs:DescribeLogStreams", 1),
         ],
     );
+
+    // A tag added behind stackd's back shows through the batched read, and
+    // one the stack's identity tag went from is read on its own.
+    let arn = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("DescribeLogGroups")
+        .log_groups()
+        .first()
+        .and_then(|g| g.log_group_arn())
+        .expect("the group's ARN")
+        .to_string();
+    logs.tag_resource()
+        .resource_arn(&arn)
+        .tags("Drift", "yes")
+        .send()
+        .await
+        .expect("TagResource");
+    let plan = diff(&dir, &stack, &[], 2);
+    assert!(plan.contains("Drift"), "{plan}");
+    logs.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("stackd:stack-id")
+        .send()
+        .await
+        .expect("UntagResource");
+    let plan = diff(&dir, &stack, &[], 2);
+    assert!(
+        plan.contains("Drift") && plan.contains("stackd:stack-id"),
+        "{plan}"
+    );
+    apply(&dir, &stack, &[]);
+    diff(&dir, &stack, &[], 0);
 
     // A new name replaces the stream.
     let plan = diff(&dir, &stack, &["--var", "stream=web-2"], 2);

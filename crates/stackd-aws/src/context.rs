@@ -108,6 +108,9 @@ pub(crate) struct Aws {
     pub codedeploy: aws_sdk_codedeploy::Client,
     pub codestarconnections: aws_sdk_codestarconnections::Client,
     pub ecrpublic: aws_sdk_ecrpublic::Client,
+    /// The Resource Groups Tagging API: the tags of many objects of a type
+    /// in one call chain.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub loc: Location,
     /// The root module's directory, when the caller knows it: relative
     /// paths that reach the provider (`terraform_remote_state`'s local
@@ -200,6 +203,7 @@ impl Aws {
                 "ecr-public",
                 region = "us-east-1"
             ),
+            tagging: client!(aws_sdk_resourcegroupstagging, config, "tag"),
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),

@@ -1124,6 +1124,7 @@ mod tests {
         "sns:SetSubscriptionAttributes",
         "sns:Unsubscribe",
         "sts:GetCallerIdentity",
+        "tag:GetResources",
     ];
 
     #[test]

@@ -180,6 +180,7 @@ pub fn record_endpoint(service: &str, configured: Option<&str>, region: &str) {
             format!("https://{service}.amazonaws.com")
         }
         None if service == "cloudwatch" => format!("https://monitoring.{region}.amazonaws.com"),
+        None if service == "tag" => format!("https://tagging.{region}.amazonaws.com"),
         None => format!("https://{service}.{region}.amazonaws.com"),
     };
     endpoints()

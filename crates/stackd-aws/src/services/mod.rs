@@ -61,6 +61,7 @@ pub(crate) mod sns;
 pub(crate) mod sqs;
 pub(crate) mod ssm;
 pub(crate) mod sts;
+pub(crate) mod tagging;
 
 /// An AWS service as the provider uses it. The policy tests read `client`,
 /// `iam_prefix` and `arns`.
@@ -116,6 +117,7 @@ pub(crate) static SERVICES: &[&Service] = &[
     &sqs::SERVICE,
     &ssm::SERVICE,
     &sts::SERVICE,
+    &tagging::SERVICE,
 ];
 
 /// How one managed resource type is read and changed. Mirrors the engine's

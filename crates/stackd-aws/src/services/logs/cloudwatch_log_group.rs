@@ -6,7 +6,7 @@
 //! then reads each found group's tags with `ListTagsForResource` (Logs has
 //! no batch tag read), [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::{LogGroup, LogGroupClass};
@@ -29,7 +29,7 @@ use crate::policy::{g, ANY};
 use crate::preflight::{creating, known_str, Findings};
 use crate::services::ManagedType;
 use crate::services::ResourceHandler;
-use crate::tags::{desired_tags, reconcile_by};
+use crate::tags::{desired_tags, reconcile_by, stack_tags_by_arn};
 use crate::wait::{retry, until, Deadline};
 
 const LOGS: &str = "logs";
@@ -41,7 +41,8 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     schema,
     handler: &CloudwatchLogGroup,
     grants: &[
-        g(&["logs:DescribeLogGroups"], ANY),
+        // The groups' tags come in one chain from the Tagging API.
+        g(&["logs:DescribeLogGroups", "tag:GetResources"], ANY),
         g(
             &[
                 "logs:AssociateKmsKey",
@@ -204,26 +205,30 @@ async fn tags_of(aws: &Aws, arn: &str) -> Result<BTreeMap<String, String>, Provi
         .unwrap_or_default())
 }
 
-/// The log groups with these exact names, with their tags.
+/// The log groups with these exact names, with their tags: from `tagged`
+/// (the stack's groups' tags by ARN, [`stack_tags_by_arn`]) where it has
+/// them, else one `ListTagsForResource` per group.
 async fn read_groups(
     aws: &Aws,
     names: &[&str],
+    tagged: Option<&HashMap<String, BTreeMap<String, String>>>,
 ) -> Result<Vec<(LogGroup, BTreeMap<String, String>)>, ProviderError> {
-    let wanted: HashSet<&str> = names.iter().copied().collect();
+    let mut wanted: HashSet<&str> = names.iter().copied().collect();
     let mut groups = Vec::new();
     for prefix in covering_prefixes(names) {
         for g in describe(aws, &prefix).await? {
-            if g.log_group_name().is_some_and(|n| wanted.contains(n))
-                && !groups
-                    .iter()
-                    .any(|x: &LogGroup| x.log_group_name() == g.log_group_name())
-            {
+            // Each wanted name once (prefixes may overlap).
+            if g.log_group_name().is_some_and(|n| wanted.remove(n)) {
                 groups.push(g);
             }
         }
     }
     let tags = bounded_all(groups.iter().map(|g| async move {
-        match group_arn(g) {
+        let arn = group_arn(g);
+        if let Some(tags) = arn.as_ref().and_then(|a| tagged?.get(a)) {
+            return Ok(tags.clone());
+        }
+        match arn {
             Some(arn) => found(tags_of(aws, &arn).await).map(Option::unwrap_or_default),
             None => Ok(BTreeMap::new()),
         }
@@ -241,7 +246,7 @@ async fn read_one(
     name: &str,
     args: Option<&Value>,
 ) -> Result<Option<Value>, ProviderError> {
-    Ok(read_groups(aws, &[name])
+    Ok(read_groups(aws, &[name], None)
         .await?
         .first()
         .map(|(g, tags)| group_attrs(g, tags, args)))
@@ -330,12 +335,19 @@ impl ResourceHandler for CloudwatchLogGroup {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(read_groups(aws, &names)
+        // The groups' tags in one chain (the second of the type's two).
+        let tagged = stack_tags_by_arn(aws, "logs:log-group", &req.owner).await?;
+        let known_attrs: HashMap<&str, &Value> = req
+            .known
+            .iter()
+            .map(|k| (k.id.as_str(), &k.attrs))
+            .collect();
+        Ok(read_groups(aws, &names, Some(&tagged))
             .await?
             .into_iter()
             .filter_map(|(g, tags)| {
                 let id = g.log_group_name()?.to_string();
-                let known = req.known.iter().find(|k| k.id == id).map(|k| &k.attrs);
+                let known = known_attrs.get(id.as_str()).copied();
                 Some(LiveResource {
                     address: address_of(&id, &tags, &req.known),
                     attrs: group_attrs(&g, &tags, known),

@@ -2,11 +2,12 @@
 //!
 //! A refresh reads values in batches (`GetParameters`, 10 names a call,
 //! decrypted so SecureString values compare as plain text) and metadata in
-//! batches (`DescribeParameters` with a name filter, 50 names a call); tags
-//! need `ListTagsForResource` per parameter (no batch form),
-//! [`crate::concurrent::MAX_CONCURRENT_READS`] at once.
+//! batches (`DescribeParameters` with a name filter, 50 names a call), and
+//! tags in one chain for the stack's parameters from the Resource Groups
+//! Tagging API (`GetResources`); a parameter it does not list (its stack
+//! tags removed, or not indexed yet) gets `ListTagsForResource` of its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_ssm::types::{
@@ -32,7 +33,7 @@ use crate::policy::{g, ANY};
 use crate::preflight::{creating, is_known, known_str, Findings};
 use crate::services::ManagedType;
 use crate::services::ResourceHandler;
-use crate::tags::{desired_tags, tag_changes};
+use crate::tags::{desired_tags, stack_tags_by_arn, tag_changes};
 use crate::wait::{retry, until, Deadline};
 
 pub(crate) const SSM: &str = "ssm";
@@ -48,7 +49,8 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     schema,
     handler: &SsmParameter,
     grants: &[
-        g(&["ssm:DescribeParameters"], ANY),
+        // The parameters' tags come in one chain from the Tagging API.
+        g(&["ssm:DescribeParameters", "tag:GetResources"], ANY),
         g(
             &[
                 "ssm:AddTagsToResource",
@@ -230,9 +232,14 @@ async fn tags_of(aws: &Aws, name: &str) -> Result<BTreeMap<String, String>, Prov
 }
 
 /// The parameters with these names that exist, with metadata and tags.
+/// The parameters with these names, with their metadata and tags: tags
+/// from `tagged` (the stack's parameters' tags by ARN,
+/// [`stack_tags_by_arn`]) where it has them, else one
+/// `ListTagsForResource` per parameter.
 async fn read_all(
     aws: &Aws,
     names: &[String],
+    tagged: Option<&HashMap<String, BTreeMap<String, String>>>,
 ) -> Result<
     Vec<(
         Parameter,
@@ -250,24 +257,30 @@ async fn read_all(
         .filter_map(|p| p.name().map(str::to_string))
         .collect();
     let metas = describe(aws, &found_names).await?;
-    let tags = bounded_all(
-        found_names
-            .iter()
-            .map(|n| async move { found(tags_of(aws, n).await).map(Option::unwrap_or_default) }),
-    )
+    let tags = bounded_all(values.iter().map(|p| async move {
+        if let Some(tags) = p.arn().and_then(|a| tagged?.get(a)) {
+            return Ok(tags.clone());
+        }
+        let name = p.name().unwrap_or_default();
+        found(tags_of(aws, name).await).map(Option::unwrap_or_default)
+    }))
     .await;
+    let mut metas: HashMap<String, ParameterMetadata> = metas
+        .into_iter()
+        .filter_map(|m| Some((m.name()?.to_string(), m)))
+        .collect();
     values
         .into_iter()
         .zip(tags)
         .map(|(p, t)| {
-            let meta = metas.iter().find(|m| m.name() == p.name()).cloned();
+            let meta = p.name().and_then(|n| metas.remove(n));
             Ok((p, meta, t?))
         })
         .collect()
 }
 
 async fn read(aws: &Aws, name: &str, args: Option<&Value>) -> Result<Option<Value>, ProviderError> {
-    Ok(read_all(aws, &[name.to_string()])
+    Ok(read_all(aws, &[name.to_string()], None)
         .await?
         .first()
         .map(|(p, m, t)| parameter_attrs(p, m.as_ref(), t, args)))
@@ -399,12 +412,19 @@ impl ResourceHandler for SsmParameter {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(read_all(aws, &names)
+        // The parameters' tags in one chain (the type's second).
+        let tagged = stack_tags_by_arn(aws, "ssm:parameter", &req.owner).await?;
+        let known_attrs: HashMap<&str, &Value> = req
+            .known
+            .iter()
+            .map(|k| (k.id.as_str(), &k.attrs))
+            .collect();
+        Ok(read_all(aws, &names, Some(&tagged))
             .await?
             .into_iter()
             .filter_map(|(p, meta, tags)| {
                 let id = p.name()?.to_string();
-                let known = req.known.iter().find(|k| k.id == id).map(|k| &k.attrs);
+                let known = known_attrs.get(id.as_str()).copied();
                 Some(LiveResource {
                     address: address_of(&id, &tags, &req.known),
                     attrs: parameter_attrs(&p, meta.as_ref(), &tags, known),
