@@ -189,6 +189,50 @@ pub(crate) async fn reconcile(
     Ok(())
 }
 
+/// The tags of this stack's objects of one Resource Groups Tagging API
+/// resource type (`logs:log-group`, `ssm:parameter`), by ARN: one
+/// `GetResources` chain for every object of the type that carries the
+/// stack's identity tag, instead of a tags call per object.
+///
+/// An object missing from the answer has lost the stack's tags since, or
+/// is not in the API's index yet (it is eventually consistent): callers
+/// read such objects' tags on their own, so the answer is exact for every
+/// object but ones whose tags changed moments ago.
+pub(crate) async fn stack_tags_by_arn(
+    aws: &Aws,
+    resource_type: &str,
+    owner: &Owner,
+) -> Result<HashMap<String, BTreeMap<String, String>>, ProviderError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let filter = if owner.by_name {
+        TagFilter::builder().key(STACK_TAG).values(&owner.name)
+    } else {
+        TagFilter::builder().key(STACK_ID_TAG).values(&owner.id)
+    };
+    let pages = aws
+        .tagging
+        .get_resources()
+        .resource_type_filters(resource_type)
+        .tag_filters(filter.build())
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .aws("tag", "GetResources")?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.resource_tag_mapping_list.unwrap_or_default())
+        .filter_map(|m| {
+            let tags = m
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            Some((m.resource_arn?, tags))
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,48 +322,4 @@ mod tests {
         );
         assert!(remove.is_empty(), "the token is never removed");
     }
-}
-
-/// The tags of this stack's objects of one Resource Groups Tagging API
-/// resource type (`logs:log-group`, `ssm:parameter`), by ARN: one
-/// `GetResources` chain for every object of the type that carries the
-/// stack's identity tag, instead of a tags call per object.
-///
-/// An object missing from the answer has lost the stack's tags since, or
-/// is not in the API's index yet (it is eventually consistent): callers
-/// read such objects' tags on their own, so the answer is exact for every
-/// object but ones whose tags changed moments ago.
-pub(crate) async fn stack_tags_by_arn(
-    aws: &Aws,
-    resource_type: &str,
-    owner: &Owner,
-) -> Result<HashMap<String, BTreeMap<String, String>>, ProviderError> {
-    use aws_sdk_resourcegroupstagging::types::TagFilter;
-    let filter = if owner.by_name {
-        TagFilter::builder().key(STACK_TAG).values(&owner.name)
-    } else {
-        TagFilter::builder().key(STACK_ID_TAG).values(&owner.id)
-    };
-    let pages = aws
-        .tagging
-        .get_resources()
-        .resource_type_filters(resource_type)
-        .tag_filters(filter.build())
-        .into_paginator()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .aws("tag", "GetResources")?;
-    Ok(pages
-        .into_iter()
-        .flat_map(|p| p.resource_tag_mapping_list.unwrap_or_default())
-        .filter_map(|m| {
-            let tags = m
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            Some((m.resource_arn?, tags))
-        })
-        .collect())
 }
