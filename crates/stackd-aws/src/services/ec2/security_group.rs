@@ -404,8 +404,8 @@ pub(crate) async fn apply_rules(
     authorize(aws, id, egress, &to_authorize, deadline).await
 }
 
-/// Gives rules that exist new descriptions.
-async fn update_descriptions(
+/// Gives rules that exist new descriptions (one call).
+pub(crate) async fn update_descriptions(
     aws: &Aws,
     id: &str,
     egress: bool,

@@ -399,29 +399,8 @@ impl ResourceHandler for SecurityGroupRule {
         for g in &mut grants {
             g.description = opt_str(d, "description").unwrap_or_default().to_string();
         }
-        let perms = to_permissions(&grants, group);
-        retry(&deadline, || async {
-            if is_egress(d) {
-                aws.ec2
-                    .update_security_group_rule_descriptions_egress()
-                    .group_id(group)
-                    .set_ip_permissions(Some(perms.clone()))
-                    .send()
-                    .await
-                    .ec2("UpdateSecurityGroupRuleDescriptionsEgress")
-                    .map(|_| ())
-            } else {
-                aws.ec2
-                    .update_security_group_rule_descriptions_ingress()
-                    .group_id(group)
-                    .set_ip_permissions(Some(perms.clone()))
-                    .send()
-                    .await
-                    .ec2("UpdateSecurityGroupRuleDescriptionsIngress")
-                    .map(|_| ())
-            }
-        })
-        .await?;
+        super::security_group::update_descriptions(aws, group, is_egress(d), &grants, &deadline)
+            .await?;
         let recorded = with_rule_id(
             d,
             req.prior
