@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use support::*;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,32 +17,8 @@ async fn no_op_diff_reads_once_per_type() {
     let resources = stdout(&state).lines().count();
     assert_eq!(resources, 50);
 
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
     let log = spec.path().join("calls.jsonl");
-    let out = stackd(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"])
-        .env("STACKD_AWS_CALL_LOG", &log)
-        .output()
-        .expect("run stackd");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-
-    let mut calls: BTreeMap<String, usize> = BTreeMap::new();
-    for line in std::fs::read_to_string(&log)
-        .expect("call log written")
-        .lines()
-    {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        let op = format!(
-            "{}:{}",
-            v["service"].as_str().unwrap_or("?"),
-            v["operation"].as_str().unwrap_or("?")
-        );
-        *calls.entry(op).or_insert(0) += 1;
-    }
     let total: usize = calls.values().sum();
     println!("no-op diff of {resources} resources over 8 types: {total} AWS calls");
     for (op, n) in &calls {
@@ -141,24 +115,6 @@ async fn no_op_diff_reads_once_per_type() {
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
 }
 
-/// Counts a call log's operations as `service:Operation`.
-fn call_counts(log: &std::path::Path) -> BTreeMap<String, usize> {
-    let mut calls = BTreeMap::new();
-    for line in std::fs::read_to_string(log)
-        .expect("call log written")
-        .lines()
-    {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        let op = format!(
-            "{}:{}",
-            v["service"].as_str().unwrap_or("?"),
-            v["operation"].as_str().unwrap_or("?")
-        );
-        *calls.entry(op).or_insert(0) += 1;
-    }
-    calls
-}
-
 /// Past 20 known roles, roles, their inline policies and their attachments
 /// are read from the whole account in a few chains (ListRoles,
 /// GetAccountAuthorizationDetails), not a call per role; changes made
@@ -206,19 +162,7 @@ resource "aws_iam_role_policy_attachment" "a" {{
     let dir = dir.path().to_str().expect("utf-8").to_string();
     run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
 
-    let log = std::path::Path::new(&dir).join("calls.jsonl");
-    let out = stackd(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"])
-        .env("STACKD_AWS_CALL_LOG", &log)
-        .output()
-        .expect("run stackd");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let calls = call_counts(&log);
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
     for per_role in [
         "iam:GetRole",
         "iam:GetRolePolicy",
@@ -315,18 +259,7 @@ resource "aws_ssm_parameter" "p" {{
     .expect("write the spec");
     let dir = dir.path().to_str().expect("utf-8").to_string();
     run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
-    let log = std::path::Path::new(&dir).join("calls.jsonl");
-    let out = stackd(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"])
-        .env("STACKD_AWS_CALL_LOG", &log)
-        .output()
-        .expect("run stackd");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let calls = call_counts(&log);
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
     assert_eq!(calls.get("ssm:ListTagsForResource"), None, "{calls:?}");
     assert_eq!(calls.get("tag:GetResources"), Some(&1), "{calls:?}");
 

@@ -10,46 +10,6 @@ use std::collections::BTreeMap;
 
 use support::*;
 
-/// The AWS calls of a no-op `diff` (stackd's SDK call log), by
-/// `service:Operation`. Fails when the diff finds a change.
-fn no_op_diff_calls(dir: &str, stack: &str, extra: &[&str]) -> BTreeMap<String, usize> {
-    let log = std::path::Path::new(dir).join("calls.jsonl");
-    let _ = std::fs::remove_file(&log);
-    let mut args = vec!["diff", dir, "--stack", stack, "--detailed-exitcode"];
-    args.extend_from_slice(extra);
-    let out = stackd(&args)
-        .env("STACKD_AWS_CALL_LOG", &log)
-        .output()
-        .expect("run stackd");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut calls = BTreeMap::new();
-    for line in std::fs::read_to_string(&log).expect("call log").lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        let op = format!(
-            "{}:{}",
-            v["service"].as_str().unwrap_or("?"),
-            v["operation"].as_str().unwrap_or("?")
-        );
-        *calls.entry(op).or_insert(0) += 1;
-    }
-    for op in calls.keys() {
-        let name = op.split(':').nth(1).unwrap_or("");
-        assert!(
-            ["Describe", "List", "Get", "BatchGet", "Head"]
-                .iter()
-                .any(|p| name.starts_with(p)),
-            "a no-op diff made a mutating call: {op}"
-        );
-    }
-    calls
-}
-
 /// Asserts each listed read was made exactly `n` times.
 fn assert_calls(calls: &BTreeMap<String, usize>, expected: &[(&str, usize)]) {
     for (op, n) in expected {

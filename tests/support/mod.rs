@@ -419,3 +419,47 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// The AWS calls of a no-op `diff` (stackd's SDK call log), by
+/// `service:Operation`. Fails when the diff finds a change.
+pub fn no_op_diff_calls(
+    dir: &str,
+    stack: &str,
+    extra: &[&str],
+) -> std::collections::BTreeMap<String, usize> {
+    let log = std::path::Path::new(dir).join("calls.jsonl");
+    let _ = std::fs::remove_file(&log);
+    let mut args = vec!["diff", dir, "--stack", stack, "--detailed-exitcode"];
+    args.extend_from_slice(extra);
+    let out = stackd(&args)
+        .env("STACKD_AWS_CALL_LOG", &log)
+        .output()
+        .expect("run stackd");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut calls = std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(&log).expect("call log").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let op = format!(
+            "{}:{}",
+            v["service"].as_str().unwrap_or("?"),
+            v["operation"].as_str().unwrap_or("?")
+        );
+        *calls.entry(op).or_insert(0) += 1;
+    }
+    for op in calls.keys() {
+        let name = op.split(':').nth(1).unwrap_or("");
+        assert!(
+            ["Describe", "List", "Get", "BatchGet", "Head"]
+                .iter()
+                .any(|p| name.starts_with(p)),
+            "a no-op diff made a mutating call: {op}"
+        );
+    }
+    calls
+}
