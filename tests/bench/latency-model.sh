@@ -26,30 +26,19 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-bin="${STACKD_BIN:-}"
-if [[ -z "$bin" ]]; then
-  if [[ -x "$here/target/release/stackd" ]]; then bin="$here/target/release/stackd"; else bin="$here/target/debug/stackd"; fi
-fi
-[[ -x "$bin" ]] || { echo "no stackd binary at $bin: cargo build --release first" >&2; exit 1; }
+source "$here/tests/bench/lib.sh"
+find_stackd
 scale="${SCALE:-0.02}"
 call="${CALL_LATENCY:-0.3}"
 upstream="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" NO_COLOR=1
 export STACKD_AWS_RATE_LIMITS=off
-if ! curl -sf "$upstream/_localstack/health" >/dev/null; then
-  echo "LocalStack is not reachable at $upstream: start it with bash localstack/start.sh" >&2
-  exit 1
-fi
+require_localstack "$upstream"
 python="$here/localstack/.venv/bin/python"
 [[ -x "$python" ]] || { echo "no LocalStack venv at $here/localstack/.venv: run bash localstack/install.sh" >&2; exit 1; }
 work="$(mktemp -d)"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 "$here/tests/bench/aws-model-proxy.py" serve --port "$port" --upstream "$upstream" \
-  --scale "$scale" --call-latency "$call" ${CALL_TIMES:+--log "$CALL_TIMES"} &
-proxy_pid=$!
-trap 'kill $proxy_pid 2>/dev/null; rm -rf "$work"' EXIT
-proxy="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -sf "$proxy/__proxy/stats" >/dev/null && break; sleep 0.1; done
+start_model_proxy --upstream "$upstream" --scale "$scale" --call-latency "$call" \
+  ${CALL_TIMES:+--log "$CALL_TIMES"}
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 run() { # run LOG ARGS...: stackd, its output kept in LOG, failing loudly

@@ -23,21 +23,15 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-bin="${STACKD_BIN:-}"
-if [[ -z "$bin" ]]; then
-  if [[ -x "$here/target/release/stackd" ]]; then bin="$here/target/release/stackd"; else bin="$here/target/debug/stackd"; fi
-fi
-[[ -x "$bin" ]] || { echo "no stackd binary at $bin: cargo build --release first" >&2; exit 1; }
+source "$here/tests/bench/lib.sh"
+find_stackd
 [[ -x /usr/bin/time ]] || { echo "GNU time (/usr/bin/time) is needed" >&2; exit 1; }
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION="${AWS_REGION:-us-east-1}" NO_COLOR=1
 if [[ -z "${THROTTLE:-}" ]]; then
   export STACKD_AWS_RATE_LIMITS="${STACKD_AWS_RATE_LIMITS:-off}"
 fi
-if [[ -z "${PLAN_ONLY:-}" ]] && ! curl -sf "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null; then
-  echo "LocalStack is not reachable at $AWS_ENDPOINT_URL: start it with bash localstack/start.sh" >&2
-  exit 1
-fi
+[[ -n "${PLAN_ONLY:-}" ]] || require_localstack "$AWS_ENDPOINT_URL"
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(100 500 1000 2000)
 work="$(mktemp -d)"
@@ -115,12 +109,7 @@ measure() {
 }
 
 if [[ -n "${THROTTLE:-}" ]]; then
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  python3 "$here/tests/bench/aws-model-proxy.py" serve --port "$port" --upstream "$AWS_ENDPOINT_URL" --buckets &
-  proxy_pid=$!
-  trap 'kill $proxy_pid 2>/dev/null; rm -rf "$work"' EXIT
-  proxy="http://127.0.0.1:$port"
-  for _ in $(seq 50); do curl -sf "$proxy/__proxy/stats" >/dev/null && break; sleep 0.1; done
+  start_model_proxy --upstream "$AWS_ENDPOINT_URL" --buckets
   # "calls throttled percent" the proxy saw since its last reset.
   proxy_stats() {
     curl -sf "$proxy/__proxy/stats" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["calls"], d["throttled"], "%.2f" % (100.0 * d["throttled"] / max(d["calls"], 1)), json.dumps(d["throttled_by_bucket"]).replace(" ", ""))'
