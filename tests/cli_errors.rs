@@ -3,15 +3,13 @@
 //! AWS endpoint or credentials that are not there, a saved plan applied
 //! without its variables, files git should not see.
 
-mod support;
-
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::*;
 use stackd_engine::state::{LocalBackend, LockInfo};
-use support::*;
 
 /// Runs the binary with no AWS set up at all (nothing here reaches AWS).
 fn offline(args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -2,15 +2,13 @@
 //! approval prompt, SIGTERM with nobody reading stderr, and the exit codes
 //! of usage errors.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// A state file holding one output big enough to fill a pipe.
 fn state_with_big_output(dir: &Path, stack: &str) -> std::path::PathBuf {

@@ -4,9 +4,7 @@
 //! sent, recorded by an SDK interceptor) shows only reads and EC2 calls sent
 //! with DryRun=true; the cloud and the state are untouched.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn spec(dir: &std::path::Path, bucket: &str, with_instance: bool) {
     let instance = if with_instance {

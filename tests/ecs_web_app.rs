@@ -4,11 +4,9 @@
 //! service's SDK directly) → no-op diff → change the back end's desired
 //! count and image tag → exactly those updates → destroy → nothing left.
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 struct Clients {
     ec2: aws_sdk_ec2::Client,

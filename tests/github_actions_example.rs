@@ -3,12 +3,10 @@
 //! same order (pull request, merge to main, the next pull request), with
 //! state in S3. The cloud is checked with the SDK.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::*;
+use crate::support::*;
 
 /// Runs the workflow's script as a job would, with the emulator's
 /// credentials in place of the OIDC role.

@@ -3,9 +3,7 @@
 //! state by ID, the plan shows imports and no create, apply adds the
 //! ownership tags to the same objects (checked with the SDK).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn import_blocks_and_the_import_command_take_existing_objects() {

@@ -5,11 +5,9 @@
 //! and no destroy, `apply` only adds the ownership tags (same IDs, checked
 //! with the SDK), and the objects are stackd's from then on.
 
-mod support;
-
+use crate::support::*;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use serde_json::json;
-use support::*;
 
 fn name_tag(kind: ResourceType, name: &str) -> TagSpecification {
     TagSpecification::builder()

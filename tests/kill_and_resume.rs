@@ -1,12 +1,10 @@
 //! SIGKILL `stackd apply` part way through, run it again, and show every
 //! resource exists exactly once: nothing duplicated, nothing untracked.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use support::*;
+use crate::support::*;
 
 const RESOURCES: usize = 1 + 10 + 1 + 10 + 6 + 6;
 

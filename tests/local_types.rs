@@ -6,12 +6,10 @@
 //! files by local_file, a template_file and a time_static, applied, planned
 //! again with no change, repaired after a file is edited, and destroyed.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn random_values_are_made_once_and_used_by_aws_resources() {

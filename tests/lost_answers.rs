@@ -6,13 +6,13 @@
 //! answer must be recovered by the next run; a destroy whose detach answer
 //! was lost must still end promptly.
 
-mod support;
+use crate::support;
 
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::fault_proxy::{Fault, FaultProxy};
-use support::*;
+use crate::support::fault_proxy::{Fault, FaultProxy};
+use crate::support::*;
 
 /// `stackd` with its AWS calls going through `proxy`.
 fn via(proxy: &FaultProxy, args: &[&str]) -> Output {

@@ -2,9 +2,7 @@
 //! `.stackd/modules`, their commits locked; a changed `ref` is an error
 //! until `stackd init -upgrade`; a ref that does not exist is a clear error.
 
-mod support;
-
-use support::git;
+use crate::support::git;
 
 use std::path::Path;
 use std::process::Command;

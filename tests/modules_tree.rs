@@ -8,11 +8,9 @@
 //! nothing. The nested module is served from a git repository the test
 //! makes (a bare repository under a temp dir, a tag as the `ref`).
 
-mod support;
-
 use std::collections::BTreeMap;
 
-use support::*;
+use crate::support::*;
 
 /// Moves the fixture's `logs` module into a new bare git repository
 /// (under `repos`) tagged v1.0.0, and points its call at it. Returns the

@@ -2,9 +2,7 @@
 //! plan shows the move and no create or destroy; apply renames the state
 //! first; the cloud keeps the same IDs (checked with the SDK).
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_renamed_resource_with_a_moved_block_keeps_its_object() {

@@ -2,10 +2,8 @@
 //! LocalStack: apply → check the cloud with the SDK → no-op diff → change
 //! one argument → drift out of band → restore → destroy → nothing left.
 
-mod support;
-
+use crate::support::*;
 use aws_sdk_ec2::types::{Filter, Tag};
-use support::*;
 
 fn tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter()

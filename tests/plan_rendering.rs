@@ -4,9 +4,7 @@
 //! folded away), and kept as snapshots with what varies between runs (the
 //! stack name, the temporary directory, the plan digest) redacted.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// The values a plan of a copy of the spec shows that change from run to
 /// run, replaced by placeholders.

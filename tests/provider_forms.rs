@@ -4,9 +4,7 @@
 //! checked with the SDK, keep the names they were written with in state
 //! and tags, re-diff to nothing and destroy.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alb_aliases_and_a_vpc_eip_apply_as_the_provider_does() {

@@ -2,9 +2,7 @@
 //! chain per resource type (counted by stackd's SDK call log), and no
 //! mutating call at all.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_op_diff_reads_once_per_type() {

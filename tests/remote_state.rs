@@ -4,13 +4,11 @@
 //! a state between backends. The cloud and the bucket are checked with the
 //! SDK directly.
 
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 /// A VPC, three subnets and a step that holds the run for a few seconds
 /// (so that a second runner started at the same moment meets the lock).

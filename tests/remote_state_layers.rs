@@ -5,9 +5,7 @@
 //! read from a Terraform (format version 4) state file with the local
 //! backend. The cloud is checked with the SDK directly.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// The security groups carrying a stack's tag: (group ID, VPC ID).
 async fn stack_security_groups(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<(String, String)> {

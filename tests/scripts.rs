@@ -1,11 +1,9 @@
 //! The scripts a new user runs first (`localstack/demo.sh`) find the
 //! stackd binary wherever cargo builds it, and show the build's progress.
 
-mod support;
-
 use std::process::Command;
 
-use support::root;
+use crate::support::root;
 
 #[test]
 fn the_demo_finds_stackd_where_cargo_target_dir_puts_it() {

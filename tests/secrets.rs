@@ -7,12 +7,10 @@
 //! document itself). The credentials appear nowhere. The cloud is checked
 //! with the SDK: the parameter really holds the value.
 
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 
-use support::*;
+use crate::support::*;
 
 /// Distinctive enough that a match is never a coincidence.
 const SECRET: &str = "Zx9-stackd-secret-Qv7";

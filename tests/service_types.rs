@@ -4,11 +4,9 @@
 //! replacement, as the Terraform provider does), an out-of-band change found
 //! by `diff`, and destroy. One test per service keeps the suite fast.
 
-mod support;
-
 use std::collections::BTreeMap;
 
-use support::*;
+use crate::support::*;
 
 /// Asserts each listed read was made exactly `n` times.
 fn assert_calls(calls: &BTreeMap<String, usize>, expected: &[(&str, usize)]) {

@@ -3,9 +3,7 @@
 //! object is left in the cloud, still tagged, and no later diff, apply or
 //! destroy touches it.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_mv_keeps_the_object_and_state_rm_leaves_it_alone() {

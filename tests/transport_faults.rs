@@ -5,13 +5,11 @@
 //! stackd must end (non-zero, naming the endpoint) in the first case
 //! and converge in the second.
 
-mod support;
-
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use support::fault_proxy::FaultProxy;
-use support::*;
+use crate::support::fault_proxy::FaultProxy;
+use crate::support::*;
 
 #[test]
 fn an_endpoint_that_never_answers_ends_the_run_naming_it() {

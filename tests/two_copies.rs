@@ -4,11 +4,9 @@
 //! other's. Ownership is the state's identity (`stackd:stack-id`), not the
 //! name.
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 const RESOURCES: usize = 7;
 

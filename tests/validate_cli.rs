@@ -1,7 +1,7 @@
 //! `stackd validate` reports every mistake at once with file:line:col and
 //! exits 1, touching no network (no endpoint is configured here).
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -18,11 +18,11 @@
 //! name its service as a single string; moto ignores RunInstances'
 //! `ClientToken`, so instance create idempotency is not checked here.
 
-mod support;
+use crate::support;
 
+use crate::support::use_localstack;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::use_localstack;
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::diff::{diff, IgnoreChanges};

@@ -8,15 +8,15 @@
 //! It talks to `STACKD_TEST_ENDPOINT` (default `http://127.0.0.1:4566`) and
 //! fails, saying how to start LocalStack, when nothing answers there.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::support::{desired_args, use_localstack};
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::provider::{CheckRequest, CheckedChange, Finding, Provider, Severity};
 use stackd_spec::{Address, Value};
-use support::{desired_args, use_localstack};
 
 /// A create check of `addr` with `args`, in schema shape: every argument
 /// present (its default or null), `tags_all` carrying the ownership tags.

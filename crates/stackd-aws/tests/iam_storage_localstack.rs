@@ -11,11 +11,11 @@
 //! "crash" adopts what the first attempt made, and that a name taken by
 //! another stack is refused.
 
-mod support;
+use crate::support;
 
+use crate::support::{desired_args, use_localstack};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{desired_args, use_localstack};
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::diff::{diff, IgnoreChanges};

@@ -8,11 +8,11 @@
 //! engine's diff against the spec is empty; update something updatable;
 //! refresh and diff again; delete; check a refresh finds nothing.
 
-mod support;
+use crate::support;
 
+use crate::support::use_localstack;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::use_localstack;
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::diff::{diff, IgnoreChanges};

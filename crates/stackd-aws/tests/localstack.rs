@@ -11,11 +11,11 @@
 //! group rule; checks that a refresh reads back exactly what create
 //! returned (a no-op diff); updates a few things; and deletes everything.
 
-mod support;
+use crate::support;
 
+use crate::support::{desired_args, use_localstack};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use support::{desired_args, use_localstack};
 
 use stackd_aws::{AwsProvider, AwsSettings};
 use stackd_engine::provider::{
