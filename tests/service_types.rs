@@ -1051,7 +1051,7 @@ async fn acm_certificate_validated_through_route53() {
     let acm = aws_sdk_acm::Client::new(&sdk_config().await);
 
     // The validation waits until ACM issues the certificate (LocalStack
-    // issues after about ten seconds).
+    // issues a second after the request: localstack/start.sh).
     apply(&dir, &stack, &[]);
     let out = run_ok(
         &[

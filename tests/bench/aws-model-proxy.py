@@ -17,7 +17,9 @@ In `serve` mode every request is forwarded to the upstream and answered.
                   AWS latency times F after it arrived: the creation of a NAT gateway, a load
                   balancer, an RDS instance, an ECS service reaching steady
                   state... as published (SLOW_CALLS), every other mutating
-                  call --call-latency seconds, reads --read-latency.
+                  call --call-latency seconds, reads --read-latency; and
+                  ACM answers a certificate as pending validation until
+                  its modelled validation time has passed (ACM_VALIDATION).
 GET /__proxy/stats answers what the proxy saw (calls, throttled calls per
 bucket, the first and last mutating call); POST /__proxy/reset forgets it.
 
@@ -95,6 +97,13 @@ SLOW_CALLS = {
 }
 SLOW_TYPES = {t: s for (t, s) in SLOW_CALLS.values() if t}
 
+# ACM issues a DNS-validated certificate a while after it was requested
+# (once its validation record resolves): DescribeCertificate answers
+# PENDING_VALIDATION until the requested time plus this, scaled. The
+# validation resource waits for it; it weighs this on the critical path,
+# less the one call (the validation record's) between the two.
+ACM_VALIDATION = ("aws_acm_certificate_validation", 120)
+
 READ_PREFIXES = ("Describe", "Get", "List", "Head", "BatchGet", "Lookup", "Search", "Query", "Select")
 
 
@@ -171,6 +180,7 @@ class Model:
             self.writes = 0
             self.upstream_max = 0.0
             self.upstream_sum = 0.0
+            self.issued_at = {}
 
     def admit(self, service, operation):
         with self.lock:
@@ -192,6 +202,31 @@ class Model:
         if slow:
             return slow[1] * self.args.scale
         return self.args.call_latency
+
+    def certificate(self, operation, request, answer):
+        """The ACM validation model: the answer, rewritten while the
+        certificate is modelled as still pending."""
+        if self.args.scale <= 0 or operation not in ("RequestCertificate", "DescribeCertificate"):
+            return answer
+        try:
+            if operation == "RequestCertificate":
+                arn = json.loads(answer)["CertificateArn"]
+                with self.lock:
+                    self.issued_at[arn] = time.monotonic() + ACM_VALIDATION[1] * self.args.scale
+                return answer
+            arn = json.loads(request)["CertificateArn"]
+            doc = json.loads(answer)
+        except (ValueError, KeyError, TypeError):
+            return answer
+        with self.lock:
+            pending = time.monotonic() < self.issued_at.get(arn, 0)
+        cert = doc.get("Certificate", {})
+        if not pending or cert.get("Status") != "ISSUED":
+            return answer
+        cert["Status"] = "PENDING_VALIDATION"
+        for option in cert.get("DomainValidationOptions", []):
+            option["ValidationStatus"] = "PENDING_VALIDATION"
+        return json.dumps(doc).encode()
 
     def record(self, service, operation, start, end, throttled):
         if not self.args.log:
@@ -253,6 +288,9 @@ def handler_for(model, upstream):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Without TCP_NODELAY, a body written after its headers waits for
+        # the client's delayed ACK: about 40 ms added to every call.
+        disable_nagle_algorithm = True
 
         def log_message(self, *a):
             pass
@@ -278,9 +316,13 @@ def handler_for(model, upstream):
                 if k.lower() not in HOP and k.lower() != "content-length":
                     self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+            # Headers and body in one write (end_headers would flush the
+            # headers on their own).
+            self._headers_buffer.append(b"\r\n")
             if self.command != "HEAD":
-                self.wfile.write(body)
+                self._headers_buffer.append(body)
+            self.wfile.write(b"".join(self._headers_buffer))
+            self._headers_buffer = []
 
         def control(self):
             if self.path == "/__proxy/stats":
@@ -319,11 +361,20 @@ def handler_for(model, upstream):
             if not is_read(operation):
                 model.wrote(start, time.monotonic(), upstream)
             model.record(service, operation, start, time.monotonic(), False)
+            if service == "acm" and resp.status == 200:
+                data = model.certificate(operation, body, data)
             self.answer(resp.status, resp.getheaders(), data)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 
     return Handler
+
+
+class Server(http.server.ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a client opening ten connections
+    # at once had some of them wait for a SYN retransmission, which the
+    # makespan then counted as stackd's.
+    request_queue_size = 256
 
 
 def critical_path(dot, scale, call_latency):
@@ -350,6 +401,8 @@ def critical_path(dot, scale, call_latency):
         type_name = next((p for p in parts if p.startswith("aws_")), None)
         if type_name is None:
             return 0.0
+        if type_name == ACM_VALIDATION[0]:
+            return max(0.0, ACM_VALIDATION[1] * scale - call_latency)
         return SLOW_TYPES[type_name] * scale if type_name in SLOW_TYPES else call_latency
 
     memo, path = {}, {}
@@ -397,7 +450,7 @@ def main():
         seconds, chain = critical_path(sys.stdin.read(), args.scale, args.call_latency)
         print(json.dumps({"seconds": seconds, "chain": list(reversed(chain))}))
         return
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler_for(Model(args), args.upstream))
+    server = Server(("127.0.0.1", args.port), handler_for(Model(args), args.upstream))
     server.daemon_threads = True
     server.serve_forever()
 
