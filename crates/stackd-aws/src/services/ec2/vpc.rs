@@ -212,27 +212,28 @@ async fn lookup_defaults(
     let mut main_tables = HashMap::new();
     let mut default_groups = HashMap::new();
     for chunk in vpc_ids.chunks(MAX_FILTER_VALUES) {
-        let tables = super::route_table::describe_route_tables(
-            aws,
-            vec![
-                filter("vpc-id", chunk.iter().cloned()),
-                filter("association.main", ["true"]),
-            ],
-        )
-        .await?;
+        // Independent reads: both at once.
+        let (tables, groups) = tokio::try_join!(
+            super::route_table::describe_route_tables(
+                aws,
+                vec![
+                    filter("vpc-id", chunk.iter().cloned()),
+                    filter("association.main", ["true"]),
+                ],
+            ),
+            super::security_group::describe_security_groups(
+                aws,
+                vec![
+                    filter("vpc-id", chunk.iter().cloned()),
+                    filter("group-name", ["default"]),
+                ],
+            ),
+        )?;
         for t in tables {
             if let (Some(vpc), Some(id)) = (t.vpc_id(), t.route_table_id()) {
                 main_tables.insert(vpc.to_string(), id.to_string());
             }
         }
-        let groups = super::security_group::describe_security_groups(
-            aws,
-            vec![
-                filter("vpc-id", chunk.iter().cloned()),
-                filter("group-name", ["default"]),
-            ],
-        )
-        .await?;
         for g in groups {
             if let (Some(vpc), Some(id)) = (g.vpc_id(), g.group_id()) {
                 default_groups.insert(vpc.to_string(), id.to_string());
@@ -254,78 +255,120 @@ fn recorded(attrs: Option<&Value>, key: &str) -> Option<String> {
 /// adopted ones) are looked up. The DNS attributes are the one per-resource
 /// read of this provider: EC2 has no batch form of `DescribeVpcAttribute`,
 /// so each VPC costs two calls (a stack rarely has more than one VPC).
-async fn live(
+/// What `DescribeVpcs` does not say of each of `ids`: the DNS attributes
+/// (two reads per VPC) and, where the state has not recorded them, the main
+/// route table and default security group. The reads run at once. A VPC
+/// deleted (or not visible yet) between the reads is left out.
+async fn extras(
     aws: &Aws,
-    vpcs: Vec<types::Vpc>,
+    ids: &[String],
     known: &[KnownResource],
-) -> Result<Vec<LiveResource>, ProviderError> {
-    let unresolved: Vec<String> = vpcs
+) -> Result<HashMap<String, VpcExtras>, ProviderError> {
+    let unresolved: Vec<String> = ids
         .iter()
-        .filter_map(types::Vpc::vpc_id)
         .filter(|id| {
             let attrs = known_attrs(id, known);
             recorded(attrs, "main_route_table_id").is_none()
                 || recorded(attrs, "default_security_group_id").is_none()
         })
-        .map(str::to_string)
+        .cloned()
         .collect();
-    let (main_tables, default_groups) = if unresolved.is_empty() {
-        Default::default()
-    } else {
-        lookup_defaults(aws, &unresolved).await?
+    let defaults = async {
+        if unresolved.is_empty() {
+            Ok(Default::default())
+        } else {
+            lookup_defaults(aws, &unresolved).await
+        }
     };
-    let mut out = Vec::new();
-    for vpc in vpcs {
-        let Some(id) = vpc.vpc_id().map(str::to_string) else {
-            continue;
-        };
-        let dns = tokio::try_join!(
-            dns_attribute(aws, &id, VpcAttributeName::EnableDnsSupport),
-            dns_attribute(aws, &id, VpcAttributeName::EnableDnsHostnames),
-        );
-        let (dns_support, dns_hostnames) = match dns {
-            Ok(v) => v,
-            // Deleted between the two reads.
-            Err(e) if e.kind == stackd_engine::provider::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        let attrs = known_attrs(&id, known);
-        let extras = VpcExtras {
-            dns_support,
-            dns_hostnames,
-            main_route_table_id: main_tables
-                .get(&id)
-                .cloned()
-                .or_else(|| recorded(attrs, "main_route_table_id")),
-            default_security_group_id: default_groups
-                .get(&id)
-                .cloned()
-                .or_else(|| recorded(attrs, "default_security_group_id")),
-        };
-        out.push(LiveResource {
-            address: address_for(&id, vpc.tags(), known),
-            attrs: vpc_attrs(&aws.loc, &vpc, &extras),
-            id,
-        });
-    }
-    Ok(out)
+    let dns = async {
+        let mut out = Vec::new();
+        for id in ids {
+            let pair = tokio::try_join!(
+                dns_attribute(aws, id, VpcAttributeName::EnableDnsSupport),
+                dns_attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
+            );
+            match pair {
+                Ok(v) => out.push((id, v)),
+                Err(e) if e.kind == stackd_engine::provider::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    };
+    let ((main_tables, default_groups), dns) = tokio::try_join!(defaults, dns)?;
+    Ok(dns
+        .into_iter()
+        .map(|(id, (dns_support, dns_hostnames))| {
+            let attrs = known_attrs(id, known);
+            let extras = VpcExtras {
+                dns_support,
+                dns_hostnames,
+                main_route_table_id: main_tables
+                    .get(id)
+                    .cloned()
+                    .or_else(|| recorded(attrs, "main_route_table_id")),
+                default_security_group_id: default_groups
+                    .get(id)
+                    .cloned()
+                    .or_else(|| recorded(attrs, "default_security_group_id")),
+            };
+            (id.clone(), extras)
+        })
+        .collect())
 }
 
-/// Reads one VPC; `None` when it does not exist (yet).
+fn live_with(
+    loc: &Location,
+    vpcs: Vec<types::Vpc>,
+    mut extras: HashMap<String, VpcExtras>,
+    known: &[KnownResource],
+) -> Vec<LiveResource> {
+    vpcs.into_iter()
+        .filter_map(|vpc| {
+            let id = vpc.vpc_id()?.to_string();
+            let extras = extras.remove(&id)?;
+            Some(LiveResource {
+                address: address_for(&id, vpc.tags(), known),
+                attrs: vpc_attrs(loc, &vpc, &extras),
+                id,
+            })
+        })
+        .collect()
+}
+
+async fn live(
+    aws: &Aws,
+    vpcs: Vec<types::Vpc>,
+    known: &[KnownResource],
+) -> Result<Vec<LiveResource>, ProviderError> {
+    let ids: Vec<String> = vpcs
+        .iter()
+        .filter_map(types::Vpc::vpc_id)
+        .map(str::to_string)
+        .collect();
+    let extras = extras(aws, &ids, known).await?;
+    Ok(live_with(&aws.loc, vpcs, extras, known))
+}
+
+/// Reads one VPC; `None` when it does not exist (yet) or is not available.
+/// Its ID is known, so every read goes out at once.
 async fn read(
     aws: &Aws,
     id: &str,
     known: &[KnownResource],
 ) -> Result<Option<Value>, ProviderError> {
-    let vpcs = describe_vpcs(aws, vec![filter("vpc-id", [id])]).await?;
+    let ids = [id.to_string()];
+    let (vpcs, extras) = tokio::try_join!(
+        describe_vpcs(aws, vec![filter("vpc-id", [id])]),
+        extras(aws, &ids, known),
+    )?;
     if vpcs
         .iter()
         .any(|v| v.state() != Some(&types::VpcState::Available))
     {
         return Ok(None);
     }
-    Ok(live(aws, vpcs, known)
-        .await?
+    Ok(live_with(&aws.loc, vpcs, extras, known)
         .into_iter()
         .next()
         .map(|l| l.attrs))
@@ -416,20 +459,26 @@ impl ResourceHandler for Vpc {
             .and_then(types::Vpc::vpc_id)
             .ok_or_else(|| invalid("CreateVpc", "the answer carries no VPC ID"))?
             .to_string();
+        // The answer says whether the VPC is available already; only a
+        // pending one is waited for before its attributes are set.
+        let available = out.vpc().and_then(types::Vpc::state) == Some(&types::VpcState::Available);
         async {
-            until(
-                &deadline,
-                "DescribeVpcs",
-                &format!("{id} to be available"),
-                || async {
-                    let vpcs = describe_vpcs(aws, vec![filter("vpc-id", [id.as_str()])]).await?;
-                    Ok(vpcs
-                        .iter()
-                        .any(|v| v.state() == Some(&types::VpcState::Available))
-                        .then_some(()))
-                },
-            )
-            .await?;
+            if !available {
+                until(
+                    &deadline,
+                    "DescribeVpcs",
+                    &format!("{id} to be available"),
+                    || async {
+                        let vpcs =
+                            describe_vpcs(aws, vec![filter("vpc-id", [id.as_str()])]).await?;
+                        Ok(vpcs
+                            .iter()
+                            .any(|v| v.state() == Some(&types::VpcState::Available))
+                            .then_some(()))
+                    },
+                )
+                .await?;
+            }
             // AWS's defaults are support on, host names off.
             if !bool_or(d, "enable_dns_support", true) {
                 set_dns_attribute(
