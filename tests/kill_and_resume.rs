@@ -80,8 +80,18 @@ async fn killed_apply_resumes_without_duplicates() {
         "the log is compacted by the apply's last save"
     );
 
+    assert_each_once(&ec2, &stack, &dir).await;
+
+    run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
+    let left = tagged_resources(&ec2, &stack).await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Every resource of the `many` fixture exists exactly once, seen by the
+/// SDK; the state tracks each, and the cloud matches it.
+async fn assert_each_once(ec2: &aws_sdk_ec2::Client, stack: &str, dir: &str) {
     // Exactly once each, seen by the SDK.
-    let all = tagged_resources(&ec2, &stack).await;
+    let all = tagged_resources(ec2, stack).await;
     let counts = count_by_kind(&all);
     assert_eq!(counts.get("vpc"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("subnet"), Some(&10), "{counts:?}");
@@ -124,9 +134,52 @@ async fn killed_apply_resumes_without_duplicates() {
     assert_eq!(ingress, 6, "each rule once");
 
     // State tracks every resource, and the cloud matches it.
-    let out = run_ok(&["state", "list", &dir], 0);
+    let out = run_ok(&["state", "list", dir], 0);
     assert_eq!(stdout(&out).lines().count(), RESOURCES, "{}", stdout(&out));
-    run_ok(&["diff", &dir, "--stack", &stack, "--detailed-exitcode"], 0);
+    run_ok(&["diff", dir, "--stack", stack, "--detailed-exitcode"], 0);
+}
+
+/// The same with the state in S3: a pending create is written to S3
+/// before its create call, and the results the kills lost (they wait for
+/// the next write, see `state_s3`) are found again by their tokens.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_apply_with_state_in_s3_resumes_without_duplicates() {
+    require_localstack();
+    let spec = copy_spec(&root().join("tests/fixtures/many"));
+    let dir = spec.path().to_str().expect("utf-8").to_string();
+    let stack = unique_stack("kills3");
+    let s3 = s3().await;
+    let bucket = format!("{stack}-state");
+    let key = "stackd.state.json";
+    create_bucket(&s3, &bucket).await;
+    std::fs::write(
+        spec.path().join("backend.tf"),
+        format!(
+            "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key    = \"{key}\"\n    region = \"{REGION}\"\n  }}\n}}\n"
+        ),
+    )
+    .expect("write backend");
+    let ec2 = ec2().await;
+
+    for kill_after in [4, 15] {
+        let lines = apply_and_kill(&dir, &stack, kill_after);
+        eprintln!(
+            "killed after {kill_after} creates started:\n{}",
+            lines.join("\n")
+        );
+        // A killed run leaves its lock in S3.
+        run_ok(&["force-unlock", &dir], 0);
+    }
+    assert!(
+        !tagged_resources(&ec2, &stack).await.is_empty(),
+        "something was created before the kill"
+    );
+    assert!(
+        get_object(&s3, &bucket, key).await.is_some(),
+        "the killed runs wrote their pending creates to S3"
+    );
+    run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
+    assert_each_once(&ec2, &stack, &dir).await;
 
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
     let left = tagged_resources(&ec2, &stack).await;

@@ -434,3 +434,95 @@ async fn a_cancelled_run_releases_its_s3_lock() {
     assert_eq!(stack_vpcs(&stack).await, 0);
     delete_bucket(&s3, &bucket).await;
 }
+
+/// The S3 operations of one stackd run, from its call log.
+fn s3_calls(args: &[&str], log: &Path) -> std::collections::BTreeMap<String, usize> {
+    let _ = std::fs::remove_file(log);
+    let out = stackd(args)
+        .env("STACKD_AWS_CALL_LOG", log)
+        .output()
+        .expect("run stackd");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut calls = std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(log).expect("call log").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        if v["service"] == "s3" {
+            let op = v["operation"].as_str().unwrap_or("?").to_string();
+            *calls.entry(op).or_insert(0) += 1;
+        }
+    }
+    calls
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_writes_an_s3_state_once_per_create_not_once_per_change() {
+    require_localstack();
+    let s3 = s3().await;
+    let stack = unique_stack("s3w");
+    let bucket = format!("{stack}-state");
+    let key = "stackd.state.json";
+    create_bucket(&s3, &bucket).await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("spec");
+    std::fs::create_dir(&dir).expect("spec dir");
+    const N: usize = 12;
+    std::fs::write(
+        dir.join("main.tf"),
+        format!(
+            r#"terraform {{
+  backend "s3" {{
+    bucket = "{bucket}"
+    key    = "{key}"
+    region = "{REGION}"
+  }}
+}}
+resource "aws_ssm_parameter" "p" {{
+  count = {N}
+  name  = "/{stack}/p${{count.index}}"
+  type  = "String"
+  value = "v${{count.index}}"
+}}
+"#
+        ),
+    )
+    .expect("write spec");
+    let d = dir.to_str().expect("utf-8 path");
+    let log = tmp.path().join("calls.jsonl");
+
+    // Each create's pending record is written before its create call (a
+    // kill then loses nothing); its result waits for the next write.
+    let applied = s3_calls(&["apply", d, "--stack", &stack, "--auto-approve"], &log);
+    let puts = applied.get("PutObject").copied().unwrap_or(0);
+    eprintln!("apply: {applied:?}");
+    // N pending creates, the final save, the lock and the journal; a
+    // deferred write or two if the run outlasts DEFER_FOR. Once per change
+    // would be 2N + 3.
+    assert!(
+        puts <= N + 5,
+        "{puts} PutObject calls for {N} creates: {applied:?}"
+    );
+    let doc = state_doc(&s3, &bucket, key).await;
+    let recorded = doc["resources"].as_array().map(|r| r.len()).unwrap_or(0);
+    assert_eq!(recorded, N, "every result is in the final state: {doc}");
+    assert_eq!(
+        doc["pending"].as_array().map(Vec::len).unwrap_or(0),
+        0,
+        "no pending create left: {doc}"
+    );
+
+    // A destroy records no pending create: its deletes wait for the final
+    // save (or one deferred write).
+    let destroyed = s3_calls(&["destroy", d, "--stack", &stack, "--auto-approve"], &log);
+    let puts = destroyed.get("PutObject").copied().unwrap_or(0);
+    eprintln!("destroy: {destroyed:?}");
+    assert!(
+        puts <= 5,
+        "{puts} PutObject calls for {N} deletes: {destroyed:?}"
+    );
+    let doc = state_doc(&s3, &bucket, key).await;
+    assert_eq!(
+        doc["resources"].as_array().map(Vec::len).unwrap_or(0),
+        0,
+        "{doc}"
+    );
+}

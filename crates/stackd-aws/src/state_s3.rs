@@ -14,10 +14,21 @@
 //! - `<key>.journal.jsonl`: the apply journal, appended by read, append and
 //!   conditional write (under the lock, retried on a lost race).
 //!
+//! An apply's changes are written as they happen, but not all at once:
+//! a pending create (recorded before its create call) is written at once,
+//! with every change before it; any other change (a create's result, an
+//! update, a delete, an adoption) waits until [`DEFER_FOR`] has passed since
+//! the last write, or the apply's final save. A run killed in between loses
+//! only such changes, and the next run recovers each: the pending create's
+//! token finds the object it made (`find_created`), and refresh reads what
+//! an update or delete did. An apply of N resources writes the state about
+//! N times, not 2N.
+//!
 //! Versioning on the bucket is recommended (it keeps every previous state);
 //! stackd does not require it.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -26,9 +37,14 @@ use stackd_engine::state::{
     check_replaceable, decode, next_serial, JournalEntry, LockInfo, State, StateBackend,
     StateError, StateFileV1, StateLock,
 };
+use stackd_spec::Address;
 use tokio::sync::Mutex;
 
 use crate::AwsSettings;
+
+/// How long a change that the next run can recover (see the module's
+/// header) may wait for the next write of the state.
+pub const DEFER_FOR: Duration = Duration::from_secs(5);
 
 /// Where a state lives in S3.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +100,8 @@ pub struct S3Backend {
     etag: Mutex<Option<String>>,
     /// Whether `load` ran (so `etag == None` means "no object").
     loaded: Mutex<bool>,
+    /// When this backend last wrote the state.
+    written_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl S3Backend {
@@ -112,6 +130,7 @@ impl S3Backend {
             s3,
             etag: Mutex::new(None),
             loaded: Mutex::new(false),
+            written_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -297,7 +316,18 @@ impl StateBackend for S3Backend {
         };
         *etag = new_tag;
         state.serial = serial;
+        *self.written_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         Ok(())
+    }
+
+    /// A pending create is written at once; any other change waits for the
+    /// next write, at most [`DEFER_FOR`] (see the module's header).
+    async fn save_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
+        let written_at = *self.written_at.lock().unwrap_or_else(|e| e.into_inner());
+        if can_wait(state, address, written_at, Instant::now()) {
+            return Ok(());
+        }
+        self.save(state).await
     }
 
     async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
@@ -436,6 +466,13 @@ impl Drop for S3Lock {
 /// Only a missing object (`NoSuchKey`) means "nothing stored yet": a
 /// missing bucket (`NoSuchBucket`, also a 404) is an error, or a typo in the
 /// bucket name would look like an empty state.
+/// Whether the change of `address` may wait for a later write: it records
+/// no pending create, and the last write was less than [`DEFER_FOR`] ago.
+fn can_wait(state: &State, address: &Address, written_at: Option<Instant>, now: Instant) -> bool {
+    !state.pending.contains_key(address)
+        && written_at.is_some_and(|at| now.saturating_duration_since(at) < DEFER_FOR)
+}
+
 fn is_missing<E: ProvideErrorMetadata>(
     e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
@@ -469,6 +506,26 @@ fn sdk_message<E: ProvideErrorMetadata + std::error::Error + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_change_without_a_pending_create_waits_and_never_past_defer_for() {
+        let mut state = State::new("s");
+        let a: Address = "aws_vpc.main".parse().unwrap();
+        let now = Instant::now();
+        let just = Some(now);
+        let long_ago = now.checked_sub(DEFER_FOR + Duration::from_secs(1));
+        // Never written by this backend: written now.
+        assert!(!can_wait(&state, &a, None, now));
+        // A result, an update or a delete waits for the next write...
+        assert!(can_wait(&state, &a, just, now));
+        // ... but not past DEFER_FOR.
+        if long_ago.is_some() {
+            assert!(!can_wait(&state, &a, long_ago, now));
+        }
+        // A pending create is written at once.
+        state.begin_create(&a, &stackd_spec::Value::Null);
+        assert!(!can_wait(&state, &a, just, now));
+    }
 
     #[test]
     fn s3_urls_need_a_bucket_and_a_key() {
