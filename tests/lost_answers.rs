@@ -227,11 +227,29 @@ async fn lost_answer_to_register_task_definition_leaves_one_revision() {
 /// Kills stackd right after `operation`'s answer reached it (before it
 /// could tag or record the object), then runs `then` directly.
 async fn killed_right_after(operation: &str, then: &str) {
+    killed_right_after_with_state(operation, then, false).await;
+}
+
+/// The same, with the state in S3 (`state_in_s3`): the create's pending
+/// record is in S3 before its call, its result is not (it waits for the
+/// next write), and the next run must find the object by its token.
+async fn killed_right_after_with_state(operation: &str, then: &str, state_in_s3: bool) {
     require_localstack();
     let stack = unique_stack(&format!("kill-{}", operation.to_lowercase()));
     let name = stack.to_lowercase();
     let spec = bucket_and_task(&name);
     let dir = spec.path().to_str().expect("utf-8");
+    if state_in_s3 {
+        let bucket = format!("{name}-state");
+        create_bucket(&s3().await, &bucket).await;
+        std::fs::write(
+            spec.path().join("backend.tf"),
+            format!(
+                "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key    = \"stackd.state.json\"\n    region = \"{REGION}\"\n  }}\n}}\n"
+            ),
+        )
+        .expect("write backend");
+    }
     let proxy = FaultProxy::start(&endpoint());
     proxy.on(operation, 1, Fault::FreezeAfterAnswer);
     let mut child = stackd(&["apply", dir, "--stack", &stack, "--auto-approve"])
@@ -245,6 +263,10 @@ async fn killed_right_after(operation: &str, then: &str) {
     let _ = child.wait();
     proxy.release();
     assert!(frozen, "stackd never called {operation}: {:?}", proxy.log());
+    if state_in_s3 {
+        // The killed run's lock is left in S3.
+        run_ok(&["force-unlock", dir], 0);
+    }
 
     let (s3, ecs) = (s3().await, ecs().await);
     if then == "destroy" {
@@ -284,6 +306,22 @@ async fn a_kill_right_after_register_task_definition_is_recovered_by_the_next_ap
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_right_after_register_task_definition_is_cleaned_up_by_destroy() {
     killed_right_after("RegisterTaskDefinition", "destroy").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_state_in_s3_a_kill_right_after_create_bucket_is_recovered_by_the_next_apply() {
+    killed_right_after_with_state("CreateBucket", "apply", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_state_in_s3_a_kill_right_after_register_task_definition_is_recovered_by_the_next_apply(
+) {
+    killed_right_after_with_state("RegisterTaskDefinition", "apply", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_state_in_s3_a_kill_right_after_register_task_definition_is_cleaned_up_by_destroy() {
+    killed_right_after_with_state("RegisterTaskDefinition", "destroy", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
