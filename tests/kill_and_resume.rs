@@ -176,12 +176,44 @@ async fn killed_apply_with_state_in_s3_resumes_without_duplicates() {
     );
     assert!(
         get_object(&s3, &bucket, key).await.is_some(),
-        "the killed runs wrote their pending creates to S3"
+        "the first change wrote the state object"
     );
+    // The pending creates since are small change objects beside it.
+    let changes = change_objects(&s3, &bucket, key).await;
+    assert!(!changes.is_empty(), "no change objects after the kills");
+    for (name, size) in &changes {
+        assert!(*size < 4096, "{name} holds {size} bytes: not one change");
+    }
+
     run_ok(&["apply", &dir, "--stack", &stack, "--auto-approve"], 0);
     assert_each_once(&ec2, &stack, &dir).await;
+    assert_eq!(
+        change_objects(&s3, &bucket, key).await,
+        Vec::new(),
+        "the apply's full save removes the change objects"
+    );
 
     run_ok(&["destroy", &dir, "--stack", &stack, "--auto-approve"], 0);
     let left = tagged_resources(&ec2, &stack).await;
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The state's change objects in S3 (`<key>.changes/`), with their sizes.
+async fn change_objects(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<(String, i64)> {
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("{key}.changes/"))
+        .send()
+        .await
+        .expect("list change objects");
+    out.contents()
+        .iter()
+        .map(|o| {
+            (
+                o.key().unwrap_or_default().to_string(),
+                o.size().unwrap_or(0),
+            )
+        })
+        .collect()
 }

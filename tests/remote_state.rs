@@ -494,12 +494,25 @@ resource "aws_ssm_parameter" "p" {{
     let applied = s3_calls(&["apply", d, "--stack", &stack, "--auto-approve"], &log);
     let puts = applied.get("PutObject").copied().unwrap_or(0);
     eprintln!("apply: {applied:?}");
-    // N pending creates, the final save, the lock and the journal; a
+    // N pending creates (small change objects after the first, which
+    // writes the state), the final save, the lock and the journal; a
     // deferred write or two if the run outlasts DEFER_FOR. Once per change
     // would be 2N + 3.
     assert!(
         puts <= N + 5,
         "{puts} PutObject calls for {N} creates: {applied:?}"
+    );
+    let left = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(format!("{key}.changes/"))
+        .send()
+        .await
+        .expect("list change objects");
+    assert_eq!(
+        left.contents().len(),
+        0,
+        "the final save removed the change objects"
     );
     let doc = state_doc(&s3, &bucket, key).await;
     let recorded = doc["resources"].as_array().map(|r| r.len()).unwrap_or(0);

@@ -14,15 +14,22 @@
 //! - `<key>.journal.jsonl`: the apply journal, appended by read, append and
 //!   conditional write (under the lock, retried on a lost race).
 //!
-//! An apply's changes are written as they happen, but not all at once:
-//! a pending create (recorded before its create call) is written at once,
-//! with every change before it; any other change (a create's result, an
-//! update, a delete, an adoption) waits until [`DEFER_FOR`] has passed since
-//! the last write, or the apply's final save. A run killed in between loses
-//! only such changes, and the next run recovers each: the pending create's
-//! token finds the object it made (`find_created`), and refresh reads what
-//! an update or delete did. An apply of N resources writes the state about
-//! N times, not 2N.
+//! - `<key>.changes/<serial>.json`: the state's change log, one object per
+//!   change written between two full saves (a [`wal::WalRecord`], as the
+//!   local backend appends to its `.wal`), created with `If-None-Match: *`.
+//!   `load` replays them onto the state object; a full save removes them.
+//!
+//! An apply's changes are written as they happen, but not all the same
+//! way. A pending create (recorded before its create call) must be in S3
+//! before the call: it is one small change object, not the whole state.
+//! Any other change (a create's result, an update, a delete, an adoption)
+//! waits for the next full write of the state, made once [`DEFER_FOR`] has
+//! passed since the last one, and at the apply's end. A run killed in
+//! between loses only such deferred changes, and the next run recovers
+//! each: the pending create's token finds the object it made
+//! (`find_created`), and refresh reads what an update or delete did. So an
+//! apply of N resources writes N small objects and the whole state about
+//! once per [`DEFER_FOR`], not 2N whole states.
 //!
 //! Versioning on the bucket is recommended (it keeps every previous state);
 //! stackd does not require it.
@@ -33,6 +40,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use stackd_engine::state::wal::{self, WalRecord};
 use stackd_engine::state::{
     check_replaceable, decode, next_serial, JournalEntry, LockInfo, State, StateBackend,
     StateError, StateFileV1, StateLock,
@@ -45,6 +54,11 @@ use crate::AwsSettings;
 /// How long a change that the next run can recover (see the module's
 /// header) may wait for the next write of the state.
 pub const DEFER_FOR: Duration = Duration::from_secs(5);
+
+/// Change objects kept at most between two full writes: past this many, a
+/// pending create is written with the whole state (a load after a crash
+/// reads every change object).
+const MAX_CHANGES: usize = 500;
 
 /// Where a state lives in S3.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +100,11 @@ impl S3Location {
         format!("{}.lock", self.key)
     }
 
+    /// Where the state's change objects live.
+    fn changes_prefix(&self) -> String {
+        format!("{}.changes/", self.key)
+    }
+
     fn journal_key(&self) -> String {
         format!("{}.journal.jsonl", self.key)
     }
@@ -100,8 +119,17 @@ pub struct S3Backend {
     etag: Mutex<Option<String>>,
     /// Whether `load` ran (so `etag == None` means "no object").
     loaded: Mutex<bool>,
-    /// When this backend last wrote the state.
+    /// When this backend last wrote the whole state.
     written_at: std::sync::Mutex<Option<Instant>>,
+    /// Change objects that may be in S3 beyond the last full write: keys
+    /// this backend wrote, and whether `load` found any (or has not run).
+    changes: std::sync::Mutex<Changes>,
+}
+
+#[derive(Default)]
+struct Changes {
+    written: usize,
+    maybe_more: bool,
 }
 
 impl S3Backend {
@@ -131,6 +159,10 @@ impl S3Backend {
             etag: Mutex::new(None),
             loaded: Mutex::new(false),
             written_at: std::sync::Mutex::new(None),
+            changes: std::sync::Mutex::new(Changes {
+                written: 0,
+                maybe_more: true,
+            }),
         }
     }
 
@@ -239,6 +271,115 @@ impl S3Backend {
             .map_err(|e| self.remote("remove lock", &key, sdk_message(&e)))
     }
 
+    /// The keys of the state's change objects, in serial order.
+    async fn change_keys(&self) -> Result<Vec<String>, StateError> {
+        let prefix = self.location.changes_prefix();
+        let pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.location.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut keys = Vec::new();
+        for page in pages {
+            let page =
+                page.map_err(|e| self.remote("list state changes", &prefix, sdk_message(&e)))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+        }
+        // Zero-padded serials: the names sort in serial order.
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// Replays the change objects onto `state`, as read from the state
+    /// object.
+    async fn replay_changes(&self, state: &mut State, keys: &[String]) -> Result<(), StateError> {
+        let mut log = Vec::new();
+        for key in keys {
+            if let Some((bytes, _)) = self.get(key, "read state change").await? {
+                log.extend_from_slice(&bytes);
+                if !bytes.ends_with(b"\n") {
+                    log.push(b'\n');
+                }
+            }
+        }
+        wal::replay(state, &log, &self.place()).map(|_| ())
+    }
+
+    /// Removes every change object: the full write just made holds them.
+    /// A failure is only logged: a change the state object already holds
+    /// is skipped on load.
+    async fn remove_changes(&self) {
+        let keys = match self.change_keys().await {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(error = %e, "the state's change objects stay");
+                return;
+            }
+        };
+        for chunk in keys.chunks(1000) {
+            let ids: Vec<_> = chunk
+                .iter()
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
+            let Ok(delete) = Delete::builder().set_objects(Some(ids)).quiet(true).build() else {
+                continue;
+            };
+            if let Err(e) = self
+                .s3
+                .delete_objects()
+                .bucket(&self.location.bucket)
+                .delete(delete)
+                .send()
+                .await
+            {
+                tracing::warn!(error = %sdk_message(&e), "the state's change objects stay");
+                return;
+            }
+        }
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        *changes = Changes::default();
+    }
+
+    /// Writes the change of `address` as one change object.
+    async fn write_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
+        let serial = next_serial(state.serial, &self.place())?;
+        let body = WalRecord::of(state, address, serial).to_line(&self.place())?;
+        let key = format!("{}{serial:020}.json", self.location.changes_prefix());
+        let written = self
+            .put_conditional(&key, body.clone(), None, "write state change")
+            .await?;
+        if written.is_none() {
+            // Ours, from an attempt whose answer was lost; or another
+            // run's change at the same serial.
+            let ours = self
+                .get(&key, "read state change")
+                .await?
+                .is_some_and(|(bytes, _)| bytes == body);
+            if !ours {
+                return Err(StateError::Conflict {
+                    path: self.location.object_url(&key),
+                    reason: format!(
+                        "another run wrote change {serial} of this state since this run read it"
+                    ),
+                });
+            }
+        }
+        state.serial = serial;
+        self.changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .written += 1;
+        Ok(())
+    }
+
     /// Explains a failed conditional state write: someone else's state is
     /// there now, or (after a retried request whose first attempt did
     /// land) our own.
@@ -275,10 +416,17 @@ impl StateBackend for S3Backend {
         let found = self.get(&self.location.key, "read state").await?;
         let mut etag = self.etag.lock().await;
         *self.loaded.lock().await = true;
+        let keys = self.change_keys().await?;
+        self.changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .maybe_more = !keys.is_empty();
         match found {
             Some((bytes, tag)) => {
                 *etag = tag;
-                decode(&bytes, &self.place()).map(Some)
+                let mut state = decode(&bytes, &self.place())?;
+                self.replay_changes(&mut state, &keys).await?;
+                Ok(Some(state))
             }
             None => {
                 *etag = None;
@@ -317,15 +465,33 @@ impl StateBackend for S3Backend {
         *etag = new_tag;
         state.serial = serial;
         *self.written_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        let stale = {
+            let c = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+            c.written > 0 || c.maybe_more
+        };
+        if stale {
+            self.remove_changes().await;
+        }
         Ok(())
     }
 
-    /// A pending create is written at once; any other change waits for the
-    /// next write, at most [`DEFER_FOR`] (see the module's header).
+    /// A pending create is written at once, as a change object; any other
+    /// change waits for the next full write, at most [`DEFER_FOR`] (see
+    /// the module's header).
     async fn save_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
         let written_at = *self.written_at.lock().unwrap_or_else(|e| e.into_inner());
         if can_wait(state, address, written_at, Instant::now()) {
             return Ok(());
+        }
+        let written = self
+            .changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .written;
+        // A change object needs a state object of this lineage under it.
+        let on_a_state = self.etag.lock().await.is_some();
+        if state.pending.contains_key(address) && on_a_state && written < MAX_CHANGES {
+            return self.write_change(state, address).await;
         }
         self.save(state).await
     }
