@@ -1110,6 +1110,17 @@ async fn acm_certificate_validated_through_route53() {
         Some("web")
     );
     diff(&dir, &stack, &[], 0);
+    // The certificate's tags come from the Tagging API's one chain; the
+    // drift checks below read through it.
+    let calls = no_op_diff_calls(&dir, &stack, &[]);
+    assert_eq!(calls.get("tag:GetResources"), Some(&1), "{calls:?}");
+    // One ListTagsForCertificate: the data source's, of the certificate
+    // it finds.
+    assert_eq!(
+        calls.get("acm:ListTagsForCertificate"),
+        Some(&1),
+        "{calls:?}"
+    );
 
     // Tags change in place.
     let changed = ["--var", "team=platform"];
@@ -1419,14 +1430,15 @@ async fn sns_topics_subscriptions_and_sqs_queues() {
     );
 
     // SNS and SQS have no batch reads: one attribute read per object (the
-    // topic and its policy, the queue and its policy), tags per tagged one,
-    // one ListQueues chain.
+    // topic and its policy, the queue and its policy); the topic's tags from
+    // the Tagging API's chain, the queue's on their own (LocalStack's SQS
+    // tags are not in its Tagging API); one ListQueues chain.
     let calls = no_op_diff_calls(&dir, &stack, &[]);
     assert_calls(
         &calls,
         &[
             ("sns:GetTopicAttributes", 2),
-            ("sns:ListTagsForResource", 1),
+            ("tag:GetResources", 1),
             ("sns:GetSubscriptionAttributes", 1),
             ("sqs:ListQueues", 1),
             ("sqs:GetQueueAttributes", 2),
@@ -2194,7 +2206,6 @@ async fn launch_templates_autoscaling_groups_and_policies() {
 /// chain").
 const PER_INSTANCE_READS: &[&str] = &[
     "acm:DescribeCertificate",
-    "acm:ListTagsForCertificate",
     // Whether a trail is logging: one trail per call.
     "cloudtrail:GetTrailStatus",
     // One attribute of one VPC per call (DNS support, DNS host names).
@@ -2222,7 +2233,6 @@ const PER_INSTANCE_READS: &[&str] = &[
     "s3:HeadBucket",
     "sns:GetSubscriptionAttributes",
     "sns:GetTopicAttributes",
-    "sns:ListTagsForResource",
     "sqs:GetQueueAttributes",
     "sqs:ListQueueTags",
     // A repository's tags (the iam fixture's repository, and its data
@@ -2266,6 +2276,9 @@ const SHARED_READS: &[(&str, usize)] = &[
     // Load balancers, target groups, listeners and listener rules each read
     // their tags with one DescribeTags chain.
     ("elasticloadbalancing:DescribeTags", 4),
+    // One chain each for log groups, SSM parameters, ACM certificates and
+    // SNS topics.
+    ("tag:GetResources", 4),
 ];
 
 #[tokio::test(flavor = "multi_thread")]

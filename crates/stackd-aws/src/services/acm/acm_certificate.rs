@@ -30,9 +30,9 @@ use crate::error::after_create;
 use crate::iam_util::{
     address_of, found, ignore_gone, invalid, read_each, required, tags_attr, update_id, AwsResult,
 };
-use crate::policy::g;
+use crate::policy::{g, ANY};
 use crate::services::{ManagedType, ResourceHandler};
-use crate::tags::{desired_tags, reconcile_by};
+use crate::tags::{desired_tags, reconcile_by, stack_tags_by_arn};
 use crate::wait::{retry, until, Deadline};
 
 /// `aws_acm_certificate`: its schema, its handler, and the IAM grants of
@@ -43,6 +43,8 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     handler: &AcmCertificate,
     grants: &[
         g(&["acm:RequestCertificate"], &[CERTIFICATE]),
+        // The certificates' tags come in one chain from the Tagging API.
+        g(&["tag:GetResources"], ANY),
         g(
             &[
                 "acm:AddTagsToCertificate",
@@ -295,11 +297,22 @@ impl ResourceHandler for AcmCertificate {
         aws: &Aws,
         req: &RefreshRequest,
     ) -> Result<Vec<LiveResource>, ProviderError> {
+        if req.known.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The certificates' tags in one chain (the type's second); one
+        // missing from it (its stack tags removed, or not indexed yet) is
+        // read on its own.
+        let tagged = stack_tags_by_arn(aws, "acm", &req.owner).await?;
+        let tagged = &tagged;
         read_each(&req.known, |k| async move {
             let Some(c) = describe(aws, &k.id).await? else {
                 return Ok(None);
             };
-            let tags = found(tags_of(aws, &k.id).await)?.unwrap_or_default();
+            let tags = match tagged.get(&k.id) {
+                Some(tags) => tags.clone(),
+                None => found(tags_of(aws, &k.id).await)?.unwrap_or_default(),
+            };
             Ok(Some(LiveResource {
                 address: address_of(&k.id, &tags, &req.known),
                 attrs: certificate_attrs(&c, &tags, Some(&k.attrs)),

@@ -10,7 +10,7 @@
 //! attempt of this create made it (the tags go in the `CreateTopic` call
 //! itself); any other topic of that name is a conflict, never adopted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_sns::types::Tag;
@@ -29,10 +29,10 @@ use crate::iam_util::{
     address_of, conflict, decode_policy, echo, fifo_name, found, gone, ignore_gone, invalid,
     live_tags, normalize_policy, ours, read_each, tags_attr, update_id, AwsResult,
 };
-use crate::policy::g;
+use crate::policy::{g, ANY};
 use crate::preflight::{creating, known_str, Findings};
 use crate::services::{ManagedType, ResourceHandler};
-use crate::tags::{desired_tags, reconcile_by};
+use crate::tags::{desired_tags, reconcile_by, stack_tags_by_arn};
 use crate::wait::{retry, until, Deadline};
 
 /// `aws_sns_topic`: its schema, its handler, and the IAM grants of every
@@ -41,18 +41,22 @@ pub(crate) static TYPE: ManagedType = ManagedType {
     name: "aws_sns_topic",
     schema,
     handler: &SnsTopic,
-    grants: &[g(
-        &[
-            "sns:CreateTopic",
-            "sns:DeleteTopic",
-            "sns:GetTopicAttributes",
-            "sns:ListTagsForResource",
-            "sns:SetTopicAttributes",
-            "sns:TagResource",
-            "sns:UntagResource",
-        ],
-        &[TOPIC],
-    )],
+    grants: &[
+        // The topics' tags come in one chain from the Tagging API.
+        g(&["tag:GetResources"], ANY),
+        g(
+            &[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:ListTagsForResource",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            &[TOPIC],
+        ),
+    ],
     source: file!(),
 };
 
@@ -189,11 +193,26 @@ fn topic_attrs(
 
 /// The topic's attributes in schema shape; `None` when it is gone.
 async fn read(aws: &Aws, arn: &str, args: Option<&Value>) -> Result<Option<Value>, ProviderError> {
+    read_with(aws, arn, args, None).await
+}
+
+/// A topic, its tags from `tagged` (the stack's topics' tags,
+/// [`stack_tags_by_arn`]) where it has them, else read on their own.
+async fn read_with(
+    aws: &Aws,
+    arn: &str,
+    args: Option<&Value>,
+    tagged: Option<&HashMap<String, BTreeMap<String, String>>>,
+) -> Result<Option<Value>, ProviderError> {
     let Some(attributes) = topic_attributes(aws, arn).await? else {
         return Ok(None);
     };
-    let Some(tags) = found(topic_tags(aws, arn).await)? else {
-        return Ok(None);
+    let tags = match tagged.and_then(|t| t.get(arn)) {
+        Some(tags) => tags.clone(),
+        None => match found(topic_tags(aws, arn).await)? {
+            Some(tags) => tags,
+            None => return Ok(None),
+        },
     };
     Ok(Some(topic_attrs(arn, &attributes, &tags, args)))
 }
@@ -333,8 +352,14 @@ impl ResourceHandler for SnsTopic {
         aws: &Aws,
         req: &RefreshRequest,
     ) -> Result<Vec<LiveResource>, ProviderError> {
+        if req.known.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The topics' tags in one chain (the type's second).
+        let tagged = stack_tags_by_arn(aws, "sns", &req.owner).await?;
+        let tagged = &tagged;
         read_each(&req.known, |k| async move {
-            Ok(read(aws, &k.id, Some(&k.attrs)).await?.map(|attrs| {
+            Ok(read_with(aws, &k.id, Some(&k.attrs), Some(tagged)).await?.map(|attrs| {
                 let tags = live_tags(&attrs);
                 LiveResource {
                     id: k.id.clone(),
