@@ -454,18 +454,34 @@ fn s3_calls(args: &[&str], log: &Path) -> std::collections::BTreeMap<String, usi
     calls
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_apply_writes_an_s3_state_once_per_create_not_once_per_change() {
-    require_localstack();
-    let s3 = s3().await;
-    let stack = unique_stack("s3w");
-    let bucket = format!("{stack}-state");
-    let key = "stackd.state.json";
-    create_bucket(&s3, &bucket).await;
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path().join("spec");
-    std::fs::create_dir(&dir).expect("spec dir");
-    const N: usize = 12;
+/// How many times the state object itself was written (the bucket is
+/// versioned): full writes, not change objects.
+async fn state_versions(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> usize {
+    let out = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(key)
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    out.versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .count()
+}
+
+async fn change_objects(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> usize {
+    s3.list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("{key}.changes/"))
+        .send()
+        .await
+        .expect("list change objects")
+        .contents()
+        .len()
+}
+
+fn parameters_spec(dir: &Path, bucket: &str, key: &str, stack: &str, n: usize, extra: &str) {
     std::fs::write(
         dir.join("main.tf"),
         format!(
@@ -477,60 +493,67 @@ async fn an_apply_writes_an_s3_state_once_per_create_not_once_per_change() {
   }}
 }}
 resource "aws_ssm_parameter" "p" {{
-  count = {N}
+  count = {n}
   name  = "/{stack}/p${{count.index}}"
   type  = "String"
   value = "v${{count.index}}"
 }}
-"#
+{extra}"#
         ),
     )
     .expect("write spec");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_on_s3_state_writes_changes_not_states() {
+    require_localstack();
+    let s3 = s3().await;
+    let stack = unique_stack("s3w");
+    let bucket = format!("{stack}-state");
+    let key = "stackd.state.json";
+    create_bucket(&s3, &bucket).await;
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("spec");
+    std::fs::create_dir(&dir).expect("spec dir");
+    const N: usize = 12;
+    parameters_spec(&dir, &bucket, key, &stack, N, "");
     let d = dir.to_str().expect("utf-8 path");
     let log = tmp.path().join("calls.jsonl");
 
-    // Each create's pending record is written before its create call (a
-    // kill then loses nothing); its result waits for the next write.
+    // Each change is a small change object; the state object is written
+    // when there is none yet and at the end. Written per change, it would
+    // be 2N + 1 versions.
     let applied = s3_calls(&["apply", d, "--stack", &stack, "--auto-approve"], &log);
-    let puts = applied.get("PutObject").copied().unwrap_or(0);
     eprintln!("apply: {applied:?}");
-    // N pending creates (small change objects after the first, which
-    // writes the state), the final save, the lock and the journal; a
-    // deferred write or two if the run outlasts DEFER_FOR. Once per change
-    // would be 2N + 3.
+    let versions = state_versions(&s3, &bucket, key).await;
     assert!(
-        puts <= N + 5,
-        "{puts} PutObject calls for {N} creates: {applied:?}"
+        versions <= 3,
+        "the state object was written {versions} times for {N} creates"
     );
-    let left = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix(format!("{key}.changes/"))
-        .send()
-        .await
-        .expect("list change objects");
     assert_eq!(
-        left.contents().len(),
+        change_objects(&s3, &bucket, key).await,
         0,
-        "the final save removed the change objects"
+        "the final write removed the change objects"
     );
     let doc = state_doc(&s3, &bucket, key).await;
-    let recorded = doc["resources"].as_array().map(|r| r.len()).unwrap_or(0);
-    assert_eq!(recorded, N, "every result is in the final state: {doc}");
-    assert_eq!(
-        doc["pending"].as_array().map(Vec::len).unwrap_or(0),
-        0,
-        "no pending create left: {doc}"
-    );
+    assert_eq!(doc["resources"].as_array().map(Vec::len), Some(N), "{doc}");
 
-    // A destroy records no pending create: its deletes wait for the final
-    // save (or one deferred write).
     let destroyed = s3_calls(&["destroy", d, "--stack", &stack, "--auto-approve"], &log);
-    let puts = destroyed.get("PutObject").copied().unwrap_or(0);
     eprintln!("destroy: {destroyed:?}");
+    let versions = state_versions(&s3, &bucket, key).await - versions;
     assert!(
-        puts <= 5,
-        "{puts} PutObject calls for {N} deletes: {destroyed:?}"
+        versions <= 2,
+        "the state object was written {versions} times for {N} deletes"
     );
     let doc = state_doc(&s3, &bucket, key).await;
     assert_eq!(
@@ -538,4 +561,67 @@ resource "aws_ssm_parameter" "p" {{
         0,
         "{doc}"
     );
+}
+
+/// A runner whose state object was rewritten under it (it lost its lock)
+/// stops before its next create call: its change objects cannot carry
+/// `If-Match`, so it checks the state object after each pending create.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_runner_whose_s3_state_was_rewritten_stops_before_its_next_create() {
+    require_localstack();
+    let s3 = s3().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let stack = unique_stack("s3f");
+    let bucket = format!("{stack}-state");
+    let key = "stackd.state.json";
+    create_bucket(&s3, &bucket).await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("spec");
+    std::fs::create_dir(&dir).expect("spec dir");
+    // The parameter waits for a step that holds the run for 4 s.
+    parameters_spec(
+        &dir,
+        &bucket,
+        key,
+        &stack,
+        0,
+        &format!(
+            r#"resource "null_resource" "hold" {{
+  provisioner "local-exec" {{
+    command = "sleep 4"
+  }}
+}}
+resource "aws_ssm_parameter" "after" {{
+  name       = "/{stack}/after"
+  type       = "String"
+  value      = "v"
+  depends_on = [null_resource.hold]
+}}
+"#
+        ),
+    );
+    let d = dir.to_str().expect("utf-8 path");
+    let child = spawn_stackd(&["apply", d, "--stack", &stack, "--auto-approve"]);
+    // Inside the hold: another run rewrites the state object.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut doc = state_doc(&s3, &bucket, key).await;
+    doc["serial"] = serde_json::json!(doc["serial"].as_u64().expect("serial") + 10);
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(serde_json::to_vec(&doc).expect("json").into())
+        .send()
+        .await
+        .expect("rewrite the state");
+    let out = child.wait_with_output().expect("wait for stackd");
+    let err = stderr(&out);
+    eprintln!("--- exit {:?}\n{err}", out.status.code());
+    assert_ne!(out.status.code(), Some(0), "the run went on: {err}");
+    assert!(err.contains("another run changed it"), "{err}");
+    let after = ssm
+        .get_parameter()
+        .name(format!("/{stack}/after"))
+        .send()
+        .await;
+    assert!(after.is_err(), "the parameter was created: {after:?}");
 }

@@ -14,28 +14,29 @@
 //! - `<key>.journal.jsonl`: the apply journal, appended by read, append and
 //!   conditional write (under the lock, retried on a lost race).
 //!
-//! - `<key>.changes/<serial>.json`: the state's change log, one object per
-//!   change written between two full saves (a [`wal::WalRecord`], as the
-//!   local backend appends to its `.wal`), created with `If-None-Match: *`.
-//!   `load` replays them onto the state object; a full save removes them.
+//! - `<key>.changes/<lineage>/<base>/<serial>.json`: the state's change
+//!   log. Between two full writes, each change of one instance (a pending
+//!   create before its create call, the object after it, an instance
+//!   forgotten after its delete) is one small object, a [`wal::WalRecord`]
+//!   as the local backend appends to its `.wal`, created with
+//!   `If-None-Match: *` under the lineage and serial of the state object it
+//!   follows (its base). `load` replays the changes of the object it read;
+//!   a full write removes every change object. So an apply of N instances
+//!   uploads about 2N small objects and the whole state once per
+//!   [`MAX_CHANGES`] changes and at its end, not 2N whole states, and a
+//!   kill at any point loses nothing that was acknowledged.
 //!
-//! An apply's changes are written as they happen, but not all the same
-//! way. A pending create (recorded before its create call) must be in S3
-//! before the call: it is one small change object, not the whole state.
-//! Any other change (a create's result, an update, a delete, an adoption)
-//! waits for the next full write of the state, made once [`DEFER_FOR`] has
-//! passed since the last one, and at the apply's end. A run killed in
-//! between loses only such deferred changes, and the next run recovers
-//! each: the pending create's token finds the object it made
-//! (`find_created`), and refresh reads what an update or delete did. So an
-//! apply of N resources writes N small objects and the whole state about
-//! once per [`DEFER_FOR`], not 2N whole states.
+//!   A change object cannot carry `If-Match` on the state, so after writing
+//!   a pending create's change the backend checks (`HeadObject` with
+//!   `If-Match`) that the state object is still the one it follows: a
+//!   runner that lost its lock, and whose state was rewritten since, stops
+//!   before its create call, as it would at a full write. Its change
+//!   object follows a base no load reads again.
 //!
 //! Versioning on the bucket is recommended (it keeps every previous state);
 //! stackd does not require it.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -51,14 +52,10 @@ use tokio::sync::Mutex;
 
 use crate::AwsSettings;
 
-/// How long a change that the next run can recover (see the module's
-/// header) may wait for the next write of the state.
-pub const DEFER_FOR: Duration = Duration::from_secs(5);
-
-/// Change objects kept at most between two full writes: past this many, a
-/// pending create is written with the whole state (a load after a crash
-/// reads every change object).
-const MAX_CHANGES: usize = 500;
+/// Change objects written at most between two full writes: past this
+/// many, the change is written with the whole state (a load after a crash
+/// reads every change object of its base).
+pub const MAX_CHANGES: usize = 200;
 
 /// Where a state lives in S3.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,6 +102,11 @@ impl S3Location {
         format!("{}.changes/", self.key)
     }
 
+    /// Where the change objects following serial `base` of `lineage` live.
+    fn base_prefix(&self, lineage: &str, base: u64) -> String {
+        format!("{}{lineage}/{base:020}/", self.changes_prefix())
+    }
+
     fn journal_key(&self) -> String {
         format!("{}.journal.jsonl", self.key)
     }
@@ -119,17 +121,21 @@ pub struct S3Backend {
     etag: Mutex<Option<String>>,
     /// Whether `load` ran (so `etag == None` means "no object").
     loaded: Mutex<bool>,
-    /// When this backend last wrote the whole state.
-    written_at: std::sync::Mutex<Option<Instant>>,
-    /// Change objects that may be in S3 beyond the last full write: keys
-    /// this backend wrote, and whether `load` found any (or has not run).
+    /// The change log this backend writes to.
     changes: std::sync::Mutex<Changes>,
 }
 
 #[derive(Default)]
 struct Changes {
+    /// The lineage and serial of the state object this backend last read
+    /// or wrote (`None`: no object, or not read yet): the base of the
+    /// change objects it writes.
+    base: Option<(String, u64)>,
+    /// Change objects written on that base.
     written: usize,
-    maybe_more: bool,
+    /// A change write failed without saying whether it landed: the next
+    /// change goes with a full write, which covers it either way.
+    uncertain: bool,
 }
 
 impl S3Backend {
@@ -158,11 +164,7 @@ impl S3Backend {
             s3,
             etag: Mutex::new(None),
             loaded: Mutex::new(false),
-            written_at: std::sync::Mutex::new(None),
-            changes: std::sync::Mutex::new(Changes {
-                written: 0,
-                maybe_more: true,
-            }),
+            changes: std::sync::Mutex::new(Changes::default()),
         }
     }
 
@@ -271,14 +273,18 @@ impl S3Backend {
             .map_err(|e| self.remote("remove lock", &key, sdk_message(&e)))
     }
 
-    /// The keys of the state's change objects, in serial order.
-    async fn change_keys(&self) -> Result<Vec<String>, StateError> {
-        let prefix = self.location.changes_prefix();
+    fn changes(&self) -> std::sync::MutexGuard<'_, Changes> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The keys of the objects under `prefix`, sorted (zero-padded serials
+    /// sort in serial order).
+    async fn keys_under(&self, prefix: &str) -> Result<Vec<String>, StateError> {
         let pages = self
             .s3
             .list_objects_v2()
             .bucket(&self.location.bucket)
-            .prefix(&prefix)
+            .prefix(prefix)
             .into_paginator()
             .send()
             .collect::<Vec<_>>()
@@ -286,23 +292,25 @@ impl S3Backend {
         let mut keys = Vec::new();
         for page in pages {
             let page =
-                page.map_err(|e| self.remote("list state changes", &prefix, sdk_message(&e)))?;
+                page.map_err(|e| self.remote("list state changes", prefix, sdk_message(&e)))?;
             keys.extend(
                 page.contents()
                     .iter()
                     .filter_map(|o| o.key().map(str::to_string)),
             );
         }
-        // Zero-padded serials: the names sort in serial order.
         keys.sort();
         Ok(keys)
     }
 
-    /// Replays the change objects onto `state`, as read from the state
-    /// object.
-    async fn replay_changes(&self, state: &mut State, keys: &[String]) -> Result<(), StateError> {
+    /// Replays the change objects following `state` (as read from the
+    /// state object) onto it.
+    async fn replay_changes(&self, state: &mut State) -> Result<usize, StateError> {
+        let keys = self
+            .keys_under(&self.location.base_prefix(&state.lineage, state.serial))
+            .await?;
         let mut log = Vec::new();
-        for key in keys {
+        for key in &keys {
             if let Some((bytes, _)) = self.get(key, "read state change").await? {
                 log.extend_from_slice(&bytes);
                 if !bytes.ends_with(b"\n") {
@@ -310,14 +318,14 @@ impl S3Backend {
                 }
             }
         }
-        wal::replay(state, &log, &self.place()).map(|_| ())
+        wal::replay(state, &log, &self.place())?;
+        Ok(keys.len())
     }
 
-    /// Removes every change object: the full write just made holds them.
-    /// A failure is only logged: a change the state object already holds
-    /// is skipped on load.
+    /// Removes every change object (of any base). A failure is logged, not
+    /// returned: changes of an older base are never read again.
     async fn remove_changes(&self) {
-        let keys = match self.change_keys().await {
+        let keys = match self.keys_under(&self.location.changes_prefix()).await {
             Ok(keys) => keys,
             Err(e) => {
                 tracing::warn!(error = %e, "the state's change objects stay");
@@ -332,7 +340,7 @@ impl S3Backend {
             let Ok(delete) = Delete::builder().set_objects(Some(ids)).quiet(true).build() else {
                 continue;
             };
-            if let Err(e) = self
+            match self
                 .s3
                 .delete_objects()
                 .bucket(&self.location.bucket)
@@ -340,22 +348,44 @@ impl S3Backend {
                 .send()
                 .await
             {
-                tracing::warn!(error = %sdk_message(&e), "the state's change objects stay");
-                return;
+                Ok(out) if !out.errors().is_empty() => {
+                    tracing::warn!(
+                        failed = out.errors().len(),
+                        "some of the state's change objects stay"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %sdk_message(&e), "the state's change objects stay");
+                    return;
+                }
             }
         }
-        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
-        *changes = Changes::default();
     }
 
-    /// Writes the change of `address` as one change object.
-    async fn write_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
+    /// Writes the change of `address` as one change object on `base`.
+    async fn write_change(
+        &self,
+        state: &mut State,
+        address: &Address,
+        base: u64,
+    ) -> Result<(), StateError> {
         let serial = next_serial(state.serial, &self.place())?;
         let body = WalRecord::of(state, address, serial).to_line(&self.place())?;
-        let key = format!("{}{serial:020}.json", self.location.changes_prefix());
-        let written = self
+        let key = format!(
+            "{}{serial:020}.json",
+            self.location.base_prefix(&state.lineage, base)
+        );
+        let written = match self
             .put_conditional(&key, body.clone(), None, "write state change")
-            .await?;
+            .await
+        {
+            Ok(written) => written,
+            Err(e) => {
+                self.changes().uncertain = true;
+                return Err(e);
+            }
+        };
         if written.is_none() {
             // Ours, from an attempt whose answer was lost; or another
             // run's change at the same serial.
@@ -372,12 +402,33 @@ impl S3Backend {
                 });
             }
         }
+        if state.pending.contains_key(address) {
+            // Its create call comes next: only while the state object is
+            // still the one this change follows.
+            self.check_not_rewritten().await?;
+        }
         state.serial = serial;
-        self.changes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .written += 1;
+        self.changes().written += 1;
         Ok(())
+    }
+
+    /// Fails with [`StateError::Conflict`] when the state object is no
+    /// longer the one this backend last read or wrote.
+    async fn check_not_rewritten(&self) -> Result<(), StateError> {
+        let etag = self.etag.lock().await.clone();
+        let key = &self.location.key;
+        let mut head = self.s3.head_object().bucket(&self.location.bucket).key(key);
+        if let Some(etag) = &etag {
+            head = head.if_match(etag);
+        }
+        match head.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) || is_missing(&e) => Err(StateError::Conflict {
+                path: self.place(),
+                reason: "it was rewritten since this run read it; another run changed it".into(),
+            }),
+            Err(e) => Err(self.remote("check state", key, sdk_message(&e))),
+        }
     }
 
     /// Explains a failed conditional state write: someone else's state is
@@ -413,24 +464,38 @@ impl StateBackend for S3Backend {
     }
 
     async fn load(&self) -> Result<Option<State>, StateError> {
-        let found = self.get(&self.location.key, "read state").await?;
-        let mut etag = self.etag.lock().await;
-        *self.loaded.lock().await = true;
-        let keys = self.change_keys().await?;
-        self.changes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .maybe_more = !keys.is_empty();
-        match found {
-            Some((bytes, tag)) => {
-                *etag = tag;
-                let mut state = decode(&bytes, &self.place())?;
-                self.replay_changes(&mut state, &keys).await?;
-                Ok(Some(state))
-            }
-            None => {
-                *etag = None;
-                Ok(None)
+        let key = &self.location.key;
+        // A full write between reading the object and listing its changes
+        // removes them: the object is read again when it changed meanwhile.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Some((bytes, tag)) = self.get(key, "read state").await? else {
+                *self.etag.lock().await = None;
+                *self.loaded.lock().await = true;
+                *self.changes() = Changes::default();
+                return Ok(None);
+            };
+            let mut state = decode(&bytes, &self.place())?;
+            let base = (state.lineage.clone(), state.serial);
+            match self.replay_changes(&mut state).await {
+                Ok(replayed) => {
+                    *self.etag.lock().await = tag;
+                    *self.loaded.lock().await = true;
+                    *self.changes() = Changes {
+                        base: Some(base),
+                        written: replayed,
+                        uncertain: false,
+                    };
+                    return Ok(Some(state));
+                }
+                Err(e) if attempt < 3 => {
+                    let now = self.get(key, "read state").await?.map(|(_, t)| t);
+                    if now == Some(tag) {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -441,10 +506,31 @@ impl StateBackend for S3Backend {
         if !*loaded {
             // Saving without loading (state push): check what is there.
             if let Some((bytes, tag)) = self.get(&self.location.key, "read state").await? {
-                check_replaceable(&decode(&bytes, &self.place())?, state, &self.place())?;
+                let stored = decode(&bytes, &self.place())?;
+                // Changes a stopped run left on it are part of it: dropping
+                // them could forget an object that run made.
+                let left = self
+                    .keys_under(&self.location.base_prefix(&stored.lineage, stored.serial))
+                    .await?;
+                if !left.is_empty() {
+                    return Err(StateError::Conflict {
+                        path: self.place(),
+                        reason: format!(
+                            "it has {} change(s) of a run that stopped, not yet written into it; \
+                             run `stackd diff` or `stackd apply` on it first, which reads them",
+                            left.len()
+                        ),
+                    });
+                }
+                check_replaceable(&stored, state, &self.place())?;
                 *etag = tag;
             }
             *loaded = true;
+        }
+        if etag.is_none() {
+            // A new state object: change objects a deleted state left must
+            // not follow it.
+            self.remove_changes().await;
         }
         let serial = next_serial(state.serial, &self.place())?;
         let mut file = StateFileV1::from_state(state);
@@ -464,36 +550,35 @@ impl StateBackend for S3Backend {
         };
         *etag = new_tag;
         state.serial = serial;
-        *self.written_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-        let stale = {
-            let c = self.changes.lock().unwrap_or_else(|e| e.into_inner());
-            c.written > 0 || c.maybe_more
+        *self.changes() = Changes {
+            base: Some((state.lineage.clone(), serial)),
+            written: 0,
+            uncertain: false,
         };
-        if stale {
-            self.remove_changes().await;
-        }
+        // The object now holds every change written before it.
+        self.remove_changes().await;
         Ok(())
     }
 
-    /// A pending create is written at once, as a change object; any other
-    /// change waits for the next full write, at most [`DEFER_FOR`] (see
-    /// the module's header).
+    /// One change object on the state object last read or written; the
+    /// whole state when there is none yet, after [`MAX_CHANGES`], or when
+    /// a change write's outcome is unknown.
     async fn save_change(&self, state: &mut State, address: &Address) -> Result<(), StateError> {
-        let written_at = *self.written_at.lock().unwrap_or_else(|e| e.into_inner());
-        if can_wait(state, address, written_at, Instant::now()) {
-            return Ok(());
+        let base = {
+            let c = self.changes();
+            match &c.base {
+                Some((lineage, serial))
+                    if *lineage == state.lineage && !c.uncertain && c.written < MAX_CHANGES =>
+                {
+                    Some(*serial)
+                }
+                _ => None,
+            }
+        };
+        match base {
+            Some(base) => self.write_change(state, address, base).await,
+            None => self.save(state).await,
         }
-        let written = self
-            .changes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .written;
-        // A change object needs a state object of this lineage under it.
-        let on_a_state = self.etag.lock().await.is_some();
-        if state.pending.contains_key(address) && on_a_state && written < MAX_CHANGES {
-            return self.write_change(state, address).await;
-        }
-        self.save(state).await
     }
 
     async fn lock(&self, holder: LockInfo) -> Result<Box<dyn StateLock>, StateError> {
@@ -632,13 +717,6 @@ impl Drop for S3Lock {
 /// Only a missing object (`NoSuchKey`) means "nothing stored yet": a
 /// missing bucket (`NoSuchBucket`, also a 404) is an error, or a typo in the
 /// bucket name would look like an empty state.
-/// Whether the change of `address` may wait for a later write: it records
-/// no pending create, and the last write was less than [`DEFER_FOR`] ago.
-fn can_wait(state: &State, address: &Address, written_at: Option<Instant>, now: Instant) -> bool {
-    !state.pending.contains_key(address)
-        && written_at.is_some_and(|at| now.saturating_duration_since(at) < DEFER_FOR)
-}
-
 fn is_missing<E: ProvideErrorMetadata>(
     e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
@@ -672,26 +750,6 @@ fn sdk_message<E: ProvideErrorMetadata + std::error::Error + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_a_change_without_a_pending_create_waits_and_never_past_defer_for() {
-        let mut state = State::new("s");
-        let a: Address = "aws_vpc.main".parse().unwrap();
-        let now = Instant::now();
-        let just = Some(now);
-        let long_ago = now.checked_sub(DEFER_FOR + Duration::from_secs(1));
-        // Never written by this backend: written now.
-        assert!(!can_wait(&state, &a, None, now));
-        // A result, an update or a delete waits for the next write...
-        assert!(can_wait(&state, &a, just, now));
-        // ... but not past DEFER_FOR.
-        if long_ago.is_some() {
-            assert!(!can_wait(&state, &a, long_ago, now));
-        }
-        // A pending create is written at once.
-        state.begin_create(&a, &stackd_spec::Value::Null);
-        assert!(!can_wait(&state, &a, just, now));
-    }
 
     #[test]
     fn s3_urls_need_a_bucket_and_a_key() {
