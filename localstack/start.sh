@@ -9,9 +9,14 @@ set -euo pipefail
 
 here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
-pid_file="$here/localstack.pid"
-log_file="$here/localstack.log"
 port="${LOCALSTACK_PORT:-4566}"
+# A second instance on another port keeps its own pid, log and data, so
+# neither start.sh nor stop.sh of one port ever takes the other's process.
+suffix=""
+[[ "$port" == 4566 ]] || suffix="-$port"
+pid_file="$here/localstack$suffix.pid"
+log_file="$here/localstack$suffix.log"
+data_dir="$here/.data$suffix"
 health_url="http://127.0.0.1:$port/_localstack/health"
 timeout="${LOCALSTACK_START_TIMEOUT:-120}"
 required="ec2 iam sts s3 logs ssm ecs elbv2 ecr codebuild codepipeline application-autoscaling cloudwatch route53 acm secretsmanager sns sqs rds autoscaling cloudtrail servicediscovery codedeploy codestar-connections ecr-public"
@@ -72,7 +77,7 @@ else
             exit 1
         fi
         "$here/install.sh"
-        mkdir -p "$here/.data"
+        mkdir -p "$data_dir"
         log "starting LocalStack (log: $log_file)"
         # OVERRIDE_IN_DOCKER=0: this sandbox has /.dockerenv, and LocalStack
         #   would then think it runs in its own container: ignore
@@ -94,7 +99,7 @@ else
             cd "$here"
             unset SERVICES
             export DISABLE_EVENTS=1 \
-                FILESYSTEM_ROOT="$here/.data" \
+                FILESYSTEM_ROOT="$data_dir" \
                 GATEWAY_LISTEN="127.0.0.1:$port" \
                 OVERRIDE_IN_DOCKER=0 \
                 DNS_ADDRESS=0 \

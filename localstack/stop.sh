@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Stops the LocalStack that start.sh started (found through localstack.pid).
-# Leaves alone anything else on port 4566, such as a Docker LocalStack.
+# Stops the LocalStack that start.sh started (found through localstack.pid,
+# or localstack-PORT.pid for LOCALSTACK_PORT=PORT). Leaves alone anything
+# else on the port, such as a Docker LocalStack.
 set -euo pipefail
 
 here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-pid_file="$here/localstack.pid"
+port="${LOCALSTACK_PORT:-4566}"
+suffix=""
+[[ "$port" == 4566 ]] || suffix="-$port"
+pid_file="$here/localstack$suffix.pid"
 
 log() { printf 'localstack/stop.sh: %s\n' "$*" >&2; }
 
 pid="$(cat "$pid_file" 2>/dev/null || true)"
 if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
     rm -f "$pid_file"
-    log "not running (no live process from localstack.pid)"
+    log "not running (no live process from $(basename "$pid_file"))"
     exit 0
 fi
 if ! ps -o args= -p "$pid" 2>/dev/null | grep -q 'localstack\.runtime\.main'; then

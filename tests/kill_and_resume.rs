@@ -139,9 +139,8 @@ async fn assert_each_once(ec2: &aws_sdk_ec2::Client, stack: &str, dir: &str) {
     run_ok(&["diff", dir, "--stack", stack, "--detailed-exitcode"], 0);
 }
 
-/// The same with the state in S3: a pending create is written to S3
-/// before its create call, and the results the kills lost (they wait for
-/// the next write, see `state_s3`) are found again by their tokens.
+/// The same with the state in S3: each change is a small change object
+/// beside the state object, which the resume replays.
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_apply_with_state_in_s3_resumes_without_duplicates() {
     require_localstack();

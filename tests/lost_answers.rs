@@ -231,8 +231,8 @@ async fn killed_right_after(operation: &str, then: &str) {
 }
 
 /// The same, with the state in S3 (`state_in_s3`): the create's pending
-/// record is in S3 before its call, its result is not (it waits for the
-/// next write), and the next run must find the object by its token.
+/// record is a change object in S3 before its call, and the next run
+/// replays it and finds the object by its token.
 async fn killed_right_after_with_state(operation: &str, then: &str, state_in_s3: bool) {
     require_localstack();
     let stack = unique_stack(&format!("kill-{}", operation.to_lowercase()));

@@ -578,7 +578,7 @@ async fn a_runner_whose_s3_state_was_rewritten_stops_before_its_next_create() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("spec");
     std::fs::create_dir(&dir).expect("spec dir");
-    // The parameter waits for a step that holds the run for 4 s.
+    // The parameter waits for a step that holds the run for 6 s.
     parameters_spec(
         &dir,
         &bucket,
@@ -588,7 +588,7 @@ async fn a_runner_whose_s3_state_was_rewritten_stops_before_its_next_create() {
         &format!(
             r#"resource "null_resource" "hold" {{
   provisioner "local-exec" {{
-    command = "sleep 4"
+    command = "sleep 6"
   }}
 }}
 resource "aws_ssm_parameter" "after" {{
@@ -602,8 +602,16 @@ resource "aws_ssm_parameter" "after" {{
     );
     let d = dir.to_str().expect("utf-8 path");
     let child = spawn_stackd(&["apply", d, "--stack", &stack, "--auto-approve"]);
-    // Inside the hold: another run rewrites the state object.
-    std::thread::sleep(Duration::from_secs(2));
+    // Inside the hold (once the run has written the state object): another
+    // run rewrites it.
+    let started = Instant::now();
+    while get_object(&s3, &bucket, key).await.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never wrote its state"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let mut doc = state_doc(&s3, &bucket, key).await;
     doc["serial"] = serde_json::json!(doc["serial"].as_u64().expect("serial") + 10);
     s3.put_object()

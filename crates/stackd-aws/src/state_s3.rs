@@ -31,7 +31,10 @@
 //!   `If-Match`) that the state object is still the one it follows: a
 //!   runner that lost its lock, and whose state was rewritten since, stops
 //!   before its create call, as it would at a full write. Its change
-//!   object follows a base no load reads again.
+//!   object follows a base no load reads again. A full write first takes
+//!   the next change key of the base it replaces (a seal): a change
+//!   another runner wrote there after this one read it makes the full
+//!   write fail, rather than being removed with the base.
 //!
 //! Versioning on the bucket is recommended (it keeps every previous state);
 //! stackd does not require it.
@@ -311,11 +314,16 @@ impl S3Backend {
             .await?;
         let mut log = Vec::new();
         for key in &keys {
-            if let Some((bytes, _)) = self.get(key, "read state change").await? {
-                log.extend_from_slice(&bytes);
-                if !bytes.ends_with(b"\n") {
-                    log.push(b'\n');
-                }
+            let Some((bytes, _)) = self.get(key, "read state change").await? else {
+                // Removed by a full write since it was listed.
+                return Err(StateError::Invalid {
+                    path: self.location.object_url(key),
+                    reason: "the change was removed while the state was read".into(),
+                });
+            };
+            log.extend_from_slice(&bytes);
+            if !bytes.ends_with(b"\n") {
+                log.push(b'\n');
             }
         }
         wal::replay(state, &log, &self.place())?;
@@ -363,6 +371,21 @@ impl S3Backend {
         }
     }
 
+    /// Removes the change objects on one base; fails unless it is empty.
+    async fn clear_base(&self, lineage: &str, base: u64) -> Result<(), StateError> {
+        let prefix = self.location.base_prefix(lineage, base);
+        for key in self.keys_under(&prefix).await? {
+            self.s3
+                .delete_object()
+                .bucket(&self.location.bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| self.remote("remove state change", &key, sdk_message(&e)))?;
+        }
+        Ok(())
+    }
+
     /// Writes the change of `address` as one change object on `base`.
     async fn write_change(
         &self,
@@ -388,11 +411,14 @@ impl S3Backend {
         };
         if written.is_none() {
             // Ours, from an attempt whose answer was lost; or another
-            // run's change at the same serial.
-            let ours = self
-                .get(&key, "read state change")
-                .await?
-                .is_some_and(|(bytes, _)| bytes == body);
+            // run's change at the same serial (or a full write's seal).
+            let ours = match self.get(&key, "read state change").await {
+                Ok(found) => found.is_some_and(|(bytes, _)| bytes == body),
+                Err(e) => {
+                    self.changes().uncertain = true;
+                    return Err(e);
+                }
+            };
             if !ours {
                 return Err(StateError::Conflict {
                     path: self.location.object_url(&key),
@@ -402,14 +428,69 @@ impl S3Backend {
                 });
             }
         }
+        // Written: the state is at this serial whatever follows.
+        state.serial = serial;
+        self.changes().written += 1;
         if state.pending.contains_key(address) {
             // Its create call comes next: only while the state object is
             // still the one this change follows.
-            self.check_not_rewritten().await?;
+            if let Err(e) = self.check_not_rewritten().await {
+                self.changes().uncertain = true;
+                return Err(e);
+            }
         }
-        state.serial = serial;
-        self.changes().written += 1;
         Ok(())
+    }
+
+    /// Takes the next change key of the base this backend follows before
+    /// a full write replaces that base, so that a change another runner
+    /// wrote there since this one read it (it lost its lock) is found, not
+    /// removed with the base: the full write then fails. The seal is a
+    /// change record like any other (it restates one instance as it now
+    /// is), so a full write that fails after it leaves a log that replays.
+    async fn seal_base(&self, state: &State) -> Result<(), StateError> {
+        let base = {
+            let c = self.changes();
+            match &c.base {
+                Some((lineage, serial)) if *lineage == state.lineage && !c.uncertain => *serial,
+                _ => return Ok(()),
+            }
+        };
+        let serial = next_serial(state.serial, &self.place())?;
+        let address = state
+            .resources
+            .keys()
+            .chain(state.pending.keys())
+            .next()
+            .cloned()
+            .unwrap_or_else(sealed_address);
+        let body = WalRecord::of(state, &address, serial).to_line(&self.place())?;
+        let key = format!(
+            "{}{serial:020}.json",
+            self.location.base_prefix(&state.lineage, base)
+        );
+        match self
+            .put_conditional(&key, body.clone(), None, "seal state changes")
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => {
+                let ours = self
+                    .get(&key, "read state change")
+                    .await?
+                    .is_some_and(|(bytes, _)| bytes == body);
+                if ours {
+                    return Ok(());
+                }
+                Err(StateError::Conflict {
+                    path: self.location.object_url(&key),
+                    reason: format!(
+                        "another run wrote change {serial} of this state since this run read it; \
+                         it lost its lock or still runs"
+                    ),
+                })
+            }
+        }
     }
 
     /// Fails with [`StateError::Conflict`] when the state object is no
@@ -423,10 +504,17 @@ impl S3Backend {
         }
         match head.send().await {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) || is_missing(&e) => Err(StateError::Conflict {
-                path: self.place(),
-                reason: "it was rewritten since this run read it; another run changed it".into(),
-            }),
+            Err(e)
+                if is_condition_failed(&e)
+                    || is_missing(&e)
+                    || e.raw_response().map(|r| r.status().as_u16()) == Some(404) =>
+            {
+                Err(StateError::Conflict {
+                    path: self.place(),
+                    reason: "it was rewritten since this run read it; another run changed it"
+                        .into(),
+                })
+            }
             Err(e) => Err(self.remote("check state", key, sdk_message(&e))),
         }
     }
@@ -506,44 +594,60 @@ impl StateBackend for S3Backend {
         if !*loaded {
             // Saving without loading (state push): check what is there.
             if let Some((bytes, tag)) = self.get(&self.location.key, "read state").await? {
-                let stored = decode(&bytes, &self.place())?;
-                // Changes a stopped run left on it are part of it: dropping
-                // them could forget an object that run made.
-                let left = self
-                    .keys_under(&self.location.base_prefix(&stored.lineage, stored.serial))
-                    .await?;
-                if !left.is_empty() {
+                // The stored state is the object with the changes a stopped
+                // run left on it.
+                let mut stored = decode(&bytes, &self.place())?;
+                let base = (stored.lineage.clone(), stored.serial);
+                let replayed = self.replay_changes(&mut stored).await?;
+                *self.changes() = Changes {
+                    base: Some(base),
+                    written: replayed,
+                    uncertain: false,
+                };
+                check_replaceable(&stored, state, &self.place())?;
+                if state.lineage == stored.lineage && state.serial < stored.serial {
+                    // A state pulled before those changes: they would go.
                     return Err(StateError::Conflict {
                         path: self.place(),
                         reason: format!(
-                            "it has {} change(s) of a run that stopped, not yet written into it; \
-                             run `stackd diff` or `stackd apply` on it first, which reads them",
-                            left.len()
+                            "it is at serial {} with the changes a stopped run left on it, \
+                             newer than this one ({}); pull it again",
+                            stored.serial, state.serial
                         ),
                     });
                 }
-                check_replaceable(&stored, state, &self.place())?;
                 *etag = tag;
             }
             *loaded = true;
         }
-        if etag.is_none() {
-            // A new state object: change objects a deleted state left must
-            // not follow it.
-            self.remove_changes().await;
-        }
         let serial = next_serial(state.serial, &self.place())?;
+        if etag.is_none() {
+            // A new state object: change objects a deleted state left at
+            // the very lineage and serial it gets must not follow it.
+            self.clear_base(&state.lineage, serial).await?;
+        } else {
+            self.seal_base(state).await?;
+        }
         let mut file = StateFileV1::from_state(state);
         file.serial = serial;
         let body = file.to_json(&self.place())?;
-        let written = self
+        let written = match self
             .put_conditional(
                 &self.location.key,
                 body.clone(),
                 etag.as_deref(),
                 "write state",
             )
-            .await?;
+            .await
+        {
+            Ok(written) => written,
+            // The write may have landed with its answer lost: ours if the
+            // object now holds exactly this body.
+            Err(e) => match self.get(&self.location.key, "read state").await {
+                Ok(Some((bytes, tag))) if bytes == body => Some(tag),
+                _ => return Err(e),
+            },
+        };
         let new_tag = match written {
             Some(tag) => tag,
             None => Some(self.explain_lost_write(state, &body).await?),
@@ -714,6 +818,14 @@ impl Drop for S3Lock {
     }
 }
 
+/// The address a seal names when the state holds no instance at all: a
+/// record of it with no resource and no pending create changes nothing.
+fn sealed_address() -> Address {
+    "terraform_data.stackd_full_write"
+        .parse()
+        .expect("a valid address")
+}
+
 /// Only a missing object (`NoSuchKey`) means "nothing stored yet": a
 /// missing bucket (`NoSuchBucket`, also a 404) is an error, or a typo in the
 /// bucket name would look like an empty state.
@@ -750,6 +862,14 @@ fn sdk_message<E: ProvideErrorMetadata + std::error::Error + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seal_of_an_empty_state_names_an_address_it_changes_nothing_of() {
+        let state = State::new("s");
+        let address = sealed_address();
+        let record = WalRecord::of(&state, &address, 1);
+        assert!(record.resource.is_none() && record.pending.is_none());
+    }
 
     #[test]
     fn s3_urls_need_a_bucket_and_a_key() {
