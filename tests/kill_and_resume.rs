@@ -46,6 +46,19 @@ fn apply_and_kill(dir: &str, stack: &str, kill_after: usize) -> Vec<String> {
     lines
 }
 
+/// Kills an apply twice at different points (in the middle of subnets,
+/// and later), running `after_each` after each kill.
+fn kill_twice(dir: &str, stack: &str, after_each: impl Fn()) {
+    for kill_after in [4, 15] {
+        let lines = apply_and_kill(dir, stack, kill_after);
+        eprintln!(
+            "killed after {kill_after} creates started:\n{}",
+            lines.join("\n")
+        );
+        after_each();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_apply_resumes_without_duplicates() {
     require_localstack();
@@ -54,14 +67,7 @@ async fn killed_apply_resumes_without_duplicates() {
     let stack = unique_stack("kill");
     let ec2 = ec2().await;
 
-    // Kill twice at different points: in the middle of subnets, and later.
-    for kill_after in [4, 15] {
-        let lines = apply_and_kill(&dir, &stack, kill_after);
-        eprintln!(
-            "killed after {kill_after} creates started:\n{}",
-            lines.join("\n")
-        );
-    }
+    kill_twice(&dir, &stack, || {});
     let partial = tagged_resources(&ec2, &stack).await;
     assert!(!partial.is_empty(), "something was created before the kill");
     // The killed runs' changes are in the state's log, not yet compacted
@@ -151,24 +157,14 @@ async fn killed_apply_with_state_in_s3_resumes_without_duplicates() {
     let bucket = format!("{stack}-state");
     let key = "stackd.state.json";
     create_bucket(&s3, &bucket).await;
-    std::fs::write(
-        spec.path().join("backend.tf"),
-        format!(
-            "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key    = \"{key}\"\n    region = \"{REGION}\"\n  }}\n}}\n"
-        ),
-    )
-    .expect("write backend");
+    std::fs::write(spec.path().join("backend.tf"), s3_backend(&bucket, key))
+        .expect("write backend");
     let ec2 = ec2().await;
 
-    for kill_after in [4, 15] {
-        let lines = apply_and_kill(&dir, &stack, kill_after);
-        eprintln!(
-            "killed after {kill_after} creates started:\n{}",
-            lines.join("\n")
-        );
-        // A killed run leaves its lock in S3.
+    // A killed run leaves its lock in S3.
+    kill_twice(&dir, &stack, || {
         run_ok(&["force-unlock", &dir], 0);
-    }
+    });
     assert!(
         !tagged_resources(&ec2, &stack).await.is_empty(),
         "something was created before the kill"

@@ -244,9 +244,7 @@ async fn killed_right_after_with_state(operation: &str, then: &str, state_in_s3:
         create_bucket(&s3().await, &bucket).await;
         std::fs::write(
             spec.path().join("backend.tf"),
-            format!(
-                "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key    = \"stackd.state.json\"\n    region = \"{REGION}\"\n  }}\n}}\n"
-            ),
+            s3_backend(&bucket, "stackd.state.json"),
         )
         .expect("write backend");
     }

@@ -14,11 +14,7 @@ use crate::support::*;
 /// (so that a second runner started at the same moment meets the lock).
 fn spec(dir: &Path, backend: Option<(&str, &str)>, extra: &str) {
     let backend = backend
-        .map(|(bucket, key)| {
-            format!(
-                "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key    = \"{key}\"\n    region = \"{REGION}\"\n  }}\n}}\n"
-            )
-        })
+        .map(|(bucket, key)| s3_backend(bucket, key))
         .unwrap_or_default();
     std::fs::write(
         dir.join("main.tf"),
@@ -446,15 +442,10 @@ fn s3_calls(args: &[&str], log: &Path) -> std::collections::BTreeMap<String, usi
         .output()
         .expect("run stackd");
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut calls = std::collections::BTreeMap::new();
-    for line in std::fs::read_to_string(log).expect("call log").lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        if v["service"] == "s3" {
-            let op = v["operation"].as_str().unwrap_or("?").to_string();
-            *calls.entry(op).or_insert(0) += 1;
-        }
-    }
-    calls
+    call_counts(log)
+        .into_iter()
+        .filter_map(|(op, n)| Some((op.strip_prefix("s3:")?.to_string(), n)))
+        .collect()
 }
 
 /// How many times the state object itself was written (the bucket is
@@ -485,16 +476,11 @@ async fn change_objects(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> usi
 }
 
 fn parameters_spec(dir: &Path, bucket: &str, key: &str, stack: &str, n: usize, extra: &str) {
+    let backend = s3_backend(bucket, key);
     std::fs::write(
         dir.join("main.tf"),
         format!(
-            r#"terraform {{
-  backend "s3" {{
-    bucket = "{bucket}"
-    key    = "{key}"
-    region = "{REGION}"
-  }}
-}}
+            r#"{backend}
 resource "aws_ssm_parameter" "p" {{
   count = {n}
   name  = "/{stack}/p${{count.index}}"

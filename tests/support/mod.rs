@@ -422,6 +422,29 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 
 /// The AWS calls of a no-op `diff` (stackd's SDK call log), by
 /// `service:Operation`. Fails when the diff finds a change.
+/// The calls a call log (`STACKD_AWS_CALL_LOG`) holds, counted by
+/// `service:operation`.
+pub fn call_counts(log: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    let mut calls = std::collections::BTreeMap::new();
+    for line in std::fs::read_to_string(log).expect("call log").lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        let op = format!(
+            "{}:{}",
+            v["service"].as_str().unwrap_or("?"),
+            v["operation"].as_str().unwrap_or("?")
+        );
+        *calls.entry(op).or_insert(0) += 1;
+    }
+    calls
+}
+
+/// A `terraform` block keeping the state in S3 (LocalStack's region).
+pub fn s3_backend(bucket: &str, key: &str) -> String {
+    format!(
+        "terraform {{\n  backend \"s3\" {{\n    bucket = \"{bucket}\"\n    key    = \"{key}\"\n    region = \"{REGION}\"\n  }}\n}}\n"
+    )
+}
+
 pub fn no_op_diff_calls(
     dir: &str,
     stack: &str,
@@ -442,16 +465,7 @@ pub fn no_op_diff_calls(
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut calls = std::collections::BTreeMap::new();
-    for line in std::fs::read_to_string(&log).expect("call log").lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
-        let op = format!(
-            "{}:{}",
-            v["service"].as_str().unwrap_or("?"),
-            v["operation"].as_str().unwrap_or("?")
-        );
-        *calls.entry(op).or_insert(0) += 1;
-    }
+    let calls = call_counts(&log);
     for op in calls.keys() {
         let name = op.split(':').nth(1).unwrap_or("");
         assert!(

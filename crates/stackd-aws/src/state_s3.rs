@@ -110,6 +110,11 @@ impl S3Location {
         format!("{}{lineage}/{base:020}/", self.changes_prefix())
     }
 
+    /// The change object of `serial` following serial `base` of `lineage`.
+    fn change_key(&self, lineage: &str, base: u64, serial: u64) -> String {
+        format!("{}{serial:020}.json", self.base_prefix(lineage, base))
+    }
+
     fn journal_key(&self) -> String {
         format!("{}.journal.jsonl", self.key)
     }
@@ -333,57 +338,91 @@ impl S3Backend {
     /// Removes every change object (of any base). A failure is logged, not
     /// returned: changes of an older base are never read again.
     async fn remove_changes(&self) {
-        let keys = match self.keys_under(&self.location.changes_prefix()).await {
-            Ok(keys) => keys,
-            Err(e) => {
-                tracing::warn!(error = %e, "the state's change objects stay");
-                return;
-            }
+        let removed = match self.keys_under(&self.location.changes_prefix()).await {
+            Ok(keys) => self.delete_keys(&keys).await,
+            Err(e) => Err(e),
         };
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, "the state's change objects stay");
+        }
+    }
+
+    /// Removes the change objects on one base; fails unless it is empty.
+    async fn clear_base(&self, lineage: &str, base: u64) -> Result<(), StateError> {
+        let keys = self
+            .keys_under(&self.location.base_prefix(lineage, base))
+            .await?;
+        self.delete_keys(&keys).await
+    }
+
+    /// Deletes `keys`, a thousand per `DeleteObjects`; fails if any stays.
+    async fn delete_keys(&self, keys: &[String]) -> Result<(), StateError> {
+        let prefix = self.location.changes_prefix();
         for chunk in keys.chunks(1000) {
-            let ids: Vec<_> = chunk
+            let ids = chunk
                 .iter()
-                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
-                .collect();
-            let Ok(delete) = Delete::builder().set_objects(Some(ids)).quiet(true).build() else {
-                continue;
-            };
-            match self
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.remote("remove state changes", &prefix, e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| self.remote("remove state changes", &prefix, e.to_string()))?;
+            let out = self
                 .s3
                 .delete_objects()
                 .bucket(&self.location.bucket)
                 .delete(delete)
                 .send()
                 .await
-            {
-                Ok(out) if !out.errors().is_empty() => {
-                    tracing::warn!(
-                        failed = out.errors().len(),
-                        "some of the state's change objects stay"
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %sdk_message(&e), "the state's change objects stay");
-                    return;
-                }
+                .map_err(|e| self.remote("remove state changes", &prefix, sdk_message(&e)))?;
+            if !out.errors().is_empty() {
+                return Err(self.remote(
+                    "remove state changes",
+                    &prefix,
+                    format!("{} of them could not be deleted", out.errors().len()),
+                ));
             }
         }
+        Ok(())
     }
 
-    /// Removes the change objects on one base; fails unless it is empty.
-    async fn clear_base(&self, lineage: &str, base: u64) -> Result<(), StateError> {
-        let prefix = self.location.base_prefix(lineage, base);
-        for key in self.keys_under(&prefix).await? {
-            self.s3
-                .delete_object()
-                .bucket(&self.location.bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| self.remote("remove state change", &key, sdk_message(&e)))?;
+    /// Creates the change object of `serial` on `base` holding what
+    /// `state` now records for `address`. Fails with
+    /// [`StateError::Conflict`] when another run wrote that key first (an
+    /// attempt of ours whose answer was lost counts as written).
+    async fn put_change(
+        &self,
+        state: &State,
+        address: &Address,
+        base: u64,
+        serial: u64,
+        action: &'static str,
+    ) -> Result<(), StateError> {
+        let body = WalRecord::of(state, address, serial).to_line(&self.place())?;
+        let key = self.location.change_key(&state.lineage, base, serial);
+        if self
+            .put_conditional(&key, body.clone(), None, action)
+            .await?
+            .is_some()
+        {
+            return Ok(());
         }
-        Ok(())
+        let ours = self
+            .get(&key, "read state change")
+            .await?
+            .is_some_and(|(bytes, _)| bytes == body);
+        if ours {
+            return Ok(());
+        }
+        Err(StateError::Conflict {
+            path: self.location.object_url(&key),
+            reason: format!(
+                "another run wrote change {serial} of this state since this run read it; \
+                 it lost its lock or still runs"
+            ),
+        })
     }
 
     /// Writes the change of `address` as one change object on `base`.
@@ -394,38 +433,16 @@ impl S3Backend {
         base: u64,
     ) -> Result<(), StateError> {
         let serial = next_serial(state.serial, &self.place())?;
-        let body = WalRecord::of(state, address, serial).to_line(&self.place())?;
-        let key = format!(
-            "{}{serial:020}.json",
-            self.location.base_prefix(&state.lineage, base)
-        );
-        let written = match self
-            .put_conditional(&key, body.clone(), None, "write state change")
+        match self
+            .put_change(state, address, base, serial, "write state change")
             .await
         {
-            Ok(written) => written,
+            Ok(()) => {}
+            Err(e @ StateError::Conflict { .. }) => return Err(e),
+            // It may have landed: the next change goes with a full write.
             Err(e) => {
                 self.changes().uncertain = true;
                 return Err(e);
-            }
-        };
-        if written.is_none() {
-            // Ours, from an attempt whose answer was lost; or another
-            // run's change at the same serial (or a full write's seal).
-            let ours = match self.get(&key, "read state change").await {
-                Ok(found) => found.is_some_and(|(bytes, _)| bytes == body),
-                Err(e) => {
-                    self.changes().uncertain = true;
-                    return Err(e);
-                }
-            };
-            if !ours {
-                return Err(StateError::Conflict {
-                    path: self.location.object_url(&key),
-                    reason: format!(
-                        "another run wrote change {serial} of this state since this run read it"
-                    ),
-                });
             }
         }
         // Written: the state is at this serial whatever follows.
@@ -464,33 +481,8 @@ impl S3Backend {
             .next()
             .cloned()
             .unwrap_or_else(sealed_address);
-        let body = WalRecord::of(state, &address, serial).to_line(&self.place())?;
-        let key = format!(
-            "{}{serial:020}.json",
-            self.location.base_prefix(&state.lineage, base)
-        );
-        match self
-            .put_conditional(&key, body.clone(), None, "seal state changes")
-            .await?
-        {
-            Some(_) => Ok(()),
-            None => {
-                let ours = self
-                    .get(&key, "read state change")
-                    .await?
-                    .is_some_and(|(bytes, _)| bytes == body);
-                if ours {
-                    return Ok(());
-                }
-                Err(StateError::Conflict {
-                    path: self.location.object_url(&key),
-                    reason: format!(
-                        "another run wrote change {serial} of this state since this run read it; \
-                         it lost its lock or still runs"
-                    ),
-                })
-            }
-        }
+        self.put_change(state, &address, base, serial, "seal state changes")
+            .await
     }
 
     /// Fails with [`StateError::Conflict`] when the state object is no
@@ -555,10 +547,11 @@ impl StateBackend for S3Backend {
         let key = &self.location.key;
         // A full write between reading the object and listing its changes
         // removes them: the object is read again when it changed meanwhile.
+        let mut found = self.get(key, "read state").await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let Some((bytes, tag)) = self.get(key, "read state").await? else {
+            let Some((bytes, tag)) = found else {
                 *self.etag.lock().await = None;
                 *self.loaded.lock().await = true;
                 *self.changes() = Changes::default();
@@ -578,8 +571,8 @@ impl StateBackend for S3Backend {
                     return Ok(Some(state));
                 }
                 Err(e) if attempt < 3 => {
-                    let now = self.get(key, "read state").await?.map(|(_, t)| t);
-                    if now == Some(tag) {
+                    found = self.get(key, "read state").await?;
+                    if found.as_ref().map(|(_, t)| t) == Some(&tag) {
                         return Err(e);
                     }
                 }
