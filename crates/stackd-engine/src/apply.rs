@@ -21,7 +21,7 @@ use crate::instance::{self, InstanceConfig, StackSettings};
 use crate::plan::{Action, Plan, PlanEntry};
 use crate::provider::{
     ChangeRequest, CheckedChange, DataRequest, DeleteRequest, ErrorKind, Owner, Provider,
-    ProviderError, Slot,
+    ProviderError, Slot, UsableSink,
 };
 use crate::retry::{decide, with_retries, RetryDecision};
 use crate::state::{OutputState, ResourceState, State, StateBackend, StateError};
@@ -370,6 +370,11 @@ pub async fn apply(
         }
     }
     let mut values = seed_values(plan, state);
+    // Creates report their object usable before they finish
+    // (`provider::usable`); dependents that need nothing more start then.
+    let (usable_tx, mut usable_rx) = tokio::sync::mpsc::unbounded_channel::<(NodeIndex, Value)>();
+    let mut early = Early::new(&graph, plan, input.config);
+    let mut started: HashSet<NodeIndex> = HashSet::new();
     let mut outcome = ApplyOutcome::default();
     let mut running: JoinSet<Done> = JoinSet::new();
     let mut blocked: HashSet<NodeIndex> = HashSet::new();
@@ -394,7 +399,29 @@ pub async fn apply(
             let Some((_, _, node)) = ready.pop() else {
                 break;
             };
-            match start_step(plan, state, &graph, node, &mut values, &tree, &input).await {
+            // Started early already, or pushed early and then held back
+            // by a failure.
+            if started.contains(&node) || blocked.contains(&node) {
+                spare = Some(permit);
+                continue;
+            }
+            let before_deps = waiting[&node] > 0;
+            let step = StepContext {
+                node,
+                early: before_deps,
+                usable: &usable_tx,
+            };
+            let started_step =
+                start_step(plan, state, &graph, step, &mut values, &tree, &input).await;
+            if !matches!(started_step, Ok(Started::NotYet)) {
+                started.insert(node);
+            }
+            match started_step {
+                Ok(Started::NotYet) => {
+                    // Needs more than its dependencies reported usable:
+                    // it starts when they finish.
+                    spare = Some(permit);
+                }
                 Ok(Started::Spawned(fut)) => {
                     running.spawn(Slot::new(slots.clone(), permit).hold(fut));
                 }
@@ -403,7 +430,15 @@ pub async fn apply(
                     outcome
                         .unchanged
                         .push(step_address(plan, graph[node]).clone());
-                    release(&graph, node, &mut waiting, &blocked, &mut ready, &push);
+                    release(
+                        &graph,
+                        node,
+                        &mut waiting,
+                        &mut early,
+                        &blocked,
+                        &mut ready,
+                        &push,
+                    );
                 }
                 Err(err) => {
                     let addr = step_address(plan, graph[node]).clone();
@@ -418,7 +453,7 @@ pub async fn apply(
                         plan,
                         &graph,
                         node,
-                        &mut blocked,
+                        (&mut blocked, &started),
                         &mut outcome,
                         input.reporter,
                     );
@@ -430,6 +465,17 @@ pub async fn apply(
         }
         let want_slot = !stopping && !ready.is_empty() && spare.is_none();
         let done = tokio::select! {
+            // A report sent before a step finished is read before its end.
+            biased;
+            Some((node, attrs)) = usable_rx.recv() => {
+                if !early.finished.contains(&node) {
+                    early.record_usable(node, attrs, plan, &graph, &mut values);
+                    for next in early.newly_startable(&graph, node, &waiting, &blocked) {
+                        push(&mut ready, next);
+                    }
+                }
+                continue;
+            }
             // A step gave its slot up to wait: start another with it.
             permit = slots.clone().acquire_owned(), if want_slot => {
                 spare = permit.ok();
@@ -453,6 +499,7 @@ pub async fn apply(
         };
         let addr = step_address(plan, graph[done.node]).clone();
         let elapsed = done.started.elapsed();
+        early.finished.insert(done.node);
         for line in &done.output {
             input.reporter.event(&Event::Output {
                 address: addr.clone(),
@@ -499,7 +546,16 @@ pub async fn apply(
                         id: result.map(|(id, _)| id),
                     });
                     outcome.done.push((addr.clone(), done.op));
-                    release(&graph, done.node, &mut waiting, &blocked, &mut ready, &push);
+                    early.check_id(done.node, &addr, state);
+                    release(
+                        &graph,
+                        done.node,
+                        &mut waiting,
+                        &mut early,
+                        &blocked,
+                        &mut ready,
+                        &push,
+                    );
                     None
                 }
             }
@@ -517,7 +573,7 @@ pub async fn apply(
                 plan,
                 &graph,
                 done.node,
-                &mut blocked,
+                (&mut blocked, &started),
                 &mut outcome,
                 input.reporter,
             );
@@ -568,14 +624,19 @@ fn step_address(plan: &Plan, step: Step) -> &Address {
     }
 }
 
+/// A step finished: its dependents whose dependencies have all finished
+/// are ready, and so (to try early) are those whose other dependencies
+/// are at least usable.
 fn release(
     graph: &DiGraph<Step, ()>,
     node: NodeIndex,
     waiting: &mut HashMap<NodeIndex, usize>,
+    early: &mut Early,
     blocked: &HashSet<NodeIndex>,
     ready: &mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>,
     push: &impl Fn(&mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>, NodeIndex),
 ) {
+    let early_ready = early.newly_startable(graph, node, waiting, blocked);
     for edge in graph.edges_directed(node, Direction::Outgoing) {
         let next = edge.target();
         if let Some(w) = waiting.get_mut(&next) {
@@ -585,13 +646,158 @@ fn release(
             }
         }
     }
+    for next in early_ready {
+        if waiting.get(&next).is_some_and(|w| *w > 0) {
+            push(ready, next);
+        }
+    }
 }
 
+/// Which steps may start before their dependencies finish: those whose
+/// dependencies are all finished or usable ([`crate::provider::usable`])
+/// and whose configuration is wholly known with the attributes reported
+/// so far. Only managed resources without `depends_on` (theirs or their
+/// module call's), provisioners or conditions: those promise to wait for
+/// the whole of what they depend on.
+struct Early {
+    /// Per step, its dependencies neither finished nor usable yet.
+    waiting: HashMap<NodeIndex, usize>,
+    /// Steps finished or reported usable.
+    usable: HashSet<NodeIndex>,
+    /// Steps that may start early.
+    eligible: HashSet<NodeIndex>,
+    /// The ID each step reported usable, checked against its result.
+    ids: HashMap<NodeIndex, String>,
+    /// Steps whose end apply has seen (a late report is ignored).
+    finished: HashSet<NodeIndex>,
+}
+
+impl Early {
+    fn new(graph: &DiGraph<Step, ()>, plan: &Plan, config: &Config) -> Early {
+        Early {
+            waiting: graph
+                .node_indices()
+                .map(|n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
+                .collect(),
+            usable: HashSet::new(),
+            eligible: graph
+                .node_indices()
+                .filter(|n| match graph[*n] {
+                    Step::Apply(i) => may_start_early(config, &plan.entries[i]),
+                    Step::Delete(_) => false,
+                })
+                .collect(),
+            ids: HashMap::new(),
+            finished: HashSet::new(),
+        }
+    }
+
+    /// A running create reported its object usable with `attrs`.
+    fn record_usable(
+        &mut self,
+        node: NodeIndex,
+        attrs: Value,
+        plan: &Plan,
+        graph: &DiGraph<Step, ()>,
+        values: &mut Values,
+    ) {
+        if let Some(id) = attrs.get("id").and_then(Value::as_str) {
+            self.ids.insert(node, id.to_string());
+        }
+        let address = step_address(plan, graph[node]);
+        tracing::debug!(%address, "usable before its create finished");
+        values.set(address.clone(), attrs);
+    }
+
+    /// `node` became usable or finished: its dependents that may now start
+    /// early (counted once per dependency). Not those whose dependencies
+    /// have all finished: [`release`] starts those as usual.
+    fn newly_startable(
+        &mut self,
+        graph: &DiGraph<Step, ()>,
+        node: NodeIndex,
+        waiting: &HashMap<NodeIndex, usize>,
+        blocked: &HashSet<NodeIndex>,
+    ) -> Vec<NodeIndex> {
+        if !self.usable.insert(node) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for next in graph.neighbors_directed(node, Direction::Outgoing) {
+            let Some(w) = self.waiting.get_mut(&next) else {
+                continue;
+            };
+            *w = w.saturating_sub(1);
+            if *w == 0
+                && self.eligible.contains(&next)
+                && !blocked.contains(&next)
+                && waiting.get(&next).is_some_and(|w| *w > 0)
+            {
+                out.push(next);
+            }
+        }
+        out
+    }
+
+    /// Dependents started with the ID a create reported usable: the object
+    /// it finally recorded must be that one.
+    fn check_id(&self, node: NodeIndex, address: &Address, state: &State) {
+        let (Some(early), Some(recorded)) = (self.ids.get(&node), state.resources.get(address))
+        else {
+            return;
+        };
+        if *early != recorded.id {
+            tracing::error!(
+                %address,
+                reported = %early,
+                recorded = %recorded.id,
+                "a create reported one object usable and recorded another: \
+                 dependents started early refer to the first"
+            );
+        }
+    }
+}
+
+/// Whether an instance may start before what it depends on has finished.
+fn may_start_early(config: &Config, e: &PlanEntry) -> bool {
+    if e.address.block.mode != Mode::Managed || e.action == Action::Delete {
+        return false;
+    }
+    let Some(block) = config.block_at(&e.address.block) else {
+        return false;
+    };
+    if !block.depends_on.is_empty()
+        || !block.provisioners.is_empty()
+        || !block.lifecycle.preconditions.is_empty()
+        || !block.lifecycle.postconditions.is_empty()
+    {
+        return false;
+    }
+    // A module call's `depends_on` holds back everything inside it.
+    let mut c = config;
+    for name in e.address.block.module_names() {
+        let Some(call) = c.modules.get(&name) else {
+            return false;
+        };
+        let Some(child) = call.child.as_deref() else {
+            return false;
+        };
+        if !call.depends_on.is_empty() {
+            return false;
+        }
+        c = child;
+    }
+    true
+}
+
+/// Marks every step depending on `failed` as skipped, but those already
+/// started (early, on its report that the object was usable): they finish
+/// and are recorded; what depends on them is skipped.
 fn block_dependents(
     plan: &Plan,
     graph: &DiGraph<Step, ()>,
     failed: NodeIndex,
-    blocked: &mut HashSet<NodeIndex>,
+    (blocked, started): (&mut HashSet<NodeIndex>, &HashSet<NodeIndex>),
     outcome: &mut ApplyOutcome,
     reporter: &dyn Reporter,
 ) {
@@ -600,6 +806,10 @@ fn block_dependents(
         .neighbors_directed(failed, Direction::Outgoing)
         .collect();
     while let Some(n) = stack.pop() {
+        if started.contains(&n) {
+            stack.extend(graph.neighbors_directed(n, Direction::Outgoing));
+            continue;
+        }
         if !blocked.insert(n) {
             continue;
         }
@@ -633,6 +843,18 @@ enum Started {
     Spawned(std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>),
     /// Nothing to do: unchanged, adopted as it was, or already gone.
     Unchanged,
+    /// Tried early, and its configuration needs attributes its
+    /// dependencies have not reported yet.
+    NotYet,
+}
+
+/// Which step to start, and how it may report.
+struct StepContext<'a> {
+    node: NodeIndex,
+    /// Some dependency has not finished (only reported usable): a
+    /// configuration not yet wholly known means "not yet", not an error.
+    early: bool,
+    usable: &'a tokio::sync::mpsc::UnboundedSender<(NodeIndex, Value)>,
 }
 
 /// Evaluates what a step must do with the values now known and either
@@ -642,11 +864,12 @@ async fn start_step(
     plan: &Plan,
     state: &mut State,
     graph: &DiGraph<Step, ()>,
-    node: NodeIndex,
+    ctx: StepContext<'_>,
     values: &mut Values,
     tree: &Tree<'_>,
     input: &ApplyInput<'_>,
 ) -> Result<Started, StepError> {
+    let node = ctx.node;
     let step = graph[node];
     let provider = input.provider.clone();
     let started = Instant::now();
@@ -697,7 +920,11 @@ async fn start_step(
         }
         Step::Apply(i) => {
             let e = &plan.entries[i];
-            let cfg = evaluate_now(e, &plan.owner, values, tree, input)?;
+            let cfg = match evaluate_now(e, &plan.owner, values, tree, input) {
+                Ok(cfg) => cfg,
+                Err(_) if ctx.early => return Ok(Started::NotYet),
+                Err(err) => return Err(err),
+            };
             if e.address.block.mode == Mode::Data {
                 let req = DataRequest {
                     address: e.address.clone(),
@@ -830,9 +1057,27 @@ async fn start_step(
             });
             let addr = e.address.clone();
             let span = tracing::info_span!("apply", address = %e.address, %op);
+            let sink = {
+                let (tx, schema, desired) =
+                    (ctx.usable.clone(), schema.clone(), cfg.desired.clone());
+                UsableSink::new(move |known| {
+                    let mut attrs = crate::plan::planned_attrs(&schema, &desired, None);
+                    if let (Value::Map(a), Value::Map(k)) = (&mut attrs, known) {
+                        a.extend(k.into_iter().filter(|(_, v)| !v.is_null()));
+                    }
+                    let _ = tx.send((node, attrs));
+                })
+            };
             let fut = async move {
                 let result = if op == Op::Create {
-                    create_or_recover(provider.as_ref(), &req, &schema, &ignore, &addr).await
+                    sink.scope(create_or_recover(
+                        provider.as_ref(),
+                        &req,
+                        &schema,
+                        &ignore,
+                        &addr,
+                    ))
+                    .await
                 } else {
                     with_retries(timeout, || provider.update(&req), &addr).await
                 };

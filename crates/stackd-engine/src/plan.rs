@@ -1230,13 +1230,21 @@ fn plan_instance(
 /// unknown for what the cloud will decide.
 pub fn planned_value(schema: &ResourceSchema, entry: &PlanEntry) -> Value {
     let desired = entry.desired.clone().unwrap_or(Value::Null);
-    let mut out = BTreeMap::new();
     let fresh = matches!(entry.action, Action::Create | Action::Replace);
     let live = if fresh {
         None
     } else {
         entry.prior.as_ref().map(|p| &p.attrs)
     };
+    planned_attrs(schema, &desired, live)
+}
+
+/// The value other expressions see for an instance with `desired`
+/// arguments and `live` attributes (`None` for a new object): live
+/// attributes where they stay, desired arguments where they change,
+/// unknown for what the cloud will decide.
+pub fn planned_attrs(schema: &ResourceSchema, desired: &Value, live: Option<&Value>) -> Value {
+    let mut out = BTreeMap::new();
     for attr in &schema.body.attrs {
         let d = desired.get(attr.name).cloned().unwrap_or(Value::Null);
         let l = live.and_then(|l| l.get(attr.name)).cloned();

@@ -226,6 +226,43 @@ pub async fn idle<F: std::future::Future>(wait: F) -> F::Output {
     out
 }
 
+tokio::task_local! {
+    /// Where a create step tells apply that its object is usable.
+    static USABLE: UsableSink;
+}
+
+/// Receives what [`usable`] reports for one create step.
+pub struct UsableSink(Box<dyn Fn(Value) + Send + Sync>);
+
+impl UsableSink {
+    /// A sink calling `report` with the attributes a create reports usable.
+    pub fn new(report: impl Fn(Value) + Send + Sync + 'static) -> UsableSink {
+        UsableSink(Box::new(report))
+    }
+
+    /// Runs `fut` (a create step) with [`usable`] reporting to this sink.
+    pub async fn scope<F: std::future::Future>(self, fut: F) -> F::Output {
+        USABLE.scope(self, fut).await
+    }
+}
+
+/// Tells apply, from inside [`Provider::create`], that the object exists
+/// and can be used by the resources that refer to it although the create
+/// has calls left to make: calls no dependent's create needs (a security
+/// group's rules, read-backs). `attrs` (a map) holds the computed
+/// attributes known now, at least `id`, each with its final value (a null
+/// stands for one not known yet); the configured arguments are taken from
+/// the request. A dependent that
+/// refers only to attributes known this way may start at once (unless it
+/// has `depends_on`, provisioners or conditions: those wait for the whole
+/// create, as do data sources); the rest wait as before. Call it only once
+/// the object exists: from then on an error is reported as one after the
+/// object was made ([`ErrorKind::Timeout`] or permanent, never retried
+/// into a second object). Outside an apply step it does nothing.
+pub fn usable(attrs: Value) {
+    let _ = USABLE.try_with(|sink| (sink.0)(attrs));
+}
+
 /// The kind of change a [`CheckRequest`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CheckedChange {

@@ -724,3 +724,133 @@ resource "test_node" "through_a_local" {
     let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
     assert!(outcome.is_success(), "{outcome:?}");
 }
+
+/// The position of the first call equal to `call`.
+fn position(calls: &[String], call: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c == call)
+        .unwrap_or_else(|| panic!("no call {call:?} in {calls:?}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dependent_needing_only_what_a_create_reported_usable_starts_before_it_finishes() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    // test_net reports its ID usable after its create call, then works 100 s more.
+    cloud
+        .usable_early
+        .lock()
+        .unwrap()
+        .insert("test_net".into(), Duration::from_secs(100));
+    let h = Harness::new(
+        r#"
+resource "test_net" "n" { cidr = "10.0.0.0/16" }
+resource "test_node" "by_id" { net_id = test_net.n.id }
+resource "test_node" "by_cidr" { net_id = "${test_net.n.cidr}-${test_net.n.id}" }
+resource "test_node" "by_arn" { net_id = test_net.n.arn }
+resource "test_node" "held" {
+  net_id     = test_net.n.id
+  depends_on = [test_net.n]
+}
+resource "test_node" "checked" {
+  net_id = test_net.n.id
+  lifecycle {
+    precondition {
+      condition     = test_net.n.arn != ""
+      error_message = "no arn"
+    }
+  }
+}
+"#,
+    );
+    let start = tokio::time::Instant::now();
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    let calls = cloud.calls.lock().unwrap().clone();
+    let finished = position(&calls, "finished test_net.n");
+    // The ID and the configured arguments are known once it is usable.
+    for early in ["test_node.by_id", "test_node.by_cidr"] {
+        assert!(
+            position(&calls, &format!("create {early}")) < finished,
+            "{calls:?}"
+        );
+    }
+    // An attribute not reported, depends_on and a condition wait for the end.
+    for held in ["test_node.by_arn", "test_node.held", "test_node.checked"] {
+        assert!(
+            position(&calls, &format!("create {held}")) > finished,
+            "{calls:?}"
+        );
+    }
+    // Two calls of 1 s, the 100 s, then the held ones: not 100 s twice.
+    assert!(
+        start.elapsed() < Duration::from_secs(110),
+        "{:?}",
+        start.elapsed()
+    );
+    let state = h.state().await;
+    let net = &state.resources[&"test_net.n".parse().unwrap()];
+    let net_of = |a: &str| {
+        state.resources[&a.parse().unwrap()]
+            .attrs
+            .get("net_id")
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(net_of("test_node.by_id"), net.id);
+    assert_eq!(
+        net_of("test_node.by_cidr"),
+        format!("10.0.0.0/16-{}", net.id)
+    );
+    assert_eq!(
+        net_of("test_node.by_arn"),
+        net.attrs.get("arn").and_then(Value::as_str).unwrap()
+    );
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert!(plan.is_empty(), "{:#?}", plan.entries);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_failing_after_it_reported_usable_keeps_what_started_and_skips_the_rest() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    cloud
+        .usable_early
+        .lock()
+        .unwrap()
+        .insert("test_net".into(), Duration::from_secs(100));
+    cloud
+        .fail_after_usable
+        .lock()
+        .unwrap()
+        .insert("test_net.n".into());
+    let h = Harness::new(
+        r#"
+resource "test_net" "n" { cidr = "10.0.0.0/16" }
+resource "test_node" "early" { net_id = test_net.n.id }
+resource "test_node" "late" { net_id = test_net.n.arn }
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    let failed: Vec<String> = outcome.failed.iter().map(|f| f.0.to_string()).collect();
+    assert_eq!(failed, ["test_net.n"]);
+    let skipped: Vec<String> = outcome.skipped.iter().map(|s| s.0.to_string()).collect();
+    assert_eq!(skipped, ["test_node.late"]);
+    // The dependent that started early finished and is recorded.
+    let done: Vec<String> = outcome.done.iter().map(|d| d.0.to_string()).collect();
+    assert_eq!(done, ["test_node.early"]);
+    assert!(h
+        .state()
+        .await
+        .resources
+        .contains_key(&"test_node.early".parse().unwrap()));
+    // The next run finds the object that was left in place instead of
+    // making a second one, and finishes the rest.
+    cloud.fail_after_usable.lock().unwrap().clear();
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(cloud.ids_of_type("test_net").len(), 1);
+    assert_eq!(cloud.ids_of_type("test_node").len(), 2);
+    let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
+    assert!(plan.is_empty(), "{:#?}", plan.entries);
+}

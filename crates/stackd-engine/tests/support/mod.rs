@@ -39,6 +39,11 @@ pub struct FakeCloud {
     /// slot, as a provider polling the cloud does), and the provider
     /// models the type's changes as taking that long.
     pub slow_types: Mutex<std::collections::HashMap<String, Duration>>,
+    /// Types whose create reports the object usable (its `id`, not its
+    /// `arn`) right after making it, then works this long more.
+    pub usable_early: Mutex<std::collections::HashMap<String, Duration>>,
+    /// Addresses whose create fails after reporting the object usable.
+    pub fail_after_usable: Mutex<HashSet<String>>,
 }
 
 pub fn schemas() -> SchemaSet {
@@ -76,6 +81,8 @@ impl FakeCloud {
             transient_delete_failures: Mutex::new(BTreeMap::new()),
             ignore_tag_filter: std::sync::atomic::AtomicBool::new(false),
             slow_types: Mutex::new(std::collections::HashMap::new()),
+            usable_early: Mutex::new(std::collections::HashMap::new()),
+            fail_after_usable: Mutex::new(HashSet::new()),
         })
     }
 
@@ -232,6 +239,27 @@ impl Provider for FakeCloud {
         let slow = self.slow_types.lock().unwrap().get(&req.type_name).copied();
         if let Some(wait) = slow {
             stackd_engine::provider::idle(tokio::time::sleep(wait)).await;
+        }
+        let more = self
+            .usable_early
+            .lock()
+            .unwrap()
+            .get(&req.type_name)
+            .copied();
+        if let Some(more) = more {
+            stackd_engine::provider::usable(Value::map([("id", Value::from(id.as_str()))]));
+            tokio::time::sleep(more).await;
+            let address = req.address.to_string();
+            if self.fail_after_usable.lock().unwrap().contains(&address) {
+                self.call(format!("failed {address}"));
+                return Err(ProviderError::new(
+                    ErrorKind::Permanent,
+                    "fake",
+                    "Configure",
+                    format!("refused (after creating {id}, which is left in place)"),
+                ));
+            }
+            self.call(format!("finished {address}"));
         }
         Ok(attrs)
     }

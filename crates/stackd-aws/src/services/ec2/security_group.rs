@@ -615,6 +615,14 @@ impl ResourceHandler for SecurityGroup {
                 || describe_one(aws, &id),
             )
             .await?;
+            // The group is visible: what refers to it (a load balancer, a
+            // service, another group's rule) needs only its ID, not its
+            // rules, as with rules written as resources of their own.
+            let known = group_attrs(&aws.loc, &group, None);
+            stackd_engine::provider::usable(Value::map(
+                ["id", "arn", "name", "owner_id"]
+                    .map(|k| (k, known.get(k).cloned().unwrap_or(Value::Null))),
+            ));
             // Compare with what exists (EC2's default egress rule, or the
             // rules of an adopted group) so the group ends with exactly the
             // spec's rules.

@@ -500,6 +500,18 @@ impl ResourceHandler for Vpc {
                 )
                 .await?;
             }
+            // Usable now, its DNS settings made (an interface endpoint
+            // with private DNS needs them); the read-back is for state.
+            if let Some(vpc) = out.vpc() {
+                stackd_engine::provider::usable(Value::map([
+                    ("id", Value::from(id.as_str())),
+                    (
+                        "arn",
+                        Value::from(aws.loc.ec2_arn(vpc.owner_id(), &format!("vpc/{id}"))),
+                    ),
+                    ("owner_id", Value::from(vpc.owner_id())),
+                ]));
+            }
             let known = as_known(req, &id);
             until(
                 &deadline,
