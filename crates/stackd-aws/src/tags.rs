@@ -214,6 +214,8 @@ pub(crate) async fn stack_tags_by_arn(
         .get_resources()
         .resource_type_filters(resource_type)
         .tag_filters(filter.build())
+        // The most a page holds (the default is 50): fewer calls in the chain.
+        .resources_per_page(100)
         .into_paginator()
         .send()
         .collect::<Result<Vec<_>, _>>()

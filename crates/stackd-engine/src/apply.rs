@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use stackd_spec::config::{Config, ResourceBlock};
 use stackd_spec::diag::Diagnostic;
@@ -372,7 +371,7 @@ pub async fn apply(
     let mut values = seed_values(plan, state);
     // Creates report their object usable before they finish
     // (`provider::usable`); dependents that need nothing more start then.
-    let (usable_tx, mut usable_rx) = tokio::sync::mpsc::unbounded_channel::<(NodeIndex, Value)>();
+    let (usable_tx, mut usable_rx) = tokio::sync::mpsc::unbounded_channel::<Usable>();
     let mut early = Early::new(&graph, plan, input.config);
     let mut started: HashSet<NodeIndex> = HashSet::new();
     let mut outcome = ApplyOutcome::default();
@@ -431,6 +430,7 @@ pub async fn apply(
                         .unchanged
                         .push(step_address(plan, graph[node]).clone());
                     release(
+                        plan,
                         &graph,
                         node,
                         &mut waiting,
@@ -467,10 +467,11 @@ pub async fn apply(
         let done = tokio::select! {
             // A report sent before a step finished is read before its end.
             biased;
-            Some((node, attrs)) = usable_rx.recv() => {
-                if !early.finished.contains(&node) {
-                    early.record_usable(node, attrs, plan, &graph, &mut values);
-                    for next in early.newly_startable(&graph, node, &waiting, &blocked) {
+            Some(report) = usable_rx.recv() => {
+                let node = report.node;
+                if !early.ended.contains(&node) {
+                    early.record_usable(report, plan, &graph, &mut values);
+                    for next in early.count(&graph, node, false, false, &waiting, &blocked) {
                         push(&mut ready, next);
                     }
                 }
@@ -499,7 +500,7 @@ pub async fn apply(
         };
         let addr = step_address(plan, graph[done.node]).clone();
         let elapsed = done.started.elapsed();
-        early.finished.insert(done.node);
+        early.ended.insert(done.node);
         for line in &done.output {
             input.reporter.event(&Event::Output {
                 address: addr.clone(),
@@ -548,6 +549,7 @@ pub async fn apply(
                     outcome.done.push((addr.clone(), done.op));
                     early.check_id(done.node, &addr, state);
                     release(
+                        plan,
                         &graph,
                         done.node,
                         &mut waiting,
@@ -626,8 +628,13 @@ fn step_address(plan: &Plan, step: Step) -> &Address {
 
 /// A step finished: its dependents whose dependencies have all finished
 /// are ready, and so (to try early) are those whose other dependencies
-/// are at least usable.
+/// are at least usable. A step that started early and finished before
+/// some of its own dependencies is released only once they have all
+/// finished (`deferred`): whatever waits for it in full (`depends_on`, a
+/// data source) also waits for what it depends on, as it always did.
+#[allow(clippy::too_many_arguments)]
 fn release(
+    plan: &Plan,
     graph: &DiGraph<Step, ()>,
     node: NodeIndex,
     waiting: &mut HashMap<NodeIndex, usize>,
@@ -636,21 +643,40 @@ fn release(
     ready: &mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>,
     push: &impl Fn(&mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>, NodeIndex),
 ) {
-    let early_ready = early.newly_startable(graph, node, waiting, blocked);
-    for edge in graph.edges_directed(node, Direction::Outgoing) {
-        let next = edge.target();
-        if let Some(w) = waiting.get_mut(&next) {
+    let _ = plan;
+    let defer = waiting.get(&node).is_some_and(|w| *w > 0);
+    for next in early.count(graph, node, true, !defer, waiting, blocked) {
+        push(ready, next);
+    }
+    if defer {
+        early.deferred.insert(node);
+        return;
+    }
+    let mut finished = vec![node];
+    while let Some(node) = finished.pop() {
+        for next in graph.neighbors_directed(node, Direction::Outgoing) {
+            let Some(w) = waiting.get_mut(&next) else {
+                continue;
+            };
             *w -= 1;
             if *w == 0 && !blocked.contains(&next) {
-                push(ready, next);
+                if early.deferred.remove(&next) {
+                    finished.push(next);
+                } else {
+                    push(ready, next);
+                }
             }
         }
     }
-    for next in early_ready {
-        if waiting.get(&next).is_some_and(|w| *w > 0) {
-            push(ready, next);
-        }
-    }
+}
+
+/// A report from a running create that its object is usable.
+struct Usable {
+    node: NodeIndex,
+    /// The object's value: configured arguments and reported attributes.
+    attrs: Value,
+    /// Dependent types that still wait for the whole create.
+    hold: &'static [&'static str],
 }
 
 /// Which steps may start before their dependencies finish: those whose
@@ -660,16 +686,23 @@ fn release(
 /// module call's), provisioners or conditions: those promise to wait for
 /// the whole of what they depend on.
 struct Early {
-    /// Per step, its dependencies neither finished nor usable yet.
+    /// Per step, its dependencies neither finished nor usable to it yet.
     waiting: HashMap<NodeIndex, usize>,
-    /// Steps finished or reported usable.
-    usable: HashSet<NodeIndex>,
+    /// Steps reported usable (edges to dependents not held counted).
+    reported: HashSet<NodeIndex>,
+    /// Steps finished (every edge counted).
+    counted: HashSet<NodeIndex>,
+    /// Edges whose dependent waits for the whole create although the
+    /// dependency was reported usable.
+    held: HashSet<(NodeIndex, NodeIndex)>,
     /// Steps that may start early.
     eligible: HashSet<NodeIndex>,
     /// The ID each step reported usable, checked against its result.
     ids: HashMap<NodeIndex, String>,
     /// Steps whose end apply has seen (a late report is ignored).
-    finished: HashSet<NodeIndex>,
+    ended: HashSet<NodeIndex>,
+    /// Steps finished but not released: a dependency of theirs still runs.
+    deferred: HashSet<NodeIndex>,
 }
 
 impl Early {
@@ -679,7 +712,9 @@ impl Early {
                 .node_indices()
                 .map(|n| (n, graph.neighbors_directed(n, Direction::Incoming).count()))
                 .collect(),
-            usable: HashSet::new(),
+            reported: HashSet::new(),
+            counted: HashSet::new(),
+            held: HashSet::new(),
             eligible: graph
                 .node_indices()
                 .filter(|n| match graph[*n] {
@@ -688,51 +723,77 @@ impl Early {
                 })
                 .collect(),
             ids: HashMap::new(),
-            finished: HashSet::new(),
+            ended: HashSet::new(),
+            deferred: HashSet::new(),
         }
     }
 
-    /// A running create reported its object usable with `attrs`.
+    /// A running create reported its object usable.
     fn record_usable(
         &mut self,
-        node: NodeIndex,
-        attrs: Value,
+        report: Usable,
         plan: &Plan,
         graph: &DiGraph<Step, ()>,
         values: &mut Values,
     ) {
-        if let Some(id) = attrs.get("id").and_then(Value::as_str) {
+        let node = report.node;
+        if let Some(id) = report.attrs.get("id").and_then(Value::as_str) {
             self.ids.insert(node, id.to_string());
+        }
+        for next in graph.neighbors_directed(node, Direction::Outgoing) {
+            let type_name = step_address(plan, graph[next]).block.type_name.as_str();
+            if report.hold.contains(&type_name) {
+                self.held.insert((node, next));
+            }
         }
         let address = step_address(plan, graph[node]);
         tracing::debug!(%address, "usable before its create finished");
-        values.set(address.clone(), attrs);
+        values.set(address.clone(), report.attrs);
     }
 
-    /// `node` became usable or finished: its dependents that may now start
-    /// early (counted once per dependency). Not those whose dependencies
-    /// have all finished: [`release`] starts those as usual.
-    fn newly_startable(
+    /// `node` was reported usable (`finished` false) or finished: its
+    /// dependents that may now start early, each edge counted once (a held
+    /// edge only when the dependency finishes). Not those whose
+    /// dependencies have all finished: [`release`] starts those.
+    fn count(
         &mut self,
         graph: &DiGraph<Step, ()>,
         node: NodeIndex,
+        finished: bool,
+        released: bool,
         waiting: &HashMap<NodeIndex, usize>,
         blocked: &HashSet<NodeIndex>,
     ) -> Vec<NodeIndex> {
-        if !self.usable.insert(node) {
+        if self.counted.contains(&node) {
+            return Vec::new();
+        }
+        let was_reported = self.reported.contains(&node);
+        if finished {
+            self.counted.insert(node);
+        } else if !self.reported.insert(node) {
             return Vec::new();
         }
         let mut out = Vec::new();
         for next in graph.neighbors_directed(node, Direction::Outgoing) {
+            let held = self.held.contains(&(node, next));
+            let count_now = if finished {
+                !was_reported || held
+            } else {
+                !held
+            };
+            if !count_now {
+                continue;
+            }
             let Some(w) = self.waiting.get_mut(&next) else {
                 continue;
             };
             *w = w.saturating_sub(1);
-            if *w == 0
-                && self.eligible.contains(&next)
-                && !blocked.contains(&next)
-                && waiting.get(&next).is_some_and(|w| *w > 0)
-            {
+            // Still waiting for a step that has not finished (or is not
+            // released yet): the rest start as usual.
+            let unfinished = waiting
+                .get(&next)
+                .is_some_and(|w| *w > usize::from(released));
+            if *w == 0 && self.eligible.contains(&next) && !blocked.contains(&next) && unfinished {
                 out.push(next);
             }
         }
@@ -854,7 +915,7 @@ struct StepContext<'a> {
     /// Some dependency has not finished (only reported usable): a
     /// configuration not yet wholly known means "not yet", not an error.
     early: bool,
-    usable: &'a tokio::sync::mpsc::UnboundedSender<(NodeIndex, Value)>,
+    usable: &'a tokio::sync::mpsc::UnboundedSender<Usable>,
 }
 
 /// Evaluates what a step must do with the values now known and either
@@ -1057,27 +1118,40 @@ async fn start_step(
             });
             let addr = e.address.clone();
             let span = tracing::info_span!("apply", address = %e.address, %op);
-            let sink = {
+            // Dependents start early only from a create with nothing to do
+            // after it: a provisioner or a postcondition holds them back.
+            let reported = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let postconditions = input
+                .config
+                .block_at(&e.address.block)
+                .is_some_and(|b| !b.lifecycle.postconditions.is_empty());
+            let sink = (provisioners.is_empty() && !postconditions).then(|| {
                 let (tx, schema, desired) =
                     (ctx.usable.clone(), schema.clone(), cfg.desired.clone());
-                UsableSink::new(move |known| {
+                let reported = reported.clone();
+                UsableSink::new(move |known, hold| {
                     let mut attrs = crate::plan::planned_attrs(&schema, &desired, None);
                     if let (Value::Map(a), Value::Map(k)) = (&mut attrs, known) {
                         a.extend(k.into_iter().filter(|(_, v)| !v.is_null()));
                     }
-                    let _ = tx.send((node, attrs));
+                    reported.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.send(Usable { node, attrs, hold });
                 })
-            };
+            });
             let fut = async move {
                 let result = if op == Op::Create {
-                    sink.scope(create_or_recover(
+                    let create = create_or_recover(
                         provider.as_ref(),
                         &req,
                         &schema,
                         &ignore,
                         &addr,
-                    ))
-                    .await
+                        &reported,
+                    );
+                    match sink {
+                        Some(sink) => sink.scope(create).await,
+                        None => create.await,
+                    }
                 } else {
                     with_retries(timeout, || provider.update(&req), &addr).await
                 };
@@ -1275,6 +1349,7 @@ async fn create_or_recover(
     schema: &stackd_spec::ResourceSchema,
     ignore: &crate::diff::IgnoreChanges,
     address: &Address,
+    reported: &std::sync::atomic::AtomicBool,
 ) -> Result<Value, ProviderError> {
     let budget = req.timeout;
     let start = Instant::now();
@@ -1285,6 +1360,12 @@ async fn create_or_recover(
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
+        // Dependents may already use the object it reported usable: never
+        // send the create again, nor adopt another object. The object is
+        // left in place; the next refresh finds it by its tags.
+        if reported.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(err);
+        }
         if err.kind == ErrorKind::OutcomeUnknown {
             tracing::warn!(%address, error = %err, "the create's answer was lost: looking for the object before sending it again");
             let left = budget.saturating_sub(start.elapsed());

@@ -232,11 +232,14 @@ tokio::task_local! {
 }
 
 /// Receives what [`usable`] reports for one create step.
-pub struct UsableSink(Box<dyn Fn(Value) + Send + Sync>);
+#[allow(clippy::type_complexity)]
+pub struct UsableSink(Box<dyn Fn(Value, &'static [&'static str]) + Send + Sync>);
 
 impl UsableSink {
     /// A sink calling `report` with the attributes a create reports usable.
-    pub fn new(report: impl Fn(Value) + Send + Sync + 'static) -> UsableSink {
+    pub fn new(
+        report: impl Fn(Value, &'static [&'static str]) + Send + Sync + 'static,
+    ) -> UsableSink {
         UsableSink(Box::new(report))
     }
 
@@ -255,12 +258,21 @@ impl UsableSink {
 /// the request. A dependent that
 /// refers only to attributes known this way may start at once (unless it
 /// has `depends_on`, provisioners or conditions: those wait for the whole
-/// create, as do data sources); the rest wait as before. Call it only once
-/// the object exists: from then on an error is reported as one after the
-/// object was made ([`ErrorKind::Timeout`] or permanent, never retried
-/// into a second object). Outside an apply step it does nothing.
-pub fn usable(attrs: Value) {
-    let _ = USABLE.try_with(|sink| (sink.0)(attrs));
+/// create, as do data sources); the rest wait as before. Dependents of the
+/// types in `hold` wait for the whole create too: those the calls left
+/// could collide with (a security group's own rule resources, while its
+/// default egress rule is still being revoked). What waits in full
+/// (`depends_on`, a data source) on a dependent started early waits for
+/// this create to finish as well.
+///
+/// Call it only once the object exists and is visible to other calls, and
+/// only from a type whose next create (after a kill) or refresh finds this
+/// same object. From then on the create is never sent again nor another
+/// object adopted for it: an error leaves the object in place for the next
+/// refresh. Outside an apply step, or from a task the provider spawned, it
+/// does nothing.
+pub fn usable(attrs: Value, hold: &'static [&'static str]) {
+    let _ = USABLE.try_with(|sink| (sink.0)(attrs, hold));
 }
 
 /// The kind of change a [`CheckRequest`] is about.

@@ -752,6 +752,7 @@ resource "test_node" "held" {
   net_id     = test_net.n.id
   depends_on = [test_net.n]
 }
+resource "test_revision" "held_type" { body = test_net.n.id }
 resource "test_node" "checked" {
   net_id = test_net.n.id
   lifecycle {
@@ -775,8 +776,14 @@ resource "test_node" "checked" {
             "{calls:?}"
         );
     }
-    // An attribute not reported, depends_on and a condition wait for the end.
-    for held in ["test_node.by_arn", "test_node.held", "test_node.checked"] {
+    // An attribute not reported, depends_on, a condition and a type the
+    // create holds back wait for the end.
+    for held in [
+        "test_node.by_arn",
+        "test_node.held",
+        "test_node.checked",
+        "test_revision.held_type",
+    ] {
         assert!(
             position(&calls, &format!("create {held}")) > finished,
             "{calls:?}"
@@ -853,4 +860,87 @@ resource "test_node" "late" { net_id = test_net.n.arn }
     assert_eq!(cloud.ids_of_type("test_node").len(), 2);
     let plan = h.plan(&cloud, PlanMode::Normal).await.unwrap();
     assert!(plan.is_empty(), "{:#?}", plan.entries);
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_waits_in_full_for_a_dependent_started_early_waits_for_its_dependencies_too() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    cloud
+        .usable_early
+        .lock()
+        .unwrap()
+        .insert("test_net".into(), Duration::from_secs(100));
+    cloud
+        .fail_after_usable
+        .lock()
+        .unwrap()
+        .insert("test_net.n".into());
+    // `early` starts and finishes while test_net.n still works; `after`
+    // waits for it in full, so for test_net.n too, which then fails.
+    let h = Harness::new(
+        r#"
+resource "test_net" "n" { cidr = "10.0.0.0/16" }
+resource "test_node" "early" { net_id = test_net.n.id }
+resource "test_node" "after" {
+  net_id     = "x"
+  depends_on = [test_node.early]
+}
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    let done: Vec<String> = outcome.done.iter().map(|d| d.0.to_string()).collect();
+    assert_eq!(done, ["test_node.early"]);
+    let skipped: Vec<String> = outcome.skipped.iter().map(|s| s.0.to_string()).collect();
+    assert_eq!(skipped, ["test_node.after"]);
+    assert!(cloud.calls_matching("create test_node.after").is_empty());
+    // Without the failure it starts once test_net.n has finished.
+    cloud.fail_after_usable.lock().unwrap().clear();
+    let h = Harness::new(
+        r#"
+resource "test_net" "m" { cidr = "10.1.0.0/16" }
+resource "test_node" "early" { net_id = test_net.m.id }
+resource "test_node" "after" {
+  net_id     = "x"
+  depends_on = [test_node.early]
+}
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    assert!(outcome.is_success(), "{outcome:?}");
+    let calls = cloud.calls.lock().unwrap().clone();
+    let finished = position(&calls, "finished test_net.m");
+    assert!(
+        position(&calls, "create test_node.after") > finished,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_with_a_postcondition_holds_its_dependents_until_it_holds() {
+    let cloud = FakeCloud::new(Duration::from_secs(1));
+    cloud
+        .usable_early
+        .lock()
+        .unwrap()
+        .insert("test_net".into(), Duration::from_secs(100));
+    let h = Harness::new(
+        r#"
+resource "test_net" "n" {
+  cidr = "10.0.0.0/16"
+  lifecycle {
+    postcondition {
+      condition     = self.arn == "arn:expected"
+      error_message = "not the expected net"
+    }
+  }
+}
+resource "test_node" "x" { net_id = test_net.n.id }
+"#,
+    );
+    let (_, outcome) = h.apply(&cloud, PlanMode::Normal).await;
+    let failed: Vec<String> = outcome.failed.iter().map(|f| f.0.to_string()).collect();
+    assert_eq!(failed, ["test_net.n"]);
+    let skipped: Vec<String> = outcome.skipped.iter().map(|s| s.0.to_string()).collect();
+    assert_eq!(skipped, ["test_node.x"]);
+    assert!(cloud.calls_matching("create test_node.x").is_empty());
 }

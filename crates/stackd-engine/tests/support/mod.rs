@@ -247,7 +247,11 @@ impl Provider for FakeCloud {
             .get(&req.type_name)
             .copied();
         if let Some(more) = more {
-            stackd_engine::provider::usable(Value::map([("id", Value::from(id.as_str()))]));
+            // A test_revision referring to it waits for the whole create.
+            stackd_engine::provider::usable(
+                Value::map([("id", Value::from(id.as_str()))]),
+                &["test_revision"],
+            );
             tokio::time::sleep(more).await;
             let address = req.address.to_string();
             if self.fail_after_usable.lock().unwrap().contains(&address) {

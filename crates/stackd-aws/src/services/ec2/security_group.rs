@@ -616,13 +616,21 @@ impl ResourceHandler for SecurityGroup {
             )
             .await?;
             // The group is visible: what refers to it (a load balancer, a
-            // service, another group's rule) needs only its ID, not its
-            // rules, as with rules written as resources of their own.
+            // service, a database) needs only its ID, not its rules. Rule
+            // resources wait for the whole create: one allowing all egress
+            // would collide with the default egress rule it revokes.
             let known = group_attrs(&aws.loc, &group, None);
-            stackd_engine::provider::usable(Value::map(
-                ["id", "arn", "name", "owner_id"]
-                    .map(|k| (k, known.get(k).cloned().unwrap_or(Value::Null))),
-            ));
+            stackd_engine::provider::usable(
+                Value::map(
+                    ["id", "arn", "name", "owner_id"]
+                        .map(|k| (k, known.get(k).cloned().unwrap_or(Value::Null))),
+                ),
+                &[
+                    "aws_security_group_rule",
+                    "aws_vpc_security_group_ingress_rule",
+                    "aws_vpc_security_group_egress_rule",
+                ],
+            );
             // Compare with what exists (EC2's default egress rule, or the
             // rules of an adopted group) so the group ends with exactly the
             // spec's rules.

@@ -500,17 +500,36 @@ impl ResourceHandler for Vpc {
                 )
                 .await?;
             }
-            // Usable now, its DNS settings made (an interface endpoint
-            // with private DNS needs them); the read-back is for state.
+            // Usable once other calls see it (a call on it succeeded) and
+            // its DNS settings are made (an interface endpoint with private
+            // DNS needs them); the read-back is for state.
+            let modified = !bool_or(d, "enable_dns_support", true)
+                || bool_or(d, "enable_dns_hostnames", false);
+            if available && !modified {
+                until(
+                    &deadline,
+                    "DescribeVpcs",
+                    &format!("{id} to be visible"),
+                    || async {
+                        let vpcs =
+                            describe_vpcs(aws, vec![filter("vpc-id", [id.as_str()])]).await?;
+                        Ok((!vpcs.is_empty()).then_some(()))
+                    },
+                )
+                .await?;
+            }
             if let Some(vpc) = out.vpc() {
-                stackd_engine::provider::usable(Value::map([
-                    ("id", Value::from(id.as_str())),
-                    (
-                        "arn",
-                        Value::from(aws.loc.ec2_arn(vpc.owner_id(), &format!("vpc/{id}"))),
-                    ),
-                    ("owner_id", Value::from(vpc.owner_id())),
-                ]));
+                stackd_engine::provider::usable(
+                    Value::map([
+                        ("id", Value::from(id.as_str())),
+                        (
+                            "arn",
+                            Value::from(aws.loc.ec2_arn(vpc.owner_id(), &format!("vpc/{id}"))),
+                        ),
+                        ("owner_id", Value::from(vpc.owner_id())),
+                    ]),
+                    &[],
+                );
             }
             let known = as_known(req, &id);
             until(

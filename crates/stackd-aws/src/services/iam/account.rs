@@ -30,6 +30,8 @@ pub(crate) async fn role_details(aws: &Aws) -> Result<HashMap<String, RoleDetail
         .iam
         .get_account_authorization_details()
         .filter(EntityType::Role)
+        // The most a page holds (the default is 100).
+        .max_items(1000)
         .into_paginator()
         .send()
         .collect::<Result<Vec<_>, _>>()

@@ -176,41 +176,52 @@ fn parameter_attrs(
     ])
 }
 
+/// The parameters' values, [`GET_BATCH`] names a call, the batches
+/// concurrently (bounded).
 async fn get_values(aws: &Aws, names: &[String]) -> Result<Vec<Parameter>, ProviderError> {
-    let mut out = Vec::new();
-    for chunk in names.chunks(GET_BATCH) {
-        let page = aws
-            .ssm
+    let pages = bounded_all(names.chunks(GET_BATCH).map(|chunk| async move {
+        aws.ssm
             .get_parameters()
             .set_names(Some(chunk.to_vec()))
             .with_decryption(true)
             .send()
             .await
-            .aws(SSM, "GetParameters")?;
-        out.extend(page.parameters().iter().cloned());
+            .aws(SSM, "GetParameters")
+    }))
+    .await;
+    let mut out = Vec::new();
+    for page in pages {
+        out.extend(page?.parameters().iter().cloned());
     }
     Ok(out)
 }
 
+/// The parameters' metadata, [`DESCRIBE_BATCH`] names a call (a page
+/// holds as many), the batches concurrently (bounded).
 async fn describe(aws: &Aws, names: &[String]) -> Result<Vec<ParameterMetadata>, ProviderError> {
-    let mut out = Vec::new();
-    for chunk in names.chunks(DESCRIBE_BATCH) {
+    let pages = bounded_all(names.chunks(DESCRIBE_BATCH).map(|chunk| async move {
         let filter = ParameterStringFilter::builder()
             .key("Name")
             .option("Equals")
             .set_values(Some(chunk.to_vec()))
             .build()
             .map_err(|e| invalid(SSM, "DescribeParameters", e.to_string()))?;
-        let pages = aws
-            .ssm
+        aws.ssm
             .describe_parameters()
             .parameter_filters(filter)
+            // The default page is 10 parameters: a chain of five calls
+            // per batch instead of one.
+            .max_results(DESCRIBE_BATCH as i32)
             .into_paginator()
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .aws(SSM, "DescribeParameters")?;
-        out.extend(pages.iter().flat_map(|p| p.parameters().iter().cloned()));
+            .aws(SSM, "DescribeParameters")
+    }))
+    .await;
+    let mut out = Vec::new();
+    for chunk in pages {
+        out.extend(chunk?.iter().flat_map(|p| p.parameters().iter().cloned()));
     }
     Ok(out)
 }
@@ -239,7 +250,9 @@ async fn tags_of(aws: &Aws, name: &str) -> Result<BTreeMap<String, String>, Prov
 async fn read_all(
     aws: &Aws,
     names: &[String],
-    tagged: Option<&HashMap<String, BTreeMap<String, String>>>,
+    tagged: impl std::future::Future<
+        Output = Result<Option<HashMap<String, BTreeMap<String, String>>>, ProviderError>,
+    >,
 ) -> Result<
     Vec<(
         Parameter,
@@ -248,15 +261,14 @@ async fn read_all(
     )>,
     ProviderError,
 > {
-    let values = get_values(aws, names).await?;
+    // Values and metadata at once (a name that does not exist is simply
+    // absent from both).
+    let (values, metas, tagged) =
+        tokio::try_join!(get_values(aws, names), describe(aws, names), tagged)?;
+    let tagged = tagged.as_ref();
     if values.is_empty() {
         return Ok(Vec::new());
     }
-    let found_names: Vec<String> = values
-        .iter()
-        .filter_map(|p| p.name().map(str::to_string))
-        .collect();
-    let metas = describe(aws, &found_names).await?;
     let tags = bounded_all(values.iter().map(|p| async move {
         if let Some(tags) = p.arn().and_then(|a| tagged?.get(a)) {
             return Ok(tags.clone());
@@ -280,7 +292,7 @@ async fn read_all(
 }
 
 async fn read(aws: &Aws, name: &str, args: Option<&Value>) -> Result<Option<Value>, ProviderError> {
-    Ok(read_all(aws, &[name.to_string()], None)
+    Ok(read_all(aws, &[name.to_string()], async { Ok(None) })
         .await?
         .first()
         .map(|(p, m, t)| parameter_attrs(p, m.as_ref(), t, args)))
@@ -412,14 +424,15 @@ impl ResourceHandler for SsmParameter {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        // The parameters' tags in one chain (the type's second).
-        let tagged = stack_tags_by_arn(aws, "ssm:parameter", &req.owner).await?;
         let known_attrs: HashMap<&str, &Value> = req
             .known
             .iter()
             .map(|k| (k.id.as_str(), &k.attrs))
             .collect();
-        Ok(read_all(aws, &names, Some(&tagged))
+        // The parameters' tags in one chain (the type's second), beside
+        // the values and metadata.
+        let tagged = async { stack_tags_by_arn(aws, "ssm:parameter", &req.owner).await.map(Some) };
+        Ok(read_all(aws, &names, tagged)
             .await?
             .into_iter()
             .filter_map(|(p, meta, tags)| {
