@@ -120,6 +120,13 @@ pub(crate) struct Aws {
     /// The caller's identity (ARN, account ID), looked up once on first use
     /// (ARNs need the account; the lock and journal name the caller).
     identity: std::sync::Arc<tokio::sync::OnceCell<crate::CallerIdentity>>,
+    /// Every IAM role's details, read once for the refreshes that ask at
+    /// the same time ([`crate::services::iam::account::role_details`]).
+    pub role_details: std::sync::Arc<
+        crate::concurrent::SingleFlight<
+            std::collections::HashMap<String, aws_sdk_iam::types::RoleDetail>,
+        >,
+    >,
 }
 
 /// Builds one service client from the shared SDK configuration, with the
@@ -207,6 +214,7 @@ impl Aws {
             loc: Location::new(region),
             root_dir: None,
             identity: std::sync::Arc::new(tokio::sync::OnceCell::new()),
+            role_details: std::sync::Arc::default(),
         }
     }
 

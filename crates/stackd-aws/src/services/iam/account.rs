@@ -10,6 +10,7 @@
 //! not published; per-role reads of a large stack are what throttles.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_iam::types::{EntityType, Role, RoleDetail};
 use stackd_engine::provider::ProviderError;
@@ -24,8 +25,16 @@ pub(crate) const BATCH_FROM: usize = 20;
 pub(crate) const READ_ALL_ROLES: &[&str] = &["iam:GetAccountAuthorizationDetails", "iam:ListRoles"];
 
 /// Every role's details (inline and attached policies, tags, boundary), by
-/// role name: one `GetAccountAuthorizationDetails` chain.
-pub(crate) async fn role_details(aws: &Aws) -> Result<HashMap<String, RoleDetail>, ProviderError> {
+/// role name: one `GetAccountAuthorizationDetails` chain, shared by the
+/// types whose refreshes ask at once (roles, their policies and
+/// attachments).
+pub(crate) async fn role_details(
+    aws: &Aws,
+) -> Result<Arc<HashMap<String, RoleDetail>>, ProviderError> {
+    aws.role_details.get(|| read_role_details(aws)).await
+}
+
+async fn read_role_details(aws: &Aws) -> Result<HashMap<String, RoleDetail>, ProviderError> {
     let pages = aws
         .iam
         .get_account_authorization_details()
@@ -49,7 +58,7 @@ pub(crate) async fn role_details(aws: &Aws) -> Result<HashMap<String, RoleDetail
 /// gives the details.
 pub(crate) async fn roles_with_details(
     aws: &Aws,
-) -> Result<(HashMap<String, Role>, HashMap<String, RoleDetail>), ProviderError> {
+) -> Result<(HashMap<String, Role>, Arc<HashMap<String, RoleDetail>>), ProviderError> {
     let (listed, details) = tokio::try_join!(
         async {
             aws.iam
