@@ -170,13 +170,12 @@ resource "aws_iam_role_policy_attachment" "a" {{
         assert_eq!(calls.get(per_role), None, "{calls:?}");
     }
     // One chain (LocalStack answers in one page): the roles' details are
-    // read once for the three types, whose refreshes ask at the same time.
+    // read once for the three types whose refreshes ask at the same time
+    // (one, maybe two when a loaded machine starts a refresh after the
+    // first read ended; three without the sharing).
     assert_eq!(calls.get("iam:ListRoles"), Some(&1), "{calls:?}");
-    assert_eq!(
-        calls.get("iam:GetAccountAuthorizationDetails"),
-        Some(&1),
-        "{calls:?}"
-    );
+    let details = calls.get("iam:GetAccountAuthorizationDetails").copied();
+    assert!(matches!(details, Some(1 | 2)), "{calls:?}");
 
     // Behind stackd's back: a description, a tag, an inline policy and an
     // attachment.

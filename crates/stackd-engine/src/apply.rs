@@ -430,7 +430,6 @@ pub async fn apply(
                         .unchanged
                         .push(step_address(plan, graph[node]).clone());
                     release(
-                        plan,
                         &graph,
                         node,
                         &mut waiting,
@@ -469,7 +468,8 @@ pub async fn apply(
             biased;
             Some(report) = usable_rx.recv() => {
                 let node = report.node;
-                if !early.ended.contains(&node) {
+                // The first report counts; a step reports once.
+                if !early.ended.contains(&node) && !early.reported.contains(&node) {
                     early.record_usable(report, plan, &graph, &mut values);
                     for next in early.count(&graph, node, false, false, &waiting, &blocked) {
                         push(&mut ready, next);
@@ -549,7 +549,6 @@ pub async fn apply(
                     outcome.done.push((addr.clone(), done.op));
                     early.check_id(done.node, &addr, state);
                     release(
-                        plan,
                         &graph,
                         done.node,
                         &mut waiting,
@@ -632,9 +631,7 @@ fn step_address(plan: &Plan, step: Step) -> &Address {
 /// some of its own dependencies is released only once they have all
 /// finished (`deferred`): whatever waits for it in full (`depends_on`, a
 /// data source) also waits for what it depends on, as it always did.
-#[allow(clippy::too_many_arguments)]
 fn release(
-    plan: &Plan,
     graph: &DiGraph<Step, ()>,
     node: NodeIndex,
     waiting: &mut HashMap<NodeIndex, usize>,
@@ -643,7 +640,6 @@ fn release(
     ready: &mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>,
     push: &impl Fn(&mut BinaryHeap<(u64, std::cmp::Reverse<usize>, NodeIndex)>, NodeIndex),
 ) {
-    let _ = plan;
     let defer = waiting.get(&node).is_some_and(|w| *w > 0);
     for next in early.count(graph, node, true, !defer, waiting, blocked) {
         push(ready, next);

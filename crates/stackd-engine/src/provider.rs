@@ -259,7 +259,8 @@ impl UsableSink {
 /// refers only to attributes known this way may start at once (unless it
 /// has `depends_on`, provisioners or conditions: those wait for the whole
 /// create, as do data sources); the rest wait as before. Dependents of the
-/// types in `hold` wait for the whole create too: those the calls left
+/// types in `hold` (those that refer to it directly) wait for the whole
+/// create too: those the calls left
 /// could collide with (a security group's own rule resources, while its
 /// default egress rule is still being revoked). What waits in full
 /// (`depends_on`, a data source) on a dependent started early waits for

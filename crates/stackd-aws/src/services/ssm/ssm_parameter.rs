@@ -291,10 +291,20 @@ async fn read_all(
         .collect()
 }
 
-async fn read(aws: &Aws, name: &str, args: Option<&Value>) -> Result<Option<Value>, ProviderError> {
+/// One parameter, `None` when it cannot be read. `fresh`: it was written a
+/// moment ago, and its metadata (read at the same time as its value, and
+/// as eventually consistent) must be there too, else it is not readable
+/// yet (a create polls until it is).
+async fn read(
+    aws: &Aws,
+    name: &str,
+    args: Option<&Value>,
+    fresh: bool,
+) -> Result<Option<Value>, ProviderError> {
     Ok(read_all(aws, &[name.to_string()], async { Ok(None) })
         .await?
         .first()
+        .filter(|(_, m, _)| !fresh || m.is_some())
         .map(|(p, m, t)| parameter_attrs(p, m.as_ref(), t, args)))
 }
 
@@ -476,7 +486,7 @@ impl ResourceHandler for SsmParameter {
             &deadline,
             "GetParameters",
             &format!("parameter {name} to be readable"),
-            || read(aws, name, Some(d)),
+            || read(aws, name, Some(d), true),
         )
         .await
         .map_err(|e| after_create(name, e))
@@ -525,7 +535,7 @@ impl ResourceHandler for SsmParameter {
             put(aws, name, d, true, had_description, &deadline).await?;
         }
         reconcile_tags(aws, name, &live_tags(&prior), d, &deadline).await?;
-        read(aws, name, Some(d))
+        read(aws, name, Some(d), false)
             .await?
             .ok_or_else(|| gone(SSM, "GetParameters", name))
     }
