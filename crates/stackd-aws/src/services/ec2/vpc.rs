@@ -463,24 +463,30 @@ impl ResourceHandler for Vpc {
         // pending one is waited for before its attributes are set.
         let available = out.vpc().and_then(types::Vpc::state) == Some(&types::VpcState::Available);
         async {
-            if !available {
+            // AWS's defaults are support on, host names off.
+            let no_support = !bool_or(d, "enable_dns_support", true);
+            let hostnames = bool_or(d, "enable_dns_hostnames", false);
+            // A pending VPC is waited for before its attributes are set;
+            // an available one no call touches is waited for until other
+            // calls see it, before it is reported usable.
+            if !available || !(no_support || hostnames) {
+                let what = if available { "visible" } else { "available" };
                 until(
                     &deadline,
                     "DescribeVpcs",
-                    &format!("{id} to be available"),
+                    &format!("{id} to be {what}"),
                     || async {
                         let vpcs =
                             describe_vpcs(aws, vec![filter("vpc-id", [id.as_str()])]).await?;
                         Ok(vpcs
                             .iter()
-                            .any(|v| v.state() == Some(&types::VpcState::Available))
+                            .any(|v| available || v.state() == Some(&types::VpcState::Available))
                             .then_some(()))
                     },
                 )
                 .await?;
             }
-            // AWS's defaults are support on, host names off.
-            if !bool_or(d, "enable_dns_support", true) {
+            if no_support {
                 set_dns_attribute(
                     aws,
                     &id,
@@ -490,7 +496,7 @@ impl ResourceHandler for Vpc {
                 )
                 .await?;
             }
-            if bool_or(d, "enable_dns_hostnames", false) {
+            if hostnames {
                 set_dns_attribute(
                     aws,
                     &id,
@@ -500,24 +506,9 @@ impl ResourceHandler for Vpc {
                 )
                 .await?;
             }
-            // Usable once other calls see it (a call on it succeeded) and
-            // its DNS settings are made (an interface endpoint with private
-            // DNS needs them); the read-back is for state.
-            let modified = !bool_or(d, "enable_dns_support", true)
-                || bool_or(d, "enable_dns_hostnames", false);
-            if available && !modified {
-                until(
-                    &deadline,
-                    "DescribeVpcs",
-                    &format!("{id} to be visible"),
-                    || async {
-                        let vpcs =
-                            describe_vpcs(aws, vec![filter("vpc-id", [id.as_str()])]).await?;
-                        Ok((!vpcs.is_empty()).then_some(()))
-                    },
-                )
-                .await?;
-            }
+            // Usable now, seen by other calls and its DNS settings made (an
+            // interface endpoint with private DNS needs them); the
+            // read-back is for state.
             if let Some(vpc) = out.vpc() {
                 stackd_engine::provider::usable(
                     Value::map([
